@@ -1,0 +1,36 @@
+# Two commands do all set-up: `make demo` runs the main job, `make test` runs the whole suite.
+# Each creates (or reuses) the virtual environment in .venv and installs what it needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+
+.PHONY: demo test lint bench clean
+
+$(VENV)/.run-installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
+	$(PY) -m pip install --quiet -e ".[test,dev]"
+	touch $@
+
+$(VENV)/.bench-installed: pyproject.toml $(VENV)/.run-installed
+	$(PY) -m pip install --quiet -e ".[bench]"
+	touch $@
+
+demo: $(VENV)/.run-installed
+	$(VENV)/bin/riskeval demo
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check src tests benchmarks
+
+test: $(VENV)/.test-installed lint
+	$(PY) -m pytest --nbmake tests notebooks
+
+bench: $(VENV)/.bench-installed
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,211 @@
+"""Small immutable result objects returned by the agreement coefficients."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["AgreementResult", "ICCResult"]
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "-"
+    try:
+        xf = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if np.isnan(xf):
+        return "nan"
+    return f"{xf:.{digits}f}"
+
+
+def _frozen(mapping: Mapping | None) -> Mapping:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    """One agreement coefficient with its uncertainty.
+
+    Attributes
+    ----------
+    coefficient : str
+        Name, e.g. ``"Fleiss' kappa"``.
+    estimate : float
+        The point estimate.
+    ci : tuple of float
+        ``(low, high)`` confidence interval at level ``confidence``.
+    se : float or None
+        Standard error behind the interval (``None`` for bootstrap intervals, whose standard
+        deviation of resamples is in ``extra["boot_sd"]``).
+    confidence : float
+        Confidence level of ``ci``.
+    ci_method : str
+        How the interval was computed.
+    n_cases, n_raters, n_ratings : int
+        Cases and raters that entered the computation, and the number of ratings used.
+    extra : Mapping
+        Coefficient-specific quantities (observed and chance agreement ``pa``/``pe``, test
+        statistics, weights, level of measurement...).
+    per_category : pandas.DataFrame or None
+        Category-wise values where the coefficient defines them (Fleiss' kappa).
+    references : tuple of str
+        The publications that define the coefficient and its interval.
+    """
+
+    coefficient: str
+    estimate: float
+    ci: tuple[float, float]
+    se: float | None
+    confidence: float
+    ci_method: str
+    n_cases: int
+    n_raters: int
+    n_ratings: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    per_category: pd.DataFrame | None = None
+    references: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", _frozen(self.extra))
+        object.__setattr__(self, "ci", (float(self.ci[0]), float(self.ci[1])))
+        object.__setattr__(self, "estimate", float(self.estimate))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: coefficient, estimate, se, ci_low, ci_high, confidence, method, n."""
+        row = {
+            "estimate": self.estimate,
+            "se": np.nan if self.se is None else float(self.se),
+            "ci_low": self.ci[0],
+            "ci_high": self.ci[1],
+            "confidence": self.confidence,
+            "ci_method": self.ci_method,
+            "n_cases": self.n_cases,
+            "n_raters": self.n_raters,
+            "n_ratings": self.n_ratings,
+        }
+        return pd.DataFrame([row], index=pd.Index([self.coefficient], name="coefficient"))
+
+    def summary(self) -> str:
+        """A few lines of plain text describing the result."""
+        pct = f"{100 * self.confidence:g}%"
+        lines = [
+            f"{self.coefficient}: {_fmt(self.estimate)} "
+            f"({pct} CI {_fmt(self.ci[0])} to {_fmt(self.ci[1])}, {self.ci_method})",
+            f"  {self.n_cases} cases, {self.n_raters} raters, {self.n_ratings} ratings",
+        ]
+        shown = {k: v for k, v in self.extra.items() if np.isscalar(v)}
+        if shown:
+            lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in shown.items()))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<{self.coefficient} = {_fmt(self.estimate)}, "
+            f"{100 * self.confidence:g}% CI [{_fmt(self.ci[0])}, {_fmt(self.ci[1])}], "
+            f"n_cases={self.n_cases}, n_raters={self.n_raters}>"
+        )
+
+    def _repr_html_(self) -> str:
+        table = self.to_frame().to_html(float_format=lambda x: f"{x:.4f}")
+        extra = ""
+        if self.per_category is not None:
+            extra = "<p>By category</p>" + self.per_category.to_html(
+                float_format=lambda x: f"{x:.4f}"
+            )
+        refs = "".join(f"<li>{html.escape(r)}</li>" for r in self.references)
+        return (
+            f"<div><strong>{html.escape(self.coefficient)}</strong>{table}{extra}"
+            f"<ul style='font-size:smaller'>{refs}</ul></div>"
+        )
+
+
+@dataclass(frozen=True)
+class ICCResult:
+    """All six intraclass correlations of Shrout & Fleiss (1979) with F tests and CIs.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Indexed by ``ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k`` with columns ``description,
+        ICC, F, df1, df2, pval, ci_low, ci_high``.
+    form : str
+        The form reported by :attr:`estimate` and :attr:`ci`.
+    mean_squares : Mapping
+        ``BMS`` (between targets), ``WMS`` (within targets), ``JMS`` (between judges), ``EMS``
+        (residual), as named by Shrout & Fleiss (1979).
+    n_cases, n_raters : int
+        Targets and judges in the (complete) two-way table used.
+    n_dropped : int
+        Cases removed because a rater had not rated them (listwise deletion).
+    confidence : float
+        Confidence level of the intervals.
+    """
+
+    table: pd.DataFrame
+    form: str
+    mean_squares: Mapping[str, float]
+    n_cases: int
+    n_raters: int
+    n_dropped: int
+    confidence: float
+    references: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mean_squares", _frozen(self.mean_squares))
+
+    @property
+    def coefficient(self) -> str:
+        return self.form
+
+    @property
+    def estimate(self) -> float:
+        return float(self.table.loc[self.form, "ICC"])
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        row = self.table.loc[self.form]
+        return float(row["ci_low"]), float(row["ci_high"])
+
+    @property
+    def se(self) -> None:
+        """ICC intervals are exact F-based; no standard error is reported."""
+        return None
+
+    def __getitem__(self, form: str) -> pd.Series:
+        return self.table.loc[form].copy()
+
+    def to_frame(self) -> pd.DataFrame:
+        """The six ICC forms (a copy of :attr:`table`)."""
+        return self.table.copy()
+
+    def summary(self) -> str:
+        pct = f"{100 * self.confidence:g}%"
+        lines = [f"Intraclass correlations ({self.n_cases} cases x {self.n_raters} raters"
+                 + (f", {self.n_dropped} incomplete cases dropped" if self.n_dropped else "")
+                 + ")"]
+        for name, row in self.table.iterrows():
+            lines.append(
+                f"  {name:<6} {_fmt(row['ICC'])}  {pct} CI [{_fmt(row['ci_low'])}, "
+                f"{_fmt(row['ci_high'])}]  F({row['df1']:g}, {row['df2']:.3g}) = "
+                f"{_fmt(row['F'])}, p = {row['pval']:.3g}"
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        lo, hi = self.ci
+        return (f"<ICC {self.form} = {_fmt(self.estimate)}, {100 * self.confidence:g}% CI "
+                f"[{_fmt(lo)}, {_fmt(hi)}], n_cases={self.n_cases}, n_raters={self.n_raters}>")
+
+    def _repr_html_(self) -> str:
+        refs = "".join(f"<li>{html.escape(r)}</li>" for r in self.references)
+        return (f"<div><strong>Intraclass correlations</strong>"
+                f"{self.table.to_html(float_format=lambda x: f'{x:.4f}')}"
+                f"<ul style='font-size:smaller'>{refs}</ul></div>")

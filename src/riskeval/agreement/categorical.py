@@ -1,0 +1,580 @@
+"""Chance-corrected agreement for categorical ratings with any number of raters.
+
+All coefficients here are built from the case x category count matrix ``r[i, k]`` (how many
+raters put case ``i`` in category ``k``); raters may differ from case to case and any pattern
+of missing ratings is allowed. Observed agreement ``pa`` and the category shares ``pi`` follow
+Gwet (2014), which reduces to Fleiss (1971) when every case has the same number of raters:
+
+- ``pa``: mean over cases rated at least twice of
+  ``sum_k r_ik (r*_ik - 1) / (r_i (r_i - 1))`` with ``r*_ik = sum_l w_kl r_il``;
+- ``pi_k``: mean over rated cases of ``r_ik / r_i``.
+
+Coefficients differ only in chance agreement ``pe``: Fleiss ``sum_kl w_kl pi_k pi_l``,
+Gwet's AC1/AC2 ``T_w / (q (q - 1)) sum_k pi_k (1 - pi_k)``, Brennan-Prediger ``T_w / q^2``.
+Krippendorff's alpha uses the coincidence matrix. Standard errors are Gwet's (2008)
+linearisation, as in the R package irrCAC (finite-population correction off).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import RiskevalError
+from ._common import finish, prepare, warn_degenerate
+from ._result import AgreementResult
+from ._weights import agreement_weights
+
+__all__ = [
+    "brennan_prediger",
+    "fleiss_kappa",
+    "gwet_ac",
+    "krippendorff_alpha",
+    "percent_agreement",
+]
+
+REF_GWET_2008 = (
+    "Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence "
+    "of high agreement. British Journal of Mathematical and Statistical Psychology, 61(1), "
+    "29-48."
+)
+REF_GWET_2014 = (
+    "Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.). Advanced Analytics."
+)
+REF_FLEISS_1971 = (
+    "Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. "
+    "Psychological Bulletin, 76(5), 378-382."
+)
+REF_FNL_1979 = (
+    "Fleiss, J. L., Nee, J. C. M., & Landis, J. R. (1979). Large sample variance of kappa in "
+    "the case of different sets of raters. Psychological Bulletin, 86(5), 974-977."
+)
+REF_BP_1981 = (
+    "Brennan, R. L., & Prediger, D. J. (1981). Coefficient kappa: some uses, misuses, and "
+    "alternatives. Educational and Psychological Measurement, 41(3), 687-699."
+)
+REF_KRIPP_2004 = (
+    "Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology (2nd ed.), "
+    "ch. 11. Sage."
+)
+REF_KRIPP_2011 = (
+    "Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg School "
+    "for Communication, University of Pennsylvania."
+)
+
+_COMMON_PARAMS = """
+    data : DataFrame or array-like
+        Long table (with ``case``, ``rater``, ``rating`` column names) or wide cases x raters
+        array/DataFrame, NaN where a rater did not rate a case.
+    case, rater, rating : str, optional
+        Column names when ``data`` is a long table.
+    categories : sequence or str, optional
+        The categories, lowest first (e.g. ``"low,medium,high,very high"``). Numeric ratings
+        without declared categories use the observed values; label ratings without declared
+        categories are treated as unordered (nominal only).
+    confidence : float
+        Confidence level of the interval (default 0.95).
+    ci : {"analytic", "percentile", "bca", None}
+        Interval method: Gwet's linearised standard error with a t interval (default), or a
+        vectorised bootstrap (percentile or BCa), or none.
+    n_boot : int
+        Bootstrap resamples (when ``ci`` is a bootstrap method).
+    resample : {"cases", "cases+raters"}
+        Bootstrap cases only, or cases and raters (two-way).
+    seed : int, SeedSequence or Generator, optional
+        Seed of the bootstrap; the same seed gives the same interval.
+"""
+
+
+class _Categorical:
+    """Count matrix and weights of a categorical rating table, with batched kernels."""
+
+    def __init__(self, data: Any, case: str | None, rater: str | None, rating: str | None,
+                 categories: Any, weights: Any):
+        wide = prepare(data, case, rater, rating, categories)
+        codes, cats, scale = wide.coded()
+        codes = codes[(codes >= 0).any(axis=1)]  # cases nobody rated carry no information
+        self.wide = wide
+        self.codes = codes
+        self.categories = cats
+        self.scale = scale
+        self.q = len(cats)
+        if self.q < 2:
+            # one observed category and nothing declared: agreement is trivially perfect
+            self.q = 2
+            self.categories = (*cats, "(other)")
+            self.scale = np.array([scale[0], scale[0] + 1.0])
+        self.W = agreement_weights(weights, self.scale, ordered=wide.ordered)
+        self.weights_name = "identity" if weights is None else (
+            weights if isinstance(weights, str) else "custom")
+        n, r = codes.shape
+        self.n_raters = r
+        self.counts = self._count(None)
+        self.r = self.counts.sum(axis=1)
+        self.n_ratings = int(self.r.sum())
+        self._onehot: np.ndarray | None = None
+
+    def _count(self, V: np.ndarray | None) -> np.ndarray:
+        n, r = self.codes.shape
+        q = self.q
+        if V is None:
+            ok = self.codes >= 0
+            idx = (np.arange(n)[:, None] * q + self.codes)[ok]
+            return np.bincount(idx, minlength=n * q).reshape(n, q).astype(float)
+        if self._onehot is None:
+            self._onehot = (self.codes[:, :, None] == np.arange(q)).astype(float)
+        return np.einsum("nrq,br->bnq", self._onehot, V)
+
+    # -- kernels -----------------------------------------------------------------------------
+    def pa_pi(self, U: np.ndarray, V: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted observed agreement (B,) and category shares (B, q)."""
+        C = self.counts if V is None else self._count(V)
+        r = C.sum(axis=-1)
+        two = r >= 2
+        one = r >= 1
+        star = C @ self.W.T
+        a = np.where(two, (C * (star - 1)).sum(axis=-1) / np.where(two, r * (r - 1), 1), 0.0)
+        P = C / np.where(one, r, 1)[..., None]
+        if C.ndim == 2:
+            pa = (U @ a) / (U @ two)
+            pi = (U @ P) / (U @ one)[:, None]
+        else:
+            pa = (U * a).sum(-1) / (U * two).sum(-1)
+            pi = np.einsum("bn,bnq->bq", U, P) / (U * one).sum(-1)[:, None]
+        return pa, pi
+
+    def pe(self, kind: str, pi: np.ndarray) -> np.ndarray:
+        W, q = self.W, self.q
+        if kind == "fleiss":
+            return np.einsum("bk,kl,bl->b", pi, W, pi)
+        if kind == "gwet":
+            return W.sum() / (q * (q - 1)) * (pi * (1 - pi)).sum(axis=-1)
+        if kind == "bp":
+            return np.full(pi.shape[0], W.sum() / q**2)
+        return np.zeros(pi.shape[0])  # percent agreement
+
+    def stat(self, kind: str):
+        def _stat(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+            pa, pi = self.pa_pi(U, V)
+            if kind == "percent":
+                return pa
+            pe = self.pe(kind, pi)
+            return (pa - pe) / (1 - pe)
+        return _stat
+
+    # -- Gwet's linearised variance -----------------------------------------------------------
+    def linearised(self, kind: str) -> tuple[float, float, float, float, int]:
+        """Estimate, standard error, pa, pe and the number of rated cases (irrCAC's n)."""
+        C, r = self.counts, self.r
+        n = C.shape[0]
+        two = r >= 2
+        n2 = int(two.sum())
+        ones = np.ones((1, self.counts.shape[0]))
+        pa, pi = self.pa_pi(ones, None)
+        pa, pi = float(pa[0]), pi[0]
+        pe = float(self.pe(kind, pi[None, :])[0])
+        star = C @ self.W.T
+        den = np.where(two, r * (r - 1), 1)
+        pa_i = np.where(two, (C * (star - 1)).sum(axis=1) / den, 0.0)
+        if kind == "percent":
+            coef_i = (n / n2) * pa_i
+            est = pa
+            x = coef_i
+        else:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                est = (pa - pe) / (1 - pe)
+                coef_i = (n / n2) * (pa_i - pe * two) / (1 - pe)
+            if kind == "fleiss":
+                pi_w = (self.W @ pi + self.W.T @ pi) / 2
+                pe_i = (C @ pi_w) / r
+            elif kind == "gwet":
+                pe_i = self.W.sum() / (self.q * (self.q - 1)) * (C @ (1 - pi)) / r
+            else:  # Brennan-Prediger: chance agreement is fixed
+                pe_i = np.full(n, pe)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                x = coef_i - 2 * (1 - est) * (pe_i - pe) / (1 - pe)
+        var = ((x - est) ** 2).sum() / (n * (n - 1))
+        return est, float(np.sqrt(var)), pa, pe, n
+
+
+def _check_pairs(state: _Categorical, name: str) -> None:
+    if not (state.r >= 2).any():
+        raise RiskevalError(
+            f"{name} needs cases rated by at least two raters; no case has two ratings"
+        )
+
+
+def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], data, case, rater, rating,
+                        categories, weights, confidence, ci, n_boot, resample, seed,
+                        per_category=None) -> AgreementResult:
+    state = _Categorical(data, case, rater, rating, categories, weights)
+    _check_pairs(state, name)
+    est, se, pa, pe, n = state.linearised(kind)
+    if kind != "percent" and np.isclose(pe, 1.0):
+        warn_degenerate(
+            f"{name} is undefined: chance agreement is 1 (every rating is in one category); "
+            "returning NaN. Percent agreement or Gwet's AC1 remain defined."
+        )
+        est, se = np.nan, np.nan
+    extra = {"pa": pa, "pe": pe, "weights": state.weights_name, "n_categories": state.q}
+    if kind == "fleiss" and per_category is not None:
+        extra.update(per_category.pop("_overall"))
+        per_category = per_category["table"]
+    return finish(
+        name, state.stat(kind), n_cases=n, n_raters=state.n_raters, n_ratings=state.n_ratings,
+        se=se, ci=ci, confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
+        width=state.counts.size * (1 if resample == "cases" else state.n_raters), df=n - 1,
+        extra=extra, per_category=per_category, references=refs, estimate=est,
+    )
+
+
+def percent_agreement(
+    data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
+    *, categories: Any = None, weights: Any = None, confidence: float = 0.95,
+    ci: str | None = "analytic", n_boot: int = 2000, resample: str = "cases", seed: Any = None,
+) -> AgreementResult:
+    """Observed (optionally weighted) agreement between pairs of raters, not chance-corrected.
+
+    The share of agreeing rater pairs within each case, averaged over cases rated at least
+    twice (Gwet 2014, eq. 2.x); with weights, partial credit ``w_kl`` for near-agreement.
+
+    Parameters
+    ----------%s
+    weights : None, str or array
+        Agreement weights (see :func:`riskeval.agreement.agreement_weights`).
+
+    Returns
+    -------
+    AgreementResult
+
+    References
+    ----------
+    .. [1] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+    """
+    return _chance_coefficient("percent", "Percent agreement", (REF_GWET_2014,), data, case,
+                               rater, rating, categories, weights, confidence, ci, n_boot,
+                               resample, seed)
+
+
+def brennan_prediger(
+    data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
+    *, categories: Any = None, weights: Any = None, confidence: float = 0.95,
+    ci: str | None = "analytic", n_boot: int = 2000, resample: str = "cases", seed: Any = None,
+) -> AgreementResult:
+    """Brennan & Prediger's (1981) coefficient: chance agreement is ``T_w / q^2``.
+
+    Uniform chance agreement over the ``q`` declared categories, so declare every category
+    of the scale (unused ones included): the value depends on ``q``.
+
+    Parameters
+    ----------%s
+    weights : None, str or array
+        Agreement weights.
+
+    Returns
+    -------
+    AgreementResult
+
+    References
+    ----------
+    .. [1] Brennan, R. L., & Prediger, D. J. (1981). Educational and Psychological
+       Measurement, 41(3), 687-699.
+    .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+    """
+    return _chance_coefficient("bp", "Brennan-Prediger", (REF_BP_1981, REF_GWET_2014), data,
+                               case, rater, rating, categories, weights, confidence, ci, n_boot,
+                               resample, seed)
+
+
+def gwet_ac(
+    data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
+    *, categories: Any = None, weights: Any = None, confidence: float = 0.95,
+    ci: str | None = "analytic", n_boot: int = 2000, resample: str = "cases", seed: Any = None,
+) -> AgreementResult:
+    """Gwet's AC1 (unweighted) or AC2 (weighted) agreement coefficient.
+
+    Chance agreement ``pe = T_w / (q (q - 1)) * sum_k pi_k (1 - pi_k)``; unlike kappa, AC1
+    stays stable when one category dominates (high prevalence), which is the usual state of
+    risk ratings where most people are "medium".
+
+    Parameters
+    ----------%s
+    weights : None, str or array
+        ``None`` gives AC1; any weights give AC2.
+
+    Returns
+    -------
+    AgreementResult
+        ``extra`` holds ``pa`` and ``pe``.
+
+    References
+    ----------
+    .. [1] Gwet, K. L. (2008). British Journal of Mathematical and Statistical Psychology,
+       61(1), 29-48.
+    .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+    """
+    name = "Gwet's AC1" if weights is None or weights == "identity" else "Gwet's AC2"
+    return _chance_coefficient("gwet", name, (REF_GWET_2008, REF_GWET_2014), data, case, rater,
+                               rating, categories, weights, confidence, ci, n_boot, resample,
+                               seed)
+
+
+def fleiss_kappa(
+    data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
+    *, categories: Any = None, weights: Any = None, confidence: float = 0.95,
+    ci: str | None = "analytic", n_boot: int = 2000, resample: str = "cases", seed: Any = None,
+) -> AgreementResult:
+    """Fleiss' kappa for many raters, overall and per category.
+
+    Raters may differ from case to case (Fleiss 1971 assumed a constant number ``m``; the
+    generalisation of Gwet 2014 is used, identical when ``m`` is constant).
+
+    Parameters
+    ----------%s
+    weights : None, str or array
+        Agreement weights (weighted generalisation of Gwet 2014); per-category kappas are
+        always unweighted.
+
+    Returns
+    -------
+    AgreementResult
+        ``se`` is Gwet's (2008) non-null standard error behind ``ci``; ``extra["se_null"]``,
+        ``extra["z"]`` and ``extra["pvalue"]`` test kappa = 0 with the Fleiss, Nee & Landis
+        (1979) null standard error. ``per_category`` holds Fleiss' (1971) category kappas
+        with their null standard errors, z and p-values.
+
+    Notes
+    -----
+    With a varying number of raters ``r_i`` the null standard errors replace
+    ``N m (m - 1)`` by ``sum_i r_i (r_i - 1)`` over cases rated at least twice.
+
+    References
+    ----------
+    .. [1] Fleiss, J. L. (1971). Psychological Bulletin, 76(5), 378-382.
+    .. [2] Fleiss, J. L., Nee, J. C. M., & Landis, J. R. (1979). Psychological Bulletin,
+       86(5), 974-977.
+    .. [3] Gwet, K. L. (2008). British Journal of Mathematical and Statistical Psychology,
+       61(1), 29-48.
+    """
+    state = _Categorical(data, case, rater, rating, categories, None)
+    _check_pairs(state, "Fleiss' kappa")
+    table = _fleiss_by_category(state)
+    return _chance_coefficient(
+        "fleiss", "Fleiss' kappa", (REF_FLEISS_1971, REF_FNL_1979, REF_GWET_2008), data, case,
+        rater, rating, categories, weights, confidence, ci, n_boot, resample, seed,
+        per_category=table,
+    )
+
+
+def _fleiss_by_category(state: _Categorical) -> dict:
+    two = state.r >= 2
+    C, r = state.counts[two], state.r[two]
+    n_pairs = float((r * (r - 1)).sum())
+    n2 = C.shape[0]
+    keep = state.r >= 1
+    p = (state.counts[keep] / state.r[keep, None]).mean(axis=0)
+    pq = p * (1 - p)
+    disagree = (C * (r[:, None] - C) / (r * (r - 1))[:, None]).sum(axis=0) / n2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kappa_j = np.where(pq > 0, 1 - disagree / pq, np.nan)
+    se_j = np.full(state.q, np.sqrt(2.0 / n_pairs))
+    z_j = kappa_j / se_j
+    table = pd.DataFrame(
+        {"kappa": kappa_j, "se": se_j, "z": z_j, "pval": 2 * stats.norm.sf(np.abs(z_j)),
+         "share": p},
+        index=pd.Index(state.categories, name="category"),
+    )
+    spq = pq.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se0 = np.sqrt(2.0) / (spq * np.sqrt(n_pairs)) * np.sqrt(
+            spq**2 - (pq * (1 - 2 * p)).sum())
+        pa, pi = state.pa_pi(np.ones((1, state.counts.shape[0])), None)
+        pe = (pi[0] ** 2).sum()
+        kappa = (pa[0] - pe) / (1 - pe)
+        z = kappa / se0
+    overall = {"se_null": float(se0), "z": float(z), "pvalue": float(2 * stats.norm.sf(abs(z)))}
+    return {"table": table, "_overall": overall}
+
+
+# --------------------------------------------------------------------------------------------
+# Krippendorff's alpha
+# --------------------------------------------------------------------------------------------
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+_MAX_CODED = 2000
+
+
+def _delta2(level: str, scale: np.ndarray, nc: np.ndarray) -> np.ndarray:
+    """Squared difference function(s), batched over the first axis of ``nc`` (B, q)."""
+    q = scale.size
+    if level == "nominal":
+        d = 1.0 - np.eye(q)
+        return np.broadcast_to(d, (nc.shape[0], q, q))
+    if level == "interval":
+        d = (scale[:, None] - scale[None, :]) ** 2
+        return np.broadcast_to(d, (nc.shape[0], q, q))
+    if level == "ratio":
+        s = scale[:, None] + scale[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            d = np.where(s != 0, ((scale[:, None] - scale[None, :]) / s) ** 2, 0.0)
+        return np.broadcast_to(d, (nc.shape[0], q, q))
+    # ordinal: (sum_{g=c..k} n_g - (n_c + n_k) / 2)^2, from the marginals of each batch row
+    S = np.cumsum(nc, axis=-1)
+    diff = S[:, None, :] - S[:, :, None] + (nc[:, :, None] - nc[:, None, :]) / 2.0
+    return diff**2
+
+
+class _Alpha:
+    """Coincidence-matrix kernels of Krippendorff's alpha (batched)."""
+
+    def __init__(self, state: _Categorical, level: str):
+        self.s = state
+        self.level = level
+        C = state.counts
+        m = state.r
+        self.pairable = m >= 2
+        inv = np.where(self.pairable, 1.0 / np.where(self.pairable, m - 1, 1), 0.0)
+        self.inv = inv
+        q = state.q
+        self.outer = (C[:, :, None] * C[:, None, :]).reshape(C.shape[0], q * q)
+
+    def coincidences(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+        s = self.s
+        q = s.q
+        if V is None:
+            Ui = U * self.inv
+            O = (Ui @ self.outer).reshape(-1, q, q)
+            diag = Ui @ s.counts
+        else:
+            C = s._count(V)
+            m = C.sum(-1)
+            ok = m >= 2
+            Ui = U * np.where(ok, 1.0 / np.where(ok, m - 1, 1), 0.0)
+            O = np.einsum("bn,bnc,bnk->bck", Ui, C, C)
+            diag = np.einsum("bn,bnq->bq", Ui, C)
+        idx = np.arange(q)
+        O[:, idx, idx] -= diag
+        return O
+
+    def __call__(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+        O = self.coincidences(U, V)
+        nc = O.sum(axis=-1)
+        n = nc.sum(axis=-1)
+        d2 = _delta2(self.level, self.s.scale, nc)
+        do = (O * d2).sum(axis=(-2, -1))
+        de = np.einsum("bc,bk,bck->b", nc, nc, d2)
+        return 1.0 - (n - 1) * do / de
+
+
+def _alpha_se(state: _Categorical, level: str) -> float:
+    """Gwet's (2014) linearised standard error of alpha, weights ``1 - delta^2 / max``.
+
+    Krippendorff's alpha equals Gwet's (pa - pe) / (1 - pe) with those agreement weights and
+    his definitions of pa and pe for pairable units, so the irrCAC linearisation applies.
+    """
+    keep = state.r >= 2
+    C, r = state.counts[keep], state.r[keep]
+    n = C.shape[0]
+    if n < 2:
+        return np.nan
+    rbar = r.mean()
+    O = _Alpha(state, level).coincidences(np.ones((1, state.counts.shape[0])), None)
+    d2 = _delta2(level, state.scale, O.sum(axis=-1))[0]
+    if d2.max() <= 0:
+        return np.nan
+    W = 1.0 - d2 / d2.max()
+    star = C @ W.T
+    pa_i = (C * (star - 1)).sum(axis=1) / (rbar * (r - 1))
+    pi = (C / rbar).mean(axis=0)
+    pe = pi @ W @ pi
+    eps = 1.0 / r.sum()
+    pa = (1 - eps) * pa_i.mean() + eps
+    alpha = (pa - pe) / (1 - pe)
+    pa_i = pa_i - pa_i.mean() * (r - rbar) / rbar
+    a_i = (pa_i - pe) / (1 - pe)
+    pi_w = (W @ pi + W.T @ pi) / 2
+    pe_i = (C @ pi_w) / rbar - pi.sum() * (r - rbar) / rbar
+    x = a_i - 2 * (1 - alpha) * (pe_i - pe) / (1 - pe)
+    return float(np.sqrt(((x - alpha) ** 2).sum() / (n * (n - 1))))
+
+
+def krippendorff_alpha(
+    data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
+    *, level: str = "nominal", categories: Any = None, confidence: float = 0.95,
+    ci: str | None = "analytic", n_boot: int = 2000, resample: str = "cases", seed: Any = None,
+) -> AgreementResult:
+    """Krippendorff's alpha for any number of raters and any pattern of missing ratings.
+
+    ``alpha = 1 - (n - 1) * sum_ck o_ck d2_ck / sum_ck n_c n_k d2_ck`` with ``o`` the
+    coincidence matrix over pairable cases (rated at least twice), ``n_c`` its marginals and
+    ``d2`` the squared difference of the level of measurement.
+
+    Parameters
+    ----------%s
+    level : {"nominal", "ordinal", "interval", "ratio"}
+        Level of measurement. Ordinal differences depend on how often each category is used;
+        interval and ratio use the categories' numeric values (ranks 1..q for labels).
+
+    Returns
+    -------
+    AgreementResult
+        With ``ci="analytic"`` the interval uses Gwet's (2014) linearised standard error;
+        Krippendorff recommends the bootstrap (``ci="percentile"`` or ``"bca"``).
+
+    Notes
+    -----
+    Undefined (NaN, with a warning) when every pairable value is in one category, since then
+    there is no variation to agree about.
+
+    References
+    ----------
+    .. [1] Krippendorff, K. (2004). Content Analysis (2nd ed.), ch. 11. Sage.
+    .. [2] Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg
+       School for Communication, University of Pennsylvania.
+    .. [3] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+    """
+    if level not in LEVELS:
+        raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")
+    wide = prepare(data, case, rater, rating, categories)
+    if level != "nominal" and not wide.ordered:
+        raise RiskevalError(
+            f"level={level!r} needs ordered categories, but the ratings are labels with no "
+            "declared order; pass categories=, lowest first (e.g. 'low,medium,high,very high')"
+        )
+    if level != "interval" and categories is None and wide.categories is None:
+        n_distinct = np.unique(wide.values[~np.isnan(wide.values)]).size
+        if n_distinct > _MAX_CODED:
+            raise RiskevalError(
+                f"{n_distinct} distinct rating values: level={level!r} builds a "
+                f"{n_distinct} x {n_distinct} coincidence matrix; use level='interval' for "
+                "continuous ratings or round them to categories"
+            )
+    state = _Categorical(wide, None, None, None, None, None)
+    _check_pairs(state, "Krippendorff's alpha")
+    kernel = _Alpha(state, level)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        est = float(kernel(np.ones((1, state.counts.shape[0])), None)[0])
+    se = np.nan
+    if not np.isfinite(est):
+        warn_degenerate(
+            "Krippendorff's alpha is undefined: every pairable rating is in one category "
+            "(no variation to agree about); returning NaN"
+        )
+    else:
+        se = _alpha_se(state, level)
+    n_pairable = int((state.r >= 2).sum())
+    return finish(
+        "Krippendorff's alpha", kernel, n_cases=state.counts.shape[0],
+        n_raters=state.n_raters, n_ratings=state.n_ratings, se=se, ci=ci,
+        confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
+        width=state.q * state.q * state.counts.shape[0]
+        * (1 if resample == "cases" else state.n_raters),
+        df=max(n_pairable - 1, 1), extra={"level": level, "n_pairable_cases": n_pairable},
+        references=(REF_KRIPP_2004, REF_KRIPP_2011, REF_GWET_2014), estimate=est,
+    )
+
+
+for _f in (percent_agreement, brennan_prediger, gwet_ac, fleiss_kappa, krippendorff_alpha):
+    _f.__doc__ = _f.__doc__ % _COMMON_PARAMS

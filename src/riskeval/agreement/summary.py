@@ -1,0 +1,108 @@
+"""Every applicable agreement coefficient for one ratings table, as one tidy DataFrame."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import RiskevalError
+from ._common import prepare
+from .categorical import (
+    brennan_prediger,
+    fleiss_kappa,
+    gwet_ac,
+    krippendorff_alpha,
+    percent_agreement,
+)
+from .cohen import cohen_kappa
+from .icc import icc
+
+__all__ = ["agreement_summary"]
+
+LEVELS = ("nominal", "ordinal", "interval", "ratio")
+
+
+def agreement_summary(
+    data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
+    *, categories: Any = None, level: str = "ordinal", confidence: float = 0.95,
+    weights: str = "quadratic",
+) -> pd.DataFrame:
+    """All standard coefficients that suit the level of measurement, with their intervals.
+
+    Parameters
+    ----------
+    data, case, rater, rating, categories
+        As for every agreement function.
+    level : {"nominal", "ordinal", "interval", "ratio"}
+        Nominal: percent agreement, Fleiss' kappa, Gwet's AC1, Brennan-Prediger, Krippendorff's
+        alpha (and Cohen's kappa for two raters). Ordinal adds the weighted coefficients
+        (``weights``), ordinal alpha and the ICCs on the category scores. Interval and ratio
+        give the ICCs and alpha at that level (plus the categorical coefficients when the
+        ratings take at most 20 distinct values).
+    confidence : float
+        Confidence level of every interval (all analytic, so the table is deterministic).
+    weights : str
+        Weights for the weighted coefficients at ordinal level and above.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per coefficient: ``estimate, se, ci_low, ci_high, ci_method, n_cases,
+        n_raters, n_ratings``.
+    """
+    if level not in LEVELS:
+        raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")
+    wide = prepare(data, case, rater, rating, categories, numeric=level in ("interval", "ratio"))
+    if level != "nominal" and not wide.ordered:
+        raise RiskevalError(
+            f"level={level!r} needs ordered categories, but the ratings are labels with no "
+            "declared order; pass categories= (lowest first) or level='nominal'"
+        )
+    n_distinct = np.unique(wide.values[~np.isnan(wide.values)]).size
+    categorical = level in ("nominal", "ordinal") or n_distinct <= 20
+    opts = {"confidence": confidence}
+    results = []
+    if categorical:
+        results += [percent_agreement(wide, **opts), fleiss_kappa(wide, **opts),
+                    gwet_ac(wide, **opts), brennan_prediger(wide, **opts)]
+        if wide.n_raters == 2:
+            results.append(cohen_kappa(wide, **opts))
+        if level != "nominal":
+            results += [gwet_ac(wide, weights=weights, **opts),
+                        brennan_prediger(wide, weights=weights, **opts)]
+            if wide.n_raters == 2:
+                results.append(cohen_kappa(wide, weights=weights, **opts))
+    rows = [_row(r, "" if r.extra.get("weights", "identity") == "identity"
+                 else f" ({r.extra['weights']} weights)") for r in results]
+    alpha_level = level if level != "ordinal" or categorical else "interval"
+    rows.append(_row(krippendorff_alpha(wide, level=alpha_level, **opts), f" ({alpha_level})"))
+    if level != "nominal":
+        try:
+            res = icc(wide, **opts)
+        except RiskevalError as exc:  # e.g. fewer than two complete cases
+            rows.append({"coefficient": "ICC", "estimate": np.nan, "note": str(exc)})
+        else:
+            table = res.to_frame()
+            for form in ("ICC1", "ICC2", "ICC3", "ICC2k"):
+                rows.append({
+                    "coefficient": f"{form} ({table.loc[form, 'description']})",
+                    "estimate": table.loc[form, "ICC"], "se": np.nan,
+                    "ci_low": table.loc[form, "ci_low"], "ci_high": table.loc[form, "ci_high"],
+                    "ci_method": "exact F (McGraw & Wong 1996)", "n_cases": res.n_cases,
+                    "n_raters": res.n_raters, "n_ratings": res.n_cases * res.n_raters,
+                    "note": f"{res.n_dropped} incomplete cases dropped" if res.n_dropped
+                    else "",
+                })
+    out = pd.DataFrame(rows).set_index("coefficient")
+    return out.reindex(columns=["estimate", "se", "ci_low", "ci_high", "ci_method", "n_cases",
+                                "n_raters", "n_ratings", "note"])
+
+
+def _row(result: Any, suffix: str) -> dict[str, Any]:
+    row = result.to_frame().reset_index().iloc[0].to_dict()
+    row["coefficient"] = f"{result.coefficient}{suffix}"
+    row.pop("confidence", None)
+    row["note"] = ""
+    return row

@@ -1,0 +1,595 @@
+"""The ratings data model: a tidy (long) table, its wide form, and validation.
+
+A *ratings table* has one row per (case, rater[, occasion]) with the rating given, and
+optionally the office, cohort and a reference rating. Its *wide form* is a cases x raters
+array with ``NaN`` where a rater did not rate a case.
+
+Ordered categories are declared explicitly (for example ``RISK_LEVELS``: low < medium <
+high < very high) and kept as such: string labels are never ordered by sort order. Numeric
+ratings are allowed and keep their numeric values for interval and ratio coefficients.
+
+Every problem raises :class:`riskeval.errors.RiskevalError` with a message naming the
+column, rows or values at fault and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import RiskevalError, RiskevalTypeError
+
+__all__ = [
+    "RISK_LEVELS",
+    "WideRatings",
+    "as_ratings",
+    "parse_categories",
+    "read_ratings",
+    "to_long",
+    "to_wide",
+    "validate_ratings",
+]
+
+#: The Risk of Serious Harm scale used in OASys, lowest first.
+RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high", "very high")
+
+_SHOW = 5  # how many offending rows/values an error message lists
+
+
+def parse_categories(categories: Any) -> tuple | None:
+    """Normalise a declaration of ordered categories.
+
+    Parameters
+    ----------
+    categories : None, str, sequence or pandas.CategoricalDtype
+        ``"low,medium,high,very high"`` (comma-separated, lowest first), a sequence of labels
+        or numbers (lowest first), or an ordered ``CategoricalDtype``.
+
+    Returns
+    -------
+    tuple or None
+        The categories, lowest first, or ``None`` when nothing was declared.
+    """
+    if categories is None:
+        return None
+    if isinstance(categories, pd.CategoricalDtype):
+        cats = tuple(categories.categories)
+    elif isinstance(categories, str):
+        cats = tuple(c.strip() for c in categories.split(","))
+        if any(c == "" for c in cats):
+            raise RiskevalError(
+                f"categories {categories!r} contain an empty label; expected labels separated "
+                "by commas, lowest first, e.g. 'low,medium,high,very high'"
+            )
+    elif isinstance(categories, Sequence | np.ndarray | pd.Index):
+        cats = tuple(c.item() if isinstance(c, np.generic) else c for c in categories)
+    else:
+        raise RiskevalTypeError(
+            f"categories must be a list of labels (lowest first) or a comma-separated string, "
+            f"not {type(categories).__name__}"
+        )
+    if len(cats) < 2:
+        raise RiskevalError(f"categories {cats!r}: at least two categories are needed")
+    if len(set(cats)) != len(cats):
+        dup = sorted({str(c) for c in cats if cats.count(c) > 1})
+        raise RiskevalError(f"categories {cats!r} repeat {', '.join(dup)}; each must appear once")
+    return cats
+
+
+def _is_numeric_cats(cats: tuple) -> bool:
+    return all(isinstance(c, int | float | np.integer | np.floating) and not isinstance(c, bool)
+               for c in cats)
+
+
+@dataclass(frozen=True)
+class WideRatings:
+    """Ratings in wide form: ``values[i, j]`` is rater ``j``'s rating of case ``i``.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        Cases x raters float array, ``NaN`` where not rated. For declared non-numeric
+        categories the values are the ranks 1..q of the categories.
+    cases, raters : pandas.Index
+        Labels of the rows and columns.
+    categories : tuple or None
+        The ordered categories (lowest first) when declared or derived from labels; ``None``
+        for numeric ratings without a declared set (categories are then the observed values).
+    ordered : bool
+        Whether the category order is meaningful (False only for undeclared string labels).
+    """
+
+    values: np.ndarray
+    cases: pd.Index
+    raters: pd.Index
+    categories: tuple | None = None
+    ordered: bool = True
+    _codes: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def n_cases(self) -> int:
+        return self.values.shape[0]
+
+    @property
+    def n_raters(self) -> int:
+        return self.values.shape[1]
+
+    def coded(self) -> tuple[np.ndarray, tuple, np.ndarray]:
+        """Category codes 0..q-1 (``-1`` = missing), the categories and their numeric scale.
+
+        The scale is the numeric value of each category: the number itself for numeric
+        categories, the rank 1..q for labels.
+        """
+        if "coded" not in self._codes:
+            v = self.values
+            mask = np.isnan(v)
+            if self.categories is not None and not _is_numeric_cats(self.categories):
+                q = len(self.categories)
+                scale = np.arange(1.0, q + 1.0)
+                codes = np.where(mask, -1, np.nan_to_num(v, nan=1.0) - 1).astype(np.int64)
+                cats = self.categories
+            else:
+                if self.categories is not None:
+                    scale = np.asarray(self.categories, dtype=float)
+                    order = np.argsort(scale, kind="stable")
+                    if not np.array_equal(order, np.arange(len(scale))):
+                        raise RiskevalError(
+                            f"numeric categories {self.categories!r} must be listed in "
+                            "increasing order"
+                        )
+                else:
+                    scale = np.unique(v[~mask])
+                flat = np.nan_to_num(v, nan=scale[0])
+                codes = np.searchsorted(scale, flat)
+                codes = np.minimum(codes, len(scale) - 1)
+                bad = ~mask & (scale[codes] != v)
+                if bad.any():
+                    i, j = np.argwhere(bad)[0]
+                    raise RiskevalError(
+                        f"rating {v[i, j]!r} (case {self.cases[i]!r}, rater {self.raters[j]!r}) "
+                        f"is not one of the declared categories {self.categories!r}"
+                    )
+                codes = np.where(mask, -1, codes)
+                cats = tuple(s.item() for s in scale)
+            self._codes["coded"] = (codes, cats, scale)
+        return self._codes["coded"]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The wide table as a DataFrame, with category labels where they were declared."""
+        if self.categories is not None and not _is_numeric_cats(self.categories):
+            codes, cats, _ = self.coded()
+            labels = np.asarray(cats, dtype=object)[np.maximum(codes, 0)]
+            labels[codes < 0] = None
+            out = pd.DataFrame(labels, index=self.cases, columns=self.raters)
+            dtype = pd.CategoricalDtype(list(cats), ordered=self.ordered)
+            return out.astype(dtype)
+        return pd.DataFrame(self.values, index=self.cases, columns=self.raters)
+
+
+def _suggest(name: str, columns: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(name), [str(c) for c in columns], n=1, cutoff=0.5)
+    if not close:
+        low = {str(c).lower(): str(c) for c in columns}
+        if str(name).lower() in low:
+            close = [low[str(name).lower()]]
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"{hint} Columns present: {', '.join(map(repr, map(str, columns)))}."
+
+
+def _check_columns(frame: pd.DataFrame, roles: dict[str, str | None]) -> None:
+    for role, col in roles.items():
+        if col is None:
+            continue
+        if col not in frame.columns:
+            raise RiskevalError(
+                f"the {role} column {col!r} is not in the table.{_suggest(col, frame.columns)}"
+            )
+    used = [c for c in roles.values() if c is not None]
+    if len(set(used)) != len(used):
+        raise RiskevalError(
+            f"the same column is given for two roles: {roles!r}; each role needs its own column"
+        )
+
+
+def _rows(index: Sequence, offset: int = 2) -> str:
+    """Row numbers as a person sees them in a CSV (header is line 1)."""
+    idx = list(index)[:_SHOW]
+    try:
+        shown = ", ".join(str(int(i) + offset) for i in idx)
+        return f"lines {shown}" + (" ..." if len(index) > _SHOW else "")
+    except (TypeError, ValueError):
+        return f"rows {', '.join(map(repr, idx))}" + (" ..." if len(index) > _SHOW else "")
+
+
+def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
+    """Map a column onto declared categories; raise naming every value that is not one."""
+    present = col.notna()
+    if _is_numeric_cats(cats):
+        num = pd.to_numeric(col, errors="coerce")
+        not_num = present & num.isna()
+        if not_num.any():
+            vals = col[not_num]
+            raise RiskevalError(
+                f"column {name!r} has non-numeric values {sorted(set(map(str, vals)))[:_SHOW]} "
+                f"({_rows(vals.index)}); expected one of the numeric categories {cats!r}"
+            )
+        inside = num.isin(cats) | ~present
+        values = num
+    else:
+        values = col.astype(object).where(~present, col.astype(str).str.strip())
+        inside = values.isin(cats) | ~present
+    if not inside.all():
+        bad = values[~inside]
+        labels = sorted(set(map(str, bad)))
+        hints = []
+        lowered = {str(c).lower(): c for c in cats}
+        for lab in labels[:_SHOW]:
+            if lab.lower() in lowered:
+                hints.append(f"{lab!r} -> {lowered[lab.lower()]!r}?")
+        hint = f" (case differs: {'; '.join(hints)})" if hints else ""
+        raise RiskevalError(
+            f"column {name!r} has {len(bad)} rating(s) outside the declared categories "
+            f"{list(cats)!r}: {labels[:_SHOW]!r} ({_rows(bad.index)}){hint}. Declare every "
+            "category, lowest first, or correct the ratings."
+        )
+    return pd.Series(
+        pd.Categorical(values, categories=list(cats), ordered=True), index=col.index, name=name
+    )
+
+
+def validate_ratings(
+    frame: pd.DataFrame,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    occasion: str | None = None,
+    office: str | None = None,
+    cohort: str | None = None,
+    reference: str | None = None,
+    categories: Any = None,
+    numeric: bool = False,
+) -> pd.DataFrame:
+    """Check a long ratings table and return a clean copy.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per (case, rater[, occasion]).
+    case, rater, rating : str
+        Column names of the case (vignette) identifier, the rater (officer) identifier and
+        the rating.
+    occasion, office, cohort, reference : str, optional
+        Optional columns: repeated-assessment occasion, the rater's office, the rater's
+        training cohort, and a reference (e.g. expert or true) rating of the case.
+    categories : sequence, str or CategoricalDtype, optional
+        Ordered categories, lowest first. When given, the rating (and reference) columns are
+        returned as ordered categoricals and any other value is an error.
+    numeric : bool
+        Require numeric ratings (interval/ratio coefficients such as the ICC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy containing only the named columns; the input is never modified.
+
+    Raises
+    ------
+    RiskevalError
+        Missing or misspelt columns, duplicate (case, rater[, occasion]) rows, ratings outside
+        the categories, non-numeric ratings where numbers are needed, fewer than two raters or
+        cases with data, or an all-missing rating column.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise RiskevalTypeError(
+            f"expected a pandas DataFrame of ratings, got {type(frame).__name__}"
+        )
+    roles = {"case": case, "rater": rater, "rating": rating, "occasion": occasion,
+             "office": office, "cohort": cohort, "reference": reference}
+    _check_columns(frame, roles)
+    if len(frame) == 0:
+        raise RiskevalError("the ratings table has no rows; expected one row per (case, rater)")
+    out = frame[[c for c in roles.values() if c is not None]].copy()
+    for role in ("case", "rater"):
+        col = roles[role]
+        missing = out[col].isna()
+        if missing.any():
+            raise RiskevalError(
+                f"the {role} column {col!r} is empty on {_rows(out.index[missing])}; every row "
+                f"needs a {role} identifier"
+            )
+    keys = [case, rater] + ([occasion] if occasion else [])
+    dup = out.duplicated(keys, keep=False)
+    if dup.any():
+        first = out.loc[dup, keys].drop_duplicates().head(_SHOW)
+        shown = "; ".join(
+            ", ".join(f"{k}={v!r}" for k, v in zip(keys, row, strict=True))
+            for row in first.itertuples(index=False)
+        )
+        what = "(case, rater, occasion)" if occasion else "(case, rater)"
+        hint = "" if occasion else " If officers rated cases more than once, pass occasion=."
+        raise RiskevalError(
+            f"{int(dup.sum())} rows repeat a {what} pair ({_rows(out.index[dup])}): {shown}. "
+            f"Each {what} must appear once.{hint}"
+        )
+    cats = parse_categories(categories)
+    if isinstance(out[rating].dtype, pd.CategoricalDtype) and cats is None:
+        if out[rating].cat.ordered:
+            cats = tuple(out[rating].cat.categories)
+    for col in [rating] + ([reference] if reference else []):
+        if cats is not None:
+            out[col] = _encode_categorical(out[col], cats, col)
+        elif numeric or pd.api.types.is_numeric_dtype(out[col]):
+            num = pd.to_numeric(out[col], errors="coerce")
+            bad = out[col].notna() & num.isna()
+            if bad.any():
+                vals = sorted(set(map(str, out.loc[bad, col])))
+                raise RiskevalError(
+                    f"column {col!r} must hold numbers, but has {vals[:_SHOW]!r} "
+                    f"({_rows(out.index[bad])}). For labelled levels pass categories=, "
+                    "e.g. 'low,medium,high,very high'."
+                )
+            out[col] = num.astype(float)
+    if out[rating].isna().all():
+        raise RiskevalError(f"the rating column {rating!r} is entirely missing")
+    rated = out[out[rating].notna()]
+    n_raters, n_cases = rated[rater].nunique(), rated[case].nunique()
+    if n_raters < 2:
+        raise RiskevalError(
+            f"only {n_raters} rater ({rated[rater].unique()[:1].tolist()!r}) has ratings in "
+            f"column {rater!r}; agreement needs at least two raters"
+        )
+    if n_cases < 2:
+        raise RiskevalError(
+            f"only {n_cases} case has ratings in column {case!r}; agreement needs at least "
+            "two cases"
+        )
+    return out
+
+
+def read_ratings(
+    path: str | os.PathLike,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    occasion: str | None = None,
+    office: str | None = None,
+    cohort: str | None = None,
+    reference: str | None = None,
+    categories: Any = None,
+    numeric: bool = False,
+    **read_csv_kwargs: Any,
+) -> pd.DataFrame:
+    """Read a ratings CSV and validate it (the file is only read, never modified).
+
+    Parameters are those of :func:`validate_ratings`; further keyword arguments go to
+    :func:`pandas.read_csv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated long table.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise RiskevalError(f"no such ratings file: {path!r}")
+    if os.path.isdir(path):
+        raise RiskevalError(f"{path!r} is a folder; expected a CSV file of ratings")
+    if os.path.getsize(path) == 0:
+        raise RiskevalError(f"the ratings file {path!r} is empty; expected a CSV with a header")
+    try:
+        frame = pd.read_csv(path, **read_csv_kwargs)
+    except pd.errors.EmptyDataError as exc:
+        raise RiskevalError(f"the ratings file {path!r} has no columns: {exc}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise RiskevalError(f"could not read {path!r} as CSV: {exc}") from None
+    if frame.empty:
+        raise RiskevalError(
+            f"the ratings file {path!r} has a header but no rows of ratings"
+        )
+    return validate_ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
+                            office=office, cohort=cohort, reference=reference,
+                            categories=categories, numeric=numeric)
+
+
+def to_wide(
+    frame: pd.DataFrame,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    categories: Any = None,
+    validate: bool = True,
+) -> WideRatings:
+    """Long ratings table -> :class:`WideRatings` (cases x raters, NaN = not rated).
+
+    Cases and raters keep their order of first appearance.
+    """
+    if validate:
+        frame = validate_ratings(frame, case=case, rater=rater, rating=rating,
+                                 categories=categories)
+    col = frame[rating]
+    cases, case_idx = _factor(frame[case])
+    raters, rater_idx = _factor(frame[rater])
+    values = np.full((len(cases), len(raters)), np.nan)
+    cats: tuple | None = None
+    ordered = True
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = tuple(col.cat.categories)
+        ordered = bool(col.cat.ordered)
+        codes = col.cat.codes.to_numpy()
+        if _is_numeric_cats(cats):
+            v = np.where(codes >= 0, np.asarray(cats, dtype=float)[codes], np.nan)
+        else:
+            v = np.where(codes >= 0, codes + 1.0, np.nan)
+    elif pd.api.types.is_numeric_dtype(col):
+        v = col.to_numpy(dtype=float)
+    else:
+        # undeclared labels: usable for nominal coefficients only; order of first appearance
+        seen = pd.unique(col.dropna())
+        cats = tuple(seen)
+        ordered = False
+        lookup = {c: k + 1.0 for k, c in enumerate(seen)}
+        v = np.array([lookup.get(x, np.nan) for x in col], dtype=float)
+    values[case_idx, rater_idx] = v
+    return WideRatings(values, cases, raters, cats, ordered)
+
+
+def _factor(col: pd.Series) -> tuple[pd.Index, np.ndarray]:
+    codes, uniques = pd.factorize(col, sort=False)
+    return pd.Index(uniques, name=col.name), codes
+
+
+def to_long(
+    wide: WideRatings | pd.DataFrame | np.ndarray,
+    *,
+    case: str = "case",
+    rater: str = "rater",
+    rating: str = "rating",
+) -> pd.DataFrame:
+    """Wide ratings -> long table with one row per rating given (missing cells dropped)."""
+    if not isinstance(wide, WideRatings):
+        wide = as_ratings(wide)
+    frame = wide.to_frame()
+    long = frame.rename_axis(index=case, columns=rater).stack(future_stack=True)
+    long = long.rename(rating).reset_index()
+    return long[long[rating].notna()].reset_index(drop=True)
+
+
+def as_ratings(
+    data: Any,
+    case: str | None = None,
+    rater: str | None = None,
+    rating: str | None = None,
+    *,
+    categories: Any = None,
+    numeric: bool = False,
+) -> WideRatings:
+    """Normalise any accepted input to :class:`WideRatings`.
+
+    Accepted inputs: a long DataFrame with ``case=``, ``rater=`` and ``rating=`` column names;
+    a wide DataFrame (rows = cases, columns = raters) or a 2-D array (NaN = not rated); or a
+    :class:`WideRatings`.
+    """
+    given = [k is not None for k in (case, rater, rating)]
+    if isinstance(data, WideRatings):
+        wide = data
+    elif isinstance(data, pd.DataFrame) and any(given):
+        if not all(given):
+            names = [n for n, g in zip(("case", "rater", "rating"), given, strict=True) if not g]
+            raise RiskevalError(
+                f"a long table needs case=, rater= and rating= column names; missing "
+                f"{', '.join(n + '=' for n in names)}"
+            )
+        frame = validate_ratings(data, case=case, rater=rater, rating=rating,
+                                 categories=categories, numeric=numeric)
+        wide = to_wide(frame, case=case, rater=rater, rating=rating, validate=False)
+    elif isinstance(data, pd.DataFrame):
+        wide = _wide_from_frame(data, categories)
+    elif isinstance(data, np.ndarray | list | tuple):
+        strings = _has_strings(data)
+        try:
+            arr = np.asarray(data, dtype=object if strings else float)
+        except (TypeError, ValueError):
+            raise RiskevalError(
+                "the ratings array holds values that are neither numbers nor labels; expected "
+                "a 2-D cases x raters array of numbers (NaN = not rated) or of category labels"
+            ) from None
+        if arr.ndim != 2:
+            raise RiskevalError(
+                f"expected a 2-D cases x raters array, got an array of shape {arr.shape}"
+            )
+        if strings:
+            wide = _wide_from_frame(pd.DataFrame(arr), categories)
+        else:
+            wide = _wide_numeric(arr, pd.RangeIndex(arr.shape[0]),
+                                 pd.RangeIndex(arr.shape[1]), categories)
+    else:
+        raise RiskevalTypeError(
+            "ratings must be a long DataFrame with case=, rater=, rating= columns, a wide "
+            f"DataFrame or a 2-D array; got {type(data).__name__}"
+        )
+    _check_wide(wide)
+    return wide
+
+
+def _has_strings(data: Any) -> bool:
+    arr = np.asarray(data, dtype=object)
+    return any(isinstance(x, str) for x in arr.ravel()[:1000])
+
+
+def _wide_numeric(arr: np.ndarray, cases: pd.Index, raters: pd.Index,
+                  categories: Any) -> WideRatings:
+    """Fast path for numeric wide input: no reshaping, categories checked when coded."""
+    cats = parse_categories(categories)
+    if cats is not None and not _is_numeric_cats(cats):
+        raise RiskevalError(
+            f"the ratings are numbers but the categories {cats!r} are labels; pass the ratings "
+            "as labels, or numeric categories (e.g. [1, 2, 3, 4])"
+        )
+    wide = WideRatings(np.array(arr, dtype=float), cases, raters, cats, True)
+    if cats is not None:
+        wide.coded()  # raises on a value outside the declared categories
+    return wide
+
+
+def _wide_from_frame(frame: pd.DataFrame, categories: Any) -> WideRatings:
+    if all(pd.api.types.is_numeric_dtype(frame[c]) and not isinstance(
+            frame[c].dtype, pd.CategoricalDtype) for c in frame.columns):
+        return _wide_numeric(frame.to_numpy(dtype=float), pd.Index(frame.index),
+                             pd.Index(frame.columns), categories)
+    cats = parse_categories(categories)
+    long = frame.rename_axis(index="_case", columns="_rater").stack(future_stack=True)
+    long = long.rename("_rating").reset_index()
+    long["_rating"] = long["_rating"].where(long["_rating"].notna(), None)
+    if cats is None and not all(
+        pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns
+    ):
+        cat_dtypes = [frame[c].dtype for c in frame.columns
+                      if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+        if cat_dtypes and cat_dtypes[0].ordered:
+            cats = tuple(cat_dtypes[0].categories)
+    if cats is not None:
+        long["_rating"] = _encode_categorical(long["_rating"], cats, "rating")
+    else:
+        conv = pd.to_numeric(long["_rating"], errors="coerce")
+        if (conv.notna() == long["_rating"].notna()).all():
+            long["_rating"] = conv.astype(float)
+    wide = to_wide(long, case="_case", rater="_rater", rating="_rating", validate=False)
+    # keep every row and column of the input, rated or not
+    full = np.full(frame.shape, np.nan)
+    r = frame.index.get_indexer(wide.cases)
+    c = frame.columns.get_indexer(wide.raters)
+    full[np.ix_(r, c)] = wide.values
+    return WideRatings(full, pd.Index(frame.index), pd.Index(frame.columns),
+                       wide.categories, wide.ordered)
+
+
+def _check_wide(wide: WideRatings) -> None:
+    v = wide.values
+    if v.size == 0:
+        raise RiskevalError(f"the ratings table is empty (shape {v.shape})")
+    if np.isinf(v).any():
+        i, j = np.argwhere(np.isinf(v))[0]
+        raise RiskevalError(
+            f"rating of case {wide.cases[i]!r} by rater {wide.raters[j]!r} is infinite; "
+            "expected a finite number or missing"
+        )
+    rated = ~np.isnan(v)
+    if not rated.any():
+        raise RiskevalError("every rating is missing; the table has no data")
+    if (rated.sum(axis=0) > 0).sum() < 2:
+        raise RiskevalError(
+            "fewer than two raters have any ratings; agreement needs at least two raters"
+        )
+    if (rated.sum(axis=1) > 0).sum() < 2:
+        raise RiskevalError(
+            "fewer than two cases have any ratings; agreement needs at least two cases"
+        )
