@@ -236,12 +236,12 @@ def test_fleiss_1971_kappa(layout):
 
 def test_fleiss_1971_kappa_z_tests():
     # z statistics for H0: kappa = 0, as printed by the R package irr,
-    # kappam.fleiss(diagnoses, detail = TRUE) (irr 0.84; the same output is reproduced in the
-    # pyirr README): overall z = 17.652; category z = 5.192, 5.192, 11.031, 9.994, 12.009.
+    # kappam.fleiss(diagnoses, detail = TRUE) (current irr; the same output is reproduced in
+    # the pyirr README): overall z = 17.652; category z = 5.192, 5.192, 11.031, 9.994, 12.009.
     # These use the null variances of Fleiss, Nee & Landis (1979) (also Fleiss, Levin & Paik
     # 2003, ch. 18): var(kappa) = 2 / (n m (m-1)) * [(sum p q)^2 - sum p q (q - p)] /
-    # (sum p q)^2 and var(kappa_j) = 2 / (n m (m-1)). (The original 1971 formula, which early
-    # irr versions used, gives z = 15.64 here and is not what this checks.)
+    # (sum p q)^2 and var(kappa_j) = 2 / (n m (m-1)). (The original 1971 variance formula,
+    # used by some early irr versions, gives z = 15.64 here and is not what this checks.)
     res = fleiss_kappa(FLEISS_1971_DIAGNOSES)
     assert res.estimate / res.se == printed("17.652")
     expected_z = ["5.192", "5.192", "11.031", "9.994", "12.009"]

@@ -65,6 +65,11 @@ REF_KRIPP_2011 = (
     "for Communication, University of Pennsylvania."
 )
 
+REF_EFRON_1993 = (
+    "Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall "
+    "(jackknife standard errors, ch. 11; percentile and BCa intervals, ch. 13-14)."
+)
+
 _COMMON_PARAMS = """
     data : DataFrame or array-like
         Long table (with ``case``, ``rater``, ``rating`` column names) or wide cases x raters
@@ -459,7 +464,9 @@ class _Alpha:
         return O
 
     def __call__(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
-        O = self.coincidences(U, V)
+        return self.from_coincidences(self.coincidences(U, V))
+
+    def from_coincidences(self, O: np.ndarray) -> np.ndarray:
         nc = O.sum(axis=-1)
         n = nc.sum(axis=-1)
         d2 = _delta2(self.level, self.s.scale, nc)
@@ -467,37 +474,28 @@ class _Alpha:
         de = np.einsum("bc,bk,bck->b", nc, nc, d2)
         return 1.0 - (n - 1) * do / de
 
+    def jackknife_se(self) -> float:
+        """Jackknife standard error over pairable cases (leave one case out at a time).
 
-def _alpha_se(state: _Categorical, level: str) -> float:
-    """Gwet's (2014) linearised standard error of alpha, weights ``1 - delta^2 / max``.
-
-    Krippendorff's alpha equals Gwet's (pa - pe) / (1 - pe) with those agreement weights and
-    his definitions of pa and pe for pairable units, so the irrCAC linearisation applies.
-    """
-    keep = state.r >= 2
-    C, r = state.counts[keep], state.r[keep]
-    n = C.shape[0]
-    if n < 2:
-        return np.nan
-    rbar = r.mean()
-    O = _Alpha(state, level).coincidences(np.ones((1, state.counts.shape[0])), None)
-    d2 = _delta2(level, state.scale, O.sum(axis=-1))[0]
-    if d2.max() <= 0:
-        return np.nan
-    W = 1.0 - d2 / d2.max()
-    star = C @ W.T
-    pa_i = (C * (star - 1)).sum(axis=1) / (rbar * (r - 1))
-    pi = (C / rbar).mean(axis=0)
-    pe = pi @ W @ pi
-    eps = 1.0 / r.sum()
-    pa = (1 - eps) * pa_i.mean() + eps
-    alpha = (pa - pe) / (1 - pe)
-    pa_i = pa_i - pa_i.mean() * (r - rbar) / rbar
-    a_i = (pa_i - pe) / (1 - pe)
-    pi_w = (W @ pi + W.T @ pi) / 2
-    pe_i = (C @ pi_w) / rbar - pi.sum() * (r - rbar) / rbar
-    x = a_i - 2 * (1 - alpha) * (pe_i - pe) / (1 - pe)
-    return float(np.sqrt(((x - alpha) ** 2).sum() / (n * (n - 1))))
+        Each leave-one-out coincidence matrix is the full one minus that case's contribution,
+        so all n replicates cost one (n, q, q) array operation.
+        """
+        s = self.s
+        q = s.q
+        keep = self.pairable
+        n = int(keep.sum())
+        if n < 3:
+            return np.nan
+        full = self.coincidences(np.ones((1, s.counts.shape[0])), None)[0]
+        inv = self.inv[keep]
+        contrib = (self.outer[keep] * inv[:, None]).reshape(n, q, q)
+        idx = np.arange(q)
+        contrib[:, idx, idx] -= s.counts[keep] * inv[:, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            loo = self.from_coincidences(full[None, :, :] - contrib)
+        if not np.isfinite(loo).all():
+            return np.nan
+        return float(np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum()))
 
 
 def krippendorff_alpha(
@@ -520,8 +518,9 @@ def krippendorff_alpha(
     Returns
     -------
     AgreementResult
-        With ``ci="analytic"`` the interval uses Gwet's (2014) linearised standard error;
-        Krippendorff recommends the bootstrap (``ci="percentile"`` or ``"bca"``).
+        With ``ci="analytic"`` the interval is ``alpha +/- t * se`` with the jackknife
+        (leave-one-case-out) standard error; Krippendorff recommends the bootstrap
+        (``ci="percentile"`` or ``"bca"``), which is vectorised here.
 
     Notes
     -----
@@ -533,7 +532,7 @@ def krippendorff_alpha(
     .. [1] Krippendorff, K. (2004). Content Analysis (2nd ed.), ch. 11. Sage.
     .. [2] Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg
        School for Communication, University of Pennsylvania.
-    .. [3] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+    .. [3] Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
     """
     if level not in LEVELS:
         raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")
@@ -563,7 +562,7 @@ def krippendorff_alpha(
             "(no variation to agree about); returning NaN"
         )
     else:
-        se = _alpha_se(state, level)
+        se = kernel.jackknife_se()
     n_pairable = int((state.r >= 2).sum())
     return finish(
         "Krippendorff's alpha", kernel, n_cases=state.counts.shape[0],
@@ -572,7 +571,7 @@ def krippendorff_alpha(
         width=state.q * state.q * state.counts.shape[0]
         * (1 if resample == "cases" else state.n_raters),
         df=max(n_pairable - 1, 1), extra={"level": level, "n_pairable_cases": n_pairable},
-        references=(REF_KRIPP_2004, REF_KRIPP_2011, REF_GWET_2014), estimate=est,
+        references=(REF_KRIPP_2004, REF_KRIPP_2011, REF_EFRON_1993), estimate=est,
     )
 
 
