@@ -149,7 +149,9 @@ def test_shrout_fleiss_1979_confidence_intervals():
         "ICC2k": ("0.07113682", "0.9272320"),
         "ICC3k": ("0.67567471", "0.9858917"),
     }
-    table = icc(SHROUT_FLEISS_TABLE2, alpha=0.05).to_frame()
+    # The default level is 95% (the brief's signature named it alpha=0.05; the implementation
+    # calls it confidence=0.95), so no keyword is passed.
+    table = icc(SHROUT_FLEISS_TABLE2).to_frame()
     for form, (low, high) in expected.items():
         assert table.loc[form, "ci_low"] == printed(low), form
         assert table.loc[form, "ci_high"] == printed(high), form
@@ -242,8 +244,12 @@ def test_fleiss_1971_kappa_z_tests():
     # 2003, ch. 18): var(kappa) = 2 / (n m (m-1)) * [(sum p q)^2 - sum p q (q - p)] /
     # (sum p q)^2 and var(kappa_j) = 2 / (n m (m-1)). (The original 1971 variance formula,
     # used by some early irr versions, gives z = 15.64 here and is not what this checks.)
+    # riskeval keeps this null standard error in extra["se_null"] (with z in extra["z"]);
+    # its .se is Gwet's non-null standard error behind the interval (checked against irrCAC
+    # below).
     res = fleiss_kappa(FLEISS_1971_DIAGNOSES)
-    assert res.estimate / res.se == printed("17.652")
+    assert res.extra["z"] == printed("17.652")
+    assert res.estimate / res.extra["se_null"] == printed("17.652")
     expected_z = ["5.192", "5.192", "11.031", "9.994", "12.009"]
     for got, value in zip(res.per_category["z"], expected_z, strict=True):
         assert got == printed(value)
@@ -381,9 +387,10 @@ def test_irrcac_raw4raters_unweighted():
     #   pa.coeff.raw:      pa 0.8181818
     #   gwet.ac1.raw:      pa 0.8181818, pe 0.1903212, AC1 0.77544, se 0.14295
     #   bp.coeff.raw:      pa 0.8181818, pe 0.2, BP 0.77273, se 0.14472
-    #   fleiss.kappa.raw:  0.76117 (Fleiss' kappa as generalised by Gwet 2014 to missing
-    #                      ratings: pa over cases with >= 2 ratings, pe from case-averaged
-    #                      classification probabilities)
+    #   fleiss.kappa.raw:  0.76117, se 0.15302 (Fleiss' kappa as generalised by Gwet 2014 to
+    #                      missing ratings: pa over cases with >= 2 ratings, pe from
+    #                      case-averaged classification probabilities; se is Gwet's non-null
+    #                      standard error, not the Fleiss-Nee-Landis null one)
     #   krippen.alpha.raw: 0.74342
     data = KRIPPENDORFF_2011_C
 
@@ -398,7 +405,9 @@ def test_irrcac_raw4raters_unweighted():
     assert bp.se == printed("0.14472")
 
     assert percent_agreement(data).estimate == printed("0.8181818")
-    assert fleiss_kappa(data).estimate == printed("0.76117")
+    fleiss = fleiss_kappa(data)
+    assert fleiss.estimate == printed("0.76117")
+    assert fleiss.se == printed("0.15302")
     assert krippendorff_alpha(data, level="nominal").estimate == printed("0.74342")
 
 
@@ -427,7 +436,7 @@ def test_irrcac_distrib6raters_unweighted():
     # irrCAC README, distrib.6raters: the category counts of the first 15 patients of Fleiss
     # (1971), here given as raw ratings (FLEISS_1971_DIAGNOSES rows 1-15):
     #   gwet.ac1.dist:      AC1 0.4448007, stderr 0.08418757, pa 0.5511111, pe 0.1914815
-    #   fleiss.kappa.dist:  0.4139265
+    #   fleiss.kappa.dist:  0.4139265, stderr 0.08119291 (Gwet's non-null standard error)
     #   krippen.alpha.dist: 0.4204384
     #   bp.coeff.dist:      BP 0.4388889, stderr 0.08312142
     data = FLEISS_1971_DIAGNOSES[:15]
@@ -442,7 +451,9 @@ def test_irrcac_distrib6raters_unweighted():
     assert bp.estimate == printed("0.4388889")
     assert bp.se == printed("0.08312142")
 
-    assert fleiss_kappa(data, categories=DIAGNOSES).estimate == printed("0.4139265")
+    fleiss = fleiss_kappa(data, categories=DIAGNOSES)
+    assert fleiss.estimate == printed("0.4139265")
+    assert fleiss.se == printed("0.08119291")
     alpha = krippendorff_alpha(data, level="nominal", categories=DIAGNOSES)
     assert alpha.estimate == printed("0.4204384")
 

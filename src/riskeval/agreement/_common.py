@@ -46,11 +46,12 @@ def finish(
     per_category: pd.DataFrame | None = None,
     references: tuple[str, ...] = (),
     estimate: float | None = None,
+    se_method: str = "linearised SE",
 ) -> AgreementResult:
     """Point estimate from ``stat`` on the full data, then the requested interval.
 
     ``ci="analytic"`` uses ``estimate +/- t * se`` (Student t with ``df`` degrees of freedom,
-    normal when ``df`` is None), truncated at ``upper``; ``"percentile"``/``"bca"`` use the
+    normal when ``df`` is None), truncated at ``upper``, labelled with ``se_method``; ``"percentile"``/``"bca"`` use the
     vectorised bootstrap.
     """
     method = check_ci_options(ci, resample, n_boot, confidence)
@@ -67,7 +68,7 @@ def finish(
                 0.5 + confidence / 2, df)
             lo, hi = estimate - crit * se, estimate + crit * se
             interval = (lo, min(hi, upper) if upper is not None else hi)
-        label = "analytic (normal)" if df is None else f"analytic (t, df={df:g})"
+        label = f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"
     elif method == "none":
         interval = (np.nan, np.nan)
     else:

@@ -115,15 +115,14 @@ class _Categorical:
         self.W = agreement_weights(weights, self.scale, ordered=wide.ordered)
         self.weights_name = "identity" if weights is None else (
             weights if isinstance(weights, str) else "custom")
-        n, r = codes.shape
-        self.n_raters = r
+        self.n_raters = codes.shape[1]
         self.counts = self._count(None)
         self.r = self.counts.sum(axis=1)
         self.n_ratings = int(self.r.sum())
         self._onehot: np.ndarray | None = None
 
     def _count(self, V: np.ndarray | None) -> np.ndarray:
-        n, r = self.codes.shape
+        n = self.codes.shape[0]
         q = self.q
         if V is None:
             ok = self.codes >= 0
@@ -233,6 +232,7 @@ def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], data, case,
         se=se, ci=ci, confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
         width=state.counts.size * (1 if resample == "cases" else state.n_raters), df=n - 1,
         extra=extra, per_category=per_category, references=refs, estimate=est,
+        se_method="Gwet linearised SE",
     )
 
 
@@ -450,27 +450,27 @@ class _Alpha:
         q = s.q
         if V is None:
             Ui = U * self.inv
-            O = (Ui @ self.outer).reshape(-1, q, q)
+            coin = (Ui @ self.outer).reshape(-1, q, q)
             diag = Ui @ s.counts
         else:
             C = s._count(V)
             m = C.sum(-1)
             ok = m >= 2
             Ui = U * np.where(ok, 1.0 / np.where(ok, m - 1, 1), 0.0)
-            O = np.einsum("bn,bnc,bnk->bck", Ui, C, C)
+            coin = np.einsum("bn,bnc,bnk->bck", Ui, C, C)
             diag = np.einsum("bn,bnq->bq", Ui, C)
         idx = np.arange(q)
-        O[:, idx, idx] -= diag
-        return O
+        coin[:, idx, idx] -= diag
+        return coin
 
     def __call__(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
         return self.from_coincidences(self.coincidences(U, V))
 
-    def from_coincidences(self, O: np.ndarray) -> np.ndarray:
-        nc = O.sum(axis=-1)
+    def from_coincidences(self, coin: np.ndarray) -> np.ndarray:
+        nc = coin.sum(axis=-1)
         n = nc.sum(axis=-1)
         d2 = _delta2(self.level, self.s.scale, nc)
-        do = (O * d2).sum(axis=(-2, -1))
+        do = (coin * d2).sum(axis=(-2, -1))
         de = np.einsum("bc,bk,bck->b", nc, nc, d2)
         return 1.0 - (n - 1) * do / de
 
@@ -572,6 +572,7 @@ def krippendorff_alpha(
         * (1 if resample == "cases" else state.n_raters),
         df=max(n_pairable - 1, 1), extra={"level": level, "n_pairable_cases": n_pairable},
         references=(REF_KRIPP_2004, REF_KRIPP_2011, REF_EFRON_1993), estimate=est,
+        se_method="jackknife SE",
     )
 
 

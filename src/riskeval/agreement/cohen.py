@@ -160,5 +160,5 @@ def cohen_kappa(
         name, stat, n_cases=n, n_raters=2, n_ratings=2 * n, se=se, ci=ci,
         confidence=confidence, n_boot=n_boot, resample="cases", seed=seed, width=n * q * q,
         df=None, extra=extra, references=(REF_COHEN_1960, REF_COHEN_1968, REF_FCE_1969),
-        estimate=est,
+        estimate=est, se_method="Fleiss-Cohen-Everitt SE",
     )
