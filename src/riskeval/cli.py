@@ -132,7 +132,7 @@ def _to_json(out: dict[str, Any]) -> str:
         if frame is None:
             return None
         f = frame.reset_index() if index else frame
-        return json.loads(f.to_json(orient="records"))
+        return json.loads(f.to_json(orient="records", double_precision=15))
 
     payload = dict(out)
     payload["coefficients"] = frame_records(out["coefficients"], True)

@@ -51,8 +51,8 @@ def finish(
     """Point estimate from ``stat`` on the full data, then the requested interval.
 
     ``ci="analytic"`` uses ``estimate +/- t * se`` (Student t with ``df`` degrees of freedom,
-    normal when ``df`` is None), truncated at ``upper``, labelled with ``se_method``; ``"percentile"``/``"bca"`` use the
-    vectorised bootstrap.
+    normal when ``df`` is None), truncated at ``upper`` and labelled with ``se_method``;
+    ``"percentile"``/``"bca"`` use the vectorised bootstrap.
     """
     method = check_ci_options(ci, resample, n_boot, confidence)
     if estimate is None:

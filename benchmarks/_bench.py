@@ -1,0 +1,76 @@
+"""Small timing helpers shared by the benchmark scripts (not a test, never asserts on time).
+
+Each ``bench_*.py`` script imports this module from its own folder (Python puts the script's
+folder first on ``sys.path``), prints human-readable lines, and ends with one machine-readable
+line ``BENCH_JSON {...}`` that ``run_all.py`` parses for its summary table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON_PREFIX = "BENCH_JSON "
+
+
+@dataclass
+class Timing:
+    """Wall-clock times (seconds, ``time.perf_counter``) of repeated calls of one function."""
+
+    times: list[float] = field(default_factory=list)
+    result: Any = None
+
+    @property
+    def best(self) -> float:
+        return min(self.times)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    def describe(self) -> str:
+        if len(self.times) == 1:
+            return f"{self.best:.4f} s (1 run)"
+        return (f"median {self.median:.4f} s, best {self.best:.4f} s "
+                f"({len(self.times)} runs)")
+
+
+def time_calls(fn: Callable[[], Any], repeat: int, warmup: int = 0) -> Timing:
+    """Call ``fn`` ``warmup`` times untimed, then ``repeat`` times timed; keep the last result."""
+    for _ in range(warmup):
+        fn()
+    timing = Timing()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        timing.result = fn()
+        timing.times.append(time.perf_counter() - start)
+    return timing
+
+
+def thread_info() -> str:
+    """BLAS/OpenMP thread pools as seen by threadpoolctl (if installed), plus CPU count."""
+    text = f"{os.cpu_count()} CPUs"
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return text
+    pools = [f"{p.get('internal_api')}={p.get('num_threads')}" for p in threadpool_info()]
+    return f"{text}; thread pools: {', '.join(pools) or 'none loaded'}"
+
+
+def header(title: str) -> None:
+    import numpy as np
+
+    print(f"== {title}")
+    print(f"   python {platform.python_version()}, numpy {np.__version__}, {thread_info()}")
+
+
+def emit(payload: dict[str, Any]) -> None:
+    """The machine-readable last line for run_all.py."""
+    print(JSON_PREFIX + json.dumps(payload))

@@ -1,0 +1,93 @@
+"""The command-line tool: output, JSON, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskeval as rv
+from riskeval.cli import main
+from riskeval.datasets import example_ratings, example_ratings_path
+
+ARGS = ["--case", "vignette", "--rater", "officer", "--rating", "rosh",
+        "--categories", "low,medium,high,very high"]
+
+
+def test_agreement_json_matches_library(capsys):
+    code = main(["agreement", example_ratings_path(), *ARGS, "--level", "ordinal",
+                 "--office", "office", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    rows = {r["coefficient"]: r for r in out["coefficients"]}
+    ex = example_ratings()
+    alpha = rv.krippendorff_alpha(ex, case="vignette", rater="officer", rating="rosh",
+                                  level="ordinal")
+    got = rows["Krippendorff's alpha (ordinal)"]
+    assert got["estimate"] == pytest.approx(alpha.estimate, abs=1e-12)
+    assert (got["ci_low"], got["ci_high"]) == pytest.approx(alpha.ci, abs=1e-12)
+    fk = rv.fleiss_kappa(ex, case="vignette", rater="officer", rating="rosh")
+    assert rows["Fleiss' kappa"]["estimate"] == pytest.approx(fk.estimate, abs=1e-12)
+    assert out["n_raters"] == 12 and out["n_cases"] == 24
+    offices = {(r["office"], r["coefficient"]) for r in out["by_office"]}
+    assert ("Coast", "Gwet's AC1") in offices and len(offices) == 6
+
+
+def test_agreement_table_text(capsys):
+    assert main(["agreement", example_ratings_path(), *ARGS]) == 0
+    text = capsys.readouterr().out
+    assert "Gwet's AC1" in text and "ICC2" in text and "95% CI" in text
+
+
+def test_demo_prints_summary(capsys):
+    assert main(["demo"]) == 0
+    text = capsys.readouterr().out
+    assert "Krippendorff's alpha (ordinal)" in text and "by office:" in text
+
+
+def test_bad_column_exits_2_with_one_line(tmp_path, capsys):
+    code = main(["agreement", example_ratings_path(), "--case", "vignete", "--rater",
+                 "officer", "--rating", "rosh", "--categories", "low,medium,high,very high"])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "Did you mean 'vignette'" in err
+
+
+def test_unknown_category_and_empty_file(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"vignette": ["a", "a", "b", "b"], "officer": ["x", "y", "x", "y"],
+                  "rosh": ["low", "hgih", "high", "high"]}).to_csv(bad, index=False)
+    assert main(["agreement", str(bad), *ARGS]) == 2
+    assert "'hgih'" in capsys.readouterr().err
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert main(["agreement", str(empty), *ARGS]) == 2
+    assert "empty" in capsys.readouterr().err
+
+
+def test_numeric_interval_level(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    truth = rng.normal(size=30)
+    rows = [{"case": i, "rater": j, "score": truth[i] + rng.normal(scale=0.5)}
+            for i in range(30) for j in range(4)]
+    path = tmp_path / "scores.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    code = main(["agreement", str(path), "--case", "case", "--rater", "rater", "--rating",
+                 "score", "--level", "interval", "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    names = [r["coefficient"] for r in out["coefficients"]]
+    assert "Krippendorff's alpha (interval)" in names
+    icc2 = next(r for r in out["coefficients"] if r["coefficient"].startswith("ICC2 "))
+    assert 0.6 < icc2["estimate"] < 0.95  # true ICC = 1 / (1 + 0.25) = 0.8
+
+
+def test_console_script_runs_as_module():
+    proc = subprocess.run([sys.executable, "-m", "riskeval.cli", "agreement", "--help"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and "example:" in proc.stdout
