@@ -53,6 +53,7 @@ def test_numeric_wide_array_and_frame():
     wide = as_ratings(arr)
     assert isinstance(wide, WideRatings) and wide.categories is None
     codes, cats, scale = wide.coded()
+    np.testing.assert_array_equal(scale, [1.0, 2.0, 3.0])
     assert cats == (1.0, 2.0, 3.0)
     np.testing.assert_array_equal(codes, [[0, 1, -1], [2, 2, 1]])
     frame = pd.DataFrame(arr, index=["c1", "c2"], columns=["r1", "r2", "r3"])
