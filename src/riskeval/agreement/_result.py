@@ -17,6 +17,8 @@ __all__ = ["AgreementResult", "ICCResult"]
 def _fmt(x: Any, digits: int = 3) -> str:
     if x is None:
         return "-"
+    if isinstance(x, int | np.integer) and not isinstance(x, bool):
+        return str(x)
     try:
         xf = float(x)
     except (TypeError, ValueError):
