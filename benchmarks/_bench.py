@@ -72,5 +72,11 @@ def header(title: str) -> None:
 
 
 def emit(payload: dict[str, Any]) -> None:
-    """The machine-readable last line for run_all.py."""
-    print(JSON_PREFIX + json.dumps(payload))
+    """The machine-readable last line for run_all.py (numpy scalars become Python ones)."""
+    print(JSON_PREFIX + json.dumps(payload, default=_plain))
+
+
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"cannot encode {type(obj).__name__} as JSON")

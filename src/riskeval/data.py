@@ -135,30 +135,45 @@ class WideRatings:
                 codes = np.where(mask, -1, np.nan_to_num(v, nan=1.0) - 1).astype(np.int64)
                 cats = self.categories
             else:
-                if self.categories is not None:
-                    scale = np.asarray(self.categories, dtype=float)
-                    order = np.argsort(scale, kind="stable")
-                    if not np.array_equal(order, np.arange(len(scale))):
-                        raise RiskevalError(
-                            f"numeric categories {self.categories!r} must be listed in "
-                            "increasing order"
-                        )
-                else:
-                    scale = np.unique(v[~mask])
-                flat = np.nan_to_num(v, nan=scale[0])
-                codes = np.searchsorted(scale, flat)
-                codes = np.minimum(codes, len(scale) - 1)
-                bad = ~mask & (scale[codes] != v)
-                if bad.any():
-                    i, j = np.argwhere(bad)[0]
-                    raise RiskevalError(
-                        f"rating {v[i, j]!r} (case {self.cases[i]!r}, rater {self.raters[j]!r}) "
-                        f"is not one of the declared categories {self.categories!r}"
-                    )
-                codes = np.where(mask, -1, codes)
+                codes, scale = self._numeric_codes(v, mask)
                 cats = tuple(s.item() for s in scale)
             self._codes["coded"] = (codes, cats, scale)
         return self._codes["coded"]
+
+    def _numeric_codes(self, v: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Codes of numeric ratings against the declared (or observed) numeric categories."""
+        observed = v[~mask]
+        declared = None
+        if self.categories is not None:
+            declared = np.asarray(self.categories, dtype=float)
+            if (np.diff(declared) <= 0).any():
+                raise RiskevalError(
+                    f"numeric categories {self.categories!r} must be listed in increasing order"
+                )
+        lo, hi = observed.min(), observed.max()
+        codes = np.full(v.shape, -1, dtype=np.int64)
+        as_int = observed.astype(np.int64) if hi - lo <= 100_000 else None
+        if as_int is not None and (as_int == observed).all():
+            # small integer scale (the usual case): one bincount instead of a sort
+            used = np.bincount(as_int - int(lo)) > 0
+            values = np.flatnonzero(used) + lo
+            scale = values.astype(float) if declared is None else declared
+            lut = np.searchsorted(scale, values)
+            lut_full = np.zeros(used.size, dtype=np.int64)
+            lut_full[used] = np.minimum(lut, scale.size - 1)
+            found = lut_full[as_int - int(lo)]
+        else:
+            scale = np.unique(observed) if declared is None else declared
+            found = np.minimum(np.searchsorted(scale, observed), scale.size - 1)
+        bad = scale[found] != observed
+        if bad.any():
+            i, j = np.argwhere(~mask)[np.flatnonzero(bad)[0]]
+            raise RiskevalError(
+                f"rating {v[i, j]!r} (case {self.cases[i]!r}, rater {self.raters[j]!r}) "
+                f"is not one of the declared categories {self.categories!r}"
+            )
+        codes[~mask] = found
+        return codes, scale
 
     def to_frame(self) -> pd.DataFrame:
         """The wide table as a DataFrame, with category labels where they were declared."""
@@ -480,8 +495,8 @@ def as_ratings(
     """
     given = [k is not None for k in (case, rater, rating)]
     if isinstance(data, WideRatings):
-        wide = data
-    elif isinstance(data, pd.DataFrame) and any(given):
+        return data  # already normalised and checked
+    if isinstance(data, pd.DataFrame) and any(given):
         if not all(given):
             names = [n for n, g in zip(("case", "rater", "rating"), given, strict=True) if not g]
             raise RiskevalError(
@@ -521,8 +536,12 @@ def as_ratings(
 
 
 def _has_strings(data: Any) -> bool:
-    arr = np.asarray(data, dtype=object)
-    return any(isinstance(x, str) for x in arr.ravel()[:1000])
+    if isinstance(data, np.ndarray):
+        if data.dtype.kind in "biuf":
+            return False
+        return any(isinstance(x, str) for x in data.ravel()[:1000])
+    rows = list(data)[:1000]
+    return any(isinstance(x, str) for row in rows for x in np.ravel(np.asarray(row, object)))
 
 
 def _wide_numeric(arr: np.ndarray, cases: pd.Index, raters: pd.Index,

@@ -166,7 +166,7 @@ class _Categorical:
             if kind == "percent":
                 return pa
             pe = self.pe(kind, pi)
-            return (pa - pe) / (1 - pe)
+            return 1 - (1 - pa) / (1 - pe)
         return _stat
 
     # -- Gwet's linearised variance -----------------------------------------------------------
@@ -178,8 +178,8 @@ class _Categorical:
         n2 = int(two.sum())
         ones = np.ones((1, self.counts.shape[0]))
         pa, pi = self.pa_pi(ones, None)
-        pa, pi = float(pa[0]), pi[0]
-        pe = float(self.pe(kind, pi[None, :])[0])
+        pa, pi = pa[0], pi[0]  # numpy scalars: 0/0 gives NaN (flagged by the caller)
+        pe = self.pe(kind, pi[None, :])[0]
         star = C @ self.W.T
         den = np.where(two, r * (r - 1), 1)
         pa_i = np.where(two, (C * (star - 1)).sum(axis=1) / den, 0.0)
@@ -189,7 +189,7 @@ class _Categorical:
             x = coef_i
         else:
             with np.errstate(invalid="ignore", divide="ignore"):
-                est = (pa - pe) / (1 - pe)
+                est = 1 - (1 - pa) / (1 - pe)
                 coef_i = (n / n2) * (pa_i - pe * two) / (1 - pe)
             if kind == "fleiss":
                 pi_w = (self.W @ pi + self.W.T @ pi) / 2
@@ -201,7 +201,7 @@ class _Categorical:
             with np.errstate(invalid="ignore", divide="ignore"):
                 x = coef_i - 2 * (1 - est) * (pe_i - pe) / (1 - pe)
         var = ((x - est) ** 2).sum() / (n * (n - 1))
-        return est, float(np.sqrt(var)), pa, pe, n
+        return float(est), float(np.sqrt(var)), float(pa), float(pe), n
 
 
 def _check_pairs(state: _Categorical, name: str) -> None:
@@ -409,6 +409,7 @@ def _fleiss_by_category(state: _Categorical) -> dict:
 # --------------------------------------------------------------------------------------------
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 _MAX_CODED = 2000
+_MAX_INTERVAL_CODED = 50  # above this many distinct values, interval alpha uses moments
 
 
 def _delta2(level: str, scale: np.ndarray, nc: np.ndarray) -> np.ndarray:
@@ -498,6 +499,59 @@ class _Alpha:
         return float(np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum()))
 
 
+class _IntervalAlpha:
+    """Interval alpha from per-case moments (no coincidence matrix), for continuous ratings.
+
+    For the interval metric the coincidence sums reduce to within-case and total sums of
+    squares: ``alpha = 1 - (n - 1) sum_u m_u SS_u / (m_u - 1) / (n SS_total)`` over pairable
+    cases, ``n`` being the number of pairable values.
+    """
+
+    def __init__(self, wide: Any):
+        v = wide.values
+        v = v[~np.isnan(v).all(axis=1)]
+        self.rated = (~np.isnan(v)).astype(float)
+        self.x = np.nan_to_num(v - np.nanmean(v))  # centred: alpha is shift-invariant
+        self.x2 = self.x**2
+        self.r = self.rated.sum(axis=1)
+        self.counts = self.rated  # (n, r): only its first dimension is used by callers
+        self.n_raters = v.shape[1]
+        self.n_ratings = int(self.r.sum())
+        self.q = 1
+
+    def _moments(self, V: np.ndarray | None):
+        if V is None:
+            return self.r, self.x.sum(axis=1), self.x2.sum(axis=1)
+        return V @ self.rated.T, V @ self.x.T, V @ self.x2.T
+
+    @staticmethod
+    def _alpha(U, m, s1, s2):
+        p = m >= 2
+        mm = np.where(p, m, 2.0)
+        within = np.where(p, (s2 - s1**2 / mm) * mm / (mm - 1), 0.0)
+        n = (U * m * p).sum(axis=-1)
+        total = (U * s2 * p).sum(axis=-1) - (U * s1 * p).sum(axis=-1) ** 2 / n
+        return 1.0 - (n - 1) * (U * within).sum(axis=-1) / (n * total)
+
+    def __call__(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+        return self._alpha(U, *self._moments(V))
+
+    def jackknife_se(self) -> float:
+        m, s1, s2 = self._moments(None)
+        keep = m >= 2
+        n = int(keep.sum())
+        if n < 3:
+            return np.nan
+        # leave one pairable case out at a time, from running totals: O(n)
+        mm = np.where(keep, m, 2.0)
+        w = np.where(keep, (s2 - s1**2 / mm) * mm / (mm - 1), 0.0)
+        tn, t1, t2, tw = (m * keep).sum(), (s1 * keep).sum(), (s2 * keep).sum(), w.sum()
+        nn = tn - m[keep]
+        tot = (t2 - s2[keep]) - (t1 - s1[keep]) ** 2 / nn
+        loo = 1.0 - (nn - 1) * (tw - w[keep]) / (nn * tot)
+        return float(np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum()))
+
+
 def krippendorff_alpha(
     data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
     *, level: str = "nominal", categories: Any = None, confidence: float = 0.95,
@@ -542,17 +596,20 @@ def krippendorff_alpha(
             f"level={level!r} needs ordered categories, but the ratings are labels with no "
             "declared order; pass categories=, lowest first (e.g. 'low,medium,high,very high')"
         )
-    if level != "interval" and categories is None and wide.categories is None:
-        n_distinct = np.unique(wide.values[~np.isnan(wide.values)]).size
-        if n_distinct > _MAX_CODED:
-            raise RiskevalError(
-                f"{n_distinct} distinct rating values: level={level!r} builds a "
-                f"{n_distinct} x {n_distinct} coincidence matrix; use level='interval' for "
-                "continuous ratings or round them to categories"
-            )
-    state = _Categorical(wide, None, None, None, None, None)
+    n_distinct = len(wide.coded()[1])
+    if level != "interval" and n_distinct > _MAX_CODED:
+        raise RiskevalError(
+            f"{n_distinct} distinct rating values: level={level!r} builds a "
+            f"{n_distinct} x {n_distinct} coincidence matrix; use level='interval' for "
+            "continuous ratings or round them to categories"
+        )
+    if level == "interval" and n_distinct > _MAX_INTERVAL_CODED:
+        kernel = _IntervalAlpha(wide)
+        state = kernel
+    else:
+        state = _Categorical(wide, None, None, None, None, None)
+        kernel = _Alpha(state, level)
     _check_pairs(state, "Krippendorff's alpha")
-    kernel = _Alpha(state, level)
     with np.errstate(invalid="ignore", divide="ignore"):
         est = float(kernel(np.ones((1, state.counts.shape[0])), None)[0])
     se = np.nan
@@ -561,7 +618,7 @@ def krippendorff_alpha(
             "Krippendorff's alpha is undefined: every pairable rating is in one category "
             "(no variation to agree about); returning NaN"
         )
-    else:
+    elif ci == "analytic":
         se = kernel.jackknife_se()
     n_pairable = int((state.r >= 2).sum())
     return finish(

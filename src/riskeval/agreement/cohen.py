@@ -123,9 +123,10 @@ def cohen_kappa(
 
     def stat(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
         p = (U @ onehot).reshape(-1, q, q) / U.sum(axis=1)[:, None, None]
-        po = (p * W).sum(axis=(1, 2))
-        pe = np.einsum("bk,kl,bl->b", p.sum(axis=2), W, p.sum(axis=1))
-        return (po - pe) / (1 - pe)
+        # 1 - observed / chance *disagreement*: exactly 1 under perfect agreement
+        do = (p * (1 - W)).sum(axis=(1, 2))
+        de = np.einsum("bk,kl,bl->b", p.sum(axis=2), 1 - W, p.sum(axis=1))
+        return 1 - do / de
 
     p = onehot.sum(axis=0).reshape(q, q) / n
     row, col = p.sum(axis=1), p.sum(axis=0)
@@ -136,7 +137,7 @@ def cohen_kappa(
                         "(chance agreement is 1); returning NaN")
         est, se, se0 = np.nan, np.nan, np.nan
     else:
-        est = (po - pe) / (1 - pe)
+        est = float(stat(np.ones((1, n)), None)[0])
         wr = W @ col  # wbar_i. = sum_j p_.j w_ij
         wc = row @ W  # wbar_.j = sum_i p_i. w_ij
         # Fleiss, Cohen & Everitt (1969), non-null variance

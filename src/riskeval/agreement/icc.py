@@ -40,6 +40,7 @@ def _mean_squares(X: np.ndarray, U: np.ndarray, V: np.ndarray) -> dict[str, np.n
     """
     N = U.sum(axis=1)
     K = V.sum(axis=1)
+    X = X - X.mean()  # the ICCs are shift-invariant; centring avoids cancellation error
     total = np.einsum("bn,nk,bk->b", U, X, V)
     sumsq = np.einsum("bn,nk,bk->b", U, X * X, V)
     rows = V @ X.T  # (B, n): each case's sum over raters
@@ -115,7 +116,9 @@ def icc(
     Notes
     -----
     Zero variance (every rating equal) makes every ICC undefined: NaN with a
-    :class:`~riskeval.errors.DegenerateDataWarning`.
+    :class:`~riskeval.errors.DegenerateDataWarning`. Perfect agreement (no residual and no
+    rater variance) gives 1 with intervals [1, 1]; perfect consistency with systematic rater
+    differences gives ICC3 = 1 and an undefined (NaN) ICC2 interval.
 
     References
     ----------
@@ -146,14 +149,18 @@ def icc(
             f"least two complete cases ({n_dropped} incomplete cases were dropped)"
         )
     ones_n, ones_k = np.ones((1, n)), np.ones((1, k))
-    ms = {key: float(v[0]) for key, v in _mean_squares(X, ones_n, ones_k).items()}
+    batch = _mean_squares(X, ones_n, ones_k)
+    # sums of squares that are zero up to rounding are zero (relative to the total)
+    scale = (batch["BMS"] + batch["JMS"] + batch["EMS"])[0]
+    tiny = 1e-12 * scale
+    for key in ("BMS", "JMS", "EMS", "WMS"):
+        batch[key] = np.where(np.abs(batch[key]) <= tiny, 0.0, batch[key])
+    ms = {key: np.float64(v[0]) for key, v in batch.items()}
     bms, jms, ems, wms = ms["BMS"], ms["JMS"], ms["EMS"], ms["WMS"]
-    if np.isclose(bms, 0) and np.isclose(ems, 0) and np.isclose(wms, 0):
+    if bms == 0 and ems == 0 and wms == 0:
         warn_degenerate("every rating is identical (zero variance); the ICCs are undefined")
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = {f: float(v[0]) for f, v in _icc_values(
-            {**{x: np.array([ms[x]]) for x in ("BMS", "JMS", "EMS", "WMS")},
-             "N": np.array([n]), "K": np.array([k])}).items()}
+        values = {f: float(v[0]) for f, v in _icc_values(batch).items()}
         table = _f_table(values, bms, jms, ems, wms, n, k, confidence)
     if method == "none":
         table[["ci_low", "ci_high"]] = np.nan
@@ -197,10 +204,18 @@ def _f_table(values: dict[str, float], bms: float, jms: float, ems: float, wms: 
     fl = f_crit(1 - alpha / 2, v, n - 1)
     lo2 = n * (bms - fu * ems) / (fu * (k * jms + (k * n - k - n) * ems) + n * bms)
     hi2 = n * (fl * bms - ems) / (k * jms + (k * n - k - n) * ems + n * fl * bms)
+    if ems == 0:  # no residual: raters are perfectly consistent
+        # with no rater differences either, every bound is 1; otherwise Satterthwaite's
+        # degrees of freedom are undefined and so is the ICC2 interval
+        lo2 = hi2 = 1.0 if jms == 0 else np.nan
+
+    def single(f: float) -> float:  # ICC(1) or ICC(3) bound from an F bound
+        return 1.0 if np.isinf(f) else (f - 1) / (f + k - 1)
+
     ci = {
-        "ICC1": ((fl1 - 1) / (fl1 + k - 1), (fu1 - 1) / (fu1 + k - 1)),
+        "ICC1": (single(fl1), single(fu1)),
         "ICC2": (lo2, hi2),
-        "ICC3": ((fl3 - 1) / (fl3 + k - 1), (fu3 - 1) / (fu3 + k - 1)),
+        "ICC3": (single(fl3), single(fu3)),
         "ICC1k": (1 - 1 / fl1, 1 - 1 / fu1),
         "ICC2k": (lo2 * k / (1 + lo2 * (k - 1)), hi2 * k / (1 + hi2 * (k - 1))),
         "ICC3k": (1 - 1 / fl3, 1 - 1 / fu3),
