@@ -142,7 +142,7 @@ class WideRatings:
 
     def _numeric_codes(self, v: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Codes of numeric ratings against the declared (or observed) numeric categories."""
-        observed = v[~mask]
+        rated = ~mask
         declared = None
         if self.categories is not None:
             declared = np.asarray(self.categories, dtype=float)
@@ -150,30 +150,41 @@ class WideRatings:
                 raise RiskevalError(
                     f"numeric categories {self.categories!r} must be listed in increasing order"
                 )
-        lo, hi = observed.min(), observed.max()
+        lo, hi = float(np.fmin.reduce(v, axis=None)), float(np.fmax.reduce(v, axis=None))
+        if hi - lo <= 100_000 and lo == np.floor(lo):
+            # small integer scale (the usual case): a lookup table instead of a sort;
+            # missing cells point at an extra slot hi + 1 of the table, coded -1
+            shifted = np.where(mask, hi + 1, v) - lo
+            offset = shifted.astype(np.int64)
+            if (offset == shifted).all():
+                size = int(hi - lo) + 2
+                used = np.bincount(offset.ravel(), minlength=size)[:-1] > 0
+                values = np.flatnonzero(used) + lo
+                scale = values.astype(float) if declared is None else declared
+                pos = np.searchsorted(scale, values)
+                hit = (pos < scale.size) & (scale[np.minimum(pos, scale.size - 1)] == values)
+                lut = np.full(size, -1, dtype=np.int64)
+                lut[np.flatnonzero(used)] = np.where(hit, pos, -2)
+                codes = lut[offset]
+                self._check_codes(v, codes)
+                return codes, scale
+        observed = v[rated]
+        scale = np.unique(observed) if declared is None else declared
+        found = np.minimum(np.searchsorted(scale, observed), scale.size - 1)
+        found = np.where(scale[found] == observed, found, -2)
         codes = np.full(v.shape, -1, dtype=np.int64)
-        as_int = observed.astype(np.int64) if hi - lo <= 100_000 else None
-        if as_int is not None and (as_int == observed).all():
-            # small integer scale (the usual case): one bincount instead of a sort
-            used = np.bincount(as_int - int(lo)) > 0
-            values = np.flatnonzero(used) + lo
-            scale = values.astype(float) if declared is None else declared
-            lut = np.searchsorted(scale, values)
-            lut_full = np.zeros(used.size, dtype=np.int64)
-            lut_full[used] = np.minimum(lut, scale.size - 1)
-            found = lut_full[as_int - int(lo)]
-        else:
-            scale = np.unique(observed) if declared is None else declared
-            found = np.minimum(np.searchsorted(scale, observed), scale.size - 1)
-        bad = scale[found] != observed
+        codes[rated] = found
+        self._check_codes(v, codes)
+        return codes, scale
+
+    def _check_codes(self, v: np.ndarray, codes: np.ndarray) -> None:
+        bad = codes == -2
         if bad.any():
-            i, j = np.argwhere(~mask)[np.flatnonzero(bad)[0]]
+            i, j = np.argwhere(bad)[0]
             raise RiskevalError(
                 f"rating {v[i, j]!r} (case {self.cases[i]!r}, rater {self.raters[j]!r}) "
                 f"is not one of the declared categories {self.categories!r}"
             )
-        codes[~mask] = found
-        return codes, scale
 
     def to_frame(self) -> pd.DataFrame:
         """The wide table as a DataFrame, with category labels where they were declared."""

@@ -101,7 +101,9 @@ class _Categorical:
                  categories: Any, weights: Any):
         wide = prepare(data, case, rater, rating, categories)
         codes, cats, scale = wide.coded()
-        codes = codes[(codes >= 0).any(axis=1)]  # cases nobody rated carry no information
+        rated = (codes >= 0).any(axis=1)
+        if not rated.all():
+            codes = codes[rated]  # cases nobody rated carry no information
         self.wide = wide
         self.codes = codes
         self.categories = cats
@@ -125,9 +127,10 @@ class _Categorical:
         n = self.codes.shape[0]
         q = self.q
         if V is None:
-            ok = self.codes >= 0
-            idx = (np.arange(n)[:, None] * q + self.codes)[ok]
-            return np.bincount(idx, minlength=n * q).reshape(n, q).astype(float)
+            # missing (-1) is counted in an extra column q, then dropped: no boolean indexing
+            idx = np.arange(n)[:, None] * (q + 1) + np.where(self.codes < 0, q, self.codes)
+            counts = np.bincount(idx.ravel(), minlength=n * (q + 1)).reshape(n, q + 1)
+            return counts[:, :q].astype(float)
         if self._onehot is None:
             self._onehot = (self.codes[:, :, None] == np.arange(q)).astype(float)
         return np.einsum("nrq,br->bnq", self._onehot, V)
