@@ -42,6 +42,11 @@ RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high", "very high")
 _SHOW = 5  # how many offending rows/values an error message lists
 
 
+def _py(x: Any) -> Any:
+    """A numpy scalar as the plain Python value, so messages read 7.0 rather than np.float64."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
 def parse_categories(categories: Any) -> tuple | None:
     """Normalise a declaration of ordered categories.
 
@@ -182,7 +187,8 @@ class WideRatings:
         if bad.any():
             i, j = np.argwhere(bad)[0]
             raise RiskevalError(
-                f"rating {v[i, j]!r} (case {self.cases[i]!r}, rater {self.raters[j]!r}) "
+                f"rating {_py(v[i, j])!r} (case {_py(self.cases[i])!r}, "
+                f"rater {_py(self.raters[j])!r}) "
                 f"is not one of the declared categories {self.categories!r}"
             )
 
@@ -335,7 +341,7 @@ def validate_ratings(
     if dup.any():
         first = out.loc[dup, keys].drop_duplicates().head(_SHOW)
         shown = "; ".join(
-            ", ".join(f"{k}={v!r}" for k, v in zip(keys, row, strict=True))
+            ", ".join(f"{k}={_py(v)!r}" for k, v in zip(keys, row, strict=True))
             for row in first.itertuples(index=False)
         )
         what = "(case, rater, occasion)" if occasion else "(case, rater)"
@@ -609,7 +615,7 @@ def _check_wide(wide: WideRatings) -> None:
     if np.isinf(v).any():
         i, j = np.argwhere(np.isinf(v))[0]
         raise RiskevalError(
-            f"rating of case {wide.cases[i]!r} by rater {wide.raters[j]!r} is infinite; "
+            f"rating of case {_py(wide.cases[i])!r} by rater {_py(wide.raters[j])!r} is infinite; "
             "expected a finite number or missing"
         )
     rated = ~np.isnan(v)

@@ -67,7 +67,7 @@ def agreement_weights(weights: Any, scale: np.ndarray, *, ordered: bool = True) 
         # ratio
         if x.min() <= 0:
             raise RiskevalError(
-                f"ratio weights need positive category values; got {x.min()!r}"
+                f"ratio weights need positive category values; got {float(x.min())!r}"
             )
         s = x[:, None] + x[None, :]
         r = ((x[:, None] - x[None, :]) / s) ** 2
