@@ -16,8 +16,14 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
 	$(PY) -m pip install --quiet -e ".[test,dev]"
 	touch $@
 
-$(VENV)/.bench-installed: pyproject.toml $(VENV)/.run-installed
-	$(PY) -m pip install --quiet -e ".[bench]"
+# The peer packages pin older pandas/numpy, so benchmarks get their own environment and never
+# change the one the tests run in.
+BENCH_VENV ?= .venv-bench
+
+$(BENCH_VENV)/.bench-installed: pyproject.toml
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[bench]"
 	touch $@
 
 demo: $(VENV)/.run-installed
@@ -29,8 +35,8 @@ lint: $(VENV)/.test-installed
 test: $(VENV)/.test-installed lint
 	$(PY) -m pytest --nbmake tests notebooks
 
-bench: $(VENV)/.bench-installed
-	$(PY) benchmarks/run_all.py
+bench: $(BENCH_VENV)/.bench-installed
+	$(BENCH_VENV)/bin/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis

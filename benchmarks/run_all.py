@@ -8,7 +8,7 @@ This is not a test: a missed speed target is printed as "NOT met", never raised.
 status is non-zero only when a script failed to run or its results disagreed with the peer
 package.
 
-Run: ``.venv/bin/python benchmarks/run_all.py`` (or ``make bench``).
+Run: ``.venv-bench/bin/python benchmarks/run_all.py`` (or ``make bench``).
 """
 
 from __future__ import annotations
