@@ -41,6 +41,20 @@ class Timing:
                 f"({len(self.times)} runs)")
 
 
+def ordinal_ratings(seed: int, n_cases: int, n_raters: int, n_cats: int,
+                    missing: float) -> Any:
+    """Synthetic ordinal ratings 1..n_cats: case severity + rater bias + noise, some missing."""
+    import numpy as np  # imported late: bench_bootstrap sets thread limits before numpy loads
+
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(0.0, 1.0, size=(n_cases, 1))
+    rater_bias = rng.normal(0.0, 0.2, size=(1, n_raters))
+    noise = rng.normal(0.0, 0.6, size=(n_cases, n_raters))
+    X = np.clip(np.rint(3.0 + 1.1 * (latent + rater_bias + noise)), 1, n_cats)
+    X[rng.random(X.shape) < missing] = np.nan
+    return X
+
+
 def time_calls(fn: Callable[[], Any], repeat: int, warmup: int = 0) -> Timing:
     """Call ``fn`` ``warmup`` times untimed, then ``repeat`` times timed; keep the last result."""
     for _ in range(warmup):

@@ -21,7 +21,7 @@ import krippendorff
 import numpy as np
 
 import riskeval
-from _bench import emit, header, time_calls
+from _bench import emit, header, ordinal_ratings, time_calls
 
 SEED = 20240612
 N_CASES, N_RATERS, N_CATS = 50_000, 50, 5
@@ -32,13 +32,7 @@ TOL = 1e-9
 
 
 def make_data() -> np.ndarray:
-    rng = np.random.default_rng(SEED)
-    latent = rng.normal(0.0, 1.0, size=(N_CASES, 1))
-    rater_bias = rng.normal(0.0, 0.2, size=(1, N_RATERS))
-    noise = rng.normal(0.0, 0.6, size=(N_CASES, N_RATERS))
-    X = np.clip(np.rint(3.0 + 1.1 * (latent + rater_bias + noise)), 1, N_CATS)
-    X[rng.random(X.shape) < MISSING] = np.nan
-    return X
+    return ordinal_ratings(SEED, N_CASES, N_RATERS, N_CATS, MISSING)
 
 
 def main() -> int:

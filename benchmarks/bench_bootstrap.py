@@ -36,7 +36,7 @@ import krippendorff  # noqa: E402
 import numpy as np  # noqa: E402
 
 import riskeval  # noqa: E402
-from _bench import emit, header, time_calls  # noqa: E402
+from _bench import emit, header, ordinal_ratings, time_calls  # noqa: E402
 
 SEED_DATA = 20240613
 BOOT_SEED = 1
@@ -53,12 +53,7 @@ TOL = 1e-9
 
 
 def make_data() -> np.ndarray:
-    rng = np.random.default_rng(SEED_DATA)
-    latent = rng.normal(0.0, 1.0, size=(N_CASES, 1))
-    rater_bias = rng.normal(0.0, 0.2, size=(1, N_RATERS))
-    noise = rng.normal(0.0, 0.6, size=(N_CASES, N_RATERS))
-    X = np.clip(np.rint(3.0 + 1.1 * (latent + rater_bias + noise)), 1, N_CATS)
-    X[rng.random(X.shape) < MISSING] = np.nan
+    X = ordinal_ratings(SEED_DATA, N_CASES, N_RATERS, N_CATS, MISSING)
     # every case rated at least twice, so riskeval keeps all N_CASES (its resampling frame)
     if not (np.sum(~np.isnan(X), axis=1) >= 2).all():
         raise RuntimeError("a case has fewer than two ratings; change SEED_DATA")
