@@ -214,10 +214,10 @@ def _check_pairs(state: _Categorical, name: str) -> None:
         )
 
 
-def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], data, case, rater, rating,
-                        categories, weights, confidence, ci, n_boot, resample, seed,
-                        per_category=None) -> AgreementResult:
-    state = _Categorical(data, case, rater, rating, categories, weights)
+def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], state: _Categorical,
+                        confidence: float, ci: str | None, n_boot: int, resample: str, seed: Any,
+                        per_category: pd.DataFrame | None = None,
+                        tests: dict[str, float] | None = None) -> AgreementResult:
     _check_pairs(state, name)
     est, se, pa, pe, n = state.linearised(kind)
     if kind != "percent" and np.isclose(pe, 1.0):
@@ -226,10 +226,8 @@ def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], data, case,
             "returning NaN. Percent agreement or Gwet's AC1 remain defined."
         )
         est, se = np.nan, np.nan
-    extra = {"pa": pa, "pe": pe, "weights": state.weights_name, "n_categories": state.q}
-    if kind == "fleiss" and per_category is not None:
-        extra.update(per_category.pop("_overall"))
-        per_category = per_category["table"]
+    extra = {"pa": pa, "pe": pe, "weights": state.weights_name, "n_categories": state.q,
+             **(tests or {})}
     return finish(
         name, state.stat(kind), n_cases=n, n_raters=state.n_raters, n_ratings=state.n_ratings,
         se=se, ci=ci, confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
@@ -262,9 +260,9 @@ def percent_agreement(
     ----------
     .. [1] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
     """
-    return _chance_coefficient("percent", "Percent agreement", (REF_GWET_2014,), data, case,
-                               rater, rating, categories, weights, confidence, ci, n_boot,
-                               resample, seed)
+    state = _Categorical(data, case, rater, rating, categories, weights)
+    return _chance_coefficient("percent", "Percent agreement", (REF_GWET_2014,), state,
+                               confidence, ci, n_boot, resample, seed)
 
 
 def brennan_prediger(
@@ -292,9 +290,9 @@ def brennan_prediger(
        Measurement, 41(3), 687-699.
     .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
     """
-    return _chance_coefficient("bp", "Brennan-Prediger", (REF_BP_1981, REF_GWET_2014), data,
-                               case, rater, rating, categories, weights, confidence, ci, n_boot,
-                               resample, seed)
+    state = _Categorical(data, case, rater, rating, categories, weights)
+    return _chance_coefficient("bp", "Brennan-Prediger", (REF_BP_1981, REF_GWET_2014), state,
+                               confidence, ci, n_boot, resample, seed)
 
 
 def gwet_ac(
@@ -325,9 +323,9 @@ def gwet_ac(
     .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
     """
     name = "Gwet's AC1" if weights is None or weights == "identity" else "Gwet's AC2"
-    return _chance_coefficient("gwet", name, (REF_GWET_2008, REF_GWET_2014), data, case, rater,
-                               rating, categories, weights, confidence, ci, n_boot, resample,
-                               seed)
+    state = _Categorical(data, case, rater, rating, categories, weights)
+    return _chance_coefficient("gwet", name, (REF_GWET_2008, REF_GWET_2014), state, confidence,
+                               ci, n_boot, resample, seed)
 
 
 def fleiss_kappa(
@@ -343,8 +341,8 @@ def fleiss_kappa(
     Parameters
     ----------%s
     weights : None, str or array
-        Agreement weights (weighted generalisation of Gwet 2014); per-category kappas are
-        always unweighted.
+        Agreement weights (weighted generalisation of Gwet 2014); the per-category kappas
+        and the null test in ``extra`` are always of the unweighted kappa.
 
     Returns
     -------
@@ -367,44 +365,42 @@ def fleiss_kappa(
     .. [3] Gwet, K. L. (2008). British Journal of Mathematical and Statistical Psychology,
        61(1), 29-48.
     """
-    state = _Categorical(data, case, rater, rating, categories, None)
+    state = _Categorical(data, case, rater, rating, categories, weights)
     _check_pairs(state, "Fleiss' kappa")
-    table = _fleiss_by_category(state)
+    table, tests = _fleiss_by_category(state)
     return _chance_coefficient(
-        "fleiss", "Fleiss' kappa", (REF_FLEISS_1971, REF_FNL_1979, REF_GWET_2008), data, case,
-        rater, rating, categories, weights, confidence, ci, n_boot, resample, seed,
-        per_category=table,
+        "fleiss", "Fleiss' kappa", (REF_FLEISS_1971, REF_FNL_1979, REF_GWET_2008), state,
+        confidence, ci, n_boot, resample, seed, per_category=table, tests=tests,
     )
 
 
-def _fleiss_by_category(state: _Categorical) -> dict:
+def _fleiss_by_category(state: _Categorical) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Fleiss' (1971) category kappas and the null tests of Fleiss, Nee & Landis (1979).
+
+    Always unweighted, whatever weights the overall coefficient uses.
+    """
     two = state.r >= 2
     C, r = state.counts[two], state.r[two]
     n_pairs = float((r * (r - 1)).sum())
-    n2 = C.shape[0]
-    keep = state.r >= 1
-    p = (state.counts[keep] / state.r[keep, None]).mean(axis=0)
+    p = (state.counts / state.r[:, None]).mean(axis=0)
     pq = p * (1 - p)
-    disagree = (C * (r[:, None] - C) / (r * (r - 1))[:, None]).sum(axis=0) / n2
+    disagree = (C * (r[:, None] - C) / (r * (r - 1))[:, None]).sum(axis=0) / C.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         kappa_j = np.where(pq > 0, 1 - disagree / pq, np.nan)
-    se_j = np.full(state.q, np.sqrt(2.0 / n_pairs))
-    z_j = kappa_j / se_j
+        se_j = np.full(state.q, np.sqrt(2.0 / n_pairs))
+        z_j = kappa_j / se_j
+        spq = pq.sum()
+        kappa = 1 - disagree.sum() / spq
+        se0 = np.sqrt(2.0) / (spq * np.sqrt(n_pairs)) * np.sqrt(
+            spq**2 - (pq * (1 - 2 * p)).sum())
+        z = kappa / se0
     table = pd.DataFrame(
         {"kappa": kappa_j, "se": se_j, "z": z_j, "pval": 2 * stats.norm.sf(np.abs(z_j)),
          "share": p},
         index=pd.Index(state.categories, name="category"),
     )
-    spq = pq.sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se0 = np.sqrt(2.0) / (spq * np.sqrt(n_pairs)) * np.sqrt(
-            spq**2 - (pq * (1 - 2 * p)).sum())
-        pa, pi = state.pa_pi(np.ones((1, state.counts.shape[0])), None)
-        pe = (pi[0] ** 2).sum()
-        kappa = (pa[0] - pe) / (1 - pe)
-        z = kappa / se0
-    overall = {"se_null": float(se0), "z": float(z), "pvalue": float(2 * stats.norm.sf(abs(z)))}
-    return {"table": table, "_overall": overall}
+    tests = {"se_null": float(se0), "z": float(z), "pvalue": float(2 * stats.norm.sf(abs(z)))}
+    return table, tests
 
 
 # --------------------------------------------------------------------------------------------
