@@ -42,6 +42,7 @@ def finish(
     width: int,
     df: float | None = None,
     upper: float | None = 1.0,
+    lower: float | None = -1.0,
     extra: Mapping[str, Any] | None = None,
     per_category: pd.DataFrame | None = None,
     references: tuple[str, ...] = (),
@@ -51,7 +52,8 @@ def finish(
     """Point estimate from ``stat`` on the full data, then the requested interval.
 
     ``ci="analytic"`` uses ``estimate +/- t * se`` (Student t with ``df`` degrees of freedom,
-    normal when ``df`` is None), truncated at ``upper`` and labelled with ``se_method``;
+    normal when ``df`` is None), truncated to [``lower``, ``upper``] (the coefficient's range)
+    and labelled with ``se_method``;
     ``"percentile"``/``"bca"`` use the vectorised bootstrap.
     """
     method = check_ci_options(ci, resample, n_boot, confidence)
@@ -67,7 +69,8 @@ def finish(
             crit = stats.norm.ppf(0.5 + confidence / 2) if df is None else stats.t.ppf(
                 0.5 + confidence / 2, df)
             lo, hi = estimate - crit * se, estimate + crit * se
-            interval = (lo, min(hi, upper) if upper is not None else hi)
+            interval = (max(lo, lower) if lower is not None else lo,
+                        min(hi, upper) if upper is not None else hi)
         label = f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"
     elif method == "none":
         interval = (np.nan, np.nan)

@@ -233,7 +233,7 @@ def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], state: _Cat
         se=se, ci=ci, confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
         width=state.counts.size * (1 if resample == "cases" else state.n_raters), df=n - 1,
         extra=extra, per_category=per_category, references=refs, estimate=est,
-        se_method="Gwet linearised SE",
+        se_method="Gwet linearised SE", lower=0.0 if kind == "percent" else -1.0,
     )
 
 
