@@ -80,7 +80,7 @@ def _agreement(file: str, case: str, rater: str, rating: str, categories: Any, l
             if level in ("nominal", "ordinal"):
                 coefs.append((gwet_ac, {}, "Gwet's AC1"))
             for fn, kw, name in coefs:
-                part = by_group(fn, frame.assign(**{office: frame[office]}), group=office,
+                part = by_group(fn, frame, group=office,
                                 case=case, rater=rater, rating=rating, categories=categories,
                                 confidence=confidence, **kw)
                 part["coefficient"] = name
