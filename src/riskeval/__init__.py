@@ -1,10 +1,16 @@
 """riskeval: why probation officers' risk assessments of the same person differ.
 
-Agreement and reliability coefficients (:mod:`riskeval.agreement`), the ratings data model
-(:mod:`riskeval.data`) and a command-line tool (``riskeval``).
+The generative world (:mod:`riskeval.vignettes`, :mod:`riskeval.raters`,
+:mod:`riskeval.simulate`, :mod:`riskeval.scenarios`), agreement and reliability coefficients
+(:mod:`riskeval.agreement`), the ratings data model (:mod:`riskeval.data`) and a command-line
+tool (``riskeval``).
+
+>>> import riskeval as rv
+>>> world = rv.scenarios.six_office_study()
+>>> ratings = rv.simulate(world, seed=1)     # riskeval.simulate is also callable
 """
 
-from . import agreement, data
+from . import agreement, data, raters, scenarios, simulate, vignettes
 from .agreement import (
     agreement_summary,
     brennan_prediger,
@@ -18,14 +24,17 @@ from .agreement import (
 )
 from .data import RISK_LEVELS, as_ratings, read_ratings, to_long, to_wide, validate_ratings
 from .errors import DegenerateDataWarning, RiskevalError, RiskevalWarning
+from .simulate import Design, World, mechanism_effects
 
 __version__ = "0.1.0"
 
 __all__ = [
     "RISK_LEVELS",
     "DegenerateDataWarning",
+    "Design",
     "RiskevalError",
     "RiskevalWarning",
+    "World",
     "__version__",
     "agreement",
     "agreement_summary",
@@ -38,9 +47,14 @@ __all__ = [
     "gwet_ac",
     "icc",
     "krippendorff_alpha",
+    "mechanism_effects",
     "percent_agreement",
+    "raters",
     "read_ratings",
+    "scenarios",
+    "simulate",
     "to_long",
     "to_wide",
     "validate_ratings",
+    "vignettes",
 ]

@@ -79,8 +79,9 @@ def check_value(value: Any, kind: str, where: str) -> Any:
         values = (value,) if isinstance(value, str) else tuple(value)
         bad = [v for v in values if v not in options]
         if bad or not values:
+            hint = suggest(str(bad[0]), options) if bad else ""
             raise RiskevalError(f"{where} must be a non-empty list drawn from {options}; "
-                                f"got {list(values)!r}{suggest(str(bad[0]), options) if bad else ''}")
+                                f"got {list(values)!r}{hint}")
         return values
     raise AssertionError(f"unknown parameter kind {kind!r}")  # pragma: no cover
 
@@ -137,6 +138,6 @@ def params_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame[cols]
 
 
-def P(name: str, value: Any, kind: str, meaning: str, provenance: str) -> Param:  # noqa: N802
+def P(name: str, value: Any, kind: str, meaning: str, provenance: str) -> Param:
     """Shorthand constructor used in the parameter registries."""
     return Param(name, check_value(value, kind, name), kind, meaning, provenance)

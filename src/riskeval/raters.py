@@ -30,7 +30,7 @@ from ._params import P, ParamSet, assumption, params_table
 from .errors import RiskevalError, RiskevalTypeError
 from .vignettes import OFFENCE_TYPES, population_params
 
-__all__ = ["TRAINING_ROUTES", "make_offices", "make_officers", "parameters"]
+__all__ = ["TRAINING_ROUTES", "make_officers", "make_offices", "parameters"]
 
 _A = assumption
 

@@ -79,7 +79,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._keyed import Streams, hash_ids, rekey, small_ids, unit
+from ._keyed import Streams, hash_ids, mix, normal, rekey, small_ids
+from ._keyed import thresholds as _thresholds
 from ._params import P, ParamSet, assumption, check_value, params_table, suggest
 from .data import RISK_LEVELS
 from .errors import RiskevalError, RiskevalTypeError
@@ -92,6 +93,8 @@ from .vignettes import (
     validate_vignettes,
 )
 
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+
 __all__ = ["MECHANISMS", "Design", "World", "mechanism_effects", "simulate"]
 
 _A = assumption
@@ -102,14 +105,14 @@ _C = "CONTEXT.md item"
 _REGISTRY: dict[str, tuple[str, ParamSet]] = {
     "offence_over_offender": (f"{_C} 1: the offence, not the person, carries the weight",
                               ParamSet("offence_over_offender", (
-        P("offence_weight", 0.5, "nonneg", "extra weight on the offence term (fraction)",
+        P("offence_weight", 0.3, "nonneg", "extra weight on the offence term (fraction)",
           _A("offence-emphasis", "direction from item 1; size assumed")),
         P("offender_discount", 0.5, "prob", "share of the offender (reconviction) term lost",
           _A("offence-emphasis", "direction from item 1; size assumed")),
     ))),
     "generic_factors": (f"{_C} 2: generic needs raise risk without a link to harm",
                         ParamSet("generic_factors", (
-        P("weight", 0.15, "nonneg", "latent rise per need point in the named areas",
+        P("weight", 0.1, "nonneg", "latent rise per need point in the named areas",
           _A("generic-weight", "direction from item 2; size assumed")),
         P("areas", ("drug_misuse", "alcohol_misuse"), "subset:" + "|".join(NEED_AREAS),
           "need areas read as generic risk", _A("generic-areas", "substance misuse, as in item 2")),
@@ -153,9 +156,9 @@ _REGISTRY: dict[str, tuple[str, ParamSet]] = {
     ))),
     "trust_honesty": (f"{_C} 8: risky until proven otherwise; silence read as risk",
                       ParamSet("trust_honesty", (
-        P("start", 0.3, "nonneg", "latent uplift for a person the officer has just met",
+        P("start", 0.2, "nonneg", "latent uplift for a person the officer has just met",
           _A("initial-distrust", "direction from item 8; size assumed")),
-        P("per_closed_point", 0.2, "nonneg", "latent uplift per point of openness below 2",
+        P("per_closed_point", 0.15, "nonneg", "latent uplift per point of openness below 2",
           _A("silence-as-risk", "direction from item 8; size assumed")),
     ))),
     "defensive_inflation": (f"{_C} 9: fear of blame raises ratings, only upward, growing",
@@ -198,7 +201,7 @@ _REGISTRY: dict[str, tuple[str, ParamSet]] = {
     "noise": ("judgement noise (not a mechanism of CONTEXT.md; unreliability of any rating)",
               ParamSet("noise", (
         P("sd", 0.35, "nonneg", "latent SD of judgement noise for an officer of average "
-          "reliability", _A("noise-sd", "the ICC of the simulated study lands near 0.6")),
+          "reliability", _A("noise-sd", "comparable to the spread between officers")),
     ))),
 }
 
@@ -604,10 +607,10 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per assessment, ordered by occasion, officer and case, with columns
-        ``case``, ``officer``, ``office`` (categoricals), ``occasion`` (0, 1, ...), ``year``,
-        ``rating`` (ordered categorical low < medium < high < very high), ``latent`` (the
-        officer's latent judgement), ``reference`` (the evidence-based level, ordered
-        categorical), ``true_latent`` (the case's true harm score on that occasion) and
+        ``case``, ``officer``, ``office`` (categoricals), ``occasion`` (0, 1, ...), ``rating``
+        (ordered categorical low < medium < high < very high), ``reference`` (the
+        evidence-based level, same categories), ``year``, ``latent`` (the officer's latent
+        judgement), ``true_latent`` (the case's true harm score on that occasion) and
         ``changed_by_<mechanism>`` for each component switched on. Use it directly with
         :mod:`riskeval.agreement`, e.g. ``rv.icc(ratings, case="case", rater="officer",
         rating="rating")`` (one occasion at a time).
@@ -629,29 +632,44 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
     n = len(ci)
     f_of_o = pd.Categorical(officers["office"], categories=offices["office"]).codes.astype(
         np.int64)
+    # In a crossed design every per-rating array is (officers x cases) and per-case or
+    # per-officer vectors broadcast instead of being gathered; otherwise arrays are flat.
+    if d.allocation == "crossed":
+        shape: tuple[int, ...] = (len(officers), len(v))
 
-    # case-level arrays
-    harm = v["harm_latent"].to_numpy(float)
-    h_offence = v["harm_offence"].to_numpy(float)
-    h_offender = v["harm_offender"].to_numpy(float)
-    h_psych = v["harm_psychological"].to_numpy(float)
+        def at_case(x: np.ndarray) -> np.ndarray:
+            return x[None, :]
+
+        def at_officer(x: np.ndarray) -> np.ndarray:
+            return x[:, None]
+    else:
+        shape = (n,)
+
+        def at_case(x: np.ndarray) -> np.ndarray:
+            return x[ci]
+
+        def at_officer(x: np.ndarray) -> np.ndarray:
+            return x[oi]
+
+    col = {c: v[c].to_numpy() for c in ("harm_latent", "harm_offence", "harm_offender",
+                                        "harm_psychological", "months_known", "openness")}
     offence = pd.Categorical(v["offence"], categories=OFFENCE_TYPES).codes.astype(np.int64)
-    # officer-level arrays
     exp_ = officers["experience_years"].to_numpy(float)
 
-    # latent mechanism terms, each as (per-case vector | per-officer vector | per-rating array)
+    # latent terms that depend on the case only or the officer only
     case_terms: dict[str, np.ndarray] = {}
     officer_terms: dict[str, np.ndarray] = {}
     if "offence_over_offender" in on:
         p = par["offence_over_offender"]
-        case_terms["offence_over_offender"] = (p["offence_weight"] * h_offence
-                                               - p["offender_discount"] * h_offender)
+        case_terms["offence_over_offender"] = (p["offence_weight"] * col["harm_offence"]
+                                               - p["offender_discount"] * col["harm_offender"])
     if "generic_factors" in on:
         p = par["generic_factors"]
         case_terms["generic_factors"] = p["weight"] * v[[f"need_{a}" for a in p["areas"]]
                                                         ].to_numpy(float).sum(axis=1)
     if "psychological_ignored" in on:
-        case_terms["psychological_ignored"] = -par["psychological_ignored"]["fraction"] * h_psych
+        case_terms["psychological_ignored"] = (-par["psychological_ignored"]["fraction"]
+                                               * col["harm_psychological"])
     if "office_practice" in on:
         officer_terms["office_practice"] = (par["office_practice"]["sd"]
                                             * offices["severity"].to_numpy(float)[f_of_o])
@@ -665,191 +683,190 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
         p = par["time_resources"]
         hours = officers["hours_per_assessment"].to_numpy(float)
         officer_terms["time_resources"] = p["per_doubling"] * np.log2(hours / p["reference_hours"])
+    fixed = (at_case(sum(case_terms.values(), np.zeros(len(v))))
+             + at_officer(sum(officer_terms.values(), np.zeros(len(officers)))))
 
-    pair_terms: dict[str, np.ndarray] = {}
-    base = mix_pairs(h_case[ci], h_off[oi])
+    # terms of the pair (officer, case) that do not change between occasions
+    h_case2 = mix(h_case + _GOLD)
+    base = mix(at_officer(h_off) ^ at_case(h_case2)).reshape(shape)
+    pair_fixed: dict[str, np.ndarray] = {}
     if "familiarity" in on:
         p = par["familiarity"]
         nat = population_params()
         nat_share = np.array([nat[f"share_{o}"] for o in OFFENCE_TYPES])
         nat_share = nat_share / nat_share.sum()
         share = offices[[f"share_{o}" for o in OFFENCE_TYPES]].to_numpy(float)[f_of_o]
-        fam = (np.log((share + 0.01) / (nat_share + 0.01))
-               + np.log((exp_ + 1) / (p["experience_centre"] + 1))[:, None]).clip(-2, 2)
-        pair_terms["familiarity"] = (-p["strength"] * fam)[oi, offence[ci]]
-    if "actuarial_distrust" in on:
-        p = par["actuarial_distrust"]
-        w = 1.0 - officers["actuarial_weight"].to_numpy(float)
-        eps = _normal(base, rs.key("actuarial_distrust"))
-        pair_terms["actuarial_distrust"] = w[oi] * (-p["discount"] * h_offender[ci]
-                                                    + p["clinical_sd"] * eps)
+        fam = -p["strength"] * (np.log((share + 0.01) / (nat_share + 0.01))
+                                + np.log((exp_ + 1) / (p["experience_centre"] + 1))[:, None]
+                                ).clip(-2, 2)
+        pair_fixed["familiarity"] = (fam[:, offence] if len(shape) == 2
+                                     else fam[oi, offence[ci]])
     if "trust_honesty" in on:
         p = par["trust_honesty"]
-        months = v["months_known"].to_numpy(float)
         trust = officers["trust_months"].to_numpy(float)
-        openness = v["openness"].to_numpy(float)
-        pair_terms["trust_honesty"] = (p["start"] * np.exp(-months[ci] / trust[oi])
-                                       + p["per_closed_point"] * (2 - openness)[ci])
-    noise = None
+        pair_fixed["trust_honesty"] = (
+            p["start"] * np.exp(-at_case(col["months_known"].astype(float)) / at_officer(trust))
+            + at_case(p["per_closed_point"] * (2 - col["openness"].astype(float))))
+    for arr in pair_fixed.values():
+        fixed = fixed + arr
+    fixed = np.broadcast_to(fixed, shape)
+    if "actuarial_distrust" in on:
+        p_ad = par["actuarial_distrust"]
+        distrust = at_officer(1.0 - officers["actuarial_weight"].to_numpy(float))
+        offender_loss = -p_ad["discount"] * at_case(col["harm_offender"])
     if "noise" in on:
-        nf = par["noise"]["sd"] * officers["noise_factor"].to_numpy(float)
-        noise = nf[oi] * _normal(base, rs.key("noise"))  # per occasion re-keyed below
+        noise_sd = at_officer(par["noise"]["sd"] * officers["noise_factor"].to_numpy(float))
 
-    case_sum = sum(case_terms.values(), np.zeros(len(v)))
-    officer_sum = sum(officer_terms.values(), np.zeros(len(officers)))
-    static = case_sum[ci] + officer_sum[oi]
-    for arr in pair_terms.values():
-        static = static + arr
-
-    # evidence over occasions (symmetric random walk of the true harm)
+    # the true harm on each occasion: a symmetric random walk when the evidence changes
     T = d.occasions
-    harm_t = np.repeat(harm[:, None], T, axis=1)
+    harm_t = np.repeat(col["harm_latent"].astype(float)[:, None], T, axis=1)
     if T > 1 and d.evidence_change_sd > 0:
         steps = np.column_stack([
-            d.evidence_change_sd * _normal(mix_pairs(h_case, small_ids(np.full(len(v), t))),
-                                           rs.key("evidence"))
+            d.evidence_change_sd * normal(rekey(mix(h_case2 ^ small_ids(t)), rs.key("evidence")))
             for t in range(1, T)])
         harm_t[:, 1:] += np.cumsum(steps, axis=1)
 
-    # post-cut mechanism inputs
+    # inputs of the mechanisms that act on categories
     top = len(RISK_LEVELS) - 1
-    pressure = None
-    if "defensive_inflation" in on:
-        tend = officers["inflation_tendency"].to_numpy(float)
     if "resource_raising" in on:
         p = par["resource_raising"]
         target = RISK_LEVELS.index(p["to_level"])
-        nfa = (v["accommodation"].to_numpy() == "no fixed abode")
+        nfa = v["accommodation"].to_numpy() == "no fixed abode"
         recall = v["recall"].to_numpy(bool)
+        thr_ap, thr_recall = _thresholds(p["no_fixed_abode"]), _thresholds(p["recall"])
+    if "defensive_inflation" in on:
+        tend = officers["inflation_tendency"].to_numpy(float)
+        scrutiny = offices["scrutiny"].to_numpy(float)
+        trend = offices["scrutiny_trend"].to_numpy(float)
+        base_year = offices["base_year"].to_numpy(float)
     if "anchoring" in on:
-        p_anchor = np.minimum(1.0, par["anchoring"]["strength"]
-                              * officers["anchoring_strength"].to_numpy(float))
+        thr_anchor = _thresholds(par["anchoring"]["strength"]
+                                 * officers["anchoring_strength"].to_numpy(float))
         anchor_from = RISK_LEVELS.index(par["anchoring"]["from_level"])
     if "time_resources" in on:
         p_tr = par["time_resources"]
-        p_skip = p_tr["skip_review"] * np.clip(
-            1 - officers["hours_per_assessment"].to_numpy(float) / p_tr["reference_hours"], 0, 1)
+        thr_skip = _thresholds(p_tr["skip_review"] * np.clip(
+            1 - officers["hours_per_assessment"].to_numpy(float) / p_tr["reference_hours"], 0, 1))
     if "manager_override" in on:
         p_mo = par["manager_override"]
-        rate = np.minimum(1.0, p_mo["rate_scale"] * offices["override_rate"].to_numpy(float))
+        thr_rate = _thresholds(np.minimum(1.0, p_mo["rate_scale"]
+                                          * offices["override_rate"].to_numpy(float))[f_of_o])
+        shift = offices["manager_shift"].to_numpy(float)[f_of_o]
 
     flags_order = [m for m in MECHANISMS if m in on]
-    out_rating = np.empty(n * T, dtype=np.int8)
-    out_latent = np.empty(n * T)
-    out_true = np.empty(n * T)
-    flags = {m: np.zeros(n * T, dtype=bool) for m in flags_order}
-    prev = None
+    edges = np.concatenate([[-np.inf], cuts, [np.inf]])
+    N = n * T
+    out_rating = np.empty(N, dtype=np.int8)
+    out_ref = np.empty(N, dtype=np.int8)
+    out_float = np.empty((3, N))  # year, latent, true_latent: one block of the result
+    flag_block = np.zeros((len(flags_order), N), dtype=bool)
     years = d.start_year + d.interval_years * np.arange(T)
+    prev = None
     for t in range(T):
         sl = slice(t * n, (t + 1) * n)
-        b = base if t == 0 else mix_pairs(base, small_ids(np.full(n, t)))
-        true_t = harm_t[ci, t]
-        eps_noise = None
-        if noise is not None:
-            eps_noise = noise if t == 0 else nf[oi] * _normal(b, rs.key("noise"))
-        if t > 0 and "actuarial_distrust" in on:  # fresh clinical impression each occasion
-            p = par["actuarial_distrust"]
-            pair_terms["actuarial_distrust"] = w[oi] * (
-                -p["discount"] * h_offender[ci] + p["clinical_sd"] * _normal(
-                    b, rs.key("actuarial_distrust")))
-            static = case_sum[ci] + officer_sum[oi] + sum(pair_terms.values())
-        latent = true_t + static
-        if eps_noise is not None:
-            latent = latent + eps_noise
+        flag = {m: flag_block[j, sl].reshape(shape) for j, m in enumerate(flags_order)}
+        b = base if t == 0 else mix(base ^ small_ids(t))
+        true_t = at_case(harm_t[:, t])
+        latent = true_t + fixed
+        pair_t: dict[str, np.ndarray] = {}
+        if "actuarial_distrust" in on:  # a fresh clinical impression on every occasion
+            pair_t["actuarial_distrust"] = distrust * (
+                offender_loss + p_ad["clinical_sd"] * normal(rekey(b, rs.key("actuarial"))))
+        if "noise" in on:
+            pair_t["noise"] = noise_sd * normal(rekey(b, rs.key("noise")))
+        for arr in pair_t.values():
+            latent = latent + arr
         code = _cut(latent, cuts)
-        # pivotal latent mechanisms
+        # a latent term x was pivotal iff latent - x leaves the band [lower, upper) of the code
+        room_down, room_up = latent - edges[code], edges[code + 1] - latent
         for m, vec in case_terms.items():
-            flags[m][sl] = _cut(latent - vec[ci], cuts) != code
+            _pivotal(at_case(vec), room_down, room_up, flag[m])
         for m, vec in officer_terms.items():
-            flags[m][sl] = _cut(latent - vec[oi], cuts) != code
-        for m, arr in pair_terms.items():
-            flags[m][sl] = _cut(latent - arr, cuts) != code
-        if eps_noise is not None:
-            flags["noise"][sl] = _cut(latent - eps_noise, cuts) != code
-        cur = code
+            _pivotal(at_officer(vec), room_down, room_up, flag[m])
+        for m, arr in (pair_fixed | pair_t).items():
+            _pivotal(arr, room_down, room_up, flag[m])
+
+        cur = code.reshape(-1)
+        bf = b.reshape(-1)
+
+        def draw_below(stream: str, thr: np.ndarray, b: np.ndarray = b) -> np.ndarray:
+            """Flat boolean: this rating's draw in ``stream`` is below the officer's threshold."""
+            return (rekey(b, rs.key(stream)) < at_officer(thr)).reshape(-1)
         if "resource_raising" in on:
-            p = par["resource_raising"]
-            below = cur == target - 1
-            raise_ = below & (
-                (nfa[ci] & (unit(rekey(b, rs.key("resource.ap"))) < p["no_fixed_abode"]))
-                | (recall[ci] & (unit(rekey(b, rs.key("resource.recall"))) < p["recall"])))
-            cur = np.where(raise_, np.int8(target), cur)
-            flags["resource_raising"][sl] = raise_
+            cand = np.flatnonzero((cur == target - 1) & (nfa | recall)[ci])
+            bc, cc = bf[cand], ci[cand]
+            hit = cand[(nfa[cc] & (rekey(bc, rs.key("resource.ap")) < thr_ap))
+                       | (recall[cc] & (rekey(bc, rs.key("resource.recall")) < thr_recall))]
+            cur[hit] = target
+            flag_block[flags_order.index("resource_raising"), sl][hit] = True
         if "defensive_inflation" in on:
-            strength = par["defensive_inflation"]["strength"]
-            pressure = np.maximum(0.0, offices["scrutiny"].to_numpy(float)
-                                  + offices["scrutiny_trend"].to_numpy(float)
-                                  * (years[t] - offices["base_year"].to_numpy(float)))
-            p_up = -np.expm1(-strength * (tend * pressure[f_of_o]))
-            up = (unit(rekey(b, rs.key("inflation"))) < p_up[oi]) & (cur < top)
-            cur = cur + up.astype(np.int8)
-            flags["defensive_inflation"][sl] = up
+            pressure = np.maximum(0.0, scrutiny + trend * (years[t] - base_year))
+            p_up = -np.expm1(-par["defensive_inflation"]["strength"] * tend * pressure[f_of_o])
+            up = draw_below("inflation", _thresholds(p_up)) & (cur < top)
+            cur += up
+            flag["defensive_inflation"].reshape(-1)[:] = up
         if prev is not None:
             if "anchoring" in on:
                 keep = ((prev >= anchor_from) & (cur < prev)
-                        & (unit(rekey(b, rs.key("anchoring"))) < p_anchor[oi]))
+                        & draw_below("anchoring", thr_anchor))
                 cur = np.where(keep, prev, cur)
-                flags["anchoring"][sl] = keep
+                flag["anchoring"].reshape(-1)[:] = keep
             if "time_resources" in on:
-                skip = (unit(rekey(b, rs.key("skip"))) < p_skip[oi]) & (cur != prev)
+                skip = draw_below("skip", thr_skip) & (cur != prev)
                 cur = np.where(skip, prev, cur)
-                flags["time_resources"][sl] |= skip
+                flag["time_resources"].reshape(-1)[:] |= skip
+        true_flat = np.broadcast_to(true_t, shape).reshape(-1)
         if "manager_override" in on:
-            review = unit(rekey(b, rs.key("override.review"))) < rate[f_of_o][oi]
-            mgr_latent = (true_t + offices["manager_shift"].to_numpy(float)[f_of_o][oi]
-                          + p_mo["sd"] * _normal(b, rs.key("override.reading")))
-            changed = review & (_cut(mgr_latent, cuts) != cur)
-            cur = np.where(changed, _cut(mgr_latent, cuts), cur)
-            flags["manager_override"][sl] = changed
+            rev = np.flatnonzero(draw_below("override.review", thr_rate))
+            mgr = _cut(true_flat[rev] + shift[oi[rev]]
+                       + p_mo["sd"] * normal(rekey(bf[rev], rs.key("override.reading"))), cuts)
+            moved = mgr != cur[rev]
+            cur[rev[moved]] = mgr[moved]
+            flag_block[flags_order.index("manager_override"), sl][rev[moved]] = True
         out_rating[sl] = cur
-        out_latent[sl] = latent
-        out_true[sl] = true_t
+        out_ref[sl] = _cut(true_flat, cuts)
+        out_float[0, sl] = years[t]
+        out_float[1, sl] = latent.reshape(-1)
+        out_float[2, sl] = true_flat
         prev = cur
 
-    return _frame(world, ci, oi, f_of_o, T, n, years, out_rating, out_latent, out_true, cuts,
-                  flags)
+    return _frame(world, ci, oi, f_of_o, T, out_rating, out_ref, out_float, flags_order,
+                  flag_block)
 
 
-def _frame(world: World, ci: np.ndarray, oi: np.ndarray, f_of_o: np.ndarray, T: int, n: int,
-           years: np.ndarray, rating: np.ndarray, latent: np.ndarray, true: np.ndarray,
-           cuts: np.ndarray, flags: dict[str, np.ndarray]) -> pd.DataFrame:
-    cat_levels = pd.CategoricalDtype(list(RISK_LEVELS), ordered=True)
-    ci_all, oi_all = np.tile(ci, T), np.tile(oi, T)
-    cols: dict[str, Any] = {
-        "case": pd.Categorical.from_codes(ci_all, categories=world._vignettes["case"]),
-        "officer": pd.Categorical.from_codes(oi_all, categories=world._officers["officer"]),
-        "office": pd.Categorical.from_codes(f_of_o[oi_all], categories=world._offices["office"]),
-        "occasion": np.repeat(np.arange(T, dtype=np.int16), n),
-        "year": np.repeat(years, n),
-        "rating": pd.Categorical.from_codes(rating, dtype=cat_levels),
-        "latent": latent,
-        "reference": pd.Categorical.from_codes(_cut(true, cuts), dtype=cat_levels),
-        "true_latent": true,
-    }
-    for m, f in flags.items():
-        cols[f"changed_by_{m}"] = f
-    return pd.DataFrame(cols)
+def _pivotal(d: np.ndarray, room_down: np.ndarray, room_up: np.ndarray, out: np.ndarray) -> None:
+    """Write into ``out`` whether removing the latent term ``d`` changes the category."""
+    np.greater(d, room_down, out=out)
+    out |= d <= -room_up
 
 
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
+def _frame(world: World, ci: np.ndarray, oi: np.ndarray, f_of_o: np.ndarray, T: int,
+           rating: np.ndarray, ref: np.ndarray, floats: np.ndarray, flag_names: list[str],
+           flag_block: np.ndarray) -> pd.DataFrame:
+    """Assemble the result without copying the large blocks (each is one pandas block)."""
+    levels = pd.CategoricalDtype(list(RISK_LEVELS), ordered=True)
+    if T > 1:
+        ci, oi = np.tile(ci, T), np.tile(oi, T)
+    n = len(ci) // T
 
+    def cat(codes: np.ndarray, names: pd.Series) -> pd.Categorical:
+        dtype = pd.CategoricalDtype(pd.Index(names.to_numpy(), dtype=object))
+        return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
-def mix_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Random words for pairs of identifier hashes (order matters)."""
-    from ._keyed import mix
+    parts = [
+        pd.DataFrame({
+            "case": cat(ci, world._vignettes["case"]),
+            "officer": cat(oi, world._officers["officer"]),
+            "office": cat(f_of_o[oi], world._offices["office"]),
+            "occasion": np.repeat(np.arange(T, dtype=np.int16), n),
+            "rating": pd.Categorical.from_codes(rating, dtype=levels, validate=False),
+            "reference": pd.Categorical.from_codes(ref, dtype=levels, validate=False),
+        }),
+        pd.DataFrame(floats.T, columns=["year", "latent", "true_latent"], copy=False),
+        pd.DataFrame(flag_block.T, columns=[f"changed_by_{m}" for m in flag_names], copy=False),
+    ]
+    return pd.concat(parts, axis=1)
 
-    return mix(a ^ mix(b + _GOLD))
-
-
-def _normal(base: np.ndarray, key: np.uint64) -> np.ndarray:
-    from scipy import special
-
-    return special.ndtri(unit(rekey(base, key)))
-
-
-# ----------------------------------------------------------------------------------------------
-# how much does each mechanism matter?
-# ----------------------------------------------------------------------------------------------
 
 def _codes(col: pd.Series) -> np.ndarray:
     return np.asarray(col.cat.codes, dtype=np.int64)

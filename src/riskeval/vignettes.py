@@ -419,8 +419,8 @@ def validate_vignettes(frame: pd.DataFrame) -> pd.DataFrame:
         raise RiskevalTypeError(f"vignettes must be a pandas DataFrame; got {type(frame).__name__}")
     missing = [c for c in ("case", *FEATURE_COLUMNS) if c not in frame.columns]
     if missing:
-        raise RiskevalError(f"vignette table lacks column(s) {missing}; a vignette needs 'case' and "
-                            f"{list(FEATURE_COLUMNS)}")
+        raise RiskevalError(f"vignette table lacks column(s) {missing}; a vignette needs "
+                            f"'case' and {list(FEATURE_COLUMNS)}")
     if len(frame) == 0:
         raise RiskevalError("vignette table has no rows")
     out = frame.copy()
