@@ -39,10 +39,11 @@ _HALF_ULP = 2.0 ** -54
 
 def mix(x: np.ndarray) -> np.ndarray:
     """SplitMix64 finaliser applied elementwise to a ``uint64`` array (returns a new array)."""
-    x = x ^ (x >> _S30)
-    x *= _M1
-    x ^= x >> _S27
-    x *= _M2
+    x = np.atleast_1d(x) ^ (x >> _S30)
+    with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point
+        x *= _M1
+        x ^= x >> _S27
+        x *= _M2
     x ^= x >> _S31
     return x
 

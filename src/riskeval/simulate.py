@@ -82,7 +82,7 @@ import pandas as pd
 from ._keyed import Streams, hash_ids, mix, normal, rekey, small_ids
 from ._keyed import thresholds as _thresholds
 from ._params import P, ParamSet, assumption, check_value, params_table, suggest
-from .data import RISK_LEVELS
+from .data import RISK_LEVELS, _py
 from .errors import RiskevalError, RiskevalTypeError
 from .vignettes import (
     NEED_AREAS,
@@ -320,8 +320,8 @@ def _check_table(frame: Any, cols: Iterable[str], what: str, key: str) -> pd.Dat
                     "a number > 0" if c in _POSITIVE_COLS else
                     "a number >= 0" if c in ("experience_years", "scrutiny", "scrutiny_trend")
                     or c.startswith("share_") else "a finite number")
-            raise RiskevalError(f"{what} table column {c!r} row {i}: {frame[c].iloc[i]!r} is "
-                                f"not {want}")
+            raise RiskevalError(f"{what} table column {c!r} row {i}: {_py(frame[c].iloc[i])!r} "
+                                f"is not {want}")
         out[c] = v.astype(float)
     return out
 
