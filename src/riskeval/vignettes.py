@@ -42,7 +42,7 @@ from scipy import special, stats
 
 from ._keyed import Streams, hash_ids
 from ._params import P, ParamSet, assumption, check_value, params_table, suggest
-from .data import RISK_LEVELS
+from .data import RISK_LEVELS, _py
 from .errors import RiskevalError, RiskevalTypeError
 
 __all__ = [
@@ -436,8 +436,8 @@ def validate_vignettes(frame: pd.DataFrame) -> pd.DataFrame:
         bad = v.isna() | (v != np.floor(v)) | (v < lo) | (v > hi)
         if bad.any():
             i = _first(bad)
-            raise RiskevalError(f"column {col!r} row {i}: {out[col].iloc[i]!r} is not a whole "
-                                f"number from {lo} to {hi}")
+            raise RiskevalError(f"column {col!r} row {i}: {_py(out[col].iloc[i])!r} is not a "
+                                f"whole number from {lo} to {hi}")
         out[col] = v.astype(np.int16 if col in ("age", "age_first_sanction") else
                             np.int32 if col == "previous_sanctions" else np.int8)
     _check_choice(out, "offence", OFFENCE_TYPES)
@@ -448,8 +448,8 @@ def validate_vignettes(frame: pd.DataFrame) -> pd.DataFrame:
         bad = (v < 0) | (v.isna() if col == "months_known" else out[col].notna() & v.isna())
         if bad.any():
             i = _first(bad)
-            raise RiskevalError(f"column {col!r} row {i}: {out[col].iloc[i]!r} is not a number "
-                                f">= 0")
+            raise RiskevalError(f"column {col!r} row {i}: {_py(out[col].iloc[i])!r} is not a "
+                                f"number >= 0")
         out[col] = v.astype(float)
     if (out["age_first_sanction"] > out["age"]).any():
         i = _first(out["age_first_sanction"] > out["age"])
@@ -460,7 +460,7 @@ def validate_vignettes(frame: pd.DataFrame) -> pd.DataFrame:
         ok = rec.isin([True, False, 0, 1])
         if not ok.all():
             i = _first(~ok)
-            raise RiskevalError(f"column 'recall' row {i}: {rec.iloc[i]!r} is not true/false")
+            raise RiskevalError(f"column 'recall' row {i}: {_py(rec.iloc[i])!r} is not true/false")
         out["recall"] = rec.astype(bool)
     return assess_truth(out)
 
@@ -474,7 +474,7 @@ def _check_choice(frame: pd.DataFrame, col: str, options: Sequence[str]) -> None
     if bad.any():
         i = _first(bad)
         val = frame[col].iloc[i]
-        raise RiskevalError(f"column {col!r} row {i}: unknown value {val!r}; expected one of "
+        raise RiskevalError(f"column {col!r} row {i}: unknown value {_py(val)!r}; expected one of "
                             f"{list(options)}{suggest(str(val), options)}")
     frame[col] = frame[col].astype(object)
 
@@ -543,7 +543,7 @@ def _as_levels(col: pd.Series) -> pd.Categorical:
     bad = vals.notna() & ~vals.isin(RISK_LEVELS)
     if bad.any() or vals.isna().any():
         i = _first(bad | vals.isna())
-        raise RiskevalError(f"column 'reference' row {i}: {col.iloc[i]!r} is not one of "
+        raise RiskevalError(f"column 'reference' row {i}: {_py(col.iloc[i])!r} is not one of "
                             f"{list(RISK_LEVELS)}")
     return pd.Categorical(vals, categories=list(RISK_LEVELS), ordered=True)
 
