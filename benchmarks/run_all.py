@@ -23,7 +23,7 @@ from typing import Any
 from _bench import JSON_PREFIX
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_icc.py", "bench_alpha.py", "bench_bootstrap.py")
+SCRIPTS = ("bench_icc.py", "bench_alpha.py", "bench_bootstrap.py", "bench_simulate.py")
 
 
 def run(script: str) -> tuple[int, dict[str, Any] | None, float]:
@@ -42,6 +42,8 @@ def run(script: str) -> tuple[int, dict[str, Any] | None, float]:
 
 
 def fmt_value(row: dict[str, Any]) -> str:
+    if "unit" in row:
+        return f"{row['value']:,.2f} {row['unit']}"
     return f"{row['value']:.4f} s" if row["target"].endswith(" s") else f"{row['value']:,.2f}x"
 
 
@@ -52,7 +54,8 @@ def main() -> int:
         print(f"   ({script} finished in {seconds:.1f} s, exit code {code})\n", flush=True)
         results.append((script, code, payload))
 
-    print("== Summary (ratio = peer time / riskeval time; higher is better for riskeval)")
+    print("== Summary (ratio = peer time / riskeval time; higher is better for riskeval;\n"
+          "   simulate has no peer package: its targets are absolute)")
     head = f"{'benchmark':<11} {'measure':<30} {'value':>12} {'target':>9}  {'status':<8} agree"
     print(head)
     print("-" * len(head))
