@@ -43,10 +43,18 @@ def test_agreement_table_text(capsys):
     assert "Gwet's AC1" in text and "ICC2" in text and "95% CI" in text
 
 
-def test_demo_prints_summary(capsys):
+def test_demo_simulates_the_six_office_study(capsys):
     assert main(["demo"]) == 0
     text = capsys.readouterr().out
     assert "Krippendorff's alpha (ordinal)" in text and "by office:" in text
+    assert "1152 ratings of 24 cases by 48 raters" in text
+    assert all(f"Office {i}" in text for i in range(1, 7))
+    assert "against the evidence-based reference level" in text
+    assert main(["demo", "--seed", "2", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_raters"] == 48 and len(out["by_office"]) == 12
+    ref = out["against_reference"]
+    assert ref["off_reference"] == pytest.approx(ref["upward"] + ref["downward"])
 
 
 def test_bad_column_exits_2_with_one_line(tmp_path, capsys):

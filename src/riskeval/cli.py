@@ -15,10 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from . import __version__, scenarios, simulate
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
 from .data import RISK_LEVELS, read_ratings
-from .datasets import example_ratings_path
 from .errors import RiskevalError, RiskevalTypeError
 
 _AGREEMENT_EXAMPLE = """example:
@@ -56,10 +55,14 @@ def _parser() -> argparse.ArgumentParser:
     agr.add_argument("--json", action="store_true", help="print JSON for machines")
 
     demo = sub.add_parser(
-        "demo", help="run the agreement summary on the bundled example ratings",
-        description="Agreement of 12 officers in 3 offices rating 24 synthetic vignettes.",
-        epilog="example:\n  riskeval demo", formatter_class=argparse.RawDescriptionHelpFormatter,
+        "demo", help="simulate the six-office study and print its agreement summary",
+        description="Simulate the six-office vignette study (6 offices x 8 officers rating 24 "
+                    "synthetic vignettes, every mechanism of variation on) and print its "
+                    "agreement summary, overall and per office.",
+        epilog="example:\n  riskeval demo --seed 1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    demo.add_argument("--seed", type=int, default=1, help="seed of the simulated ratings")
     demo.add_argument("--json", action="store_true", help="print JSON for machines")
     return parser
 
@@ -69,6 +72,12 @@ def _agreement(file: str, case: str, rater: str, rating: str, categories: Any, l
     numeric = level in ("interval", "ratio") and categories is None
     frame = read_ratings(file, case=case, rater=rater, rating=rating, office=office,
                          categories=categories, numeric=numeric)
+    return _summarise(frame, file, case, rater, rating, categories, level, office, confidence)
+
+
+def _summarise(frame: pd.DataFrame, label: str, case: str, rater: str, rating: str,
+               categories: Any, level: str, office: str | None,
+               confidence: float) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         table = agreement_summary(frame, case=case, rater=rater, rating=rating,
@@ -87,10 +96,22 @@ def _agreement(file: str, case: str, rater: str, rating: str, categories: Any, l
                 per.append(part)
             offices = pd.concat(per, ignore_index=True)
     notes = sorted({str(w.message) for w in caught})
-    return {"file": file, "level": level, "confidence": confidence,
+    return {"file": label, "level": level, "confidence": confidence,
             "n_ratings": int(frame[rating].notna().sum()),
             "n_cases": int(frame[case].nunique()), "n_raters": int(frame[rater].nunique()),
             "coefficients": table, "by_office": offices, "warnings": notes}
+
+
+def _demo(seed: int) -> dict[str, Any]:
+    """Simulate the six-office vignette study and summarise agreement overall and per office."""
+    world = scenarios.six_office_study()
+    ratings = simulate.simulate(world, seed=seed)
+    label = (f"simulated six-office vignette study (seed {seed}): {world.summary()}")
+    out = _summarise(ratings, label, "case", "officer", "rating", list(RISK_LEVELS), "ordinal",
+                     "office", 0.95)
+    stats = simulate.disagreement_statistics(ratings)
+    out["against_reference"] = {k: stats[k] for k in ("off_reference", "upward", "downward")}
+    return out
 
 
 def _fmt(x: Any) -> str:
@@ -123,6 +144,12 @@ def _print_table(out: dict[str, Any]) -> None:
             note = f"  {row['note']}" if isinstance(row.get("note"), str) and row["note"] else ""
             print(f"  {row[key]!s:<12} {row['coefficient']:<32} {_fmt(row['estimate']):>7}  "
                   f"{ci:<18} raters={row['n_raters']}{note}")
+    ref = out.get("against_reference")
+    if ref:
+        print()
+        print(f"against the evidence-based reference level: {100 * ref['off_reference']:.1f}% "
+              f"of ratings differ ({100 * ref['upward']:.1f}% higher, "
+              f"{100 * ref['downward']:.1f}% lower)")
     for w in out["warnings"]:
         print(f"note: {w}")
 
@@ -152,9 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             out = _agreement(args.file, args.case, args.rater, args.rating, args.categories,
                              args.level, args.office, args.confidence)
         else:  # demo
-            out = _agreement(example_ratings_path(), "vignette", "officer", "rosh",
-                             ",".join(RISK_LEVELS), "ordinal", "office", 0.95)
-            out["file"] = "bundled example (24 synthetic vignettes, 12 officers, 3 offices)"
+            out = _demo(args.seed)
     except (RiskevalError, RiskevalTypeError) as exc:
         print(f"riskeval: error: {exc}", file=sys.stderr)
         return 2
