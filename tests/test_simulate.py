@@ -387,3 +387,15 @@ def test_world_is_not_modified_in_place(world):
     pd.testing.assert_frame_equal(before, world.parameters())
     assert world.vignettes.loc[0, "age"] != 99 or v is not world.vignettes
     assert world.design.occasions == 1
+
+
+def test_sensitivity_curve_is_monotone_in_inflation_strength(world):
+    curve = rv.simulate.sensitivity(world, "defensive_inflation", "strength", [0.0, 0.5, 1.0, 2.0],
+                                    seed=3)
+    up = curve.query("statistic == 'upward'").set_index("value")["estimate"]
+    assert up.is_monotonic_increasing and up[2.0] - up[0.0] > 0.1
+    zero = disagreement_statistics(rv.simulate(world.with_mechanisms(defensive_inflation=False),
+                                               seed=3))["upward"]
+    assert up[0.0] == pytest.approx(zero)     # strength 0 is the mechanism switched off
+    with pytest.raises(RiskevalError, match="must be a finite number >= 0"):
+        rv.simulate.sensitivity(world, "defensive_inflation", "strength", [-1.0])
