@@ -33,7 +33,7 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests benchmarks
 
 test: $(VENV)/.test-installed lint
-	$(PY) -m pytest --nbmake tests notebooks
+	$(PY) -m pytest --nbmake --doctest-modules src/riskeval tests notebooks
 
 bench: $(BENCH_VENV)/.bench-installed
 	$(BENCH_VENV)/bin/python benchmarks/run_all.py

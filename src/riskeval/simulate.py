@@ -352,9 +352,9 @@ class World:
     >>> world = rv.scenarios.six_office_study()
     >>> world = world.with_mechanisms(defensive_inflation={"strength": 0.6}, anchoring=False)
     >>> ratings = rv.simulate(world, seed=1)
-    >>> ratings["rating"].dtype
-    CategoricalDtype(categories=['low', 'medium', 'high', 'very high'], ordered=True, categories_dtype=object)
-    """  # noqa: E501
+    >>> list(ratings["rating"].cat.categories)
+    ['low', 'medium', 'high', 'very high']
+    """
 
     def __init__(self, vignettes: pd.DataFrame, offices: pd.DataFrame, officers: pd.DataFrame,
                  design: Design | None = None, *, name: str = "custom world",
