@@ -30,7 +30,7 @@ demo: $(VENV)/.run-installed
 	$(VENV)/bin/riskeval demo
 
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks notebooks
 
 test: $(VENV)/.test-installed lint
 	$(PY) -m pytest --nbmake --doctest-modules src/riskeval tests notebooks
