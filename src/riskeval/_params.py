@@ -33,6 +33,7 @@ _KINDS = {
     "positive": "a finite number > 0",
     "prob": "a probability in [0, 1]",
     "count": "a whole number >= 1",
+    "seed": "a whole number >= 0",
     "year": "a finite calendar year",
 }
 
@@ -64,8 +65,9 @@ def check_value(value: Any, kind: str, where: str) -> Any:
         if not ok:
             raise RiskevalError(f"{where} must be {_KINDS[kind]}; got {value!r}")
         return v
-    if kind == "count":
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    if kind in ("count", "seed"):
+        low = 1 if kind == "count" else 0
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
             raise RiskevalError(f"{where} must be {_KINDS[kind]}; got {value!r}")
         return int(value)
     if kind.startswith("choice:"):

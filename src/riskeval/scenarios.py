@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import raters, vignettes
+from ._params import P, ParamSet
 from .simulate import Design, World
 
 __all__ = ["national", "six_office_study"]
@@ -38,8 +39,10 @@ def six_office_study(*, n_offices: int = 6, officers_per_office: int = 8, n_vign
     -------
     World
     """
+    why = "study size (user choice; the default sizes are assumptions: the study reports focus "
+    why += "groups in six offices, not these counts)"
     return _world("six-office vignette study", n_offices, officers_per_office, n_vignettes,
-                  seed, design or Design(allocation="crossed", start_year=2020.0))
+                  seed, design or Design(allocation="crossed", start_year=2020.0), why)
 
 
 def national(*, n_offices: int = 100, officers_per_office: int = 30, n_cases: int = 500,
@@ -51,14 +54,22 @@ def national(*, n_offices: int = 100, officers_per_office: int = 30, n_cases: in
     cases allocated to officers as in ordinary supervision instead.
     """
     return _world("national population", n_offices, officers_per_office, n_cases, seed,
-                  design or Design(allocation="crossed", start_year=2020.0))
+                  design or Design(allocation="crossed", start_year=2020.0),
+                  "study size (user choice; defaults give a national-scale run)")
 
 
 def _world(name: str, n_offices: int, per_office: int, n_cases: int, seed: Any,
-           design: Design) -> World:
+           design: Design, why: str) -> World:
+    sizes = ParamSet("scenario", (
+        P("n_offices", n_offices, "count", "offices in the study", why),
+        P("officers_per_office", per_office, "count", "officers in each office", why),
+        P("n_cases", n_cases, "count", "vignettes (cases) every officer can be given", why),
+        P("world_seed", seed, "seed", "seed of the vignettes, offices and officers (the "
+          "ratings take their own seed in simulate)", "study design (user choice)"),
+    ))
     offices = raters.make_offices(n_offices, seed)
     officers = raters.make_officers(offices, per_office, seed)
     cases = vignettes.population(n_cases, seed)
-    provenance = (vignettes.population_params(), vignettes.truth_params(),
+    provenance = (sizes, vignettes.population_params(), vignettes.truth_params(),
                   raters.office_params(), raters.officer_params())
     return World(cases, offices, officers, design, name=name, provenance=provenance)
