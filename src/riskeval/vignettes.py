@@ -251,8 +251,9 @@ def population(n: int, seed: Any = 0, *, ids: Sequence[str] | None = None,
     prev = stats.nbinom.ppf(rs.uniform("pop.sanctions", h), 1, p_nb).astype(np.int32)
     prev = np.where(career <= 0, 0, np.minimum(prev, 150))
     onset = np.where(prev == 0, age, onset).astype(np.int16)
-    since = np.where(prev > 0, np.minimum(
-        career, stats.expon.ppf(rs.uniform("pop.since", h), scale=1.5)).round(1), np.nan)
+    # with one previous sanction it was the first one; otherwise the last came after it
+    gap = np.clip(stats.expon.ppf(rs.uniform("pop.since", h), scale=1.5), 0.1, career)
+    since = np.where(prev == 1, career, np.where(prev > 1, gap, np.nan)).round(1)
 
     shares = [pp[f"share_{o}"] for o in OFFENCE_TYPES]
     offence = np.asarray(OFFENCE_TYPES, dtype=object)[rs.categorical("pop.offence", shares, h)]
@@ -287,7 +288,8 @@ def population(n: int, seed: Any = 0, *, ids: Sequence[str] | None = None,
     acc_code = np.where(acc == 0, 0, np.where((acc == 2) & nfa, 2, 1))
     frame["accommodation"] = np.asarray(ACCOMMODATION, dtype=object)[acc_code]
     frame["recall"] = rs.uniform("pop.recall", h) < pp["p_recall"]
-    known = rs.uniform("pop.known", h) < pp["p_known"]
+    # a recalled person was already supervised on licence, so is known to the service
+    known = (rs.uniform("pop.known", h) < pp["p_known"]) | frame["recall"]
     months = np.ceil(rs.uniform("pop.months", h) * pp["months_known_max"])
     frame["months_known"] = np.where(known, months, 0.0)
     return assess_truth(pd.DataFrame(frame))
