@@ -50,7 +50,8 @@ moved by the mechanisms that act on categories, in this order:
     ``skip_review * max(0, 1 - hours_o / reference_hours)`` the review is skipped and the previous
     rating stands, so the recorded risk drifts from the assessed risk.
 13. ``manager_override`` -- with probability ``rate_scale * override_rate_f`` a manager who never
-    met the person re-rates from the file: ``cut(harm(c, t) + manager_shift_f + sd * N(0, 1))``.
+    met the person re-rates from the file, which records the offence far better than the
+    person: ``cut(harm(c, t) + e * harm_offence + manager_shift_f + sd * N(0, 1))``.
 
 The table records, for every rating, which mechanisms changed it: ``changed_by_<name>`` is true
 when removing that mechanism alone, all else (including every random draw) equal, would have
@@ -198,6 +199,8 @@ _REGISTRY: dict[str, tuple[str, ParamSet]] = {
           _A("override-scale", "office traits used as drawn")),
         P("sd", 0.4, "nonneg", "latent SD of the manager's reading of the file",
           _A("manager-noise", "a file-only reading is noisy")),
+        P("offence_emphasis", 0.3, "nonneg", "extra weight the file reading puts on the offence",
+          _A("file-reading", "item 13: the manager never met the person, only read the file")),
     ))),
     "noise": ("judgement noise (not a mechanism of CONTEXT.md; unreliability of any rating)",
               ParamSet("noise", (
@@ -820,6 +823,7 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
         if "manager_override" in on:
             rev = np.flatnonzero(draw_below("override.review", thr_rate))
             mgr = _cut(true_flat[rev] + shift[oi[rev]]
+                       + p_mo["offence_emphasis"] * col["harm_offence"][ci[rev]]
                        + p_mo["sd"] * normal(rekey(bf[rev], rs.key("override.reading"))), cuts)
             moved = mgr != cur[rev]
             cur[rev[moved]] = mgr[moved]
