@@ -133,11 +133,9 @@ def params_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """The tidy parameter table shown by ``World.parameters()``."""
     cols = ["component", "enabled", "parameter", "value", "meaning", "provenance",
             "is_assumption"]
-    frame = pd.DataFrame(rows)
-    if "enabled" not in frame:
-        frame["enabled"] = True
-    frame["enabled"] = frame["enabled"].fillna(True).astype(bool)
-    return frame[cols]
+    frame = pd.DataFrame([{"enabled": True, **r} for r in rows], columns=cols)
+    frame["enabled"] = frame["enabled"].astype(bool)
+    return frame
 
 
 def P(name: str, value: Any, kind: str, meaning: str, provenance: str) -> Param:

@@ -95,6 +95,7 @@ from .vignettes import (
 )
 
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
+_NO_COPY: dict[str, Any] = {"copy": False} if int(pd.__version__.split(".")[0]) < 3 else {}
 
 __all__ = ["MECHANISMS", "Design", "World", "disagreement_statistics", "mechanism_effects",
            "sensitivity", "simulate"]
@@ -870,7 +871,8 @@ def _frame(world: World, ci: np.ndarray, oi: np.ndarray, f_of_o: np.ndarray, T: 
         pd.DataFrame(floats.T, columns=["year", "latent", "true_latent"], copy=False),
         pd.DataFrame(flag_block.T, columns=[f"changed_by_{m}" for m in flag_names], copy=False),
     ]
-    return pd.concat(parts, axis=1)
+    # pandas 3 concatenates without copying by default; pandas 2 needs to be asked
+    return pd.concat(parts, axis=1, **_NO_COPY)
 
 
 def _codes(col: pd.Series) -> np.ndarray:
