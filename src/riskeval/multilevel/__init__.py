@@ -1,0 +1,12 @@
+"""Where disagreement comes from: mixed models for ratings of cases by officers in offices.
+
+:func:`crossed_lmm` fits a linear mixed model with random intercepts for the case (vignette),
+crossed with the officer, who is nested in an office, plus fixed effects for officer and case
+covariates -- the model of R's ``lme4::lmer(y ~ x + (1|case) + (1|office) + (1|officer))`` --
+by REML or ML, and reports variance components, variance shares, fixed effects and fit
+statistics.
+"""
+
+from ._fit import LMMResult, crossed_lmm
+
+__all__ = ["LMMResult", "crossed_lmm"]
