@@ -23,7 +23,8 @@ from typing import Any
 from _bench import JSON_PREFIX
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_icc.py", "bench_alpha.py", "bench_bootstrap.py", "bench_simulate.py")
+SCRIPTS = ("bench_icc.py", "bench_alpha.py", "bench_bootstrap.py", "bench_simulate.py",
+           "bench_lmm.py")
 
 
 def run(script: str) -> tuple[int, dict[str, Any] | None, float]:

@@ -10,7 +10,7 @@ tool (``riskeval``).
 >>> ratings = rv.simulate(world, seed=1)     # riskeval.simulate is also callable
 """
 
-from . import agreement, data, narratives, raters, scenarios, simulate, vignettes
+from . import agreement, data, multilevel, narratives, raters, scenarios, simulate, vignettes
 from .agreement import (
     agreement_summary,
     brennan_prediger,
@@ -48,6 +48,7 @@ __all__ = [
     "icc",
     "krippendorff_alpha",
     "mechanism_effects",
+    "multilevel",
     "narratives",
     "percent_agreement",
     "raters",

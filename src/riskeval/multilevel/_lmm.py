@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, optimize
+from threadpoolctl import threadpool_limits
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,18 @@ class Profiled:
                     self.c_rr[sa, sb] = self._cross(j, m)
                     self.c_rr[sb, sa] = self.c_rr[sa, sb].T
 
+        # which factor each level of the "rest" belongs to, and Z'[y X] stacked per part
+        self.rest_factor = np.concatenate(
+            [np.full(stats.levels[j], j) for j in self.rest]).astype(int) if self.rest else \
+            np.zeros(0, dtype=int)
+        self.zt_b = np.column_stack([stats.zty[self.big], stats.ztx[self.big]])
+        self.zt_r = (np.vstack([np.column_stack([stats.zty[j], stats.ztx[j]])
+                                for j in self.rest]) if self.rest
+                     else np.zeros((0, stats.p + 1)))
+        self.counts_r = (np.concatenate([stats.counts[j] for j in self.rest]) if self.rest
+                         else np.zeros(0))
+        self.diag_idx = np.diag_indices(q_r)
+
     def _cross(self, k: int, m: int) -> np.ndarray:
         return self.s.cross[(k, m)] if k < m else self.s.cross[(m, k)].T
 
@@ -113,23 +126,24 @@ class Profiled:
         s = self.s
         theta = np.asarray(theta, dtype=float)
         tb = theta[self.big]
-        t_rest = np.concatenate([np.full(s.levels[j], theta[j]) for j in self.rest]) \
-            if self.rest else np.zeros(0)
+        t_rest = theta[self.rest_factor]
         d_b = tb * tb * s.counts[self.big] + 1.0                      # diagonal block
         m_br = (tb * self.c_br) * t_rest[None, :]
         m_rr = self.c_rr * np.outer(t_rest, t_rest)
-        if self.rest:
-            diag_r = np.concatenate([s.counts[j] for j in self.rest]) * t_rest ** 2 + 1.0
-            m_rr[np.diag_indices_from(m_rr)] = diag_r
+        m_rr[self.diag_idx] = self.counts_r * t_rest ** 2 + 1.0
         schur = m_rr - m_br.T @ (m_br / d_b[:, None])
-        chol = linalg.cho_factor(schur, lower=True, check_finite=False) if self.rest else None
-        logdet_l = float(np.log(d_b).sum()) + (
-            2.0 * float(np.log(np.diag(chol[0])).sum()) if chol is not None else 0.0)
+        chol = None
+        logdet_l = float(np.log(d_b).sum())
+        if self.rest:
+            factor, info = linalg.lapack.dpotrf(schur, lower=1, clean=1)
+            if info != 0:  # pragma: no cover - S is positive definite (M = ... + I)
+                raise np.linalg.LinAlgError("Schur complement not positive definite")
+            chol = (factor, True)
+            logdet_l += 2.0 * float(np.log(np.diag(factor)).sum())
 
         # right-hand sides: Lambda Z' [y, X]
-        rhs_b = tb * np.column_stack([s.zty[self.big], s.ztx[self.big]])
-        rhs_r = (np.vstack([theta[j] * np.column_stack([s.zty[j], s.ztx[j]])
-                            for j in self.rest]) if self.rest else np.zeros((0, s.p + 1)))
+        rhs_b = tb * self.zt_b
+        rhs_r = t_rest[:, None] * self.zt_r
 
         def msolve(cb: np.ndarray, cr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             vr = (linalg.cho_solve(chol, cr - m_br.T @ (cb / d_b[:, None]), check_finite=False)
@@ -181,8 +195,7 @@ class Profiled:
         # diagonal blocks of M^-1: traces
         tr_minv = np.zeros(k_all)
         if chol is not None:
-            linv = linalg.solve_triangular(chol[0], np.eye(chol[0].shape[0]), lower=True,
-                                           check_finite=False)
+            linv, _ = linalg.lapack.dtrtri(chol[0], lower=1)
             diag_sinv = (linv ** 2).sum(axis=0)
             for a_i, j in enumerate(self.rest):
                 tr_minv[j] = diag_sinv[self.offsets[a_i]:self.offsets[a_i + 1]].sum()
@@ -241,6 +254,9 @@ class Profiled:
 #: 0.002 on its scaled gradient).
 GRADIENT_TOL = 1e-3
 
+#: Size of the dense (Schur) block below which BLAS runs single-threaded.
+SMALL_DENSE = 600
+
 
 @dataclass(frozen=True)
 class Optimum:
@@ -269,16 +285,28 @@ def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
 
     bounds = [(0.0, None)] * k
     opts = {"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000}
-    first = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds, options=opts)
-    again = optimize.minimize(f, first.x, jac=True, method="L-BFGS-B", bounds=bounds,
-                              options=opts)
-    best = again if again.fun <= first.fun else first
+    # Small dense factorisations are slower with several BLAS threads (synchronisation costs
+    # more than the arithmetic), so the optimisation runs single-threaded unless the dense
+    # part is large.
+    threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
+    with threadpool_limits(limits=threads, user_api="blas"):
+        best = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                 options=opts)
+        if _projected_gradient(best.x, best.jac) >= GRADIENT_TOL / 10:
+            again = optimize.minimize(f, best.x, jac=True, method="L-BFGS-B", bounds=bounds,
+                                      options=opts)
+            best = again if again.fun <= best.fun else best
     theta = np.maximum(best.x, 0.0)
     sol = prof.solve(theta, gradient=True)
     # converged when the projected gradient vanishes (a component at zero may push outward)
-    g = np.where((theta <= 0) & (sol.gradient > 0), 0.0, sol.gradient)
-    worst = float(np.max(np.abs(g)))
+    worst = _projected_gradient(theta, sol.gradient)
     converged = worst < GRADIENT_TOL
     msg = (f"max |projected gradient| {worst:.2g} after {count[0]} evaluations "
            f"(L-BFGS-B: {best.message})")
     return Optimum(theta, sol, converged, msg, count[0])
+
+
+def _projected_gradient(theta: np.ndarray, grad: np.ndarray) -> float:
+    """Largest |gradient| that could still move theta (a zero component may push outward)."""
+    g = np.where((np.asarray(theta) <= 0) & (np.asarray(grad) > 0), 0.0, grad)
+    return float(np.max(np.abs(g)))
