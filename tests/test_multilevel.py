@@ -97,7 +97,8 @@ def test_recovers_the_simulated_components_in_a_large_design():
                                                    "per_decade_age": 0.0},
         noise={"sd": 0.5})
     r = rv.simulate(world, seed=1)
-    fit = crossed_lmm(r, rating="latent", case="case", rater="officer", office="office")
+    fit = crossed_lmm(r, rating="latent", case="case", rater="officer", office="office",
+                      ci=None)
     # the realised office and officer effects are the truth for this data set
     off = world.offices.set_index("office")["severity"] * 0.4
     ofc = world.officers.set_index("officer")["severity"] * 0.3
@@ -166,3 +167,66 @@ def test_errors_name_the_problem():
     with pytest.raises(RiskevalError, match="rank deficient"):
         crossed_lmm(data.assign(c=1.0), rating="y", case="case", rater="officer",
                     fixed="c")
+
+
+def test_profile_intervals_match_lme4_confint():
+    """lme4's confint(method = "profile") profiles the ML deviance, also for REML fits."""
+    for entry in (e for e in LME4["fits"] if e.get("profile_sd")):
+        data = pd.read_csv(FIXTURES / entry["data"])
+        fixed = entry["formula"].split("~")[1].split("+ (1|case)")[0].strip()
+        fit = crossed_lmm(data, rating="y", case="case", rater="officer", office="office",
+                          fixed=fixed, reml=entry["reml"], ci="profile-ml")
+        for name, (low, high) in entry["profile_sd"].items():
+            row = fit.variance_table.loc[name]
+            if high < 1e-6:
+                assert row["sd_high"] < 1e-6 or row["sd_high"] == pytest.approx(high, abs=2e-3)
+            else:
+                assert row["sd_low"] == pytest.approx(low, rel=2e-3, abs=1e-6), name
+                assert row["sd_high"] == pytest.approx(high, rel=2e-3), name
+
+
+def test_reml_profile_limits_raise_the_criterion_by_the_chi2_quantile():
+    """At each limit of a REML-profile interval the constrained REML deviance is 3.84 above
+    its minimum (checked by an independent constrained fit: the component held fixed)."""
+    from scipy import optimize, stats
+
+    data = pd.read_csv(FIXTURES / "lmm_unbalanced.csv")
+    data = data[data["office"].isin(["Office 2", "Office 5", "Office 7", "Office 9"])
+                & data["case"].isin([f"V{i:04d}" for i in range(1, 15)])]
+    fit = crossed_lmm(data, rating="y", case="case", rater="officer", office="office")
+    y = data["y"].to_numpy()
+    codes = [pd.factorize(data["case"], sort=True)[0],
+             pd.factorize(pd.MultiIndex.from_arrays([data["office"], data["officer"]]),
+                          sort=True)[0],
+             pd.factorize(data["office"], sort=True)[0]]
+
+    def neg2ll(var: dict[str, float]) -> float:
+        """-2 REML log-likelihood from the marginal covariance, by brute force."""
+        n = len(y)
+        v = np.eye(n) * var["residual"]
+        for k, name in enumerate(("case", "officer", "office")):
+            v += var[name] * (codes[k][:, None] == codes[k][None, :])
+        logdet = np.linalg.slogdet(v)[1]
+        vinv = np.linalg.inv(v)
+        x = np.ones((n, 1))
+        xtvx = x.T @ vinv @ x
+        beta = np.linalg.solve(xtvx, x.T @ vinv @ y)
+        r = y - x @ beta
+        return float(logdet + np.linalg.slogdet(xtvx)[1] + r @ vinv @ r
+                     + (n - 1) * np.log(2 * np.pi))
+
+    best = -2 * fit.loglik
+    names = ["case", "officer", "office", "residual"]
+    est = fit.variance_components
+    assert neg2ll(dict(est)) == pytest.approx(best, rel=1e-9)
+    for limit in ("sd_low", "sd_high"):
+        sd_fixed = fit.variance_table.loc["office", limit]
+        others = [n for n in names if n != "office"]
+
+        def f(logv: np.ndarray, sd_fixed: float = sd_fixed, others: list = others) -> float:
+            return neg2ll({**dict(zip(others, np.exp(logv), strict=True)),
+                           "office": sd_fixed ** 2})
+
+        res = optimize.minimize(f, np.log(est[others].to_numpy()), method="Nelder-Mead",
+                                options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
+        assert res.fun - best == pytest.approx(stats.chi2.ppf(0.95, 1), abs=2e-3)

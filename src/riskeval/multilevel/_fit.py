@@ -12,10 +12,12 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 from scipy import stats
+from threadpoolctl import threadpool_limits
 
 from ..data import _check_columns, _py
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
-from ._lmm import Optimum, Profiled, optimise, sufficient_stats
+from ._lmm import SMALL_DENSE, Optimum, Profiled, optimise, sufficient_stats
+from ._profile import Profiler, sd_of, share_of
 
 #: Relative standard deviation below which a variance component is reported as on the boundary
 #: (the tolerance lme4 uses for a singular fit).
@@ -39,7 +41,10 @@ class LMMResult:
     sd : pandas.Series
         Their square roots.
     variance_shares : pandas.DataFrame
-        Each component's share of the total variance (column ``estimate``).
+        Each component's share of the total variance: ``estimate``, ``ci_low``, ``ci_high``
+        (profile-likelihood intervals, or NaN when ``ci=None``).
+    variance_table : pandas.DataFrame
+        ``variance``, ``ci_low``, ``ci_high``, ``sd``, ``sd_low``, ``sd_high`` per component.
     fixed_effects : pandas.DataFrame
         ``estimate``, ``se``, ``z``, ``ci_low``, ``ci_high`` (Wald intervals; the SEs are
         conditional on the variance components, as in lme4's ``summary``).
@@ -69,6 +74,7 @@ class LMMResult:
     boundary: tuple[str, ...]
     notes: tuple[str, ...]
     random_effects: Mapping[str, pd.Series] = field(repr=False)
+    variance_table: pd.DataFrame | None = None
     confidence: float = 0.95
     references: tuple[str, ...] = _REFERENCES
 
@@ -78,10 +84,13 @@ class LMMResult:
         return -2.0 * self.loglik
 
     def to_frame(self) -> pd.DataFrame:
-        """Variance components, SDs and shares as one table."""
-        return pd.DataFrame({"variance": self.variance_components, "sd": self.sd,
-                             "share": self.variance_shares["estimate"],
-                             "n_levels": self.n_groups.reindex(self.variance_components.index)})
+        """Variance components with intervals, SDs and shares as one table."""
+        out = self.variance_table.copy()
+        out["share"] = self.variance_shares["estimate"]
+        out["share_low"] = self.variance_shares["ci_low"]
+        out["share_high"] = self.variance_shares["ci_high"]
+        out["n_levels"] = self.n_groups.reindex(out.index)
+        return out
 
     def summary(self) -> str:
         """Plain text in the style of lme4's ``summary``."""
@@ -164,7 +173,8 @@ def _fixed_design(frame: pd.DataFrame, fixed: str | Sequence[str] | None) -> pd.
 
 def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
                 office: str | None = None, fixed: str | Sequence[str] | None = None,
-                reml: bool = True, confidence: float = 0.95) -> LMMResult:
+                reml: bool = True, confidence: float = 0.95,
+                ci: str | None = "profile") -> LMMResult:
     """Fit ``rating ~ fixed + (1|case) + (1|office) + (1|officer)`` by REML or ML.
 
     Random intercepts for the case (vignette), crossed with the officer, who is nested in the
@@ -189,7 +199,13 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     reml : bool
         REML (default) or maximum likelihood. Compare models differing in fixed effects by ML.
     confidence : float
-        Level of the Wald intervals of the fixed effects.
+        Level of the intervals.
+    ci : {'profile', 'profile-ml', None}
+        Intervals for the variance components and shares. ``'profile'`` (default): profile
+        likelihood of the criterion that was fitted (the REML criterion for a REML fit).
+        ``'profile-ml'``: profile of the ML deviance around the ML fit, which is what lme4's
+        ``confint(fit, method = "profile")`` reports even for a REML fit. ``None``: no
+        intervals (faster; NaN limits).
 
     Returns
     -------
@@ -260,15 +276,34 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
         raise RiskevalError(f"the fixed-effects design {names} is rank deficient (a covariate "
                             f"is constant or a combination of others)")
 
+    if ci not in ("profile", "profile-ml", None):
+        raise RiskevalError(f"ci must be 'profile', 'profile-ml' or None; got {ci!r}")
     stats_ = sufficient_stats(y, X, [f[1] for f in factors], [len(f[2]) for f in factors])
     prof = Profiled(stats_, reml)
     opt = optimise(prof)
-    return _result(opt, prof, factors, names, n, p, reml, confidence, n_dropped, notes)
+    return _result(opt, prof, factors, names, n, p, reml, confidence, n_dropped, notes, ci)
+
+
+def _intervals(prof: Profiled, opt: Optimum, fnames: list[str], order: list[str],
+               sigma: float, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Profile intervals of each SD and each variance share."""
+    pr = Profiler(prof, opt.theta, sigma)
+    sd_rows, share_rows = {}, {}
+    threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for name in [*order, "residual"]:
+            k = -1 if name == "residual" else fnames.index(name)
+            index = None if k < 0 else k
+            sd_rows[name] = pr.interval(sd_of(k), "positive", level, index)
+            share_rows[name] = pr.interval(share_of(k), "share", level, index)
+    sd = pd.DataFrame(sd_rows, index=["sd_low", "sd_high"]).T
+    share = pd.DataFrame(share_rows, index=["ci_low", "ci_high"]).T
+    return sd, share
 
 
 def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, pd.Index]],
             names: list[str], n: int, p: int, reml: bool, confidence: float, n_dropped: int,
-            notes: list[str]) -> LMMResult:
+            notes: list[str], ci: str | None) -> LMMResult:
     sol = opt.solution
     sigma2 = sol.r2 / (n - p if reml else n)
     fnames = [f[0] for f in factors]
@@ -276,7 +311,20 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
     theta = pd.Series(opt.theta, index=fnames).reindex(order)
     var = pd.concat([theta ** 2 * sigma2, pd.Series({"residual": sigma2})])
     total = float(var.sum())
-    shares = pd.DataFrame({"estimate": var / total})
+    shares = pd.DataFrame({"estimate": var / total, "ci_low": np.nan, "ci_high": np.nan})
+    table = pd.DataFrame({"variance": var, "ci_low": np.nan, "ci_high": np.nan,
+                          "sd": np.sqrt(var), "sd_low": np.nan, "sd_high": np.nan})
+    if ci is not None:
+        base, base_opt, base_s2 = prof, opt, sigma2
+        if ci == "profile-ml" and reml:  # lme4's confint: the ML deviance, around the ML fit
+            base = Profiled(prof.s, reml=False)
+            base_opt = optimise(base, opt.theta)
+            base_s2 = base_opt.solution.r2 / n
+        sd_ci, share_ci = _intervals(base, base_opt, [f[0] for f in factors],
+                                     list(theta.index), math.sqrt(base_s2), confidence)
+        table[["sd_low", "sd_high"]] = sd_ci.loc[table.index].to_numpy()
+        table["ci_low"], table["ci_high"] = table["sd_low"] ** 2, table["sd_high"] ** 2
+        shares[["ci_low", "ci_high"]] = share_ci.loc[shares.index].to_numpy()
     cov = sigma2 * np.linalg.inv(sol.xtx_schur)
     se = np.sqrt(np.diag(cov))
     zc = stats.norm.ppf(0.5 + confidence / 2)
@@ -304,4 +352,4 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
         converged=opt.converged, message=opt.message, n_evaluations=opt.n_evaluations,
         boundary=boundary, notes=tuple(notes),
         random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
-        confidence=confidence)
+        variance_table=table, confidence=confidence)

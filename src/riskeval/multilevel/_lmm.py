@@ -81,6 +81,8 @@ class Solution:
     logdet_l: float
     logdet_rx: float
     gradient: np.ndarray | None = None
+    grad_logdet: np.ndarray | None = None   # d(log|L|^2 [+ log|R_X|^2]) / dtheta
+    grad_r2: np.ndarray | None = None       # d r^2 / dtheta
 
 
 class Profiled:
@@ -170,14 +172,16 @@ class Profiled:
             dev = logdet_l + logdet_rx + (n - p) * (1.0 + np.log(2.0 * np.pi * r2 / (n - p)))
         else:
             dev = logdet_l + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
-        grad = None
+        grad = g_det = g_r2 = None
         if gradient:
-            grad = self._gradient(theta, u, minv_cx, beta, r2, xtx_schur, m_br, d_b, chol)
-        return Solution(float(dev), beta, xtx_schur, r2, u, logdet_l, logdet_rx, grad)
+            g_det, g_r2 = self._gradient(theta, u, minv_cx, beta, xtx_schur, m_br, d_b, chol)
+            grad = g_det + (n - p if self.reml else n) * g_r2 / r2
+        return Solution(float(dev), beta, xtx_schur, r2, u, logdet_l, logdet_rx, grad, g_det,
+                        g_r2)
 
     def _gradient(self, theta: np.ndarray, u: np.ndarray, w: np.ndarray, beta: np.ndarray,
-                  r2: float, a: np.ndarray, m_br: np.ndarray, d_b: np.ndarray,
-                  chol: tuple | None) -> np.ndarray:
+                  a: np.ndarray, m_br: np.ndarray, d_b: np.ndarray,
+                  chol: tuple | None) -> tuple[np.ndarray, np.ndarray]:
         """Analytic gradient of the profiled deviance.
 
         With ``M = Lambda Z'Z Lambda + I``, ``W = M^-1 Lambda Z'X`` and ``R`` the block row of
@@ -205,8 +209,8 @@ class Profiled:
             extra = 0.0
         tr_minv[self.big] = float((1.0 / d_b).sum()) + extra
         a_inv = np.linalg.inv(a)
-        n, p = s.n, s.p
-        grad = np.zeros(k_all)
+        g_det = np.zeros(k_all)
+        g_r2 = np.zeros(k_all)
         for k in range(k_all):
             tk = theta[k]
             # H_k (for W and for u): sum_j theta_j Z_k'Z_j (.)_j
@@ -219,15 +223,14 @@ class Profiled:
                     h_u = h_u + theta[j] * (c @ blocks_u[j])
             dlogm = 2.0 * (s.levels[k] - tr_minv[k]) / tk if tk > 0 else 0.0
             zres = s.zty[k] - s.ztx[k] @ beta - h_u
-            dr2 = -2.0 * float(blocks_u[k] @ zres)
+            g_r2[k] = -2.0 * float(blocks_u[k] @ zres)
+            g_det[k] = dlogm
             if self.reml:
                 xw = s.ztx[k].T @ blocks_w[k]
                 wh = blocks_w[k].T @ h_w
                 da = -(xw + xw.T) + (wh + wh.T)
-                grad[k] = dlogm + float(np.sum(a_inv * da)) + (n - p) * dr2 / r2
-            else:
-                grad[k] = dlogm + n * dr2 / r2
-        return grad
+                g_det[k] += float(np.sum(a_inv * da))
+        return g_det, g_r2
 
     def _unstack_rows(self, w: np.ndarray) -> list[np.ndarray]:
         out: list[np.ndarray] = [np.zeros((0, w.shape[1]))] * len(self.s.levels)

@@ -1,0 +1,184 @@
+"""Profile-likelihood confidence intervals for functions of the variance parameters.
+
+For a scalar function ``g`` of ``phi = (theta, sigma)`` -- a standard deviation
+``sigma_k = theta_k sigma``, the residual SD ``sigma``, or a variance share
+``theta_k^2 / (1 + sum theta_j^2)`` -- the profile deviance is
+
+``D_g(c) = min { D(phi) : g(phi) = c }``
+
+where ``D`` is the (RE)ML deviance with ``sigma`` not profiled out. The interval is
+``{c : D_g(c) - D(phi_hat) <= chi2_1(level)}``, found on the signed square root
+``zeta(c) = sign(c - c_hat) sqrt(D_g(c) - D_hat)``, which is close to linear on a log (SDs)
+or logit (shares) scale, by secant steps. A parameter whose constrained minimum at zero stays
+within the threshold has its lower limit at zero (a boundary).
+
+This is the method of lme4's ``confint(..., method = "profile")`` (Bates et al. 2015,
+section 5.1); the intervals of a REML fit are REML-profile intervals.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+from scipy import optimize, stats
+
+from ._lmm import Profiled
+
+Func = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+class FullDeviance:
+    """``D(theta, sigma)`` and its gradient (``sigma`` last)."""
+
+    def __init__(self, prof: Profiled) -> None:
+        self.prof = prof
+        s = prof.s
+        self.df = s.n - s.p if prof.reml else s.n
+
+    def __call__(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
+        k = len(phi) - 1
+        theta, sigma = np.maximum(phi[:k], 0.0), max(float(phi[k]), 1e-300)
+        sol = self.prof.solve(theta, gradient=True)
+        logdet = sol.logdet_l + (sol.logdet_rx if self.prof.reml else 0.0)
+        s2 = sigma * sigma
+        dev = logdet + self.df * math.log(2 * math.pi * s2) + sol.r2 / s2
+        g_theta = sol.grad_logdet + sol.grad_r2 / s2
+        g_sigma = 2 * self.df / sigma - 2 * sol.r2 / (s2 * sigma)
+        return dev, np.append(g_theta, g_sigma)
+
+
+def sd_of(k: int) -> Func:
+    """``sigma_k = theta_k * sigma`` (k = -1: the residual SD)."""
+    def g(phi: np.ndarray) -> tuple[float, np.ndarray]:
+        grad = np.zeros_like(phi)
+        if k < 0:
+            grad[-1] = 1.0
+            return float(phi[-1]), grad
+        grad[k], grad[-1] = phi[-1], phi[k]
+        return float(phi[k] * phi[-1]), grad
+    return g
+
+
+def share_of(k: int) -> Func:
+    """Share of the total variance: ``theta_k^2 / S`` (k = -1: ``1 / S``), S = 1 + sum theta^2."""
+    def g(phi: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = phi[:-1]
+        total = 1.0 + float(theta @ theta)
+        grad = np.zeros_like(phi)
+        if k < 0:
+            grad[:-1] = -2.0 * theta / total ** 2
+            return 1.0 / total, grad
+        num = theta[k] ** 2
+        grad[:-1] = -num * 2.0 * theta / total ** 2
+        grad[k] += 2.0 * theta[k] / total
+        return num / total, grad
+    return g
+
+
+class Profiler:
+    """Profile intervals around an optimum ``phi_hat`` of ``D``."""
+
+    def __init__(self, prof: Profiled, theta_hat: np.ndarray, sigma_hat: float) -> None:
+        self.dev = FullDeviance(prof)
+        self.phi_hat = np.append(theta_hat, sigma_hat)
+        self.d_hat = self.dev(self.phi_hat)[0]
+        self.n_evals = 0
+        self._zero: dict[int, float] = {}
+
+    def constrained_min(self, g: Func, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        """``min D(phi)`` subject to ``g(phi) = c`` (SLSQP, analytic gradients)."""
+        def fun(phi: np.ndarray) -> tuple[float, np.ndarray]:
+            self.n_evals += 1
+            return self.dev(phi)
+
+        cons = {"type": "eq", "fun": lambda phi: g(phi)[0] - c, "jac": lambda phi: g(phi)[1]}
+        top = 1e3 * max(1.0, float(self.phi_hat[:-1].max()))
+        sig = float(self.phi_hat[-1])
+        bounds = [(0.0, top)] * (len(start) - 1) + [(1e-3 * sig, 1e3 * sig)]
+        res = optimize.minimize(fun, start, jac=True, method="SLSQP", bounds=bounds,
+                                constraints=[cons], options={"ftol": 1e-11, "maxiter": 200})
+        return float(res.fun), res.x
+
+    def zeta(self, g: Func, c: float, c_hat: float, start: np.ndarray
+             ) -> tuple[float, np.ndarray]:
+        d, phi = self.constrained_min(g, c, start)
+        return math.copysign(math.sqrt(max(d - self.d_hat, 0.0)), c - c_hat), phi
+
+    def interval(self, g: Func, kind: str, level: float,
+                 index: int | None = None) -> tuple[float, float]:
+        """Profile interval of ``g``; ``kind`` is 'positive' (log scale) or 'share' (logit).
+
+        ``index`` is the component whose removal makes ``g`` zero (None for the residual).
+        """
+        z = math.sqrt(stats.chi2.ppf(level, 1))
+        c_hat = g(self.phi_hat)[0]
+        fwd, back = _scales(kind)
+        out = []
+        for sign in (-1.0, 1.0):
+            try:
+                out.append(self._limit(g, c_hat, sign, z, fwd, back, kind, index))
+            except (np.linalg.LinAlgError, FloatingPointError, ValueError):
+                out.append(math.nan)
+        return out[0], out[1]
+
+    def at_zero(self, k: int) -> float:
+        """Deviance minimised with ``theta_k = 0`` (the component removed)."""
+        if k not in self._zero:
+            prof = self.dev.prof
+            bounds = [(0.0, 0.0) if j == k else (0.0, None) for j in range(len(prof.s.levels))]
+            start = np.where(np.arange(len(bounds)) == k, 0.0, self.phi_hat[:-1])
+
+            def f(t: np.ndarray) -> tuple[float, np.ndarray]:
+                sol = prof.solve(np.maximum(t, 0.0), gradient=True)
+                return sol.deviance, sol.gradient
+
+            res = optimize.minimize(f, start, jac=True, method="L-BFGS-B", bounds=bounds)
+            self._zero[k] = float(res.fun)
+        return self._zero[k]
+
+    def _limit(self, g: Func, c_hat: float, sign: float, z: float,
+               fwd: Callable[[float], float], back: Callable[[float], float], kind: str,
+               index: int | None) -> float:
+        lower_edge = 0.0
+        upper_edge = 1.0 if kind == "share" else math.inf
+        at_edge = c_hat <= 1e-10 if sign < 0 else (kind == "share" and c_hat >= 1 - 1e-10)
+        if at_edge:
+            return lower_edge if sign < 0 else upper_edge
+        if sign < 0 and index is not None:  # is zero itself within the threshold?
+            if self.at_zero(index) - self.d_hat <= z * z:
+                return lower_edge
+        phi = self.phi_hat.copy()
+        if c_hat <= 1e-10:  # a boundary estimate: search upward from a small positive value
+            small = 1e-3 * (float(self.phi_hat[-1]) if kind == "positive" else 1.0)
+            t_prev = fwd(small)
+            zeta_prev, phi = self.zeta(g, small, c_hat, phi)
+            t = t_prev + 1.0
+        else:
+            # first step: a tenth of the scale, then secant steps on zeta(t) = sign * z
+            t_prev, zeta_prev = fwd(c_hat), 0.0
+            t = t_prev + sign * 0.1
+        for _ in range(40):
+            zt, phi = self.zeta(g, back(t), c_hat, phi)
+            if abs(abs(zt) - z) < 1e-4:
+                return back(t)
+            slope = (zt - zeta_prev) / (t - t_prev) if t != t_prev else 0.0
+            t_prev, zeta_prev = t, zt
+            if slope <= 0 or not np.isfinite(slope):  # zeta must increase with t: step on
+                t = t + sign * 0.5
+            else:
+                step = (sign * z - zt) / slope
+                t = t + float(np.clip(step, -2.0, 2.0))
+            if sign < 0 and kind == "positive" and back(t) < 1e-12:
+                return lower_edge
+        return back(t)  # pragma: no cover - secant iteration did not settle
+
+
+def _scales(kind: str) -> tuple[Callable[[float], float], Callable[[float], float]]:
+    if kind == "share":
+        def logit(x: float) -> float:
+            x = min(max(x, 1e-12), 1 - 1e-12)
+            return math.log(x / (1 - x))
+        return logit, lambda t: 1.0 / (1.0 + math.exp(-t))
+    return (lambda x: math.log(max(x, 1e-300))), math.exp
