@@ -272,8 +272,12 @@ def test_mechanism_effects_table(world):
 
 def test_output_schema_and_agreement_compatibility(world):
     r = rv.simulate(world, seed=1)
-    assert list(r.columns[:9]) == ["case", "officer", "office", "occasion", "rating",
-                                   "reference", "year", "latent", "true_latent"]
+    assert list(r.columns[:10]) == ["case", "officer", "office", "occasion", "rating",
+                                    "officer_rating", "reference", "year", "latent",
+                                    "true_latent"]
+    moved = r["rating"] != r["officer_rating"]
+    assert moved.any() and (r.loc[moved, "changed_by_manager_override"]).all()
+    assert not (moved & ~r["changed_by_manager_override"]).any()
     assert r["rating"].cat.ordered and list(r["rating"].cat.categories) == list(rv.RISK_LEVELS)
     assert len(r) == 24 * 48
     assert r.groupby("officer", observed=True).size().eq(24).all()

@@ -613,7 +613,8 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
     pandas.DataFrame
         One row per assessment, ordered by occasion, officer and case, with columns
         ``case``, ``officer``, ``office`` (categoricals), ``occasion`` (0, 1, ...), ``rating``
-        (ordered categorical low < medium < high < very high), ``reference`` (the
+        (ordered categorical low < medium < high < very high), ``officer_rating`` (the
+        officer's own rating, before any manager override), ``reference`` (the
         evidence-based level, same categories), ``year``, ``latent`` (the officer's latent
         judgement), ``true_latent`` (the case's true harm score on that occasion) and
         ``changed_by_<mechanism>`` for each component switched on. Use it directly with
@@ -762,6 +763,7 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
     edges = np.concatenate([[-np.inf], cuts, [np.inf]])
     N = n * T
     out_rating = np.empty(N, dtype=np.int8)
+    out_officer = np.empty(N, dtype=np.int8)   # before any manager override
     out_ref = np.empty(N, dtype=np.int8)
     out_float = np.empty((3, N))  # year, latent, true_latent: one block of the result
     flag_block = np.zeros((len(flags_order), N), dtype=bool)
@@ -821,6 +823,7 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
                 cur = np.where(skip, prev, cur)
                 flag["time_resources"].reshape(-1)[:] |= skip
         true_flat = np.broadcast_to(true_t, shape).reshape(-1)
+        out_officer[sl] = cur
         if "manager_override" in on:
             rev = np.flatnonzero(draw_below("override.review", thr_rate))
             mgr = _cut(true_flat[rev] + shift[oi[rev]]
@@ -836,8 +839,8 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
         out_float[2, sl] = true_flat
         prev = cur
 
-    return _frame(world, ci, oi, f_of_o, T, out_rating, out_ref, out_float, flags_order,
-                  flag_block)
+    return _frame(world, ci, oi, f_of_o, T, out_rating, out_officer, out_ref, out_float,
+                  flags_order, flag_block)
 
 
 def _pivotal(d: np.ndarray, room_down: np.ndarray, room_up: np.ndarray, out: np.ndarray) -> None:
@@ -847,8 +850,8 @@ def _pivotal(d: np.ndarray, room_down: np.ndarray, room_up: np.ndarray, out: np.
 
 
 def _frame(world: World, ci: np.ndarray, oi: np.ndarray, f_of_o: np.ndarray, T: int,
-           rating: np.ndarray, ref: np.ndarray, floats: np.ndarray, flag_names: list[str],
-           flag_block: np.ndarray) -> pd.DataFrame:
+           rating: np.ndarray, officer_rating: np.ndarray, ref: np.ndarray,
+           floats: np.ndarray, flag_names: list[str], flag_block: np.ndarray) -> pd.DataFrame:
     """Assemble the result without copying the large blocks (each is one pandas block)."""
     levels = pd.CategoricalDtype(list(RISK_LEVELS), ordered=True)
     if T > 1:
@@ -866,6 +869,8 @@ def _frame(world: World, ci: np.ndarray, oi: np.ndarray, f_of_o: np.ndarray, T: 
             "office": cat(f_of_o[oi], world._offices["office"]),
             "occasion": np.repeat(np.arange(T, dtype=np.int16), n),
             "rating": pd.Categorical.from_codes(rating, dtype=levels, validate=False),
+            "officer_rating": pd.Categorical.from_codes(officer_rating, dtype=levels,
+                                                        validate=False),
             "reference": pd.Categorical.from_codes(ref, dtype=levels, validate=False),
         }),
         pd.DataFrame(floats.T, columns=["year", "latent", "true_latent"], copy=False),
