@@ -10,7 +10,7 @@ tool (``riskeval``).
 >>> ratings = rv.simulate(world, seed=1)     # riskeval.simulate is also callable
 """
 
-from . import agreement, data, multilevel, narratives, raters, scenarios, simulate, vignettes
+from . import agreement, bias, data, multilevel, narratives, raters, scenarios, simulate, vignettes
 from .agreement import (
     agreement_summary,
     brennan_prediger,
@@ -39,6 +39,7 @@ __all__ = [
     "agreement",
     "agreement_summary",
     "as_ratings",
+    "bias",
     "brennan_prediger",
     "by_group",
     "cohen_kappa",

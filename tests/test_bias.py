@@ -1,0 +1,161 @@
+"""Bias diagnostics: direction, symmetry, anchoring and overrides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskeval as rv
+from riskeval import RiskevalError
+from riskeval.bias import anchoring, directional, overrides, symmetry
+
+LEVELS = list(rv.RISK_LEVELS)
+
+
+@pytest.fixture(scope="module")
+def world() -> rv.World:
+    return rv.scenarios.six_office_study(n_vignettes=120, seed=31)
+
+
+def _table(pairs: dict[tuple[str, str], int], officers: int = 1) -> pd.DataFrame:
+    rows = [(ref, rat) for (ref, rat), k in pairs.items() for _ in range(k)]
+    frame = pd.DataFrame(rows, columns=["reference", "rating"])
+    frame["officer"] = [f"o{i % officers}" for i in range(len(frame))]
+    return frame
+
+
+def test_directional_counts_and_wilson_interval():
+    from statsmodels.stats.proportion import proportion_confint
+
+    t = _table({("low", "low"): 30, ("low", "medium"): 12, ("medium", "low"): 3,
+                ("medium", "high"): 5, ("high", "high"): 10})
+    out = directional(t, rating="rating", reference="reference", categories=LEVELS)
+    row = out.loc["(all)"]
+    assert row["n"] == 60
+    assert row["upward"] == pytest.approx(17 / 60) and row["downward"] == pytest.approx(3 / 60)
+    assert row["net"] == pytest.approx(14 / 60)
+    lo, hi = proportion_confint(17, 60, method="wilson")
+    assert (row["upward_low"], row["upward_high"]) == pytest.approx((lo, hi))
+    assert row["mean_shift"] == pytest.approx((12 - 3 + 5) / 60)
+
+
+def test_directional_cluster_robust_matches_statsmodels():
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(4)
+    officers = np.repeat(np.arange(15), 20)
+    bias = rng.normal(0, 0.6, 15)[officers]
+    ref = rng.integers(0, 3, len(officers))
+    rat = np.clip(ref + np.round(bias + rng.normal(0, 0.5, len(officers))), 0, 3).astype(int)
+    frame = pd.DataFrame({"rating": rat, "reference": ref, "officer": officers})
+    out = directional(frame, rating="rating", reference="reference", cluster="officer",
+                      categories=[0, 1, 2, 3]).loc["(all)"]
+    y = (rat > ref).astype(float)
+    ols = sm.OLS(y, np.ones(len(y))).fit(cov_type="cluster",
+                                         cov_kwds={"groups": officers})
+    half = 1.959963984540054 * ols.bse[0]
+    assert out["upward"] == pytest.approx(ols.params[0])
+    assert out["upward_high"] - out["upward"] == pytest.approx(half, rel=1e-6)
+    naive = directional(frame, rating="rating", reference="reference",
+                        categories=[0, 1, 2, 3]).loc["(all)"]
+    # ratings cluster by officer, so the honest interval is wider
+    assert out["upward_high"] - out["upward_low"] > 1.5 * (naive["upward_high"]
+                                                           - naive["upward_low"])
+
+
+def test_symmetry_matches_statsmodels_bowker_and_mcnemar():
+    from statsmodels.stats.contingency_tables import SquareTable, mcnemar
+
+    t = _table({("low", "low"): 20, ("low", "medium"): 9, ("low", "high"): 4,
+                ("medium", "low"): 3, ("medium", "medium"): 25, ("medium", "high"): 11,
+                ("high", "low"): 1, ("high", "medium"): 4, ("high", "high"): 14})
+    res = symmetry(t, rating="rating", reference="reference", categories=LEVELS[:3])
+    sm = SquareTable(res.table.to_numpy(), shift_zeros=False).symmetry("bowker")
+    assert res.statistic == pytest.approx(sm.statistic)
+    assert res.df == sm.df and res.pvalue == pytest.approx(sm.pvalue)
+    assert res.upward == 24 and res.downward == 8
+    two = _table({("low", "low"): 40, ("low", "high"): 15, ("high", "low"): 5,
+                  ("high", "high"): 30})
+    r2 = symmetry(two, rating="rating", reference="reference", categories=["low", "high"])
+    m = mcnemar(r2.table.to_numpy(), exact=False, correction=False)
+    assert r2.test == "McNemar's test"
+    assert r2.statistic == pytest.approx(m.statistic) and r2.pvalue == pytest.approx(m.pvalue)
+
+
+def test_inflation_shows_as_net_upward_departure(world):
+    on = rv.simulate(world.only("defensive_inflation"), seed=2)
+    off = rv.simulate(world.only(), seed=2)
+    d_on = directional(on, rating="rating", reference="reference", cluster="officer")
+    d_off = directional(off, rating="rating", reference="reference", cluster="officer")
+    assert d_on.loc["(all)", "net_low"] > 0.1                      # clearly upward
+    assert d_off.loc["(all)", "net_low"] < 0 < d_off.loc["(all)", "net_high"]  # symmetric
+    res_on = symmetry(on, rating="rating", reference="reference")
+    assert res_on.pvalue < 1e-10 and res_on.upward > 3 * res_on.downward
+    # noise alone with unequal level frequencies also breaks symmetry (documented caveat),
+    # but departures stay balanced overall
+    res_off = symmetry(off, rating="rating", reference="reference")
+    assert 0.8 < res_off.upward / res_off.downward < 1.25
+    per = directional(on, rating="rating", reference="reference", by="office",
+                      cluster="officer")
+    assert len(per) == 7 and (per.drop("(all)")["net"] > 0).all()
+
+
+def test_anchoring_asymmetry(world):
+    w = world.with_design(occasions=2, evidence_change_sd=0.6)
+    kw = dict(rating="rating", case="case", rater="officer", occasion="occasion",
+              evidence="true_latent")
+    on = anchoring(rv.simulate(w.only("anchoring"), seed=3), **kw)
+    off = anchoring(rv.simulate(w.only(), seed=3), **kw)
+    assert on.loc["asymmetry", "upgraded_low"] > 0.05
+    assert off.loc["asymmetry", "upgraded_low"] < 0 < off.loc["asymmetry", "upgraded_high"]
+    assert on.loc["down", "downgraded"] < off.loc["down", "downgraded"] - 0.05
+    assert on.loc["up", "upgraded"] == pytest.approx(off.loc["up", "upgraded"], abs=1e-12)
+    by_level = anchoring(rv.simulate(w.only(), seed=3), **{**kw, "evidence": "reference"})
+    assert set(by_level.index) == {"down", "none", "up", "asymmetry"}
+
+
+def test_overrides_direction_and_effect(world):
+    r = rv.simulate(world.only("manager_override"), seed=5)
+    out = overrides(r, officer_rating="officer_rating", final_rating="rating",
+                    reference="reference", by="office", cluster="officer").loc["(all)"]
+    assert out["changed"] == pytest.approx(r["changed_by_manager_override"].mean())
+    moved = r["rating"] != r["officer_rating"]
+    up = (r["rating"].cat.codes > r["officer_rating"].cat.codes) & moved
+    assert out["raised"] == pytest.approx(up.mean())
+    before = (r["officer_rating"] == r["reference"]).mean()
+    after = (r["rating"] == r["reference"]).mean()
+    assert out["agreement_change"] == pytest.approx(after - before)
+
+
+def test_errors():
+    t = pd.DataFrame({"rating": ["low", "high"], "reference": ["low", "sever"]})
+    with pytest.raises(RiskevalError, match="holds 'sever', which is not one of the levels"):
+        directional(t, rating="rating", reference="reference", categories=LEVELS)
+    with pytest.raises(RiskevalError, match="say which order"):
+        directional(t, rating="rating", reference="reference")
+    with pytest.raises(RiskevalError, match="the reference column 'ref' is not in the table"):
+        directional(t, rating="rating", reference="ref")
+    same = pd.DataFrame({"rating": ["low", "high"], "reference": ["low", "high"]})
+    with pytest.raises(RiskevalError, match="no rating departs"):
+        symmetry(same, rating="rating", reference="reference", categories=LEVELS)
+    once = pd.DataFrame({"rating": ["low"], "case": [1], "officer": [1], "t": [0], "e": [0.1]})
+    with pytest.raises(RiskevalError, match="no officer assessed the same case twice"):
+        anchoring(once, rating="rating", case="case", rater="officer", occasion="t",
+                  evidence="e", categories=LEVELS)
+
+
+def test_symmetry_holds_its_level_under_exact_symmetry():
+    """Swap each (reference, rating) pair with probability 1/2: the null holds exactly."""
+    rng = np.random.default_rng(8)
+    pvals = []
+    for _ in range(300):
+        a = rng.integers(0, 4, 400)
+        b = np.clip(a + rng.integers(-1, 2, 400), 0, 3)
+        swap = rng.random(400) < 0.5
+        ref, rat = np.where(swap, b, a), np.where(swap, a, b)
+        t = pd.DataFrame({"reference": ref, "rating": rat})
+        pvals.append(symmetry(t, rating="rating", reference="reference",
+                              categories=[0, 1, 2, 3]).pvalue)
+    rate = np.mean(np.array(pvals) < 0.05)
+    assert 0.02 < rate < 0.09, rate
