@@ -4,9 +4,11 @@
 crossed with the officer, who is nested in an office, plus fixed effects for officer and case
 covariates -- the model of R's ``lme4::lmer(y ~ x + (1|case) + (1|office) + (1|officer))`` --
 by REML or ML, and reports variance components, variance shares, fixed effects and fit
-statistics.
+statistics. :func:`ordinal_mixed` fits the cumulative probit (or logit) counterpart for the
+ordered risk levels themselves -- the model of R's ``ordinal::clmm`` -- on the latent scale.
 """
 
 from ._fit import LMMResult, crossed_lmm
+from ._ofit import OrdinalMixedResult, ordinal_mixed
 
-__all__ = ["LMMResult", "crossed_lmm"]
+__all__ = ["LMMResult", "OrdinalMixedResult", "crossed_lmm", "ordinal_mixed"]
