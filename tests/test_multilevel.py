@@ -108,7 +108,7 @@ def test_recovers_the_simulated_components_in_a_large_design():
     assert fit.variance_components["residual"] == pytest.approx(0.25 * np.mean(nf ** 2),
                                                                 rel=0.05)
     # conditional modes track the true office effects
-    est = fit.random_effects["office"]
+    est = fit.random_effects["office"]["estimate"]
     assert np.corrcoef(est.to_numpy(), off.loc[est.index].to_numpy())[0, 1] > 0.95
 
 
@@ -146,7 +146,9 @@ def test_fit_statistics_and_outputs():
     assert list(fit.variance_components.index) == ["case", "officer", "office", "residual"]
     assert fit.n_groups.to_dict() == {"case": 24, "officer": 48, "office": 6}
     assert set(fit.random_effects) == {"case", "officer", "office"}
-    assert abs(fit.random_effects["case"].mean()) < 1e-8 * 100
+    assert abs(fit.random_effects["case"]["estimate"].mean()) < 1e-6
+    assert (fit.random_effects["office"]["se"] > 0).all()
+    assert (fit.random_effects["office"]["se"] < fit.sd["office"]).all()
     assert fit.converged
     assert "Fixed effects" in fit.summary() and "<table" in fit._repr_html_()
 
@@ -230,3 +232,43 @@ def test_reml_profile_limits_raise_the_criterion_by_the_chi2_quantile():
         res = optimize.minimize(f, np.log(est[others].to_numpy()), method="Nelder-Mead",
                                 options={"xatol": 1e-7, "fatol": 1e-9, "maxiter": 4000})
         assert res.fun - best == pytest.approx(stats.chi2.ppf(0.95, 1), abs=2e-3)
+
+
+def test_plot_draws_shares_and_caterpillars():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    data = pd.read_csv(FIXTURES / "lmm_balanced.csv")
+    fit = crossed_lmm(data, rating="y", case="case", rater="officer", office="office")
+    fig = fit.plot()
+    assert len(fig.axes) == 3
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(fit.variance_shares.index)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+def test_conditional_variances_match_a_dense_inverse():
+    """The random effects' conditional SDs (lme4's condVar) against a brute-force inverse."""
+    from riskeval.multilevel._lmm import Profiled, sufficient_stats
+
+    data = pd.read_csv(FIXTURES / "lmm_unbalanced.csv")
+    fit = crossed_lmm(data, rating="y", case="case", rater="officer", office="office",
+                      ci=None)
+    codes = [pd.factorize(data["case"], sort=True)[0],
+             pd.factorize(pd.MultiIndex.from_arrays([data["office"], data["officer"]]),
+                          sort=True)[0],
+             pd.factorize(data["office"], sort=True)[0]]
+    levels = [int(c.max()) + 1 for c in codes]
+    theta = fit.theta.to_numpy()
+    z = np.hstack([np.eye(q)[c] for c, q in zip(codes, levels, strict=True)])
+    lam = np.diag(np.concatenate([np.full(q, t) for q, t in zip(levels, theta, strict=True)]))
+    dense = np.diag(np.linalg.inv(lam @ z.T @ z @ lam + np.eye(z.shape[1])))
+    sigma = fit.sd["residual"]
+    expected = np.concatenate([t * sigma * np.sqrt(part) for t, part in
+                               zip(theta, np.split(dense, np.cumsum(levels)[:-1]), strict=True)])
+    got = np.concatenate([fit.random_effects[n]["se"].to_numpy()
+                          for n in ("case", "officer", "office")])
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    st = sufficient_stats(data["y"].to_numpy(), np.ones((len(data), 1)), codes, levels)
+    assert Profiled(st, True).deviance(theta) == pytest.approx(-2 * fit.loglik)

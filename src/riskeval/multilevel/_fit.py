@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,8 +51,10 @@ class LMMResult:
         conditional on the variance components, as in lme4's ``summary``).
     loglik, aic, bic : float
         REML or ML log-likelihood (as ``reml``) and the information criteria built on it.
-    random_effects : mapping of name to pandas.Series
-        Conditional modes (BLUPs) of each level's intercept, on the rating scale.
+    random_effects : mapping of name to pandas.DataFrame
+        Conditional modes (BLUPs) of each level's intercept, on the rating scale
+        (``estimate``), with their conditional standard deviations (``se``; lme4's
+        ``condVar``).
     boundary : tuple of str
         Components estimated at zero; see ``notes``.
     """
@@ -73,7 +76,7 @@ class LMMResult:
     n_evaluations: int
     boundary: tuple[str, ...]
     notes: tuple[str, ...]
-    random_effects: Mapping[str, pd.Series] = field(repr=False)
+    random_effects: Mapping[str, pd.DataFrame] = field(repr=False)
     variance_table: pd.DataFrame | None = None
     confidence: float = 0.95
     references: tuple[str, ...] = _REFERENCES
@@ -91,6 +94,15 @@ class LMMResult:
         out["share_high"] = self.variance_shares["ci_high"]
         out["n_levels"] = self.n_groups.reindex(out.index)
         return out
+
+    def plot(self, ax: Any = None) -> Any:
+        """Variance shares with intervals, and caterpillar plots of office and officer effects.
+
+        Returns the matplotlib Figure (or the Axes of the shares panel when ``ax`` is given).
+        """
+        from ..plots import lmm_overview
+
+        return lmm_overview(self, ax=ax)
 
     def summary(self) -> str:
         """Plain text in the style of lme4's ``summary``."""
@@ -258,7 +270,8 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     if office:
         pair = pd.MultiIndex.from_arrays([frame[office], frame[rater]])
         o_codes, o_levels = pd.factorize(pair, sort=True)
-        factors.append(("officer", o_codes, pd.Index(o_levels)))
+        factors.append(("officer", o_codes,
+                        pd.MultiIndex.from_tuples(list(o_levels), names=[office, rater])))
         f_codes, f_levels = pd.factorize(frame[office], sort=True)
         factors.append(("office", f_codes, pd.Index(f_levels)))
     else:
@@ -342,7 +355,10 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
                       DegenerateDataWarning, stacklevel=3)
     u = prof.unstack(sol.u)
     sig = math.sqrt(sigma2)
-    ranef = {nm: pd.Series(opt.theta[i] * sig * u[i], index=factors[i][2], name=nm)
+    cvar = prof.minv_diag(opt.theta)
+    ranef = {nm: pd.DataFrame({"estimate": opt.theta[i] * sig * u[i],
+                               "se": opt.theta[i] * sig * np.sqrt(cvar[i])},
+                              index=factors[i][2])
              for i, nm in enumerate(fnames)}
     n_groups = pd.Series({nm: len(factors[fnames.index(nm)][2]) for nm in order})
     return LMMResult(

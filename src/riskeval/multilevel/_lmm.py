@@ -232,6 +232,28 @@ class Profiled:
                 g_det[k] += float(np.sum(a_inv * da))
         return g_det, g_r2
 
+    def minv_diag(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Diagonal of ``(Lambda Z'Z Lambda + I)^-1`` per factor: the conditional variances
+        of the spherical random effects, in units of the residual variance."""
+        s = self.s
+        theta = np.asarray(theta, dtype=float)
+        tb = theta[self.big]
+        t_rest = theta[self.rest_factor]
+        d_b = tb * tb * s.counts[self.big] + 1.0
+        m_br = (tb * self.c_br) * t_rest[None, :]
+        out = np.zeros(sum(s.levels))
+        qb = s.levels[self.big]
+        out[:qb] = 1.0 / d_b
+        if self.rest:
+            m_rr = self.c_rr * np.outer(t_rest, t_rest)
+            m_rr[self.diag_idx] = self.counts_r * t_rest ** 2 + 1.0
+            schur = m_rr - m_br.T @ (m_br / d_b[:, None])
+            factor, _ = linalg.lapack.dpotrf(schur, lower=1, clean=1)
+            linv, _ = linalg.lapack.dtrtri(factor, lower=1)
+            out[qb:] = (linv ** 2).sum(axis=0)
+            out[:qb] += ((linv @ (m_br / d_b[:, None]).T) ** 2).sum(axis=0)
+        return self.unstack(out)
+
     def _unstack_rows(self, w: np.ndarray) -> list[np.ndarray]:
         out: list[np.ndarray] = [np.zeros((0, w.shape[1]))] * len(self.s.levels)
         qb = self.s.levels[self.big]
