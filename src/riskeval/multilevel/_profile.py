@@ -58,6 +58,7 @@ def sd_of(k: int) -> Func:
             return float(phi[-1]), grad
         grad[k], grad[-1] = phi[-1], phi[k]
         return float(phi[k] * phi[-1]), grad
+    g.spec = ("sd", k)  # type: ignore[attr-defined]
     return g
 
 
@@ -74,6 +75,7 @@ def share_of(k: int) -> Func:
         grad[:-1] = -num * 2.0 * theta / total ** 2
         grad[k] += 2.0 * theta[k] / total
         return num / total, grad
+    g.spec = ("share", k)  # type: ignore[attr-defined]
     return g
 
 
@@ -88,7 +90,82 @@ class Profiler:
         self._zero: dict[int, float] = {}
 
     def constrained_min(self, g: Func, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
-        """``min D(phi)`` subject to ``g(phi) = c`` (SLSQP, analytic gradients)."""
+        """``min D(phi)`` subject to ``g(phi) = c``.
+
+        SDs and the shares of random-effect components are profiled by substitution (the
+        constraint solved for one parameter, the rest free, L-BFGS-B with the chain-rule
+        gradient); other functions by SLSQP with analytic gradients.
+        """
+        kind, k = getattr(g, "spec", (None, None))
+        if kind == "sd":
+            return self._min_sd(k, c, start)
+        if kind == "share" and k >= 0:
+            return self._min_share(k, c, start)
+        return self._min_slsqp(g, c, start)
+
+    def _lbfgs(self, f: Callable, x0: np.ndarray, bounds: list) -> tuple[float, np.ndarray]:
+        res = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                                options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 500})
+        return float(res.fun), res.x
+
+    def _min_sd(self, k: int, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        kk = len(start) - 1
+        sig_hat = float(self.phi_hat[-1])
+        if k < 0:  # residual SD fixed at c: free theta
+            def f(t: np.ndarray) -> tuple[float, np.ndarray]:
+                self.n_evals += 1
+                d, gr = self.dev(np.append(t, c))
+                return d, gr[:kk]
+            val, t = self._lbfgs(f, np.maximum(start[:kk], 0.0), [(0.0, None)] * kk)
+            return val, np.append(t, c)
+        free = [j for j in range(kk) if j != k]
+
+        def full(v: np.ndarray) -> np.ndarray:
+            phi = np.empty(kk + 1)
+            phi[free] = v[:-1]
+            phi[k] = c / v[-1]
+            phi[-1] = v[-1]
+            return phi
+
+        def f(v: np.ndarray) -> tuple[float, np.ndarray]:
+            self.n_evals += 1
+            d, gr = self.dev(full(v))
+            g_sigma = gr[-1] - gr[k] * c / v[-1] ** 2
+            return d, np.append(gr[free], g_sigma)
+
+        v0 = np.append(np.maximum(start[free], 0.0), start[-1])
+        bounds = [(0.0, None)] * len(free) + [(1e-3 * sig_hat, 1e3 * sig_hat)]
+        val, v = self._lbfgs(f, v0, bounds)
+        return val, full(v)
+
+    def _min_share(self, k: int, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
+        """Share of component k fixed at c: theta_k^2 = c (1 + sum_{j!=k} theta_j^2)/(1-c);
+        sigma is profiled out analytically (a share does not depend on it)."""
+        kk = len(start) - 1
+        prof = self.dev.prof
+        free = [j for j in range(kk) if j != k]
+        ratio = c / (1.0 - c)
+
+        def theta_of(v: np.ndarray) -> np.ndarray:
+            t = np.empty(kk)
+            t[free] = v
+            t[k] = math.sqrt(ratio * (1.0 + float(v @ v)))
+            return t
+
+        def f(v: np.ndarray) -> tuple[float, np.ndarray]:
+            self.n_evals += 1
+            t = theta_of(v)
+            sol = prof.solve(t, gradient=True)
+            gr = sol.gradient
+            return sol.deviance, gr[free] + gr[k] * ratio * v / t[k]
+
+        val, v = self._lbfgs(f, np.maximum(start[free], 0.0), [(0.0, None)] * len(free))
+        t = theta_of(v)
+        sol = prof.solve(t)
+        sigma = math.sqrt(sol.r2 / self.dev.df)
+        return val, np.append(t, sigma)
+
+    def _min_slsqp(self, g: Func, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
         def fun(phi: np.ndarray) -> tuple[float, np.ndarray]:
             self.n_evals += 1
             return self.dev(phi)
