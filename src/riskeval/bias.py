@@ -10,6 +10,9 @@
   the rating goes down when the evidence goes down, and up when it goes up.
 * :func:`overrides` -- how often a manager changed the officer's rating, in which direction,
   and what it did to agreement with the reference.
+* :func:`inflation_trend` -- the drift of ratings relative to the reference over calendar
+  time, on the latent scale of an ordinal mixed model (defensive inflation is described as
+  recent and growing).
 
 Without a reference none of these is identifiable: an office whose officers all rate higher
 may be severe, or may see riskier cases, so every function here requires a reference column.
@@ -42,7 +45,8 @@ from scipy import stats
 from .data import _check_columns, parse_categories
 from .errors import RiskevalError, RiskevalTypeError
 
-__all__ = ["SymmetryResult", "anchoring", "directional", "overrides", "symmetry"]
+__all__ = ["SymmetryResult", "anchoring", "directional", "inflation_trend", "overrides",
+           "symmetry"]
 
 
 def _codes(frame: pd.DataFrame, col: str, cats: tuple | None) -> tuple[np.ndarray, tuple]:
@@ -345,3 +349,59 @@ def overrides(data: pd.DataFrame, *, officer_rating: str, final_rating: str,
 def _need_frame(data: Any) -> None:
     if not isinstance(data, pd.DataFrame):
         raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+
+
+def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: str, case: str,
+                    rater: str, office: str | None = None, categories: Any = None,
+                    link: str = "probit", confidence: float = 0.95) -> pd.Series:
+    """Drift of ratings above the evidence per calendar year, on the latent scale.
+
+    Fits the cumulative link mixed model
+    ``rating ~ C(reference) + year + (1|case) + (1|officer) + (1|office)``
+    (:func:`riskeval.multilevel.ordinal_mixed`). With the reference level held fixed and each
+    officer's and office's own severity absorbed by their random effects, the ``year``
+    coefficient is the yearly shift of judgements relative to the evidence, in units of the
+    latent error SD (probit). Defensive inflation growing with scrutiny shows as a positive
+    slope.
+
+    What is *not* identified: the level of inflation at any one time. A constant upward shift
+    is indistinguishable from officers' general severity and from the placement of the
+    thresholds, so this function reports only the change over time. (The share of ratings
+    above the reference, :func:`directional`, describes the level without separating its
+    causes.)
+
+    Returns
+    -------
+    pandas.Series
+        ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Wald), ``n``, ``years`` (distinct
+        years), ``link``.
+
+    Raises
+    ------
+    RiskevalError
+        When ratings come from a single calendar year (no trend can be estimated).
+    """
+    from .multilevel import ordinal_mixed
+
+    _need_frame(data)
+    _check_columns(data, {"rating": rating, "reference": reference, "year": year,
+                          "case": case, "rater": rater, "office": office})
+    years = pd.to_numeric(data[year], errors="coerce")
+    if years.nunique() < 2:
+        raise RiskevalError(f"column {year!r} holds a single year; a trend over time needs "
+                            f"ratings from at least two years")
+    _, ref, cats = _levels(data, rating, reference, categories)
+    frame = pd.DataFrame({"rating": data[rating].to_numpy(), "ref_level": ref,
+                          "year_c": (years - years.mean()).to_numpy(),
+                          "case": data[case].to_numpy(), "rater": data[rater].to_numpy()})
+    if office is not None:
+        frame["office"] = data[office].to_numpy()
+    frame = frame[frame["ref_level"] >= 0]
+    fit = ordinal_mixed(frame, rating="rating", case="case", rater="rater",
+                        office="office" if office is not None else None,
+                        fixed="C(ref_level) + year_c", link=link, categories=list(cats),
+                        confidence=confidence)
+    row = fit.fixed_effects.loc["year_c"]
+    return pd.Series({"estimate": row["estimate"], "se": row["se"], "ci_low": row["ci_low"],
+                      "ci_high": row["ci_high"], "n": fit.n_obs,
+                      "years": int(years.nunique()), "link": link}, name="per year")
