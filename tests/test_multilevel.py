@@ -311,3 +311,26 @@ def test_familiarity_and_time_effects_are_recovered_as_fixed_effects():
         mc_se = values.std(ddof=1) / np.sqrt(len(values))
         assert abs(values.mean() - truth[name]) < 3 * mc_se + 1e-12, (name, values)
         assert covered[name] >= 6, (name, covered[name])
+
+
+def test_wald_log_scale_intervals_approximate_the_profile():
+    """Two different interval methods agree closely when every factor has several levels."""
+    data = pd.read_csv(FIXTURES / "lmm_unbalanced.csv")
+    prof = crossed_lmm(data, rating="y", case="case", rater="officer", office="office",
+                       ci="profile").to_frame()
+    wald = crossed_lmm(data, rating="y", case="case", rater="officer", office="office",
+                       ci="wald").to_frame()
+    for col in ("sd_low", "sd_high", "share_low", "share_high"):
+        np.testing.assert_allclose(wald[col], prof[col], rtol=0.1)
+    assert (wald["sd_low"] < wald["sd"]).all() and (wald["sd"] < wald["sd_high"]).all()
+
+
+def test_auto_intervals_switch_to_wald_for_large_designs():
+    world = rv.scenarios.national(n_offices=41, officers_per_office=10, n_cases=420, seed=2)
+    r = rv.simulate(world, seed=1)
+    fit = crossed_lmm(r, rating="latent", case="case", rater="officer", office="office")
+    assert any("Wald intervals" in n for n in fit.notes)
+    assert fit.variance_table[["ci_low", "ci_high"]].notna().all().all()
+    small = crossed_lmm(pd.read_csv(FIXTURES / "lmm_balanced.csv"), rating="y", case="case",
+                        rater="officer", office="office")
+    assert not any("Wald" in n for n in small.notes)

@@ -18,7 +18,10 @@ from threadpoolctl import threadpool_limits
 from ..data import _check_columns, _py
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
 from ._lmm import SMALL_DENSE, Optimum, Profiled, optimise, sufficient_stats
-from ._profile import Profiler, sd_of, share_of
+from ._profile import Profiler, sd_of, share_of, wald_log_intervals
+
+#: Above this many levels outside the largest factor, ``ci='auto'`` uses Wald intervals.
+AUTO_PROFILE_MAX = 400
 
 #: Relative standard deviation below which a variance component is reported as on the boundary
 #: (the tolerance lme4 uses for a singular fit).
@@ -186,7 +189,7 @@ def _fixed_design(frame: pd.DataFrame, fixed: str | Sequence[str] | None) -> pd.
 def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
                 office: str | None = None, fixed: str | Sequence[str] | None = None,
                 reml: bool = True, confidence: float = 0.95,
-                ci: str | None = "profile") -> LMMResult:
+                ci: str | None = "auto") -> LMMResult:
     """Fit ``rating ~ fixed + (1|case) + (1|office) + (1|officer)`` by REML or ML.
 
     Random intercepts for the case (vignette), crossed with the officer, who is nested in the
@@ -212,9 +215,13 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
         REML (default) or maximum likelihood. Compare models differing in fixed effects by ML.
     confidence : float
         Level of the intervals.
-    ci : {'profile', 'profile-ml', None}
-        Intervals for the variance components and shares. ``'profile'`` (default): profile
-        likelihood of the criterion that was fitted (the REML criterion for a REML fit).
+    ci : {'auto', 'profile', 'profile-ml', 'wald', None}
+        Intervals for the variance components and shares. ``'profile'``: profile likelihood
+        of the criterion that was fitted (the REML criterion for a REML fit). ``'wald'``:
+        Wald intervals on the log-SD and logit-share scales from the observed information
+        (fast; accurate when every factor has many levels). ``'auto'`` (default): profile
+        unless the design is large (more than 400 levels outside the largest factor), then
+        Wald, with a note.
         ``'profile-ml'``: profile of the ML deviance around the ML fit, which is what lme4's
         ``confint(fit, method = "profile")`` reports even for a REML fit. ``None``: no
         intervals (faster; NaN limits).
@@ -289,8 +296,9 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
         raise RiskevalError(f"the fixed-effects design {names} is rank deficient (a covariate "
                             f"is constant or a combination of others)")
 
-    if ci not in ("profile", "profile-ml", None):
-        raise RiskevalError(f"ci must be 'profile', 'profile-ml' or None; got {ci!r}")
+    if ci not in ("auto", "profile", "profile-ml", "wald", None):
+        raise RiskevalError(f"ci must be 'auto', 'profile', 'profile-ml', 'wald' or None; "
+                            f"got {ci!r}")
     stats_ = sufficient_stats(y, X, [f[1] for f in factors], [len(f[2]) for f in factors])
     prof = Profiled(stats_, reml)
     opt = optimise(prof)
@@ -298,17 +306,23 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
 
 
 def _intervals(prof: Profiled, opt: Optimum, fnames: list[str], order: list[str],
-               sigma: float, level: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Profile intervals of each SD and each variance share."""
-    pr = Profiler(prof, opt.theta, sigma)
+               sigma: float, level: float, method: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Profile (or Wald log-scale) intervals of each SD and each variance share."""
     sd_rows, share_rows = {}, {}
     threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
     with threadpool_limits(limits=threads, user_api="blas"):
+        if method == "wald":
+            sd_w, share_w = wald_log_intervals(prof, opt.theta, sigma, level)
+        else:
+            pr = Profiler(prof, opt.theta, sigma)
         for name in [*order, "residual"]:
             k = -1 if name == "residual" else fnames.index(name)
             index = None if k < 0 else k
-            sd_rows[name] = pr.interval(sd_of(k), "positive", level, index)
-            share_rows[name] = pr.interval(share_of(k), "share", level, index)
+            if method == "wald":
+                sd_rows[name], share_rows[name] = sd_w[k], share_w[k]
+            else:
+                sd_rows[name] = pr.interval(sd_of(k), "positive", level, index)
+                share_rows[name] = pr.interval(share_of(k), "share", level, index)
     sd = pd.DataFrame(sd_rows, index=["sd_low", "sd_high"]).T
     share = pd.DataFrame(share_rows, index=["ci_low", "ci_high"]).T
     return sd, share
@@ -327,6 +341,13 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
     shares = pd.DataFrame({"estimate": var / total, "ci_low": np.nan, "ci_high": np.nan})
     table = pd.DataFrame({"variance": var, "ci_low": np.nan, "ci_high": np.nan,
                           "sd": np.sqrt(var), "sd_low": np.nan, "sd_high": np.nan})
+    if ci == "auto":
+        ci = "profile" if len(prof.c_rr) <= AUTO_PROFILE_MAX else "wald"
+        if ci == "wald":
+            notes.append(f"intervals for variances and shares are Wald intervals on the log "
+                         f"(SD) and logit (share) scales: with {len(prof.c_rr)} levels outside "
+                         f"the largest factor, profiling would be slow; pass ci='profile' for "
+                         f"profile-likelihood intervals")
     if ci is not None:
         base, base_opt, base_s2 = prof, opt, sigma2
         if ci == "profile-ml" and reml:  # lme4's confint: the ML deviance, around the ML fit
@@ -334,7 +355,8 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
             base_opt = optimise(base, opt.theta)
             base_s2 = base_opt.solution.r2 / n
         sd_ci, share_ci = _intervals(base, base_opt, [f[0] for f in factors],
-                                     list(theta.index), math.sqrt(base_s2), confidence)
+                                     list(theta.index), math.sqrt(base_s2), confidence,
+                                     "wald" if ci == "wald" else "profile")
         table[["sd_low", "sd_high"]] = sd_ci.loc[table.index].to_numpy()
         table["ci_low"], table["ci_high"] = table["sd_low"] ** 2, table["sd_high"] ** 2
         shares[["ci_low", "ci_high"]] = share_ci.loc[shares.index].to_numpy()

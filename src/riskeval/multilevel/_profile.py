@@ -259,3 +259,69 @@ def _scales(kind: str) -> tuple[Callable[[float], float], Callable[[float], floa
             return math.log(x / (1 - x))
         return logit, lambda t: 1.0 / (1.0 + math.exp(-t))
     return (lambda x: math.log(max(x, 1e-300))), math.exp
+
+
+def wald_log_intervals(prof: Profiled, theta_hat: np.ndarray, sigma_hat: float,
+                       level: float) -> tuple[dict, dict]:
+    """Wald intervals for SDs (log scale) and shares (logit scale) from the observed
+    information of ``D(theta, sigma)`` (a finite-difference Jacobian of its analytic gradient).
+
+    Used when profiling would be slow (large designs, where the likelihood is close to
+    quadratic on these scales). A component on the boundary gets the interval [0, 0] for its
+    SD and [0, 0] for its share, with the boundary noted by the caller.
+    """
+    dev = FullDeviance(prof)
+    k = len(theta_hat)
+    phi = np.append(theta_hat, sigma_hat)
+    # work in psi = log(phi) for the components away from zero
+    inner = np.flatnonzero(phi > 1e-8)
+    psi = np.log(phi[inner])
+
+    def grad_psi(v: np.ndarray) -> np.ndarray:
+        full = phi.copy()
+        full[inner] = np.exp(v)
+        return dev(full)[1][inner] * full[inner]
+
+    h = 1e-5
+    hess = np.empty((len(inner), len(inner)))
+    for i in range(len(inner)):
+        e = np.zeros(len(inner))
+        e[i] = h
+        hess[:, i] = (grad_psi(psi + e) - grad_psi(psi - e)) / (2 * h)
+    hess = (hess + hess.T) / 2
+    cov = 2.0 * np.linalg.inv(hess)                     # D = -2 log L
+    z = stats.norm.ppf(0.5 + level / 2)
+    pos = {j: i for i, j in enumerate(inner)}
+    sd_ci, share_ci = {}, {}
+    theta = phi[:k]
+    total = 1.0 + float(theta @ theta)
+    for j in [*range(k), -1]:
+        jj = k if j < 0 else j
+        if jj not in pos:
+            sd_ci[j] = (0.0, 0.0)
+            share_ci[j] = (0.0, 0.0)
+            continue
+        # log sd_j = psi_j + psi_sigma (for j a component), psi_sigma (residual)
+        grad = np.zeros(len(inner))
+        grad[pos[jj]] += 1.0
+        if j >= 0 and k in pos:
+            grad[pos[k]] += 1.0
+        var = float(grad @ cov @ grad)
+        log_sd = math.log(phi[jj]) + (math.log(phi[k]) if j >= 0 else 0.0)
+        half = z * math.sqrt(max(var, 0.0))
+        sd_ci[j] = (math.exp(log_sd - half), math.exp(log_sd + half))
+        # logit share: share = t_j^2 / total (residual: 1/total); derivative wrt psi_i
+        share = (theta[j] ** 2 if j >= 0 else 1.0) / total
+        gs = np.zeros(len(inner))
+        for i_comp in range(k):
+            if i_comp in pos:
+                d_total = 2 * theta[i_comp] ** 2        # d total / d psi_i
+                d_share = -share * d_total / total
+                if i_comp == j:
+                    d_share += 2 * share
+                gs[pos[i_comp]] = d_share / (share * (1 - share))
+        v_logit = float(gs @ cov @ gs)
+        centre = math.log(share / (1 - share))
+        half = z * math.sqrt(max(v_logit, 0.0))
+        share_ci[j] = (1 / (1 + math.exp(-(centre - half))), 1 / (1 + math.exp(-(centre + half))))
+    return sd_ci, share_ci
