@@ -132,7 +132,7 @@ def test_errors():
     t = pd.DataFrame({"rating": ["low", "high"], "reference": ["low", "sever"]})
     with pytest.raises(RiskevalError, match="holds 'sever', which is not one of the levels"):
         directional(t, rating="rating", reference="reference", categories=LEVELS)
-    with pytest.raises(RiskevalError, match="say which order"):
+    with pytest.raises(RiskevalError, match="holds text; give its levels lowest first"):
         directional(t, rating="rating", reference="reference")
     with pytest.raises(RiskevalError, match="the reference column 'ref' is not in the table"):
         directional(t, rating="rating", reference="ref")

@@ -68,8 +68,8 @@ def test_errors():
     with pytest.raises(RiskevalError, match="uses only one level"):
         ordinal_mixed(one, rating="level", case="case", rater="officer")
     text = data.assign(level=data["level"].map({1: "low", 2: "medium", 3: "high", 4: "v"}))
-    with pytest.raises(RiskevalError, match="holds text; give its levels"):
+    with pytest.raises(RiskevalError, match="column 'level' holds text; give its levels"):
         ordinal_mixed(text, rating="level", case="case", rater="officer")
-    with pytest.raises(RiskevalError, match="holds 'v', not one of"):
+    with pytest.raises(RiskevalError, match="holds 'v', which is not one of the levels"):
         ordinal_mixed(text, rating="level", case="case", rater="officer",
                       categories=rv.RISK_LEVELS)

@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data import _check_columns, parse_categories
+from .data import _check_columns, level_codes, parse_categories
 from .errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["SymmetryResult", "anchoring", "directional", "inflation_trend", "overrides",
@@ -50,26 +50,7 @@ __all__ = ["SymmetryResult", "anchoring", "directional", "inflation_trend", "ove
 
 
 def _codes(frame: pd.DataFrame, col: str, cats: tuple | None) -> tuple[np.ndarray, tuple]:
-    """0-based level codes of an ordered column (-1 = missing), and the levels."""
-    s = frame[col]
-    if cats is None:
-        if isinstance(s.dtype, pd.CategoricalDtype) and s.cat.ordered:
-            cats = tuple(s.cat.categories)
-        elif pd.api.types.is_numeric_dtype(s):
-            cats = tuple(sorted(pd.unique(s.dropna())))
-        else:
-            raise RiskevalError(f"column {col!r} holds text; say which order its levels come in "
-                                f"with categories=, e.g. categories=riskeval.RISK_LEVELS")
-    lut = {c: i for i, c in enumerate(cats)}
-    vals = s.astype(object).to_numpy()
-    codes = np.fromiter((lut.get(v, -2) if v == v and v is not None else -1 for v in vals),
-                        dtype=np.int64, count=len(vals))
-    bad = codes == -2
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise RiskevalError(f"column {col!r} row {frame.index[i]!r} holds {vals[i]!r}, which is "
-                            f"not one of the levels {list(cats)}")
-    return codes, cats
+    return level_codes(frame[col], col, cats)
 
 
 def _levels(frame: pd.DataFrame, a: str, b: str, categories: Any

@@ -87,6 +87,31 @@ def parse_categories(categories: Any) -> tuple | None:
     return cats
 
 
+def level_codes(col: pd.Series, name: str, cats: tuple | None) -> tuple[np.ndarray, tuple]:
+    """0-based codes of an ordered column (-1 = missing) and its levels, lowest first.
+
+    Levels come from ``cats`` when given, else from an ordered categorical's categories, else
+    from the sorted values of a numeric column; text without ``cats`` is an error, because
+    sort order is not risk order. A value outside the levels is an error naming its row.
+    """
+    if cats is None:
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered:
+            cats = tuple(col.cat.categories)
+        elif pd.api.types.is_numeric_dtype(col):
+            cats = tuple(sorted(pd.unique(col.dropna())))
+        else:
+            raise RiskevalError(f"column {name!r} holds text; give its levels lowest first with "
+                                f"categories=, e.g. categories=riskeval.RISK_LEVELS")
+    values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
+    codes = pd.Index(list(cats)).get_indexer(values).astype(np.int64)
+    bad = (codes < 0) & col.notna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise RiskevalError(f"column {name!r} row {col.index[i]!r} holds {_py(col.iloc[i])!r}, "
+                            f"which is not one of the levels {list(cats)}")
+    return codes, tuple(cats)
+
+
 def _is_numeric_cats(cats: tuple) -> bool:
     return all(isinstance(c, int | float | np.integer | np.floating) and not isinstance(c, bool)
                for c in cats)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data import _check_columns, parse_categories
+from ..data import _check_columns, level_codes, parse_categories
 from ..errors import RiskevalError, RiskevalTypeError
 from ._fit import _fixed_design
 from ._ordinal import Design, fit
@@ -95,27 +95,6 @@ class OrdinalMixedResult:
                 f"<ul>{notes}</ul></div>")
 
 
-def _ordinal_codes(col: pd.Series, name: str, categories: Any) -> tuple[np.ndarray, tuple]:
-    cats = parse_categories(categories)
-    if cats is None:
-        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered:
-            cats = tuple(col.cat.categories)
-        elif pd.api.types.is_numeric_dtype(col):
-            cats = tuple(sorted(pd.unique(col.dropna())))
-        else:
-            raise RiskevalError(f"rating column {name!r} holds text; give its levels lowest "
-                                f"first with categories=, e.g. categories=riskeval.RISK_LEVELS")
-    lut = {c: i for i, c in enumerate(cats)}
-    vals = col.astype(object).to_numpy()
-    codes = np.array([lut.get(v, -2) if v == v and v is not None else -1 for v in vals])
-    bad = codes == -2
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise RiskevalError(f"rating column {name!r} row {col.index[i]!r} holds {vals[i]!r}, "
-                            f"not one of {list(cats)}")
-    return codes, cats
-
-
 def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
                   office: str | None = None, fixed: str | Sequence[str] | None = None,
                   link: str = "probit", categories: Any = None,
@@ -163,7 +142,7 @@ def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
         raise RiskevalError(f"link must be 'probit' or 'logit'; got {link!r}")
     _check_columns(data, {"rating": rating, "case": case, "rater": rater, "office": office})
     data = data.reset_index(drop=True)
-    y_all, cats = _ordinal_codes(data[rating], rating, categories)
+    y_all, cats = level_codes(data[rating], rating, parse_categories(categories))
     design = _fixed_design(data, fixed)
     design = design.drop(columns=[c for c in design.columns if c == "(Intercept)"])
     keys = [case, rater] + ([office] if office else [])
