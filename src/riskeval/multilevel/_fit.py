@@ -186,6 +186,33 @@ def _fixed_design(frame: pd.DataFrame, fixed: str | Sequence[str] | None) -> pd.
     return dm.rename(columns={"Intercept": "(Intercept)"})
 
 
+def grouping_factors(frame: pd.DataFrame, case: str, rater: str, office: str | None
+                     ) -> list[tuple[str, np.ndarray, pd.Index]]:
+    """(name, 0-based codes, levels) of case, officer (nested in office) and office.
+
+    The officer's levels are (office, officer) pairs when an office is given, so the same
+    label in two offices is two officers. Each factor needs at least two levels.
+    """
+    factors: list[tuple[str, np.ndarray, pd.Index]] = []
+    c_codes, c_levels = pd.factorize(frame[case], sort=True)
+    factors.append(("case", c_codes, pd.Index(c_levels)))
+    if office:
+        pair = pd.MultiIndex.from_arrays([frame[office], frame[rater]])
+        o_codes, o_levels = pd.factorize(pair, sort=True)
+        factors.append(("officer", o_codes,
+                        pd.MultiIndex.from_tuples(list(o_levels), names=[office, rater])))
+        f_codes, f_levels = pd.factorize(frame[office], sort=True)
+        factors.append(("office", f_codes, pd.Index(f_levels)))
+    else:
+        o_codes, o_levels = pd.factorize(frame[rater], sort=True)
+        factors.append(("officer", o_codes, pd.Index(o_levels)))
+    for name, _, lv in factors:
+        if len(lv) < 2:
+            raise RiskevalError(f"the {name} factor has {len(lv)} level(s); a variance "
+                                f"component needs at least 2")
+    return factors
+
+
 def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
                 office: str | None = None, fixed: str | Sequence[str] | None = None,
                 reml: bool = True, confidence: float = 0.95,
@@ -271,23 +298,7 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
         notes.append(f"{n_dropped} rows with a missing rating, identifier or covariate were "
                      f"dropped")
 
-    factors: list[tuple[str, np.ndarray, pd.Index]] = []
-    c_codes, c_levels = pd.factorize(frame[case], sort=True)
-    factors.append(("case", c_codes, pd.Index(c_levels)))
-    if office:
-        pair = pd.MultiIndex.from_arrays([frame[office], frame[rater]])
-        o_codes, o_levels = pd.factorize(pair, sort=True)
-        factors.append(("officer", o_codes,
-                        pd.MultiIndex.from_tuples(list(o_levels), names=[office, rater])))
-        f_codes, f_levels = pd.factorize(frame[office], sort=True)
-        factors.append(("office", f_codes, pd.Index(f_levels)))
-    else:
-        o_codes, o_levels = pd.factorize(frame[rater], sort=True)
-        factors.append(("officer", o_codes, pd.Index(o_levels)))
-    for name, _, lv in factors:
-        if len(lv) < 2:
-            raise RiskevalError(f"the {name} factor has {len(lv)} level(s); a variance "
-                                f"component needs at least 2")
+    factors = grouping_factors(frame, case, rater, office)
     n, p = X.shape
     n_params = p + len(factors) + 1
     if n <= n_params:

@@ -15,7 +15,7 @@ from scipy import stats
 
 from ..data import _check_columns, level_codes, parse_categories
 from ..errors import RiskevalError, RiskevalTypeError
-from ._fit import _fixed_design
+from ._fit import _fixed_design, grouping_factors
 from ._ordinal import Design, fit
 
 _REFERENCES = (
@@ -164,17 +164,7 @@ def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
         notes.append(f"levels never used were dropped: {missing}")
     X = design.loc[frame.index].to_numpy(float)
     names = list(design.columns)
-    factors = [("case", *pd.factorize(frame[case], sort=True))]
-    if office:
-        factors.append(("officer", *pd.factorize(
-            pd.MultiIndex.from_arrays([frame[office], frame[rater]]), sort=True)))
-        factors.append(("office", *pd.factorize(frame[office], sort=True)))
-    else:
-        factors.append(("officer", *pd.factorize(frame[rater], sort=True)))
-    for name, _, lv in factors:
-        if len(lv) < 2:
-            raise RiskevalError(f"the {name} factor has {len(lv)} level(s); a variance "
-                                f"component needs at least 2")
+    factors = grouping_factors(frame, case, rater, office)
     per_level = len(y) / max(len(f[2]) for f in factors)
     if per_level < 5:
         notes.append(f"about {per_level:.1f} ratings per level of the largest factor: the "
