@@ -1,7 +1,7 @@
 """Crossed linear mixed model: agreement with lme4, statsmodels, and clear errors.
 
 The lme4 reference values are in ``tests/fixtures/lme4_results.json``, written by
-``tests/fixtures/lme4_fixtures.R`` (lme4 1.1-31, R 4.2.2) on the synthetic data sets written by
+``tests/fixtures/lme4_fixtures.R`` (lme4 1.1-31, lmerTest 3.1-3, R 4.2.2) on the synthetic data sets written by
 ``tests/fixtures/make_lmm_data.py``; each entry carries the ``lmer`` call that produced it (a
 tightly converged bobyqa fit) and the log-likelihood of lme4's default fit.
 """
@@ -52,6 +52,11 @@ def test_matches_lme4(entry):
         assert fit.fixed_effects.loc[name, "estimate"] == pytest.approx(value, rel=1e-3,
                                                                          abs=1e-6), name
         assert fit.fixed_effects.loc[name, "se"] == pytest.approx(entry["se"][name], rel=1e-3)
+    if entry["satterthwaite"]:  # lmerTest's Satterthwaite degrees of freedom and p-values
+        for name, value in entry["satterthwaite"]["df"].items():
+            assert fit.fixed_effects.loc[name, "df"] == pytest.approx(value, rel=1e-4), name
+            assert fit.fixed_effects.loc[name, "p"] == pytest.approx(
+                entry["satterthwaite"]["p"][name], rel=1e-3), name
 
 
 def test_boundary_fit_is_reported():

@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 from ..data import _check_columns, _py
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
 from ._lmm import SMALL_DENSE, Optimum, Profiled, optimise, sufficient_stats
-from ._profile import Profiler, sd_of, share_of, wald_log_intervals
+from ._profile import FullDeviance, Profiler, sd_of, share_of, wald_log_intervals
 
 #: Above this many levels outside the largest factor, ``ci='auto'`` uses Wald intervals.
 AUTO_PROFILE_MAX = 400
@@ -50,8 +50,9 @@ class LMMResult:
     variance_table : pandas.DataFrame
         ``variance``, ``ci_low``, ``ci_high``, ``sd``, ``sd_low``, ``sd_high`` per component.
     fixed_effects : pandas.DataFrame
-        ``estimate``, ``se``, ``z``, ``ci_low``, ``ci_high`` (Wald intervals; the SEs are
-        conditional on the variance components, as in lme4's ``summary``).
+        ``estimate``, ``se`` (conditional on the variance components, as in lme4's
+        ``summary``), ``df`` (Satterthwaite, as lmerTest), ``t``, ``p``, ``ci_low``,
+        ``ci_high`` (t intervals on those df).
     loglik, aic, bic : float
         REML or ML log-likelihood (as ``reml``) and the information criteria built on it.
     random_effects : mapping of name to pandas.DataFrame
@@ -184,6 +185,45 @@ def _fixed_design(frame: pd.DataFrame, fixed: str | Sequence[str] | None) -> pd.
         raise RiskevalError(f"fixed effects formula {fixed!r} could not be used: {msg}. "
                             f"Columns present: {cols}.") from None
     return dm.rename(columns={"Intercept": "(Intercept)"})
+
+
+def satterthwaite(prof: Profiled, theta: np.ndarray, sigma: float) -> np.ndarray:
+    """Satterthwaite degrees of freedom of each fixed effect (as lmerTest computes them).
+
+    ``df_j = 2 V_j^2 / (g_j' C g_j)`` with ``V_j = sigma^2 [A(theta)^-1]_jj`` the variance of
+    the coefficient, ``g_j`` its gradient in the variance parameters ``(theta, sigma)`` and
+    ``C = 2 H^-1`` their asymptotic covariance from the Hessian ``H`` of the deviance
+    (Satterthwaite 1946; Kuznetsova, Brockhoff & Christensen 2017). Components on the boundary
+    are held fixed. Derivatives are central finite differences of analytic quantities.
+    """
+    inner = [k for k in range(len(theta)) if theta[k] > 1e-8]
+    dev = FullDeviance(prof)
+    phi = np.append(theta, sigma)
+    idx = [*inner, len(theta)]
+    steps = 1e-5 * np.maximum(np.abs(phi[idx]), 1e-2)
+
+    def variances(ph: np.ndarray) -> np.ndarray:
+        a = prof.solve(ph[:-1]).xtx_schur
+        return ph[-1] ** 2 * np.diag(np.linalg.inv(a))
+
+    m = len(idx)
+    hess = np.empty((m, m))
+    grads = np.empty((m, prof.s.p))
+    for i, (j, h) in enumerate(zip(idx, steps, strict=True)):
+        up, dn = phi.copy(), phi.copy()
+        up[j] += h
+        dn[j] -= h
+        hess[:, i] = (dev(up)[1][idx] - dev(dn)[1][idx]) / (2 * h)
+        grads[i] = (variances(up) - variances(dn)) / (2 * h)
+    hess = (hess + hess.T) / 2
+    try:
+        cov = 2.0 * np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return np.full(prof.s.p, np.inf)
+    v = variances(phi)
+    denom = np.einsum("ip,ij,jp->p", grads, cov, grads)
+    with np.errstate(divide="ignore"):
+        return np.where(denom > 0, 2 * v ** 2 / denom, np.inf)
 
 
 def grouping_factors(frame: pd.DataFrame, case: str, rater: str, office: str | None
@@ -373,9 +413,12 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
         shares[["ci_low", "ci_high"]] = share_ci.loc[shares.index].to_numpy()
     cov = sigma2 * np.linalg.inv(sol.xtx_schur)
     se = np.sqrt(np.diag(cov))
-    zc = stats.norm.ppf(0.5 + confidence / 2)
-    fe = pd.DataFrame({"estimate": sol.beta, "se": se, "z": sol.beta / se,
-                       "ci_low": sol.beta - zc * se, "ci_high": sol.beta + zc * se},
+    df = satterthwaite(prof, opt.theta, math.sqrt(sigma2))
+    tc = stats.t.ppf(0.5 + confidence / 2, df)
+    tstat = sol.beta / se
+    fe = pd.DataFrame({"estimate": sol.beta, "se": se, "df": df, "t": tstat,
+                       "p": 2 * stats.t.sf(np.abs(tstat), df),
+                       "ci_low": sol.beta - tc * se, "ci_high": sol.beta + tc * se},
                       index=pd.Index(names, name="term"))
     loglik = -0.5 * sol.deviance
     k = p + len(factors) + 1
