@@ -123,6 +123,7 @@ class LMMResult:
         lines.append("Fixed effects:")
         for name, row in self.fixed_effects.iterrows():
             lines.append(f"  {name:<20} {row['estimate']:>10.5g}  se {row['se']:.4g}  "
+                         f"df {row['df']:.1f}  p {row['p']:.3g}  "
                          f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]")
         if not self.converged:
             lines.append(f"warning: the optimiser did not report convergence ({self.message})")
