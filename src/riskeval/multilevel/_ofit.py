@@ -39,7 +39,8 @@ class OrdinalMixedResult:
         ``case``, ``officer``, ``office`` and the fixed ``residual`` variance of the link
         (1 for probit, pi^2/3 for logit), which sets the scale.
     sd : pandas.DataFrame
-        Random-effect SDs with Wald SEs and intervals (truncated at 0).
+        Random-effect SDs with SEs (observed information) and Wald intervals on the log
+        scale.
     variance_shares : pandas.Series
         Shares of the total latent variance.
     """
@@ -189,8 +190,12 @@ def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     order = [nm for nm in ("case", "officer", "office") if nm in fnames]
     sig = pd.Series(theta, index=fnames).reindex(order)
     sig_se = pd.Series(se[j + p:], index=fnames).reindex(order)
-    sd = pd.DataFrame({"estimate": sig, "se": sig_se,
-                       "ci_low": np.maximum(sig - z * sig_se, 0.0), "ci_high": sig + z * sig_se})
+    # Wald on the log scale (never below zero; the likelihood is closer to quadratic there)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = z * sig_se / sig
+        low = np.where(sig > 1e-8, sig * np.exp(-half), 0.0)
+        high = np.where(sig > 1e-8, sig * np.exp(half), np.nan)
+    sd = pd.DataFrame({"estimate": sig, "se": sig_se, "ci_low": low, "ci_high": high})
     resid = 1.0 if link == "probit" else math.pi ** 2 / 3
     var = pd.concat([sig ** 2, pd.Series({"residual": resid})])
     modes = lap.modes(opt.params)
