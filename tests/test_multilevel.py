@@ -1,9 +1,9 @@
 """Crossed linear mixed model: agreement with lme4, statsmodels, and clear errors.
 
 The lme4 reference values are in ``tests/fixtures/lme4_results.json``, written by
-``tests/fixtures/lme4_fixtures.R`` (lme4 1.1-31, lmerTest 3.1-3, R 4.2.2) on the synthetic data sets written by
-``tests/fixtures/make_lmm_data.py``; each entry carries the ``lmer`` call that produced it (a
-tightly converged bobyqa fit) and the log-likelihood of lme4's default fit.
+``tests/fixtures/lme4_fixtures.R`` (lme4 1.1-31, lmerTest 3.1-3, R 4.2.2) on the synthetic
+data sets written by ``tests/fixtures/make_lmm_data.py``. Each entry carries the ``lmer`` call
+that produced it (a tightly converged bobyqa fit) and the log-likelihood of lme4's default fit.
 """
 
 from __future__ import annotations
