@@ -18,6 +18,16 @@ from typing import Any
 
 JSON_PREFIX = "BENCH_JSON "
 
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+def single_thread() -> None:
+    """Limit BLAS/OpenMP to one thread; call before numpy is imported (this module does not
+    import numpy at load time)."""
+    for var in THREAD_VARIABLES:
+        os.environ[var] = "1"
+
 
 @dataclass
 class Timing:

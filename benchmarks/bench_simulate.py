@@ -25,11 +25,9 @@ Run: ``.venv/bin/python benchmarks/bench_simulate.py``
 
 from __future__ import annotations
 
-import os
+from _bench import single_thread
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-             "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"
+single_thread()  # everything in this process on one thread: before numpy is imported
 
 import time  # noqa: E402
 import tracemalloc  # noqa: E402

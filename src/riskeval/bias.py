@@ -64,6 +64,15 @@ def _levels(frame: pd.DataFrame, a: str, b: str, categories: Any
     return ca, cb, cats_a
 
 
+def _cluster_se(contributions: np.ndarray, cluster: np.ndarray) -> float:
+    """CR1 standard error of a sum of per-observation contributions (influence terms):
+    ``sqrt(g/(g-1) * sum over clusters of (sum of contributions)^2)``."""
+    codes, uniq = pd.factorize(cluster)
+    g = len(uniq)
+    sums = np.bincount(codes, weights=contributions, minlength=g)
+    return math.sqrt(g / max(g - 1, 1) * float(sums @ sums))
+
+
 def _mean_ci(y: np.ndarray, cluster: np.ndarray | None, level: float,
              bounded: bool) -> tuple[float, float, float, float]:
     """Mean, SE and interval: Wilson for independent 0/1 data, else cluster-robust (CR1)."""
@@ -78,12 +87,9 @@ def _mean_ci(y: np.ndarray, cluster: np.ndarray | None, level: float,
             half = z * math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / (1 + z * z / n)
             return m, se, max(0.0, centre - half), min(1.0, centre + half)
         return m, se, m - z * se, m + z * se
-    codes, uniq = pd.factorize(cluster)
-    g = len(uniq)
-    if g < 2:
+    if pd.unique(cluster).size < 2:
         return m, math.nan, math.nan, math.nan
-    sums = np.bincount(codes, weights=y - m, minlength=g)
-    se = math.sqrt(g / (g - 1) * float(sums @ sums)) / n
+    se = _cluster_se((y - m) / n, cluster)
     lo, hi = m - z * se, m + z * se
     if bounded:
         lo, hi = max(0.0, lo), min(1.0, hi)
@@ -271,10 +277,7 @@ def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasio
         infl = np.zeros(len(dr))
         infl[up_m] = ((dr[up_m] > 0) - p_up) / up_m.sum()
         infl[dn_m] = -((dr[dn_m] < 0) - p_dn) / dn_m.sum()
-        codes, uniq = pd.factorize(off)
-        g = len(uniq)
-        sums = np.bincount(codes, weights=infl, minlength=g)
-        se = math.sqrt(g / max(g - 1, 1) * float(sums @ sums))
+        se = _cluster_se(infl, off)
         z = stats.norm.ppf(0.5 + confidence / 2)
         est = p_up - p_dn
         out.loc["asymmetry", ["n", "upgraded", "upgraded_low", "upgraded_high"]] = [

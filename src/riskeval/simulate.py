@@ -928,6 +928,17 @@ def disagreement_statistics(ratings: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+def _statistics(world: World, seed: Any,
+                statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None
+                ) -> dict[str, float]:
+    """Simulate once; the built-in disagreement statistics plus the user's own."""
+    r = simulate(world, seed)
+    found = disagreement_statistics(r)
+    for k, fn in (statistics or {}).items():
+        found[k] = float(fn(r))
+    return found
+
+
 def mechanism_effects(world: World, seed: Any = 0, *,
                       statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None = None,
                       mechanisms: Iterable[str] | None = None) -> pd.DataFrame:
@@ -963,11 +974,7 @@ def mechanism_effects(world: World, seed: Any = 0, *,
     ss = Streams(seed)._ss  # one SeedSequence reused: identical draws in every run
 
     def stats_of(w: World) -> dict[str, float]:
-        r = simulate(w, ss)
-        s = disagreement_statistics(r)
-        for k, fn in (statistics or {}).items():
-            s[k] = float(fn(r))
-        return s
+        return _statistics(w, ss, statistics)
 
     full = stats_of(world)
     rows = []
@@ -1014,10 +1021,7 @@ def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[A
     rows = []
     for value in values:
         w = world.with_mechanisms(**{mechanism: {parameter: value}})
-        r = simulate(w, ss)
-        found = disagreement_statistics(r)
-        for k, fn in (statistics or {}).items():
-            found[k] = float(fn(r))
+        found = _statistics(w, ss, statistics)
         rows += [{"mechanism": mechanism, "parameter": parameter, "value": value,
                   "statistic": k, "estimate": est} for k, est in found.items()]
     if not rows:
