@@ -4,9 +4,12 @@ For each scenario, 200 independent worlds are simulated with ``riskeval.simulate
 values -- office SD 0.35, officer SD 0.30, experience effect -0.015 per year, judgement noise
 SD 0.5, every other mechanism off -- and ``riskeval.multilevel.crossed_lmm`` (REML, profile
 likelihood intervals) is fitted to the officers' latent judgements with experience as a fixed
-effect. Reported per estimand: mean estimate, bias with its Monte Carlo SE, RMSE, and the
-coverage of the 95% interval with its Monte Carlo SE. Every replication has its own seed
-(replication number), so the table is reproducible bit for bit.
+effect. Scenario C adds defensive inflation as a latent shift growing with calendar year (every
+officer rates every case in three years, three years apart); its slope is estimated by the
+year coefficient of the same model and, on the recorded levels, by
+``riskeval.bias.inflation_trend``. Reported per estimand: mean estimate, bias with its Monte
+Carlo SE, RMSE, and the coverage of the 95% interval with its Monte Carlo SE. Every replication
+has its own seed (replication number), so the table is reproducible bit for bit.
 
 Every replication's estimates and intervals are kept in ``parameter_recovery_replications.csv``.
 
@@ -28,7 +31,11 @@ from riskeval.multilevel._recovery import Scenario, replicate, replicate_ordinal
 SCENARIOS = (
     Scenario("A: 20 offices x 6 officers x 30 cases", 20, 6, 30),
     Scenario("B: the six-office study, 6 offices x 8 officers x 24 cases", 6, 8, 24),
+    Scenario("C: as A, with inflation, 3 occasions 3 years apart", 20, 6, 30,
+             inflation_shift=1.0, occasions=3),
 )
+#: scenarios whose worlds are also fitted with the ordinal model
+ORDINAL = (0, 2)
 
 
 def _run(args: tuple[int, int]) -> list[dict]:
@@ -36,8 +43,9 @@ def _run(args: tuple[int, int]) -> list[dict]:
     return replicate(SCENARIOS[s], rep)
 
 
-def _run_ordinal(rep: int) -> list[dict]:
-    return replicate_ordinal(SCENARIOS[0], rep)
+def _run_ordinal(args: tuple[int, int]) -> list[dict]:
+    s, rep = args
+    return replicate_ordinal(SCENARIOS[s], rep)
 
 
 def main() -> None:
@@ -49,7 +57,8 @@ def main() -> None:
     tasks = [(s, rep) for s in range(len(SCENARIOS)) for rep in range(args.reps)]
     with ProcessPoolExecutor(args.jobs) as pool:
         rows = [row for chunk in pool.map(_run, tasks, chunksize=4) for row in chunk]
-        rows += [row for chunk in pool.map(_run_ordinal, range(args.reps), chunksize=4)
+        tasks = [(s, rep) for s in ORDINAL for rep in range(args.reps)]
+        rows += [row for chunk in pool.map(_run_ordinal, tasks, chunksize=4)
                  for row in chunk]
     raw = pd.DataFrame(rows)
     raw.to_csv(Path(__file__).with_name("parameter_recovery_replications.csv"), index=False,
@@ -57,7 +66,7 @@ def main() -> None:
     table = summarise(raw)
     minutes = (time.perf_counter() - start) / 60
     lines = [
-        "# Parameter recovery: crossed linear mixed model",
+        "# Parameter recovery: crossed linear and ordinal mixed models",
         "",
         f"Made by `papers/parameter_recovery.py` (riskeval {rv.__version__}), {args.reps} "
         f"replications per scenario, {minutes:.1f} minutes on {args.jobs} processes.",
@@ -68,9 +77,19 @@ def main() -> None:
         "`crossed_lmm(latent ~ experience + (1|case) + (1|office) + (1|officer))` by REML "
         "with profile-likelihood 95% intervals. Truth: office SD 0.35, officer SD 0.30, "
         "experience -0.015 per year, noise SD 0.5. The last rows fit "
-        "`ordinal_mixed` (probit, Laplace) to the recorded levels of scenario A's worlds; on "
-        "the probit scale the unit is the noise SD, so the truths are the SDs / 0.5, and its "
-        "intervals are Wald (log scale for SDs).",
+        "`ordinal_mixed` (probit, Laplace) to the recorded levels of scenario A's and C's "
+        "worlds; on the probit scale the unit is the noise SD, so the truths are the latent "
+        "values / 0.5, and its intervals are Wald (log scale for SDs).",
+        "",
+        "Scenario C switches on defensive inflation in its latent form (`form='shift'`, "
+        "`shift=1.0`): officer o in office f adds `shift * tendency_o * (scrutiny_f + "
+        "trend_f * (year - 2015))`, so the ratings' mean yearly growth is `shift * "
+        "mean(tendency_o * trend_f)` over each world's own officers (about 0.034 on the "
+        "latent scale; the truth column shows its mean over replications). Calendar year "
+        "enters the LMM as a fixed effect; on the recorded levels the slope is estimated "
+        "by `bias.inflation_trend` (`rating ~ C(reference) + year + (1|case) + (1|officer) "
+        "+ (1|office)`, probit). The level of inflation at any one time is not estimated: it "
+        "cannot be told apart from officers' severity and the thresholds.",
         "",
         "Unbiased means |bias| < 2 Monte Carlo SEs; the target coverage is 93-97%.",
         "",

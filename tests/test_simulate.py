@@ -141,6 +141,32 @@ def test_inflation_only_ever_raises_and_grows_with_scrutiny_over_time(big):
     assert share[1] - share[0] > 0.05, share
 
 
+def test_inflation_as_a_latent_shift_is_exactly_tendency_times_pressure(world):
+    w = world.only("defensive_inflation", noise=False).with_mechanisms(
+        defensive_inflation={"form": "shift", "shift": 0.7}).with_design(occasions=2,
+                                                                         interval_years=4.0)
+    r = rv.simulate(w, seed=3)
+    off = w.offices.set_index("office")
+    ofc = w.officers.set_index("officer")
+    o = r["officer"].astype(str)
+    f = off.loc[ofc.loc[o, "office"]]
+    pressure = np.maximum(0.0, f["scrutiny"].to_numpy()
+                          + f["scrutiny_trend"].to_numpy() * (r["year"].to_numpy()
+                                                              - f["base_year"].to_numpy()))
+    want = 0.7 * ofc.loc[o, "inflation_tendency"].to_numpy() * pressure
+    np.testing.assert_allclose(r["latent"] - r["true_latent"], want, atol=1e-12)
+    assert (_code(r["rating"]) >= _code(r["reference"])).all()
+    # the flag marks exactly the ratings the shift moved out of the reference band
+    moved = _code(r["rating"]) != _code(r["reference"])
+    assert moved.any()
+    np.testing.assert_array_equal(r["changed_by_defensive_inflation"].to_numpy(), moved)
+    # the step form is unchanged by the new parameters' defaults
+    step = rv.simulate(world, seed=3)
+    same = rv.simulate(world.with_mechanisms(defensive_inflation={"form": "step",
+                                                                  "shift": 9.0}), seed=3)
+    pd.testing.assert_frame_equal(step, same)
+
+
 def test_office_practice_drives_the_between_office_share(big):
     alone = _stats(big.only("office_practice"))
     none = _stats(big.only())

@@ -43,7 +43,11 @@ moved by the mechanisms that act on categories, in this order:
     probability when there is no fixed abode (an Approved Premises bed) and another at recall.
 9. ``defensive_inflation`` -- one level up (never down) with probability
    ``1 - exp(-strength * inflation_tendency_o * scrutiny_f(year))``, where scrutiny grows
-   linearly with calendar year; so inflation is strictly upward and grows over time.
+   linearly with calendar year; so inflation is strictly upward and grows over time. With
+   ``form="shift"`` it acts before the cut instead, as the latent term
+   ``+shift * inflation_tendency_o * scrutiny_f(year)``; its yearly growth,
+   ``shift * inflation_tendency_o * scrutiny_trend_f``, is then a latent-scale truth that
+   :func:`riskeval.bias.inflation_trend` estimates.
 10. ``anchoring`` -- on a repeat assessment, a previous rating at or above ``from_level`` is kept
     instead of a lower one with probability ``strength * anchoring_strength_o`` (capped at 1).
 11. ``time_resources`` (recording part) -- on a repeat assessment, with probability
@@ -168,6 +172,13 @@ _REGISTRY: dict[str, tuple[str, ParamSet]] = {
                             ParamSet("defensive_inflation", (
         P("strength", 0.5, "nonneg", "hazard scale of a one-level upward step",
           _A("inflation-rate", "about one rating in six raised at base-year pressure")),
+        P("form", "step", "choice:step|shift", "how inflation acts: a one-level step on the "
+          "category, or a shift of the latent judgement",
+          _A("inflation-form", "item 9 describes ratings moved up a level; the latent shift "
+             "is the threshold-model reading, used where a latent-scale truth is needed")),
+        P("shift", 0.5, "nonneg", "latent shift per unit of tendency x pressure (form 'shift')",
+          _A("inflation-shift", "a third of the judgement-noise SD for a typical officer at "
+             "base-year pressure")),
     ))),
     "anchoring": (f"{_C} 10: a high rating, once given, is not lowered",
                   ParamSet("anchoring", (
@@ -745,6 +756,11 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
         scrutiny = offices["scrutiny"].to_numpy(float)
         trend = offices["scrutiny_trend"].to_numpy(float)
         base_year = offices["base_year"].to_numpy(float)
+        p_di = par["defensive_inflation"]
+
+        def pressure_at(year: float) -> np.ndarray:
+            """Each officer's scrutiny pressure in ``year`` (that of their office)."""
+            return np.maximum(0.0, scrutiny + trend * (year - base_year))[f_of_o]
     if "anchoring" in on:
         thr_anchor = _thresholds(par["anchoring"]["strength"]
                                  * officers["anchoring_strength"].to_numpy(float))
@@ -781,6 +797,9 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
                 offender_loss + p_ad["clinical_sd"] * normal(rekey(b, rs.key("actuarial"))))
         if "noise" in on:
             pair_t["noise"] = noise_sd * normal(rekey(b, rs.key("noise")))
+        if "defensive_inflation" in on and p_di["form"] == "shift":
+            pair_t["defensive_inflation"] = at_officer(
+                p_di["shift"] * tend * pressure_at(years[t]))
         for arr in pair_t.values():
             latent = latent + arr
         code = _cut(latent, cuts)
@@ -806,9 +825,8 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
                        | (recall[cc] & (rekey(bc, rs.key("resource.recall")) < thr_recall))]
             cur[hit] = target
             flag_block[flags_order.index("resource_raising"), sl][hit] = True
-        if "defensive_inflation" in on:
-            pressure = np.maximum(0.0, scrutiny + trend * (years[t] - base_year))
-            p_up = -np.expm1(-par["defensive_inflation"]["strength"] * tend * pressure[f_of_o])
+        if "defensive_inflation" in on and p_di["form"] == "step":
+            p_up = -np.expm1(-p_di["strength"] * tend * pressure_at(years[t]))
             up = draw_below("inflation", _thresholds(p_up)) & (cur < top)
             cur += up
             flag["defensive_inflation"].reshape(-1)[:] = up

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from .. import raters, vignettes
-from ..simulate import World, simulate
+from ..simulate import Design, World, simulate
 from ._fit import crossed_lmm
 from ._ofit import ordinal_mixed
 
@@ -29,11 +30,22 @@ class Scenario:
     officer_sd: float = 0.30
     per_decade_experience: float = -0.15
     noise_sd: float = 0.5
+    #: latent inflation shift per unit tendency x pressure (0: no inflation); when positive,
+    #: every officer rates every case on ``occasions`` occasions ``interval_years`` apart
+    inflation_shift: float = 0.0
+    occasions: int = 1
+    interval_years: float = 3.0
 
-    def truth(self) -> dict[str, float]:
-        return {"office variance": self.office_sd ** 2,
-                "officer variance": self.officer_sd ** 2,
-                "experience per year": self.per_decade_experience / 10}
+    def truth(self, world: World | None = None) -> dict[str, float]:
+        """True values; the inflation slope is that of the world's own officers."""
+        out = {"office variance": self.office_sd ** 2,
+               "officer variance": self.officer_sd ** 2,
+               "experience per year": self.per_decade_experience / 10}
+        if self.inflation_shift > 0:
+            if world is None:
+                raise ValueError("the inflation truth depends on the world's officers")
+            out["inflation per year"] = inflation_slope(world, self.inflation_shift)
+        return out
 
     def world(self, rep: int) -> World:
         """A fresh world for replication ``rep`` (new offices, officers and cases)."""
@@ -44,70 +56,115 @@ class Scenario:
                                         params={"noise_dispersion": 0.0})
         cases = vignettes.population(self.n_cases, seed)
         w = World(cases, offices, officers, name=self.name)
-        return w.only("office_practice", "who_assesses").with_mechanisms(
+        on = ("office_practice", "who_assesses")
+        if self.inflation_shift > 0:
+            on += ("defensive_inflation",)
+            w = w.with_design(Design(occasions=self.occasions,
+                                     interval_years=self.interval_years))
+        return w.only(*on).with_mechanisms(
             office_practice={"sd": self.office_sd},
             who_assesses={"sd": self.officer_sd, "per_decade_age": 0.0,
                           "per_decade_experience": self.per_decade_experience},
+            defensive_inflation={"form": "shift", "shift": self.inflation_shift},
             noise={"sd": self.noise_sd})
 
 
-def replicate(sc: Scenario, rep: int) -> list[dict[str, float]]:
-    """Estimates and 95% intervals of each estimand in one replication."""
+def inflation_slope(world: World, shift: float) -> float:
+    """Mean yearly growth of the latent inflation term over a crossed design's ratings.
+
+    Officer ``o`` in office ``f`` adds ``shift * tendency_o * (scrutiny_f + trend_f * (year -
+    base_year))``, so its slope is ``shift * tendency_o * trend_f``; every officer rates every
+    case equally often, so the ratings' mean slope is the officers' mean.
+    """
+    off = world.offices.set_index("office")
+    trend = off.loc[world.officers["office"], "scrutiny_trend"].to_numpy(float)
+    return float(shift * np.mean(world.officers["inflation_tendency"].to_numpy(float) * trend))
+
+
+def _simulated(sc: Scenario, rep: int) -> tuple[World, pd.DataFrame]:
+    """Replication ``rep``'s world and its ratings, with each officer's experience attached."""
     w = sc.world(rep)
     r = simulate(w, seed=rep)
     exp_ = w.officers.set_index("officer")["experience_years"]
-    r = r.assign(experience=exp_.loc[r["officer"].astype(str)].to_numpy())
+    return w, r.assign(experience=exp_.loc[r["officer"].astype(str)].to_numpy())
+
+
+def _rows(sc: Scenario, rep: int, truth: dict[str, float],
+          found: dict[str, tuple[float, float, float]]) -> list[dict[str, float]]:
+    return [{"scenario": sc.name, "rep": rep, "estimand": name, "truth": truth[name],
+             "estimate": float(est), "ci_low": float(lo), "ci_high": float(hi)}
+            for name, (est, lo, hi) in found.items()]
+
+
+def replicate(sc: Scenario, rep: int) -> list[dict[str, float]]:
+    """Estimates and 95% intervals of each estimand in one replication.
+
+    The linear mixed model is fitted to the officers' latent judgements. With inflation on,
+    calendar year enters as a fixed effect and its coefficient estimates the inflation slope;
+    the variances are then not reported, because heterogeneous inflation adds to the officers'
+    (and through their mean, the offices') spread, so they no longer equal the scenario's SDs.
+    """
+    w, r = _simulated(sc, rep)
+    cols = ["estimate", "ci_low", "ci_high"]
+    if sc.inflation_shift > 0:
+        fit = crossed_lmm(r, rating="latent", case="case", rater="officer", office="office",
+                          fixed="experience + year", ci=None)
+        fe = fit.fixed_effects
+        found = {"experience per year": tuple(fe.loc["experience", cols]),
+                 "inflation per year": tuple(fe.loc["year", cols])}
+        return _rows(sc, rep, sc.truth(w), found)
     fit = crossed_lmm(r, rating="latent", case="case", rater="officer", office="office",
                       fixed="experience")
-    vt, fe = fit.variance_table, fit.fixed_effects.loc["experience"]
-    rows = []
-    for name, est, lo, hi in (
-            ("office variance", vt.loc["office", "variance"], vt.loc["office", "ci_low"],
-             vt.loc["office", "ci_high"]),
-            ("officer variance", vt.loc["officer", "variance"], vt.loc["officer", "ci_low"],
-             vt.loc["officer", "ci_high"]),
-            ("experience per year", fe["estimate"], fe["ci_low"], fe["ci_high"])):
-        rows.append({"scenario": sc.name, "rep": rep, "estimand": name,
-                     "truth": sc.truth()[name], "estimate": float(est), "ci_low": float(lo),
-                     "ci_high": float(hi)})
-    return rows
+    vt, fe = fit.variance_table, fit.fixed_effects
+    found = {
+        "office variance": tuple(vt.loc["office", ["variance", "ci_low", "ci_high"]]),
+        "officer variance": tuple(vt.loc["officer", ["variance", "ci_low", "ci_high"]]),
+        "experience per year": tuple(fe.loc["experience", cols])}
+    return _rows(sc, rep, sc.truth(w), found)
 
 
 def replicate_ordinal(sc: Scenario, rep: int) -> list[dict[str, float]]:
     """The ordinal (probit) model on the officers' recorded levels, same worlds.
 
-    On the probit scale the unit is the judgement noise SD, so the truths are the SDs divided
-    by ``noise_sd``; the case effects (the evidence) are not normal, which the model assumes.
+    On the probit scale the unit is the judgement noise SD, so the truths are the latent values
+    divided by ``noise_sd``; the case effects (the evidence) are not normal, which the model
+    assumes. With inflation on, only the slope is reported, estimated by
+    :func:`riskeval.bias.inflation_trend` (recorded level against the reference level, calendar
+    year as a fixed effect).
     """
-    w = sc.world(rep)
-    r = simulate(w, seed=rep)
-    exp_ = w.officers.set_index("officer")["experience_years"]
-    r = r.assign(experience=exp_.loc[r["officer"].astype(str)].to_numpy())
+    from ..bias import inflation_trend
+
+    w, r = _simulated(sc, rep)
+    truth, cols = sc.truth(w), ["estimate", "ci_low", "ci_high"]
+    if sc.inflation_shift > 0:
+        trend = inflation_trend(r, rating="rating", reference="reference", year="year",
+                                case="case", rater="officer", office="office")
+        return _rows(sc, rep, {"inflation per year (probit)": truth["inflation per year"]
+                               / sc.noise_sd}, {"inflation per year (probit)": tuple(trend[cols])})
     fit = ordinal_mixed(r, rating="rating", case="case", rater="officer", office="office",
                         fixed="experience")
-    truth = {"office SD (probit)": sc.office_sd / sc.noise_sd,
-             "officer SD (probit)": sc.officer_sd / sc.noise_sd,
-             "experience per year (probit)": sc.per_decade_experience / 10 / sc.noise_sd}
+    probit = {"office SD (probit)": sc.office_sd / sc.noise_sd,
+              "officer SD (probit)": sc.officer_sd / sc.noise_sd,
+              "experience per year (probit)": truth["experience per year"] / sc.noise_sd}
     sd, fe = fit.sd, fit.fixed_effects.loc["experience"]
-    rows = []
-    for name, (est, lo, hi) in {
-            "office SD (probit)": tuple(sd.loc["office", ["estimate", "ci_low", "ci_high"]]),
-            "officer SD (probit)": tuple(sd.loc["officer", ["estimate", "ci_low", "ci_high"]]),
-            "experience per year (probit)": (fe["estimate"], fe["ci_low"], fe["ci_high"]),
-    }.items():
-        rows.append({"scenario": sc.name, "rep": rep, "estimand": name, "truth": truth[name],
-                     "estimate": float(est), "ci_low": float(lo), "ci_high": float(hi)})
-    return rows
+    found = {"office SD (probit)": tuple(sd.loc["office", cols]),
+             "officer SD (probit)": tuple(sd.loc["officer", cols]),
+             "experience per year (probit)": tuple(fe[cols])}
+    return _rows(sc, rep, probit, found)
 
 
 def summarise(results: pd.DataFrame) -> pd.DataFrame:
-    """Bias, its Monte Carlo SE, RMSE and coverage (with its Monte Carlo SE) per estimand."""
+    """Bias, its Monte Carlo SE, RMSE and coverage (with its Monte Carlo SE) per estimand.
+
+    ``truth`` is the mean true value (it varies between replications when it depends on the
+    world drawn, as the inflation slope does); bias is the mean of estimate minus truth.
+    """
     out = []
     for (sc, est), g in results.groupby(["scenario", "estimand"], sort=False):
         err = g["estimate"] - g["truth"]
         n = len(g)
         cover = ((g["ci_low"] <= g["truth"]) & (g["truth"] <= g["ci_high"])).mean()
-        out.append({"scenario": sc, "estimand": est, "truth": g["truth"].iloc[0],
+        out.append({"scenario": sc, "estimand": est, "truth": g["truth"].mean(),
                     "replications": n, "mean estimate": g["estimate"].mean(),
                     "bias": err.mean(), "bias MC SE": err.std(ddof=1) / math.sqrt(n),
                     "rmse": math.sqrt(float((err ** 2).mean())),
