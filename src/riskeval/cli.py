@@ -11,18 +11,26 @@ import math
 import sys
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import __version__, scenarios, simulate
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
-from .data import RISK_LEVELS, read_ratings
+from .data import RISK_LEVELS, read_ratings, read_table
 from .errors import RiskevalError, RiskevalTypeError
 
 _AGREEMENT_EXAMPLE = """example:
   riskeval agreement ratings.csv --case vignette --rater officer --rating rosh \\
       --categories "low,medium,high,very high" --level ordinal --office office
+"""
+
+
+_AUDIT_EXAMPLE = """example:
+  riskeval audit ratings.csv --case vignette --rater officer --rating rosh \\
+      --office office --reference evidence_level \\
+      --categories "low,medium,high,very high" -o audit-2026/
 """
 
 
@@ -54,16 +62,76 @@ def _parser() -> argparse.ArgumentParser:
     agr.add_argument("--confidence", type=float, default=0.95, help="confidence level")
     agr.add_argument("--json", action="store_true", help="print JSON for machines")
 
+    aud = sub.add_parser(
+        "audit", help="the complete consistency audit: report.html, tables, summary.json",
+        description="Audit the consistency of officers' ratings of the same cases: agreement "
+                    "with intervals (overall, per office, between pairs of officers), office / "
+                    "officer / case variance shares, offices compared on a funnel plot, and - "
+                    "with a reference - the direction of disagreement. Writes report.html "
+                    "(self-contained), summary.json, tables/*.csv and figures/*.png.",
+        epilog=_AUDIT_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    aud.add_argument("file", help="ratings CSV, one row per rating (read only; never modified)")
+    aud.add_argument("--case", required=True, help="column identifying the case (vignette)")
+    aud.add_argument("--rater", required=True, help="column identifying the officer")
+    aud.add_argument("--rating", required=True, help="column holding the rating")
+    aud.add_argument("--office", default=None, help="column of the officer's office")
+    aud.add_argument("--reference", default=None,
+                     help="column of a reference level (evidence-based, actuarial, panel)")
+    aud.add_argument("--occasion", default=None, help="column of the assessment occasion")
+    aud.add_argument("--original", default=None,
+                     help="column of the officer's rating before a manager's review")
+    aud.add_argument("--year", default=None, help="column of the calendar year of the rating")
+    aud.add_argument("--categories", default=None,
+                     help='ordered levels, lowest first (default "low,medium,high,very high")')
+    aud.add_argument("--high-from", default=None,
+                     help="level from which a rating counts as high in the funnel plot "
+                          "(default: the second highest level)")
+    aud.add_argument("--delimiter", default=",", help="column delimiter of the CSV (default ,)")
+    aud.add_argument("--confidence", type=float, default=0.95, help="confidence level")
+    aud.add_argument("--pseudonymise", metavar="SALT", default=None,
+                     help="replace officer and office identifiers by stable codes keyed by "
+                          "this secret salt")
+    aud.add_argument("--no-ordinal", action="store_true",
+                     help="skip the ordinal mixed model (faster on large data)")
+    aud.add_argument("-o", "--output", required=True, metavar="OUTDIR",
+                     help="folder to write the report into (must be new or empty)")
+    aud.add_argument("--force", action="store_true",
+                     help="replace OUTDIR even if it is not empty")
+    aud.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+
     demo = sub.add_parser(
-        "demo", help="simulate the six-office study and print its agreement summary",
+        "demo", help="simulate the six-office study and write its audit",
         description="Simulate the six-office vignette study (6 offices x 8 officers rating 24 "
-                    "synthetic vignettes, every mechanism of variation on) and print its "
-                    "agreement summary, overall and per office.",
-        epilog="example:\n  riskeval demo --seed 1",
+                    "synthetic vignettes, every mechanism of variation on), audit it, write "
+                    "the report to ./riskeval-demo/ (or OUTDIR) and print a five-line summary.",
+        epilog="example:\n  riskeval demo --seed 1 -o riskeval-demo",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--seed", type=int, default=1, help="seed of the simulated ratings")
-    demo.add_argument("--json", action="store_true", help="print JSON for machines")
+    demo.add_argument("-o", "--output", default="riskeval-demo", metavar="OUTDIR",
+                      help="folder for the report (default ./riskeval-demo; a previous demo "
+                           "report there is replaced)")
+    demo.add_argument("--json", action="store_true",
+                      help="print the agreement summary as JSON instead (writes no report)")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    vig = sub.add_parser(
+        "vignettes", help="write a printable vignette pack and a blank rating sheet",
+        description="Draw synthetic cases, write their narratives (Markdown and HTML), the "
+                    "case table and a blank rating sheet (CSV) whose columns `riskeval audit` "
+                    "reads back.",
+        epilog="example:\n  riskeval vignettes --n 24 --seed 1 -o pack/\n"
+               "  # after officers fill in pack/rating_sheet.csv:\n"
+               "  riskeval audit pack/rating_sheet.csv --case case --rater officer "
+               "--rating rating --office office -o audit/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    vig.add_argument("--n", type=int, default=24, help="number of vignettes (default 24)")
+    vig.add_argument("--seed", type=int, default=1, help="seed of the cases and their wording")
+    vig.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder to write")
+    vig.add_argument("--force", action="store_true",
+                     help="write into OUTDIR even if it is not empty")
     return parser
 
 
@@ -167,6 +235,77 @@ def _to_json(out: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2)
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _audit_cmd(args: argparse.Namespace) -> int:
+    from .audit import audit
+
+    src = Path(args.file)
+    out = Path(args.output)
+    if src.exists() and _inside(src, out):
+        raise RiskevalError(f"the output folder {str(out)!r} contains the input file "
+                            f"{str(src)!r}; choose a folder that does not hold your data")
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
+                            f"another folder or pass --force to replace it")
+    categories = args.categories if args.categories is not None else list(RISK_LEVELS)
+    frame = read_table(src, sep=args.delimiter)
+    result = audit(frame, case=args.case, rater=args.rater, rating=args.rating,
+                   office=args.office, reference=args.reference, occasion=args.occasion,
+                   original=args.original, year=args.year, categories=categories,
+                   high_from=args.high_from, confidence=args.confidence,
+                   pseudonymise=args.pseudonymise, ordinal=not args.no_ordinal,
+                   progress=not args.quiet)
+    report = result.save(out, force=args.force)
+    if not args.quiet:
+        print(f"report: {report}")
+        print(result.summary())
+    return 0
+
+
+def _demo_report(args: argparse.Namespace) -> int:
+    from .audit import audit
+
+    out = Path(args.output)
+    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
+        raise RiskevalError(f"{str(out)!r} exists, is not empty and holds no earlier riskeval "
+                            f"report; choose another folder with -o")
+    world = scenarios.six_office_study()
+    ratings = simulate.simulate(world, seed=args.seed)
+    result = audit(ratings, case="case", rater="officer", rating="rating", office="office",
+                   reference="reference", original="officer_rating",
+                   progress=not args.quiet)
+    report = result.save(out, force=True)
+    print(f"simulated six-office vignette study (seed {args.seed}): {world.summary()}")
+    print(f"report: {report}")
+    print(result.summary())
+    return 0
+
+
+def _vignettes_cmd(args: argparse.Namespace) -> int:
+    from .narratives import write_pack
+    from .vignettes import population
+
+    if args.n < 1:
+        raise RiskevalError(f"--n must be at least 1; got {args.n}")
+    out = Path(args.output)
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
+                            f"another folder or pass --force")
+    files = write_pack(population(args.n, seed=args.seed), out, seed=args.seed,
+                       overwrite=args.force)
+    print(f"wrote {args.n} vignettes to {out}:")
+    for name, path in files.items():
+        print(f"  {name}: {path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskeval`` console script; returns the exit code."""
     parser = _parser()
@@ -175,10 +314,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command == "audit":
+            return _audit_cmd(args)
+        if args.command == "vignettes":
+            return _vignettes_cmd(args)
+        if args.command == "demo" and not args.json:
+            return _demo_report(args)
         if args.command == "agreement":
             out = _agreement(args.file, args.case, args.rater, args.rating, args.categories,
                              args.level, args.office, args.confidence)
-        else:  # demo
+        else:  # demo --json
             out = _demo(args.seed)
     except (RiskevalError, RiskevalTypeError) as exc:
         print(f"riskeval: error: {exc}", file=sys.stderr)

@@ -31,6 +31,7 @@ __all__ = [
     "as_ratings",
     "parse_categories",
     "read_ratings",
+    "read_table",
     "to_long",
     "to_wide",
     "validate_ratings",
@@ -410,6 +411,45 @@ def validate_ratings(
     return out
 
 
+def read_table(path: str | os.PathLike, **read_csv_kwargs: Any) -> pd.DataFrame:
+    """Read a CSV of ratings as it is, with clear errors for files that are not what we expect.
+
+    A UTF-8 byte-order mark (as spreadsheet programs write) is accepted. A file whose header
+    is one column holding semicolons, tabs or bars was written with another delimiter: the
+    error says which and how to pass it (``sep=``, or ``--delimiter`` on the command line).
+    The file is only read, never modified.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise RiskevalError(f"no such ratings file: {path!r}")
+    if os.path.isdir(path):
+        raise RiskevalError(f"{path!r} is a folder; expected a CSV file of ratings")
+    if os.path.getsize(path) == 0:
+        raise RiskevalError(f"the ratings file {path!r} is empty; expected a CSV with a header")
+    read_csv_kwargs.setdefault("encoding", "utf-8-sig")
+    try:
+        frame = pd.read_csv(path, **read_csv_kwargs)
+    except pd.errors.EmptyDataError as exc:
+        raise RiskevalError(f"the ratings file {path!r} has no columns: {exc}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise RiskevalError(f"could not read {path!r} as CSV: {exc}") from None
+    if frame.shape[1] == 1 and read_csv_kwargs.get("sep", read_csv_kwargs.get("delimiter"))\
+            in (None, ","):
+        header = str(frame.columns[0])
+        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+            if sep in header:
+                shown = "\\t" if sep == "\t" else sep
+                raise RiskevalError(
+                    f"{path!r} has a single column {header!r}: its columns seem to be "
+                    f"separated by {name}, not commas; give the delimiter (--delimiter "
+                    f"'{shown}' on the command line, sep='{shown}' in Python)")
+    if frame.empty:
+        raise RiskevalError(
+            f"the ratings file {path!r} has a header but no rows of ratings"
+        )
+    return frame
+
+
 def read_ratings(
     path: str | os.PathLike,
     *,
@@ -434,23 +474,7 @@ def read_ratings(
     pandas.DataFrame
         The validated long table.
     """
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise RiskevalError(f"no such ratings file: {path!r}")
-    if os.path.isdir(path):
-        raise RiskevalError(f"{path!r} is a folder; expected a CSV file of ratings")
-    if os.path.getsize(path) == 0:
-        raise RiskevalError(f"the ratings file {path!r} is empty; expected a CSV with a header")
-    try:
-        frame = pd.read_csv(path, **read_csv_kwargs)
-    except pd.errors.EmptyDataError as exc:
-        raise RiskevalError(f"the ratings file {path!r} has no columns: {exc}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise RiskevalError(f"could not read {path!r} as CSV: {exc}") from None
-    if frame.empty:
-        raise RiskevalError(
-            f"the ratings file {path!r} has a header but no rows of ratings"
-        )
+    frame = read_table(path, **read_csv_kwargs)
     return validate_ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
                             office=office, cohort=cohort, reference=reference,
                             categories=categories, numeric=numeric)

@@ -5,9 +5,13 @@ Statistics modules never draw; result objects' ``.plot()`` methods call these fu
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from .errors import RiskevalError
 
 
 def _pyplot() -> Any:
@@ -59,3 +63,249 @@ def lmm_overview(fit: Any, ax: Any = None) -> Any:
         caterpillar(fit.random_effects[name], a, f"{name} effects (95%)")
     fig.tight_layout()
     return fig
+
+
+_LEVEL_STYLES = ("--", ":", "-.")
+
+
+def funnel(result: Any, ax: Any = None, ylabel: str = "share of ratings",
+           xlabel: str | None = None) -> Any:
+    """Funnel plot of a :class:`riskeval.funnel.FunnelResult`.
+
+    Each group's rate against its number of ratings (the effective number when the result was
+    clustered), the target as a solid line, and the control limits of each level as curves
+    (the first level dashed, the second dotted). Groups outside the widest limits are drawn
+    in red (a second scatter) and labelled with their names.
+
+    Parameters
+    ----------
+    result : FunnelResult
+    ax : matplotlib Axes, optional
+        Draw there; otherwise a new Figure is made.
+    ylabel : str, default "share of ratings"
+        Label of the rate axis, e.g. "share rated high or very high".
+    xlabel : str, optional
+        Label of the size axis (default "ratings in the office", or "effective ratings in the
+        office (n / design effect)" for a clustered result).
+
+    Returns
+    -------
+    matplotlib Figure when it made one, else the Axes.
+
+    References
+    ----------
+    Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance.
+    *Statistics in Medicine* 24(8), 1185-1202.
+    """
+    made = ax is None
+    if made:
+        fig, ax = _pyplot().subplots(figsize=(6.5, 4.5))
+    table = result.table
+    xcol = result.x
+    curve = result.curve()
+    ax.axhline(result.target, color="black", lw=1, label=f"target {result.target:.3g}")
+    for i, level in enumerate(result.levels):
+        name = f"{100 * level:g}"
+        style = _LEVEL_STYLES[i % len(_LEVEL_STYLES)]
+        ax.plot(curve["n"], curve[f"low_{name}"], ls=style, color="#595959", lw=1,
+                label=f"{name}% limits")
+        ax.plot(curve["n"], curve[f"high_{name}"], ls=style, color="#595959", lw=1)
+    x = table[xcol].to_numpy(float)
+    rate = table["rate"].to_numpy(float)
+    out = table.index.isin(result.outside)
+    ax.scatter(x[~out], rate[~out], color="#1f4e79", s=22, zorder=3, edgecolors="white",
+               linewidths=0.5, label=str(result.group))
+    if out.any():
+        ax.scatter(x[out], rate[out], color="#c00000", s=22, zorder=3, edgecolors="white",
+                   linewidths=0.5, label=f"outside the {100 * result.levels[-1]:g}% limits")
+    for g in result.outside:
+        ax.annotate(str(g), (float(table.at[g, xcol]), float(table.at[g, "rate"])),
+                    xytext=(4, 3), textcoords="offset points", fontsize=8, color="#c00000")
+    # Keep the view on the groups: the funnel at n = 1 spans the whole of [0, 1].
+    smallest = table.iloc[int(np.argmin(x))]
+    widest = f"{100 * result.levels[-1]:g}"
+    lo = min(float(rate.min()), float(smallest[f"low_{widest}"]), result.target)
+    hi = max(float(rate.max()), float(smallest[f"high_{widest}"]), result.target)
+    pad = 0.05 * max(hi - lo, 0.02)
+    ax.set_ylim(max(0.0, lo - pad), min(1.0, hi + pad))
+    ax.set_xlim(0, float(curve["n"].max()))
+    if xlabel is None:
+        xlabel = ("effective ratings in the office (n / design effect)" if xcol == "n_eff"
+                  else "ratings in the office")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, frameon=False, loc="best")
+    if made:
+        fig.tight_layout()
+        return fig
+    return ax
+
+
+def _matrix(table: Any) -> tuple[np.ndarray, list[str], list[str], Any, Any]:
+    """Values, row and column labels and axis names of a 2-D table (DataFrame or array)."""
+    if isinstance(table, pd.DataFrame):
+        bad = [c for c in table.columns if not (pd.api.types.is_numeric_dtype(table[c])
+                                                or pd.api.types.is_bool_dtype(table[c]))]
+        if bad:
+            raise RiskevalError(
+                f"heatmap needs numbers; column {bad[0]!r} holds {table[bad[0]].dtype} values"
+            )
+        values = table.to_numpy(dtype=float, na_value=np.nan)
+        rows = [str(i) for i in table.index]
+        cols = [str(c) for c in table.columns]
+        xname, yname = table.columns.name, table.index.name
+    else:
+        try:
+            values = np.asarray(table, dtype=float)
+        except (TypeError, ValueError):
+            raise RiskevalError("heatmap needs a numeric table (DataFrame or 2-D array)") from None
+        if values.ndim != 2:
+            raise RiskevalError(f"heatmap needs a 2-D table; got {values.ndim} dimension(s)")
+        rows = [str(i) for i in range(values.shape[0])]
+        cols = [str(j) for j in range(values.shape[1])]
+        xname = yname = None
+    if values.size == 0:
+        raise RiskevalError(f"heatmap needs a non-empty table; got shape {values.shape}")
+    return values, rows, cols, xname, yname
+
+
+def _label_ticks(ax: Any, axis: str, labels: list[str]) -> None:
+    """Tick labels on one axis, shrunk and thinned so they do not overlap."""
+    count = len(labels)
+    size = 9 if count <= 15 else 8 if count <= 30 else 7
+    bbox = ax.get_window_extent()
+    span = bbox.width if axis == "x" else bbox.height  # display pixels
+    span_pt = span * 72.0 / ax.figure.dpi
+    longest = max(len(s) for s in labels)
+    # x labels written side by side need room for their text, else they are turned upright;
+    # upright x labels and y labels need room for one line each.
+    wide = (0.65 * longest + 1.5) * size
+    vertical = axis == "x" and count * wide > span_pt
+    per_label = 1.8 * size if (axis == "y" or vertical) else wide
+    room = max(1, int(span_pt // per_label))
+    step = max(1, math.ceil(count / min(room, 25)))
+    pos = np.arange(0, count, step)
+    shown = [labels[i] for i in pos]
+    if axis == "x":
+        ax.set_xticks(pos)
+        ax.set_xticklabels(shown, fontsize=size, rotation=90 if vertical else 0)
+    else:
+        ax.set_yticks(pos)
+        ax.set_yticklabels(shown, fontsize=size)
+
+
+def _heatmap(table: Any, ax: Any, title: str, cmap: Any, fmt: Any, vmin: Any, vmax: Any,
+             xlabel: Any, ylabel: Any, annotate: Any) -> tuple[Any, Any, Any, list, list]:
+    values, rows, cols, xname, yname = _matrix(table)
+    nr, nc = values.shape
+    fig = None
+    if ax is None:
+        width = min(3.0 + 0.45 * nc, 10.0) + 1.5
+        height = min(2.5 + 0.40 * nr, 9.0) + 0.5
+        fig, ax = _pyplot().subplots(figsize=(width, height))
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax,
+                   aspect="auto", interpolation="nearest")
+    ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+    if fig is not None:
+        fig.tight_layout()  # so that the labels are thinned for the final size of the axes
+    _label_ticks(ax, "x", cols)
+    _label_ticks(ax, "y", rows)
+    ax.tick_params(length=2)
+    if annotate is None:
+        annotate = nr <= 15 and nc <= 15
+    if annotate:
+        size = 9 if max(nr, nc) <= 8 else 8 if max(nr, nc) <= 15 else 6
+        for i in range(nr):
+            for j in range(nc):
+                v = values[i, j]
+                if np.isnan(v):
+                    continue
+                r, g, b, _ = im.cmap(im.norm(v))
+                dark = 0.299 * r + 0.587 * g + 0.114 * b < 0.5
+                text = fmt(v) if callable(fmt) else fmt.format(v)
+                ax.text(j, i, text, ha="center", va="center", fontsize=size,
+                        color="white" if dark else "black")
+    ax.set_xlabel(xlabel if xlabel is not None else (xname or ""))
+    ax.set_ylabel(ylabel if ylabel is not None else (yname or ""))
+    if title:
+        ax.set_title(title, fontsize=10)
+    if fig is not None:
+        fig.tight_layout()
+    return fig, ax, values, rows, cols
+
+
+def heatmap(table: Any, ax: Any = None, title: str = "", cmap: Any = "Blues",
+            fmt: Any = "{:.2f}", vmin: float | None = None, vmax: float | None = None,
+            xlabel: str | None = None, ylabel: str | None = None,
+            annotate: bool | None = None) -> Any:
+    """A labelled matrix with a colorbar (pairwise agreement, a confusion table...).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or 2-D array
+        Numbers; missing values are left blank. A DataFrame's index and columns label the
+        rows and columns, and their names the axes.
+    ax : matplotlib Axes, optional
+        Draw there; otherwise a new Figure is made, sized to the table.
+    title : str
+    cmap : str or Colormap, default "Blues"
+    fmt : str or callable, default "{:.2f}"
+        Format of the cell annotations (``fmt.format(value)``, or ``fmt(value)``).
+    vmin, vmax : float, optional
+        Colour scale limits (default: the data range).
+    xlabel, ylabel : str, optional
+        Axis labels (default: the names of the columns and of the index).
+    annotate : bool, optional
+        Write the values in the cells (default: only when the table is at most 15 x 15).
+
+    Returns
+    -------
+    matplotlib Figure when it made one, else the Axes.
+
+    Notes
+    -----
+    With many rows or columns the tick labels are shrunk and thinned (every k-th label, at
+    most 25 per axis and no more than fit the axes) so that they do not overlap; a 100 x 100
+    table stays readable.
+    """
+    fig, ax, *_ = _heatmap(table, ax, title, cmap, fmt, vmin, vmax, xlabel, ylabel, annotate)
+    return fig if fig is not None else ax
+
+
+def confusion(table: Any, ax: Any = None, title: str = "") -> Any:
+    """A count table of reference level (rows) by rating (columns), diagonal outlined.
+
+    A thin wrapper of :func:`heatmap`: counts are written in the cells (tables up to 30 x 30)
+    and the cells where the rating equals the reference -- the same label in row and column,
+    or the positional diagonal when the labels differ -- are outlined.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame or 2-D array
+        Non-negative counts, e.g. ``pd.crosstab(data["reference"], data["rating"])``.
+    ax : matplotlib Axes, optional
+    title : str
+
+    Returns
+    -------
+    matplotlib Figure when it made one, else the Axes.
+    """
+    from matplotlib.patches import Rectangle
+
+    values, rows, cols, xname, yname = _matrix(table)
+    if np.nanmin(values) < 0:
+        raise RiskevalError(
+            f"confusion needs counts (>= 0); the table holds {float(np.nanmin(values)):g}"
+        )
+    nr, nc = values.shape
+    fig, ax, *_ = _heatmap(table, ax, title, "Blues", "{:.0f}", None, None,
+                           xname or "rating", yname or "reference level",
+                           True if max(nr, nc) <= 30 else None)
+    where = {c: j for j, c in enumerate(cols)}
+    cells = [(i, where[r]) for i, r in enumerate(rows) if r in where]
+    if not cells:
+        cells = [(i, i) for i in range(min(nr, nc))]
+    for i, j in cells:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
+                               lw=1.6, zorder=3, clip_on=False))
+    return fig if fig is not None else ax

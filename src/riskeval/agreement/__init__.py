@@ -18,12 +18,14 @@ from .categorical import (
 from .cohen import cohen_kappa
 from .grouped import by_group
 from .icc import ICC_FORMS, icc
+from .pairwise import PairwiseAgreement, pairwise_agreement
 from .summary import agreement_summary
 
 __all__ = [
     "ICC_FORMS",
     "AgreementResult",
     "ICCResult",
+    "PairwiseAgreement",
     "agreement_summary",
     "agreement_weights",
     "bootstrap_interval",
@@ -34,5 +36,6 @@ __all__ = [
     "gwet_ac",
     "icc",
     "krippendorff_alpha",
+    "pairwise_agreement",
     "percent_agreement",
 ]

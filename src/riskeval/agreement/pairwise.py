@@ -1,0 +1,92 @@
+"""Agreement between every pair of raters on the cases both rated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._common import prepare
+from ._weights import agreement_weights
+
+__all__ = ["PairwiseAgreement", "pairwise_agreement"]
+
+
+@dataclass(frozen=True)
+class PairwiseAgreement:
+    """Raters x raters agreement matrix.
+
+    Attributes
+    ----------
+    matrix : pandas.DataFrame
+        Mean (weighted) agreement of each pair over the cases both rated; NaN on pairs with no
+        case in common. The diagonal is 1 wherever a rater rated anything.
+    shared : pandas.DataFrame
+        Number of cases each pair both rated.
+    weights : str
+        The agreement weights used.
+    """
+
+    matrix: pd.DataFrame
+    shared: pd.DataFrame
+    weights: str
+
+    def long(self) -> pd.DataFrame:
+        """One row per unordered pair: ``rater_1``, ``rater_2``, ``agreement``, ``shared``."""
+        i, j = np.triu_indices(len(self.matrix), 1)
+        names = self.matrix.index
+        return pd.DataFrame({"rater_1": names[i], "rater_2": names[j],
+                             "agreement": self.matrix.to_numpy()[i, j],
+                             "shared": self.shared.to_numpy()[i, j]})
+
+    def plot(self, ax: Any = None) -> Any:
+        """Heatmap of the matrix (:func:`riskeval.plots.heatmap`)."""
+        from ..plots import heatmap
+
+        return heatmap(self.matrix, ax=ax, title=f"Pairwise agreement ({self.weights} weights)",
+                       vmin=0.0, vmax=1.0)
+
+
+def pairwise_agreement(data: Any, case: str | None = None, rater: str | None = None,
+                       rating: str | None = None, *, categories: Any = None,
+                       weights: str = "identity") -> PairwiseAgreement:
+    """Observed agreement of every pair of raters (no chance correction).
+
+    For raters ``a`` and ``b`` with ``n_ab`` cases in common, the entry is
+    ``sum_i w(x_ia, x_ib) / n_ab``: the share of shared cases given the same level with the
+    identity weights, or partial credit for near misses with ``"linear"`` or ``"quadratic"``
+    weights (Cohen 1968). Computed for all pairs at once from category indicator matrices, so
+    100 raters take milliseconds.
+
+    Parameters
+    ----------
+    data, case, rater, rating, categories
+        As for every agreement function.
+    weights : {"identity", "linear", "quadratic"}
+
+    Returns
+    -------
+    PairwiseAgreement
+
+    References
+    ----------
+    Cohen, J. (1968). Weighted kappa. *Psychological Bulletin* 70(4), 213-220.
+    """
+    wide = prepare(data, case, rater, rating, categories)
+    codes, _, scale = wide.coded()
+    w = agreement_weights(weights, scale, ordered=wide.ordered)
+    q = len(scale)
+    ind = np.stack([(codes == k).astype(float) for k in range(q)])  # q x cases x raters
+    agree = np.zeros((wide.n_raters, wide.n_raters))
+    for k in range(q):
+        partner = np.tensordot(w[k], ind, axes=(0, 0))  # cases x raters: credit against level k
+        agree += ind[k].T @ partner
+    rated = (codes >= 0).astype(float)
+    shared = rated.T @ rated
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mat = np.where(shared > 0, agree / np.where(shared > 0, shared, 1), np.nan)
+    idx = pd.Index(wide.raters, name=rater or "rater")
+    return PairwiseAgreement(pd.DataFrame(mat, index=idx, columns=idx),
+                             pd.DataFrame(shared.astype(int), index=idx, columns=idx), weights)

@@ -1,0 +1,371 @@
+"""The consistency audit: every analysis of a ratings table, computed once, kept in one object."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .. import bias
+from ..agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
+from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
+from ..data import level_codes, parse_categories, validate_ratings
+from ..errors import RiskevalError, RiskevalTypeError
+from ..funnel import FunnelResult, funnel
+
+__all__ = ["Audit", "Finding", "audit", "pseudonym"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-language finding: a title, a paragraph, and the number it rests on."""
+
+    key: str
+    title: str
+    text: str
+    value: float
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Everything an inspector's consistency audit reports, computed by :func:`audit`.
+
+    Attributes
+    ----------
+    meta : dict
+        Column roles, counts (ratings, cases, officers, offices), categories, options.
+    agreement : pandas.DataFrame
+        Every coefficient with its interval (:func:`riskeval.agreement.agreement_summary`).
+    agreement_by_office : pandas.DataFrame or None
+        Krippendorff's ordinal alpha, Gwet's AC2 (ordinal weights)... per office.
+    pairwise : PairwiseAgreement
+        Exact agreement of every pair of officers on the cases both rated.
+    variance : pandas.DataFrame
+        Variance components, shares and intervals from the crossed linear mixed model on the
+        level scores (:func:`riskeval.multilevel.crossed_lmm`).
+    ordinal : pandas.DataFrame or None
+        SDs of the office, officer and case effects on the latent (probit) scale
+        (:func:`riskeval.multilevel.ordinal_mixed`), or None when not fitted.
+    effects : dict of str to pandas.DataFrame
+        Office and officer effects (BLUPs) with standard errors.
+    funnel : FunnelResult or None
+        Offices' share of ratings at or above ``high_from`` against the overall rate.
+    reference : dict or None
+        Against the reference: ``confusion`` table, ``directional`` (overall and per office),
+        ``symmetry`` test, ``by_officer`` directional table.
+    anchoring, overrides, inflation_trend : pandas.DataFrame / Series or None
+        When occasions (with a reference), a manager's original rating, or years exist.
+    findings : list of Finding
+    notes : list of str
+        Warnings raised along the way, in plain words.
+    """
+
+    meta: dict[str, Any]
+    agreement: pd.DataFrame
+    agreement_by_office: pd.DataFrame | None
+    pairwise: PairwiseAgreement
+    variance: pd.DataFrame
+    ordinal: pd.DataFrame | None
+    effects: dict[str, pd.DataFrame]
+    funnel: FunnelResult | None
+    reference: dict[str, Any] | None
+    anchoring: pd.DataFrame | None
+    overrides: pd.DataFrame | None
+    inflation_trend: pd.Series | None
+    findings: list[Finding]
+    notes: list[str] = field(default_factory=list)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table of the report by file stem (what ``save`` writes to ``tables/``)."""
+        from ._report import tables
+
+        return tables(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every number in the report, JSON-ready (what ``save`` writes to summary.json)."""
+        from ._report import summary_dict
+
+        return summary_dict(self)
+
+    def figures(self) -> dict[str, Any]:
+        """The report's matplotlib figures by file stem."""
+        from ._report import figures
+
+        return figures(self)
+
+    def to_html(self) -> str:
+        """The complete, self-contained report page (figures embedded as PNG data)."""
+        from ._report import render_html
+
+        return render_html(self)
+
+    def save(self, outdir: Any, *, force: bool = False) -> Any:
+        """Write report.html, summary.json, tables/*.csv and figures/*.png atomically.
+
+        Refuses an existing non-empty ``outdir`` unless ``force``; a failure part-way leaves
+        no half-written report. Returns the path of report.html.
+        """
+        from ._report import save
+
+        return save(self, outdir, force=force)
+
+    def summary(self) -> str:
+        """Five lines: what was audited and the headline findings."""
+        from ._report import five_lines
+
+        return "\n".join(five_lines(self))
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        from ._report import render_body
+
+        return render_body(self)
+
+
+def pseudonym(value: Any, salt: str, prefix: str, length: int = 6) -> str:
+    """A stable code for an identifier: ``prefix-`` + HMAC-SHA256(salt, value) in hex."""
+    digest = hmac.new(salt.encode(), str(value).encode(), hashlib.sha256).hexdigest()
+    return f"{prefix}-{digest[:length]}"
+
+
+def _pseudonymise(frame: pd.DataFrame, col: str, salt: str, prefix: str) -> pd.DataFrame:
+    values = pd.Index(pd.unique(frame[col].astype(str)))
+    for length in range(6, 65, 2):
+        codes = [pseudonym(v, salt, prefix, length) for v in values]
+        if len(set(codes)) == len(codes):
+            break
+    mapping = dict(zip(values, codes, strict=True))
+    out = frame.copy()
+    out[col] = frame[col].astype(str).map(mapping)
+    return out
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="riskeval audit", unit="step", leave=False)
+
+
+def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str | None = None,
+          reference: str | None = None, occasion: str | None = None,
+          original: str | None = None, year: str | None = None, categories: Any = None,
+          high_from: str | None = None, confidence: float = 0.95,
+          pseudonymise: str | None = None, ordinal: bool = True,
+          progress: bool = False) -> Audit:
+    """Run the complete consistency audit of a ratings table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per rating (long form). Never modified.
+    case, rater, rating : str
+        Columns of the case (vignette or person), the officer and the rating.
+    office : str, optional
+        The officer's office: per-office agreement, the office variance component, the funnel
+        plot and office effects.
+    reference : str, optional
+        A reference level per rating (evidence-based level, actuarial band, panel consensus):
+        confusion table, upward/downward shares, symmetry test.
+    occasion : str, optional
+        Repeat-assessment occasion. Agreement and the models then treat each (case, occasion)
+        as a unit; with a reference, anchoring is analysed.
+    original : str, optional
+        The officer's own rating before a manager's review (``rating`` then holds the final
+        one): override rates, directions and their effect on agreement with the reference.
+    year : str, optional
+        Calendar year of each rating; with a reference and two or more years, the drift of
+        ratings above the evidence (:func:`riskeval.bias.inflation_trend`).
+    categories : sequence or str, optional
+        Ordered levels, lowest first (default: the column's ordered categories).
+    high_from : str, optional
+        The level from which a rating counts as "high" for the funnel plot (default: the
+        second highest level, i.e. high or very high on the four RoSH levels).
+    confidence : float
+        Level of every interval.
+    pseudonymise : str, optional
+        A secret salt: officer and office identifiers are replaced by stable codes
+        (HMAC-SHA256 of the identifier keyed by the salt) before anything is computed.
+    ordinal : bool
+        Also fit the ordinal (probit) mixed model for latent-scale SDs.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Audit
+
+    References
+    ----------
+    Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance.
+    *Statistics in Medicine* 24(8), 1185-1202.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    if not 0 < confidence < 1:
+        raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
+    cats = parse_categories(categories)
+    extra = {c for c in (original, year) if c is not None}
+    missing = [c for c in extra if c not in data.columns]
+    if missing:
+        raise RiskevalError(f"column {missing[0]!r} not found; the file has columns "
+                            f"{', '.join(map(repr, data.columns))}")
+    frame = validate_ratings(data, case=case, rater=rater, rating=rating, occasion=occasion,
+                             office=office, reference=reference, categories=cats)
+    for c in extra:
+        frame[c] = data.loc[frame.index, c]
+    if cats is None:
+        dtype = frame[rating].dtype
+        if not (isinstance(dtype, pd.CategoricalDtype) and dtype.ordered):
+            raise RiskevalError(f"the order of the levels in column {rating!r} is not known; "
+                                f"give categories, lowest first (e.g. \"low,medium,high,very "
+                                f"high\")")
+        cats = tuple(dtype.categories)
+    frame = frame[frame[rating].notna()]
+    if pseudonymise is not None:
+        if not str(pseudonymise):
+            raise RiskevalError("the pseudonymisation salt is empty; give a secret string")
+        frame = _pseudonymise(frame, rater, pseudonymise, "officer")
+        if office is not None:
+            frame = _pseudonymise(frame, office, pseudonymise, "office")
+    unit = case
+    if occasion is not None:
+        unit = "__unit__"
+        frame[unit] = frame[case].astype(str) + " @ " + frame[occasion].astype(str)
+    if high_from is None:
+        high_from = cats[-2] if len(cats) >= 3 else cats[-1]
+    elif high_from not in cats:
+        raise RiskevalError(f"high_from={high_from!r} is not one of the levels {list(cats)}")
+
+    bar = _progress(progress, 8)
+    notes: list[str] = []
+
+    def step(label: str, fn: Callable[[], Any]) -> Any:
+        if bar is not None:
+            bar.set_postfix_str(label)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = fn()
+        notes.extend(f"{label}: {w.message}" for w in caught
+                     if f"{label}: {w.message}" not in notes)
+        if bar is not None:
+            bar.update(1)
+        return out
+
+    try:
+        result = _run(frame, step, notes, unit=unit, case=case, rater=rater, rating=rating,
+                      office=office, reference=reference, occasion=occasion, original=original,
+                      year=year, cats=cats, high_from=high_from, confidence=confidence,
+                      ordinal=ordinal)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.meta.update({"pseudonymised": pseudonymise is not None,
+                        "columns": {"case": case, "rater": rater, "rating": rating,
+                                    "office": office, "reference": reference,
+                                    "occasion": occasion, "original": original, "year": year}})
+    return result
+
+
+def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], notes: list[str],
+         *, unit: str, case: str, rater: str, rating: str, office: str | None,
+         reference: str | None, occasion: str | None, original: str | None, year: str | None,
+         cats: tuple, high_from: str, confidence: float, ordinal: bool) -> Audit:
+    from ..multilevel import crossed_lmm, ordinal_mixed
+
+    cat_list = list(cats)
+    codes = level_codes(frame[rating], rating, cats)[0]
+    meta = {"n_ratings": len(frame), "n_cases": int(frame[case].nunique()),
+            "n_units": int(frame[unit].nunique()), "n_officers": int(frame[rater].nunique()),
+            "n_offices": int(frame[office].nunique()) if office else None,
+            "categories": cat_list, "high_from": high_from, "confidence": confidence,
+            "level_counts": {c: int((codes == i).sum()) for i, c in enumerate(cats)}}
+
+    agreement = step("agreement", lambda: agreement_summary(
+        frame, case=unit, rater=rater, rating=rating, categories=cat_list, level="ordinal",
+        confidence=confidence))
+    by_office = None
+    if office is not None:
+        def per_office() -> pd.DataFrame:
+            parts = []
+            for fn, kw in ((krippendorff_alpha, {"level": "ordinal"}), (gwet_ac, {})):
+                parts.append(by_group(fn, frame, group=office, case=unit, rater=rater,
+                                      rating=rating, categories=cat_list,
+                                      confidence=confidence, **kw))
+            return pd.concat(parts, ignore_index=True)
+        by_office = step("agreement by office", per_office)
+    pairwise = step("pairwise agreement", lambda: pairwise_agreement(
+        frame, case=unit, rater=rater, rating=rating, categories=cat_list))
+
+    scored = frame.assign(__score__=codes + 1.0)
+    fit = step("linear mixed model", lambda: crossed_lmm(
+        scored, rating="__score__", case=unit, rater=rater, office=office,
+        confidence=confidence))
+    variance = fit.to_frame()
+    notes.extend(f"linear mixed model: {n}" for n in fit.notes)
+    effects = {k: v for k, v in fit.random_effects.items() if k in ("office", "officer")}
+    ord_table = None
+    if ordinal:
+        def fit_ordinal() -> pd.DataFrame:
+            ofit = ordinal_mixed(frame, rating=rating, case=unit, rater=rater, office=office,
+                                 categories=cat_list, confidence=confidence)
+            return ofit.sd
+        ord_table = step("ordinal mixed model", fit_ordinal)
+    else:
+        step("ordinal mixed model", lambda: None)
+
+    fun = None
+    if office is not None:
+        high = frame.assign(__high__=codes >= cats.index(high_from))
+        fun = step("funnel", lambda: funnel(high, group=office, outcome="__high__",
+                                            cluster=rater))
+    else:
+        step("funnel", lambda: None)
+
+    ref = None
+    anchor = over = trend = None
+    if reference is not None:
+        def against_reference() -> dict[str, Any]:
+            sym = bias.symmetry(frame, rating=rating, reference=reference, categories=cat_list)
+            overall = bias.directional(frame, rating=rating, reference=reference, by=office,
+                                       cluster=rater, categories=cat_list,
+                                       confidence=confidence)
+            per_officer = bias.directional(frame, rating=rating, reference=reference,
+                                           by=rater, categories=cat_list,
+                                           confidence=confidence)
+            return {"confusion": sym.table, "symmetry": sym, "directional": overall,
+                    "by_officer": per_officer}
+        ref = step("reference", against_reference)
+        if occasion is not None and frame[occasion].nunique() > 1:
+            anchor = step("anchoring", lambda: bias.anchoring(
+                frame, rating=rating, case=case, rater=rater, occasion=occasion,
+                evidence=reference, categories=cat_list, confidence=confidence))
+        if year is not None and pd.to_numeric(frame[year], errors="coerce").nunique() > 1:
+            trend = step("inflation trend", lambda: bias.inflation_trend(
+                frame, rating=rating, reference=reference, year=year, case=unit, rater=rater,
+                office=office, categories=cat_list, confidence=confidence))
+    if original is not None:
+        level_codes(frame[original], original, cats)  # clear error on an unknown level
+        over = step("overrides", lambda: bias.overrides(
+            frame, officer_rating=original, final_rating=rating, reference=reference,
+            by=office, cluster=rater, categories=cat_list, confidence=confidence))
+
+    result = Audit(meta=meta, agreement=agreement, agreement_by_office=by_office,
+                   pairwise=pairwise, variance=variance, ordinal=ord_table, effects=effects,
+                   funnel=fun, reference=ref, anchoring=anchor, overrides=over,
+                   inflation_trend=trend, findings=[], notes=notes)
+    from ._findings import findings
+
+    result.findings.extend(findings(result))
+    return result

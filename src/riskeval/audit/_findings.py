@@ -1,0 +1,183 @@
+"""Plain-language findings, each resting on one number, and the methods appendix."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from ._compute import Finding
+
+if TYPE_CHECKING:
+    from ._compute import Audit
+
+ALPHA = "Krippendorff's alpha (ordinal)"
+
+#: (name, what it measures, reference) for the methods appendix
+METHODS = (
+    ("Percent agreement", "Share of pairs of officers rating the same case who chose the same "
+     "level; no allowance for chance.", "Gwet, K. L. (2014). Handbook of Inter-Rater "
+     "Reliability, 4th ed. Advanced Analytics."),
+    ("Fleiss' kappa", "Agreement beyond what chance would give, for many raters.",
+     "Fleiss, J. L. (1971). Measuring nominal scale agreement among many raters. "
+     "Psychological Bulletin 76(5), 378-382."),
+    ("Gwet's AC1 / AC2", "Chance-corrected agreement that stays stable when one level is much "
+     "more common than the others; AC2 gives partial credit to near misses.",
+     "Gwet, K. L. (2008). Computing inter-rater reliability and its variance in the presence "
+     "of high agreement. British Journal of Mathematical and Statistical Psychology 61, 29-48."),
+    ("Brennan-Prediger", "Chance-corrected agreement with every level equally likely by chance.",
+     "Brennan, R. L. & Prediger, D. J. (1981). Coefficient kappa: some uses, misuses, and "
+     "alternatives. Educational and Psychological Measurement 41, 687-699."),
+    ("Krippendorff's alpha (ordinal)", "Disagreement observed relative to disagreement "
+     "expected by chance, with ordinal distances and missing ratings allowed. 0.8 or more is "
+     "usually read as reliable, below 0.667 as too unreliable to draw conclusions.",
+     "Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology, 2nd ed. "
+     "Sage; Hayes, A. F. & Krippendorff, K. (2007). Communication Methods and Measures 1(1)."),
+    ("Intraclass correlations (ICC)", "Share of rating variance due to real differences "
+     "between cases, treating the levels 1-4 as scores.", "Shrout, P. E. & Fleiss, J. L. "
+     "(1979). Psychological Bulletin 86(2), 420-428; McGraw, K. O. & Wong, S. P. (1996). "
+     "Psychological Methods 1(1), 30-46."),
+    ("Crossed linear mixed model", "Splits the variance of the level scores into case, "
+     "office, officer-within-office and residual parts (REML); profile-likelihood intervals.",
+     "Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects "
+     "models using lme4. Journal of Statistical Software 67(1)."),
+    ("Ordinal mixed model", "The same split on the latent (probit) scale of a cumulative link "
+     "model, which respects that the levels are ordered categories (Laplace approximation).",
+     "Christensen, R. H. B. (2019). ordinal: regression models for ordinal data. R package."),
+    ("Funnel plot", "Each office's share of high ratings against the overall share, with "
+     "exact binomial 95% and 99.8% control limits: an office outside the 99.8% limits is "
+     "unlikely to differ by chance alone.", "Spiegelhalter, D. J. (2005). Funnel plots for "
+     "comparing institutional performance. Statistics in Medicine 24(8), 1185-1202."),
+    ("Upward and downward departures", "Shares of ratings above and below the reference level, "
+     "with intervals that allow for ratings by the same officer being related (cluster-robust).",
+     "Cameron, A. C. & Miller, D. L. (2015). A practitioner's guide to cluster-robust "
+     "inference. Journal of Human Resources 50(2), 317-372."),
+    ("Bowker's test of symmetry", "Whether moves from one level to another are as common as "
+     "the reverse moves.", "Bowker, A. H. (1948). A test for symmetry in contingency tables. "
+     "JASA 43(244), 572-574."),
+)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or not math.isfinite(x) else f"{100 * x:.0f}%"
+
+
+def _ci(lo: float, hi: float, pct: bool = False) -> str:
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    return f" (95% interval {_pct(lo)} to {_pct(hi)})" if pct else \
+        f" (95% interval {lo:.2f} to {hi:.2f})"
+
+
+def _alpha_words(a: float) -> str:
+    if a >= 0.8:
+        return "good enough to rely on (0.8 or more)"
+    if a >= 0.667:
+        return "enough only for tentative conclusions (between 0.667 and 0.8)"
+    return "below 0.667, the level usually taken as too unreliable to draw conclusions from"
+
+
+def _names(xs: list) -> str:
+    return ", ".join(map(str, xs)) if xs else "none"
+
+
+def findings(a: Audit) -> list[Finding]:
+    """The findings of an audit, in reading order."""
+    out: list[Finding] = []
+    ag = a.agreement
+    pa = ag.loc["Percent agreement"]
+    al = ag.loc[ALPHA]
+    out.append(Finding(
+        "agreement", "How often officers agree",
+        f"When two officers rated the same case they chose the same level "
+        f"{_pct(pa['estimate'])} of the time{_ci(pa['ci_low'], pa['ci_high'], True)}. "
+        f"Allowing for agreement by chance, Krippendorff's alpha is {al['estimate']:.2f}"
+        f"{_ci(al['ci_low'], al['ci_high'])}, which is {_alpha_words(al['estimate'])}.",
+        float(al["estimate"]), float(al["ci_low"]), float(al["ci_high"])))
+
+    v = a.variance
+    share = v["share"]
+    parts = [f"{_pct(share['case'])} lies between cases (the differences in risk the "
+             f"assessments should reflect)"]
+    if "office" in share.index:
+        parts.append(f"{_pct(share['office'])} between offices")
+    parts.append(f"{_pct(share['officer'])} between officers"
+                 + (" in the same office" if "office" in share.index else ""))
+    parts.append(f"{_pct(share['residual'])} is inconsistency that follows no officer or "
+                 f"office pattern")
+    judged = 1 - share["case"]
+    out.append(Finding(
+        "variation", "Where the differences come from",
+        "Of all the variation in ratings, " + ", ".join(parts[:-1]) + f", and {parts[-1]}. "
+        f"So {_pct(judged)} of the variation comes from who assessed the case and where, not "
+        f"from the case itself.", float(judged)))
+
+    if a.agreement_by_office is not None:
+        per = a.agreement_by_office[a.agreement_by_office["coefficient"]
+                                    == "Krippendorff's alpha"]
+        per = per.dropna(subset=["estimate"])
+        if len(per):
+            key = per.columns[0]
+            lo, hi = per.loc[per["estimate"].idxmin()], per.loc[per["estimate"].idxmax()]
+            out.append(Finding(
+                "office_agreement", "Agreement within each office",
+                f"Within offices, alpha ranged from {lo['estimate']:.2f} ({lo[key]}) to "
+                f"{hi['estimate']:.2f} ({hi[key]}). Officers in the same office agree with "
+                f"each other no better than this, before any comparison with other offices.",
+                float(per["estimate"].min())))
+
+    if a.funnel is not None:
+        t = a.funnel.table
+        hi_lab = a.meta["high_from"]
+        out99 = [f"{g} ({t.loc[g, 'direction']})" for g in t.index[t["outside_99.8"]]]
+        out95 = [f"{g} ({t.loc[g, 'direction']})"
+                 for g in t.index[t["outside_95"] & ~t["outside_99.8"]]]
+        out.append(Finding(
+            "funnel", "Offices compared fairly",
+            f"Overall {_pct(a.funnel.target)} of ratings were '{hi_lab}' or above. Allowing "
+            f"for ratings by the same officer being alike, offices outside the 99.8% limits "
+            f"(very unlikely to differ by chance): {_names(out99)}. Outside only the 95% "
+            f"limits (worth a look, could be chance): {_names(out95)}."
+            + (f" Taken together the offices' rates vary more than chance alone allows "
+               f"(overdispersion {a.funnel.phi_raw:.1f}, p = {a.funnel.phi_pvalue:.2g})."
+               if a.funnel.phi_pvalue < 0.05 else ""),
+            float(len(out99))))
+
+    if a.reference is not None:
+        d = a.reference["directional"].loc["(all)"]
+        sym = a.reference["symmetry"]
+        out.append(Finding(
+            "direction", "Direction of disagreement with the reference",
+            f"{_pct(d['upward'])} of ratings were above the reference level and "
+            f"{_pct(d['downward'])} below it. The difference, {_pct(d['net'])}"
+            f"{_ci(d['net_low'], d['net_high'], True)}, is the signature of defensive "
+            f"inflation, but on its own it cannot separate inflation from officers who are "
+            f"simply more severe. {sym.summary()}.", float(d["net"]), float(d["net_low"]),
+            float(d["net_high"])))
+    if a.inflation_trend is not None:
+        tr = a.inflation_trend
+        out.append(Finding(
+            "inflation_trend", "Is inflation growing?",
+            f"Relative to the reference, ratings drifted by {tr['estimate']:+.3f} latent "
+            f"units per year{_ci(tr['ci_low'], tr['ci_high'])}; a positive drift means ratings "
+            f"rise above the evidence more each year.", float(tr["estimate"]),
+            float(tr["ci_low"]), float(tr["ci_high"])))
+    if a.anchoring is not None and "asymmetry" in a.anchoring.index:
+        an = a.anchoring
+        gap = an.loc["asymmetry"]
+        out.append(Finding(
+            "anchoring", "Do ratings follow the evidence down as well as up?",
+            f"When the evidence improved, {_pct(an.loc['down', 'downgraded'])} of repeat "
+            f"assessments were lowered; when it worsened, {_pct(an.loc['up', 'upgraded'])} "
+            f"were raised. The gap, {_pct(an.loc['asymmetry', 'upgraded'])}"
+            f"{_ci(gap['upgraded_low'], gap['upgraded_high'], True)}"
+            f", is the signature of anchoring: a high rating, once given, sticks.",
+            float(an.loc["asymmetry", "upgraded"])))
+    if a.overrides is not None:
+        o = a.overrides.loc["(all)"]
+        text = (f"Managers changed {_pct(o['changed'])} of officers' ratings "
+                f"({_pct(o['raised'])} raised, {_pct(o['lowered'])} lowered).")
+        if "agreement_change" in a.overrides.columns:
+            text += (f" Agreement with the reference went from {_pct(o['agree_before'])} "
+                     f"to {_pct(o['agree_after'])}.")
+        out.append(Finding("overrides", "Manager overrides", text, float(o["changed"])))
+    return out
