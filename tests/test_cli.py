@@ -43,13 +43,26 @@ def test_agreement_table_text(capsys):
     assert "Gwet's AC1" in text and "ICC2" in text and "95% CI" in text
 
 
-def test_demo_simulates_the_six_office_study(capsys):
-    assert main(["demo"]) == 0
-    text = capsys.readouterr().out
-    assert "Krippendorff's alpha (ordinal)" in text and "by office:" in text
-    assert "1152 ratings of 24 cases by 48 raters" in text
-    assert all(f"Office {i}" in text for i in range(1, 7))
-    assert "against the evidence-based reference level" in text
+def test_demo_writes_the_audit_of_the_six_office_study(tmp_path, capsys):
+    out = tmp_path / "riskeval-demo"
+    assert main(["demo", "--quiet", "-o", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == f"report: {out / 'report.html'}"
+    summary = lines[2:]
+    assert len(summary) == 5
+    assert summary[0] == "1152 ratings of 24 cases by 48 officers in 6 offices."
+    assert summary[1].startswith("Exact agreement 38.8%; Krippendorff's alpha (ordinal) 0.383")
+    assert summary[4] == "Against the reference: 41.1% higher, 13.0% lower."
+    assert (out / "report.html").is_file() and (out / "summary.json").is_file()
+    # a second demo replaces its own earlier report; a folder of other files is refused
+    assert main(["demo", "--quiet", "-o", str(out)]) == 0
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    capsys.readouterr()
+    assert main(["demo", "--quiet", "-o", str(other)]) == 2
+    assert "holds no earlier riskeval report" in capsys.readouterr().err
+    assert (other / "notes.txt").read_text() == "keep me"
     assert main(["demo", "--seed", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["n_raters"] == 48 and len(out["by_office"]) == 12
