@@ -210,3 +210,17 @@ def test_bad_arguments_are_named(ratings):
     text = ratings.assign(rating=ratings["rating"].astype(str))
     with pytest.raises(RiskevalError, match="order of the levels"):
         audit(text, **COLS)
+
+
+def test_per_office_agreement_is_every_coefficient_within_the_office(ratings, result):
+    per = result.agreement_by_office
+    assert set(per["office"]) == {f"Office {i}" for i in range(1, 7)}
+    sub = ratings[ratings["office"] == "Office 4"]
+    want = rv.agreement_summary(sub, **COLS, categories=list(rv.RISK_LEVELS), level="ordinal")
+    got = per[per["office"] == "Office 4"].set_index("coefficient")
+    assert list(got.index) == list(want.index)
+    np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(got["ci_high"], want["ci_high"], rtol=1e-12)
+    lowest = per[per["coefficient"] == "Krippendorff's alpha (ordinal)"]["estimate"].min()
+    finding = next(f for f in result.findings if f.key == "office_agreement")
+    assert finding.value == pytest.approx(lowest)

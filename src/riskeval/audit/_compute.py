@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .. import bias
-from ..agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
+from ..agreement import agreement_summary
 from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
 from ..data import level_codes, parse_categories, validate_ratings
 from ..errors import RiskevalError, RiskevalTypeError
@@ -45,7 +45,7 @@ class Audit:
     agreement : pandas.DataFrame
         Every coefficient with its interval (:func:`riskeval.agreement.agreement_summary`).
     agreement_by_office : pandas.DataFrame or None
-        Krippendorff's ordinal alpha, Gwet's AC2 (ordinal weights)... per office.
+        The same coefficients within each office (offices with two or more officers).
     pairwise : PairwiseAgreement
         Exact agreement of every pair of officers on the cases both rated.
     variance : pandas.DataFrame
@@ -299,11 +299,17 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
     if office is not None:
         def per_office() -> pd.DataFrame:
             parts = []
-            for fn, kw in ((krippendorff_alpha, {"level": "ordinal"}), (gwet_ac, {})):
-                parts.append(by_group(fn, frame, group=office, case=unit, rater=rater,
-                                      rating=rating, categories=cat_list,
-                                      confidence=confidence, **kw))
-            return pd.concat(parts, ignore_index=True)
+            for name, sub in frame.groupby(office, sort=True, observed=True):
+                if sub[rater].nunique() < 2:
+                    notes.append(f"agreement by office: {name} has a single officer; no "
+                                 f"agreement within it")
+                    continue
+                table = agreement_summary(sub, case=unit, rater=rater, rating=rating,
+                                          categories=cat_list, level="ordinal",
+                                          confidence=confidence).reset_index()
+                table.insert(0, office, name)
+                parts.append(table)
+            return pd.concat(parts, ignore_index=True) if parts else None
         by_office = step("agreement by office", per_office)
     pairwise = step("pairwise agreement", lambda: pairwise_agreement(
         frame, case=unit, rater=rater, rating=rating, categories=cat_list))

@@ -112,8 +112,7 @@ def findings(a: Audit) -> list[Finding]:
         f"from the case itself.", float(judged)))
 
     if a.agreement_by_office is not None:
-        per = a.agreement_by_office[a.agreement_by_office["coefficient"]
-                                    == "Krippendorff's alpha"]
+        per = a.agreement_by_office[a.agreement_by_office["coefficient"] == ALPHA]
         per = per.dropna(subset=["estimate"])
         if len(per):
             key = per.columns[0]
