@@ -201,7 +201,7 @@ def test_repeat_assessments_and_years_add_anchoring_and_trend():
 
 
 def test_bad_arguments_are_named(ratings):
-    with pytest.raises(RiskevalError, match="'original_rating' not found"):
+    with pytest.raises(RiskevalError, match="original column 'original_rating' is not"):
         audit(ratings, **COLS, original="original_rating")
     with pytest.raises(RiskevalError, match="high_from='severe'"):
         audit(ratings, **COLS, high_from="severe")
@@ -224,3 +224,21 @@ def test_per_office_agreement_is_every_coefficient_within_the_office(ratings, re
     lowest = per[per["coefficient"] == "Krippendorff's alpha (ordinal)"]["estimate"].min()
     finding = next(f for f in result.findings if f.key == "office_agreement")
     assert finding.value == pytest.approx(lowest)
+
+
+def test_original_rating_is_checked_like_the_rating(ratings):
+    bad = ratings.assign(officer_rating=ratings["officer_rating"].astype(str))
+    bad.loc[7, "officer_rating"] = "High"
+    with pytest.raises(RiskevalError, match=r"'High'.*line.*9.*'high'"):
+        audit(bad, **COLS, original="officer_rating", categories=list(rv.RISK_LEVELS))
+
+
+def test_a_failed_save_leaves_no_folders_it_created(result, tmp_path, monkeypatch):
+    from riskeval.audit import _report
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+    monkeypatch.setattr(_report, "render_html", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        result.save(tmp_path / "deep" / "er" / "out")
+    assert list(tmp_path.iterdir()) == []

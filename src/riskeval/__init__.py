@@ -3,14 +3,26 @@
 The generative world (:mod:`riskeval.vignettes`, :mod:`riskeval.raters`,
 :mod:`riskeval.simulate`, :mod:`riskeval.scenarios`), agreement and reliability coefficients
 (:mod:`riskeval.agreement`), the ratings data model (:mod:`riskeval.data`) and a command-line
-tool (``riskeval``).
+tool (``riskeval``). The inspector's consistency audit is :mod:`riskeval.audit`.
 
 >>> import riskeval as rv
 >>> world = rv.scenarios.six_office_study()
 >>> ratings = rv.simulate(world, seed=1)     # riskeval.simulate is also callable
 """
 
-from . import agreement, bias, data, multilevel, narratives, raters, scenarios, simulate, vignettes
+from . import (
+    agreement,
+    audit,
+    bias,
+    data,
+    funnel,
+    multilevel,
+    narratives,
+    raters,
+    scenarios,
+    simulate,
+    vignettes,
+)
 from .agreement import (
     agreement_summary,
     brennan_prediger,
@@ -39,12 +51,14 @@ __all__ = [
     "agreement",
     "agreement_summary",
     "as_ratings",
+    "audit",
     "bias",
     "brennan_prediger",
     "by_group",
     "cohen_kappa",
     "data",
     "fleiss_kappa",
+    "funnel",
     "gwet_ac",
     "icc",
     "krippendorff_alpha",

@@ -93,7 +93,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="replace officer and office identifiers by stable codes keyed by "
                           "this secret salt")
     aud.add_argument("--no-ordinal", action="store_true",
-                     help="skip the ordinal mixed model (faster on large data)")
+                     help="skip the ordinal mixed model (it is skipped anyway above 50,000 "
+                          "ratings)")
     aud.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                      help="folder to write the report into (must be new or empty)")
     aud.add_argument("--force", action="store_true",
@@ -251,16 +252,23 @@ def _audit_cmd(args: argparse.Namespace) -> int:
     if src.exists() and _inside(src, out):
         raise RiskevalError(f"the output folder {str(out)!r} contains the input file "
                             f"{str(src)!r}; choose a folder that does not hold your data")
+    if out.exists() and not out.is_dir():
+        raise RiskevalError(f"output {str(out)!r} is a file; -o needs a folder")
     if out.is_dir() and any(out.iterdir()) and not args.force:
         raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
                             f"another folder or pass --force to replace it")
+    if args.high_from is not None and args.categories is None \
+            and args.high_from not in RISK_LEVELS:
+        raise RiskevalError(f"--high-from {args.high_from!r} is not one of the levels "
+                            f"{', '.join(RISK_LEVELS)}")
     categories = args.categories if args.categories is not None else list(RISK_LEVELS)
     frame = read_table(src, sep=args.delimiter)
     result = audit(frame, case=args.case, rater=args.rater, rating=args.rating,
                    office=args.office, reference=args.reference, occasion=args.occasion,
                    original=args.original, year=args.year, categories=categories,
                    high_from=args.high_from, confidence=args.confidence,
-                   pseudonymise=args.pseudonymise, ordinal=not args.no_ordinal,
+                   pseudonymise=args.pseudonymise,
+                   ordinal=False if args.no_ordinal else "auto",
                    progress=not args.quiet)
     report = result.save(out, force=args.force)
     if not args.quiet:

@@ -15,11 +15,20 @@ import pandas as pd
 from .. import bias
 from ..agreement import agreement_summary
 from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
-from ..data import level_codes, parse_categories, validate_ratings
+from ..data import (
+    _check_columns,
+    _encode_categorical,
+    level_codes,
+    parse_categories,
+    validate_ratings,
+)
 from ..errors import RiskevalError, RiskevalTypeError
 from ..funnel import FunnelResult, funnel
 
-__all__ = ["Audit", "Finding", "audit", "pseudonym"]
+__all__ = ["ORDINAL_AUTO_MAX", "Audit", "Finding", "audit", "pseudonym"]
+
+#: largest number of ratings for which ``ordinal="auto"`` fits the ordinal mixed model
+ORDINAL_AUTO_MAX = 50_000
 
 
 @dataclass(frozen=True)
@@ -162,7 +171,7 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
           reference: str | None = None, occasion: str | None = None,
           original: str | None = None, year: str | None = None, categories: Any = None,
           high_from: str | None = None, confidence: float = 0.95,
-          pseudonymise: str | None = None, ordinal: bool = True,
+          pseudonymise: str | None = None, ordinal: bool | str = "auto",
           progress: bool = False) -> Audit:
     """Run the complete consistency audit of a ratings table.
 
@@ -197,8 +206,10 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     pseudonymise : str, optional
         A secret salt: officer and office identifiers are replaced by stable codes
         (HMAC-SHA256 of the identifier keyed by the salt) before anything is computed.
-    ordinal : bool
-        Also fit the ordinal (probit) mixed model for latent-scale SDs.
+    ordinal : bool or "auto"
+        Also fit the ordinal (probit) mixed model for latent-scale SDs. ``"auto"`` fits it up
+        to ``ORDINAL_AUTO_MAX`` ratings and otherwise skips it with a note (its Laplace fit
+        takes minutes on national-scale data).
     progress : bool
         Show a progress bar.
 
@@ -216,15 +227,11 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     if not 0 < confidence < 1:
         raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
     cats = parse_categories(categories)
-    extra = {c for c in (original, year) if c is not None}
-    missing = [c for c in extra if c not in data.columns]
-    if missing:
-        raise RiskevalError(f"column {missing[0]!r} not found; the file has columns "
-                            f"{', '.join(map(repr, data.columns))}")
+    _check_columns(data, {"case": case, "rater": rater, "rating": rating, "office": office,
+                          "reference": reference, "occasion": occasion, "original": original,
+                          "year": year})
     frame = validate_ratings(data, case=case, rater=rater, rating=rating, occasion=occasion,
                              office=office, reference=reference, categories=cats)
-    for c in extra:
-        frame[c] = data.loc[frame.index, c]
     if cats is None:
         dtype = frame[rating].dtype
         if not (isinstance(dtype, pd.CategoricalDtype) and dtype.ordered):
@@ -232,6 +239,10 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
                                 f"give categories, lowest first (e.g. \"low,medium,high,very "
                                 f"high\")")
         cats = tuple(dtype.categories)
+    if year is not None:
+        frame[year] = data.loc[frame.index, year]
+    if original is not None:  # checked like the rating: named values, file lines, hints
+        frame[original] = _encode_categorical(data.loc[frame.index, original], cats, original)
     frame = frame[frame[rating].notna()]
     if pseudonymise is not None:
         if not str(pseudonymise):
@@ -281,7 +292,7 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
 def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], notes: list[str],
          *, unit: str, case: str, rater: str, rating: str, office: str | None,
          reference: str | None, occasion: str | None, original: str | None, year: str | None,
-         cats: tuple, high_from: str, confidence: float, ordinal: bool) -> Audit:
+         cats: tuple, high_from: str, confidence: float, ordinal: bool | str) -> Audit:
     from ..multilevel import crossed_lmm, ordinal_mixed
 
     cat_list = list(cats)
@@ -322,6 +333,11 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
     notes.extend(f"linear mixed model: {n}" for n in fit.notes)
     effects = {k: v for k, v in fit.random_effects.items() if k in ("office", "officer")}
     ord_table = None
+    if ordinal == "auto":
+        ordinal = len(frame) <= ORDINAL_AUTO_MAX
+        if not ordinal:
+            notes.append(f"ordinal mixed model: not fitted on {len(frame)} ratings (more than "
+                         f"{ORDINAL_AUTO_MAX}); pass ordinal=True to fit it anyway")
     if ordinal:
         def fit_ordinal() -> pd.DataFrame:
             ofit = ordinal_mixed(frame, rating=rating, case=unit, rater=rater, office=office,
@@ -362,7 +378,6 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
                 frame, rating=rating, reference=reference, year=year, case=unit, rater=rater,
                 office=office, categories=cat_list, confidence=confidence))
     if original is not None:
-        level_codes(frame[original], original, cats)  # clear error on an unknown level
         over = step("overrides", lambda: bias.overrides(
             frame, officer_rating=original, final_rating=rating, reference=reference,
             by=office, cluster=rater, categories=cat_list, confidence=confidence))

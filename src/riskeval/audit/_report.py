@@ -289,6 +289,10 @@ def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
         raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
                             f"another folder or pass --force (force=True) to replace it")
     parent = out.resolve().parent
+    created = parent   # the highest folder this call creates, removed again on failure
+    while not created.parent.exists():
+        created = created.parent
+    created = None if created.exists() else created
     parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
     try:
@@ -313,5 +317,7 @@ def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
             os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
         raise
     return out / "report.html"
