@@ -134,17 +134,20 @@ def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | No
     ok = (r >= 0) & (ref >= 0)
     if not ok.any():
         raise RiskevalError("no row has both a rating and a reference level")
-    groups = [("(all)", ok)]
-    if by is not None:
-        keys = data[by].to_numpy()
-        for key in pd.unique(keys[ok]):
-            groups.append((key, ok & (keys == key)))
+    rows_ok = np.flatnonzero(ok)
+    groups = [("(all)", rows_ok)]
+    if by is not None:  # one pass: rows of each group (in order of first appearance)
+        codes, keys = pd.factorize(data[by].to_numpy()[rows_ok])
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+        groups += [(key, rows_ok[order[bounds[g]:bounds[g + 1]]])
+                   for g, key in enumerate(keys)]
     cl = data[cluster].to_numpy() if cluster is not None else None
     rows = []
     for key, mask in groups:
         diff = r[mask] - ref[mask]
         c = cl[mask] if cl is not None else None
-        row: dict[str, Any] = {"group": key, "n": int(mask.sum())}
+        row: dict[str, Any] = {"group": key, "n": len(mask)}
         for name, y, bounded in (("upward", diff > 0, True), ("downward", diff < 0, True),
                                  ("agree", diff == 0, True),
                                  ("net", np.sign(diff), False)):

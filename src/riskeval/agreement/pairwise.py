@@ -41,6 +41,24 @@ class PairwiseAgreement:
                              "agreement": self.matrix.to_numpy()[i, j],
                              "shared": self.shared.to_numpy()[i, j]})
 
+    def by_rater(self) -> pd.DataFrame:
+        """Each rater's agreement with all the others, over every case they share.
+
+        ``agreement`` is the shared-case-weighted mean of the rater's row (the rater's own
+        entry excluded); ``shared`` the number of (other rater, case) pairs behind it. Low
+        values point to officers whose ratings are out of line with their colleagues'.
+        """
+        m = self.matrix.to_numpy().copy()
+        n = self.shared.to_numpy().astype(float).copy()
+        np.fill_diagonal(n, 0.0)
+        m = np.nan_to_num(m, nan=0.0)
+        total = n.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(total > 0, (m * n).sum(axis=1) / np.where(total > 0, total, 1),
+                            np.nan)
+        return pd.DataFrame({"agreement": mean, "shared": total.astype(int)},
+                            index=self.matrix.index)
+
     def plot(self, ax: Any = None) -> Any:
         """Heatmap of the matrix (:func:`riskeval.plots.heatmap`)."""
         from ..plots import heatmap

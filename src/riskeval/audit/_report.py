@@ -22,6 +22,10 @@ from ._findings import ALPHA, METHODS
 if TYPE_CHECKING:
     from ._compute import Audit
 
+#: above this many officers the list of every pair is left out of the files (it has n^2/2
+#: rows); each officer's agreement with the others is always written
+PAIRS_MAX_OFFICERS = 500
+
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;
 margin:2em auto;padding:0 1em;color:#1b1b1b;line-height:1.45}
@@ -52,7 +56,9 @@ def tables(a: Audit) -> dict[str, pd.DataFrame]:
     if a.agreement_by_office is not None:
         out["agreement_by_office"] = a.agreement_by_office.set_index(
             list(a.agreement_by_office.columns[:2]))
-    out["pairwise_agreement"] = a.pairwise.long().set_index(["rater_1", "rater_2"])
+    out["officer_agreement"] = a.pairwise.by_rater()
+    if len(a.pairwise.matrix) <= PAIRS_MAX_OFFICERS:
+        out["pairwise_agreement"] = a.pairwise.long().set_index(["rater_1", "rater_2"])
     out["variance"] = a.variance
     if a.ordinal is not None:
         out["ordinal_sd"] = a.ordinal
@@ -124,7 +130,8 @@ def figures(a: Audit) -> dict[str, Any]:
     figs["variance_shares"] = fig
 
     panels = [k for k in ("office", "officer") if k in a.effects]
-    fig = Figure(figsize=(4.5 * len(panels), max(3.5, 0.16 * len(a.effects["officer"]))))
+    rows = max(len(a.effects[k]) for k in panels)
+    fig = Figure(figsize=(4.5 * len(panels), min(12.0, max(3.5, 0.16 * min(rows, 60)))))
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, name in zip(axes, panels, strict=True):
         plots.caterpillar(a.effects[name], ax, f"{name} effects (95% intervals)")
@@ -208,7 +215,11 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
             list(a.agreement_by_office.columns[:2])))]
     parts += ["<h3>Agreement between pairs of officers</h3>",
               "<p>Each cell is the share of shared cases on which two officers chose the same "
-              "level.</p>", img("pairwise_agreement", "pairwise agreement heatmap")]
+              "level.</p>", img("pairwise_agreement", "pairwise agreement heatmap"),
+              "<h3>Officers who agree least with their colleagues</h3>",
+              "<p>Each officer's exact agreement with all other officers over the cases they "
+              "share (the ten lowest; every officer is in tables/officer_agreement.csv).</p>",
+              _table_html(a.pairwise.by_rater().nsmallest(10, "agreement"))]
 
     parts += ["<h2>Sources of variation</h2>", img("variance_shares", "variance shares"),
               _table_html(a.variance)]
