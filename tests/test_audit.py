@@ -101,6 +101,13 @@ def test_pairwise_agreement_equals_a_loop_over_pairs(ratings):
         both = wide[a].notna() & wide[b].notna()
         assert pa.matrix.loc[a, b] == pytest.approx((wide[a] == wide[b])[both].mean())
         assert pa.shared.loc[a, b] == both.sum()
+    # each officer against all others: every (other officer, case) pair counted once
+    a = names[5]
+    others = [b for b in names if b != a]
+    same = sum(int((wide[a] == wide[b]).sum()) for b in others)
+    row = pa.by_rater().loc[a]
+    assert row["shared"] == 24 * 47
+    assert row["agreement"] == pytest.approx(same / (24 * 47))
     # quadratic credit for near misses
     pq = pairwise_agreement(ratings, **COLS, weights="quadratic")
     a, b = names[3], names[17]
