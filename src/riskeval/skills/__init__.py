@@ -3,6 +3,19 @@
 See :mod:`riskeval.skills._model` for the generative model.
 """
 
+from ._estimate import (
+    calibrated_scores,
+    corrected_effect,
+    ipw_weights,
+    km_by_group,
+    officer_scores,
+    score_reliability,
+    skill_effect,
+    supervision_table,
+)
 from ._model import DOMAINS, ITEMS, SkillsData, parameters, simulate_skills, skills_params
 
-__all__ = ["DOMAINS", "ITEMS", "SkillsData", "parameters", "simulate_skills", "skills_params"]
+__all__ = ["DOMAINS", "ITEMS", "SkillsData", "calibrated_scores", "corrected_effect",
+           "ipw_weights", "km_by_group", "officer_scores",
+           "parameters", "score_reliability", "simulate_skills", "skill_effect", "skills_params",
+           "supervision_table"]
