@@ -45,7 +45,7 @@ def _numeric(frame: pd.DataFrame, col: str, *, lo: float | None = None, hi: floa
     out = (v < (-np.inf if lo is None else lo)) | (v > (np.inf if hi is None else hi))
     if out.any():
         i = int(np.flatnonzero(out)[0])
-        raise RiskevalError(f"column {col!r} row {i} holds {v[i]!r}; expected {what}")
+        raise RiskevalError(f"column {col!r} row {i} holds {float(v[i])!r}; expected {what}")
     return v
 
 
@@ -206,7 +206,7 @@ def _design(frame: pd.DataFrame, skill: str | Sequence[str], adjust: Sequence[st
         if risk_scale is not None and c == adjust[0]:
             if ((v <= 0) | (v >= 1)).any():
                 i = int(np.flatnonzero((v <= 0) | (v >= 1))[0])
-                raise RiskevalError(f"column {c!r} row {i} holds {v[i]!r}; it must hold "
+                raise RiskevalError(f"column {c!r} row {i} holds {float(v[i])!r}; it must hold "
                                     f"probabilities strictly between 0 and 1 (it is entered "
                                     f"as its {risk_scale})")
             X[f"{risk_scale}({c})"] = _RISK_SCALES[risk_scale](v)

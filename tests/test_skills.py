@@ -1,0 +1,175 @@
+"""Supervision skills and reconviction: the Cox fit against R and statsmodels, and recovery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from statsmodels.duration.hazard_regression import PHReg
+
+from riskeval import RiskevalError
+from riskeval import skills as sk
+from riskeval.skills._cox import cox_fit
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def cox_data() -> pd.DataFrame:
+    return pd.read_csv(FIX / "skills_cox.csv")
+
+
+@pytest.fixture(scope="module")
+def r_results() -> dict:
+    return json.loads((FIX / "skills_cox_results.json").read_text())
+
+
+def test_cox_matches_r_coxph_breslow_with_cluster_and_weights(cox_data, r_results):
+    """tests/fixtures/skills_cox_fixtures.R: coxph(Surv(time, event) ~ ..., ties="breslow",
+    cluster(officer) [, weights = w]) with survival 3.5-3; 387 tied times among 600 rows."""
+    d = cox_data
+    per = d.groupby("officer")["overall"].first()
+    z = ((d["overall"] - per.mean()) / per.std(ddof=1)).to_numpy()
+    g = d["officer"].to_numpy()
+    cases = {"unweighted": (np.column_stack([z, d["cll_risk"]]), None),
+             "weighted": (z[:, None], d["w"].to_numpy()),
+             "two_skills": (d[["relationship", "structuring", "cll_risk"]].to_numpy(), None)}
+    for name, (X, w) in cases.items():
+        fit = cox_fit(d["time"].to_numpy(), d["event"].to_numpy(), X, weights=w, groups=g)
+        want = r_results[name]
+        np.testing.assert_allclose(fit.params, want["coef"], rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(np.sqrt(np.diag(fit.cov_robust)), want["robust_se"],
+                                   rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(np.sqrt(np.diag(fit.cov_model)), want["naive_se"],
+                                   rtol=1e-6, err_msg=name)
+        assert fit.loglik == pytest.approx(want["loglik"][0], rel=1e-9)
+        assert fit.converged
+
+
+def test_cox_matches_statsmodels_phreg(cox_data):
+    d = cox_data
+    X = d[["relationship", "structuring", "cll_risk"]].to_numpy()
+    g = pd.factorize(d["officer"])[0]
+    ours = cox_fit(d["time"].to_numpy(), d["event"].to_numpy(), X, groups=g)
+    sm = PHReg(d["time"].to_numpy(), X, status=d["event"].to_numpy(), ties="breslow").fit(
+        groups=g)
+    np.testing.assert_allclose(ours.params, sm.params, rtol=1e-8)
+    np.testing.assert_allclose(np.sqrt(np.diag(ours.cov_robust)), sm.bse, rtol=1e-8)
+    assert ours.loglik == pytest.approx(sm.llf, rel=1e-12)
+
+
+def test_skill_effect_uses_officer_sd_and_cloglog_risk(cox_data, r_results):
+    res = sk.skill_effect(cox_data, skill="overall", adjust=("baseline_risk",))
+    want = r_results["unweighted"]
+    assert list(res.index) == ["overall", "cloglog(baseline_risk)"]
+    np.testing.assert_allclose(res["coef"], want["coef"], rtol=1e-6)
+    np.testing.assert_allclose(res["se"], want["robust_se"], rtol=1e-6)
+    assert res.attrs["officers"] == 30 and res.attrs["n"] == 600
+
+
+def _summary(values: list[float], truth: float) -> tuple[float, float]:
+    v = np.asarray(values)
+    return float(v.mean() - truth), float(v.std(ddof=1) / np.sqrt(len(v)))
+
+
+def test_random_allocation_no_error_recovers_the_hazard_ratio():
+    truth = np.log(0.8)
+    est, cover = [], 0
+    for rep in range(40):
+        d = sk.simulate_skills(seed=rep, n_officers=60, supervisees_per_officer=25,
+                               hr_relationship=1.0, hr_structuring=0.8, hr_interaction=1.0)
+        t = d.supervisees.join(d.officers.set_index("officer")[["structuring"]], on="officer")
+        sd = d.officers["structuring"].std(ddof=1)
+        row = sk.skill_effect(t, skill="structuring", skill_sd=1.0).iloc[0]
+        est.append(row["coef"] * 1.0)
+        cover += row["ratio_low"] <= np.exp(truth) <= row["ratio_high"]
+        assert sd > 0
+    bias, mcse = _summary(est, truth)
+    assert abs(bias) < 3 * mcse, (bias, mcse)
+    assert 0.85 <= cover / 40 <= 1.0, cover
+
+
+def test_measurement_error_attenuates_and_calibration_corrects():
+    truth = np.log(0.7)
+    naive, corrected = [], []
+    for rep in range(12):
+        d = sk.simulate_skills(seed=100 + rep, n_officers=100, supervisees_per_officer=30,
+                               hr_relationship=1.0, hr_structuring=0.7, hr_interaction=1.0,
+                               frailty_sd=0.0, session_sd=1.2, sessions_per_officer=2)
+        sc = sk.officer_scores(d.sessions)
+        t = sk.supervision_table(d.supervisees, sc)
+        naive.append(sk.skill_effect(t, skill="structuring").loc["structuring", "coef"])
+        cal, sd_true = sk.calibrated_scores(d.sessions, which="structuring")
+        tc = d.supervisees.join(cal.rename("cal"), on="officer")
+        corrected.append(sk.skill_effect(tc, skill="cal", skill_sd=sd_true).loc["cal", "coef"])
+    b_naive, se_naive = _summary(naive, truth)
+    b_corr, se_corr = _summary(corrected, truth)
+    # naive is pulled towards zero by far more than chance; the corrected one is not
+    assert b_naive > 4 * se_naive and b_naive > 0.04, (b_naive, se_naive)
+    assert abs(b_corr) < 3 * se_corr, (b_corr, se_corr)
+
+
+def test_risk_based_allocation_biases_the_naive_estimate_and_adjustment_removes_it():
+    truth = np.log(0.8)
+    naive, adjusted = [], []
+    for rep in range(15):
+        d = sk.simulate_skills(seed=200 + rep, n_officers=80, supervisees_per_officer=30,
+                               hr_relationship=1.0, hr_structuring=0.8, hr_interaction=1.0,
+                               allocation="risk", allocation_strength=0.8,
+                               experience_skill_corr=0.6, frailty_sd=0.0)
+        t = d.supervisees.join(d.officers.set_index("officer")[["structuring"]], on="officer")
+        naive.append(sk.skill_effect(t, skill="structuring", adjust=(),
+                                     skill_sd=1.0).iloc[0]["coef"])
+        adjusted.append(sk.skill_effect(t, skill="structuring", skill_sd=1.0).iloc[0]["coef"])
+    b_naive, se_naive = _summary(naive, truth)
+    b_adj, se_adj = _summary(adjusted, truth)
+    assert b_naive > 5 * se_naive and b_naive > 0.08, (b_naive, se_naive)
+    assert abs(b_adj) < 3 * se_adj, (b_adj, se_adj)
+
+
+def test_reliability_matches_the_variance_components():
+    d = sk.simulate_skills(seed=5, n_officers=400, sessions_per_officer=6, double_scored=0.0,
+                           rater_sd=0.0)
+    rel = sk.score_reliability(d.sessions, which="structuring")
+    # structuring session score = 2 + 0.8 S + session + mean of 5 item errors (then rounded)
+    assert rel["var_skill"] == pytest.approx(0.8 ** 2, rel=0.15)
+    assert rel["var_session"] == pytest.approx(0.5 ** 2 + 0.6 ** 2 / 5 + 1 / 12 / 5, rel=0.15)
+    assert rel["reliability"] == pytest.approx(
+        6 * rel["icc"] / (1 + 5 * rel["icc"]), rel=1e-12)
+    assert rel["icc_low"] < rel["icc"] < rel["icc_high"]
+
+
+def test_same_seed_same_data_and_bad_parameters():
+    a = sk.simulate_skills(seed=9)
+    b = sk.simulate_skills(seed=9)
+    pd.testing.assert_frame_equal(a.supervisees, b.supervisees)
+    pd.testing.assert_frame_equal(a.sessions, b.sessions)
+    c = sk.simulate_skills(seed=10)
+    assert not a.supervisees["time"].equals(c.supervisees["time"])
+    with pytest.raises(RiskevalError, match="skill_corr"):
+        sk.simulate_skills(seed=1, skill_corr=1.5)
+    with pytest.raises(RiskevalError, match="no parameter 'n_oficers'"):
+        sk.simulate_skills(seed=1, n_oficers=3)
+    with pytest.raises(RiskevalError, match="allocation"):
+        sk.simulate_skills(seed=1, allocation="by risk")
+    prov = sk.parameters().set_index("parameter")["provenance"]
+    assert prov["n_officers"].startswith("published") and prov["hr_structuring"].startswith(
+        "assumption")
+
+
+def test_user_data_errors_are_named(cox_data):
+    bad = cox_data.assign(event=cox_data["event"].astype(object))
+    bad.loc[3, "event"] = "yes"
+    with pytest.raises(RiskevalError, match="column 'event' row 3 holds 'yes'"):
+        sk.skill_effect(bad)
+    with pytest.raises(RiskevalError, match="time column 'days' is not"):
+        sk.skill_effect(cox_data, time="days")
+    bad = cox_data.assign(baseline_risk=cox_data["baseline_risk"].where(
+        cox_data.index != 5, 1.2))
+    with pytest.raises(RiskevalError, match=r"row 5 holds 1\.2"):
+        sk.skill_effect(bad)
+    with pytest.raises(RiskevalError, match="method='weibull'"):
+        sk.skill_effect(cox_data, method="weibull")
