@@ -52,19 +52,27 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--table-only", metavar="MINUTES", type=float, default=None,
+                        help="rewrite the table from the saved replications (no new runs); "
+                             "MINUTES is the recorded run time")
     args = parser.parse_args()
-    start = time.perf_counter()
-    tasks = [(s, rep) for s in range(len(SCENARIOS)) for rep in range(args.reps)]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        rows = [row for chunk in pool.map(_run, tasks, chunksize=4) for row in chunk]
-        tasks = [(s, rep) for s in ORDINAL for rep in range(args.reps)]
-        rows += [row for chunk in pool.map(_run_ordinal, tasks, chunksize=4)
-                 for row in chunk]
-    raw = pd.DataFrame(rows)
-    raw.to_csv(Path(__file__).with_name("parameter_recovery_replications.csv"), index=False,
-               float_format="%.10g")
+    csv = Path(__file__).with_name("parameter_recovery_replications.csv")
+    if args.table_only is not None:
+        raw = pd.read_csv(csv)
+        args.reps = int(raw.groupby(["scenario", "estimand"]).size().min())
+        minutes = args.table_only
+    else:
+        start = time.perf_counter()
+        tasks = [(s, rep) for s in range(len(SCENARIOS)) for rep in range(args.reps)]
+        with ProcessPoolExecutor(args.jobs) as pool:
+            rows = [row for chunk in pool.map(_run, tasks, chunksize=4) for row in chunk]
+            tasks = [(s, rep) for s in ORDINAL for rep in range(args.reps)]
+            rows += [row for chunk in pool.map(_run_ordinal, tasks, chunksize=4)
+                     for row in chunk]
+        raw = pd.DataFrame(rows)
+        raw.to_csv(csv, index=False, float_format="%.10g")
+        minutes = (time.perf_counter() - start) / 60
     table = summarise(raw)
-    minutes = (time.perf_counter() - start) / 60
     lines = [
         "# Parameter recovery: crossed linear and ordinal mixed models",
         "",
@@ -91,18 +99,29 @@ def main() -> None:
         "+ (1|office)`, probit). The level of inflation at any one time is not estimated: it "
         "cannot be told apart from officers' severity and the thresholds.",
         "",
-        "Unbiased means |bias| < 2 Monte Carlo SEs; the target coverage is 93-97%.",
+        "Unbiased means |bias| < 2 Monte Carlo SEs; the target coverage is 93-97%. The last "
+        "columns say which rows miss either criterion.",
         "",
-        "| scenario | estimand | truth | mean estimate | bias (MC SE) | RMSE | coverage "
-        "(MC SE) |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | estimand | truth | mean estimate | bias (MC SE) | bias / MC SE | "
+        "relative bias | RMSE | coverage (MC SE) | meets both |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
+        z = r["bias"] / r["bias MC SE"]
+        ok = abs(z) < 2 and 0.93 <= r["coverage"] <= 0.97
         lines.append(
             f"| {r['scenario']} | {r['estimand']} | {r['truth']:.4g} | "
             f"{r['mean estimate']:.4g} | {r['bias']:+.4f} ({r['bias MC SE']:.4f}) | "
-            f"{r['rmse']:.4f} | {100 * r['coverage']:.1f}% ({100 * r['coverage MC SE']:.1f}) |")
-    lines.append("")
+            f"{z:+.2f} | {100 * r['bias'] / r['truth']:+.1f}% | {r['rmse']:.4f} | "
+            f"{100 * r['coverage']:.1f}% ({100 * r['coverage MC SE']:.1f}) | "
+            f"{'yes' if ok else 'no'} |")
+    misses = [f"{r['scenario'][:1]} {r['estimand']}" for _, r in table.iterrows()
+              if not (abs(r["bias"] / r["bias MC SE"]) < 2
+                      and 0.93 <= r["coverage"] <= 0.97)]
+    lines += ["", "Rows that miss: " + ("; ".join(misses) if misses else "none") + ". The "
+              "ordinal model's SDs are estimated by maximum likelihood with the Laplace "
+              "approximation, which is biased downwards in small samples (a few per cent "
+              "here); its intervals still cover at the nominal rate.", ""]
     Path(__file__).with_suffix(".md").write_text("\n".join(lines))
     print("\n".join(lines))
 
