@@ -14,8 +14,24 @@ from ._estimate import (
     supervision_table,
 )
 from ._model import DOMAINS, ITEMS, SkillsData, parameters, simulate_skills, skills_params
+from ._presets import PUBLISHED, jersey, stics_bc
 
-__all__ = ["DOMAINS", "ITEMS", "SkillsData", "calibrated_scores", "corrected_effect",
-           "ipw_weights", "km_by_group", "officer_scores",
-           "parameters", "score_reliability", "simulate_skills", "skill_effect", "skills_params",
-           "supervision_table"]
+__all__ = [
+    "DOMAINS",
+    "ITEMS",
+    "PUBLISHED",
+    "SkillsData",
+    "calibrated_scores",
+    "corrected_effect",
+    "ipw_weights",
+    "jersey",
+    "km_by_group",
+    "officer_scores",
+    "parameters",
+    "score_reliability",
+    "simulate_skills",
+    "skill_effect",
+    "skills_params",
+    "stics_bc",
+    "supervision_table",
+]

@@ -14,6 +14,8 @@ Structure (all sizes and effects are parameters, listed with their provenance by
   term is how the officer did that day, the rater term a scorer's leniency, the error the
   item-level noise. So an officer's observed skill score (the mean over items and sessions)
   measures the true skill with error, and its reliability grows with the number of sessions.
+* **Training** (optional): a share ``trained_share`` of officers, drawn at random, has both
+  skills raised by ``training_shift`` SD -- a randomised training trial such as STICS.
 * **Supervisees**: ``supervisees_per_officer`` per officer, each with a baseline probability of
   reconviction within the follow-up window (Beta distributed: an actuarial score such as
   OGRS). Allocation is ``"random"`` or ``"risk"``: with ``"risk"``, higher-risk supervisees go
@@ -105,6 +107,10 @@ _PARAMS = ParamSet("skills_study", (
     P("hr_interaction", 0.95, "positive", "hazard ratio per unit of (relationship x "
       "structuring)", _A("skills-combine", "the best supervisors combined both "
                          "(Raynor & Vanstone 2016); size assumed")),
+    P("trained_share", 0.0, "prob", "share of officers who received skills training",
+      _A("training", "a user choice; 0 means no training arm")),
+    P("training_shift", 0.0, "real", "shift of trained officers' skills, in SD, on both "
+      "domains", _A("training-effect", "what training achieves; 0 means it changes nothing")),
     P("frailty_sd", 0.2, "nonneg", "SD of the officer-level log-hazard frailty",
       _A("officer-frailty", "officers' caseloads differ in ways the model does not name")),
     P("item_mean", 2.0, "real", "mean item score on the 0-4 scale",
@@ -140,8 +146,9 @@ class SkillsData:
     Attributes
     ----------
     officers : pandas.DataFrame
-        One row per officer: ``officer``, ``experience``, the true skills ``relationship`` and
-        ``structuring`` (SD units), ``frailty`` (log-hazard).
+        One row per officer: ``officer``, ``experience``, ``trained``, the true skills
+        ``relationship`` and ``structuring`` (SD units of the untrained population; trained
+        officers are shifted by ``training_shift``), ``frailty`` (log-hazard).
     sessions : pandas.DataFrame
         Long item scores: ``officer``, ``session``, ``rater``, ``domain``, ``item``, ``score``.
     supervisees : pandas.DataFrame
@@ -217,8 +224,14 @@ def simulate_skills(params: ParamSet | Mapping[str, Any] | None = None, *, seed:
     z = np.column_stack([rs.normal(f"officer.{k}", h_o) for k in ("r", "s", "e")]) @ chol.T
     experience = np.maximum(0.0, p["experience_mean"] + p["experience_sd"] * z[:, 2])
     frailty = p["frailty_sd"] * rs.normal("officer.frailty", h_o)
-    off = pd.DataFrame({"officer": officers, "experience": experience,
-                        "relationship": z[:, 0], "structuring": z[:, 1], "frailty": frailty})
+    # training: the first round(trained_share * n) officers in a keyed random order
+    n_trained = round(p["trained_share"] * n_o)
+    trained = np.zeros(n_o, dtype=bool)
+    trained[np.argsort(rs.uniform("officer.trained", h_o), kind="stable")[:n_trained]] = True
+    shift = p["training_shift"] * trained
+    off = pd.DataFrame({"officer": officers, "experience": experience, "trained": trained,
+                        "relationship": z[:, 0] + shift, "structuring": z[:, 1] + shift,
+                        "frailty": frailty})
 
     sessions = _sessions(p, rs, off, h_o)
     supervisees = _supervisees(p, rs, off)
