@@ -309,3 +309,81 @@ def confusion(table: Any, ax: Any = None, title: str = "") -> Any:
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="black",
                                lw=1.6, zorder=3, clip_on=False))
     return fig if fig is not None else ax
+
+
+_KM_GROUPS = (("higher", "higher-skilled officers", "#1f4e79"),
+              ("lower", "lower-skilled officers", "#c55a11"))
+
+
+def _km_steps(curve: Any, z: float) -> tuple[np.ndarray, ...]:
+    """Times, survival and clipped band of a SurvfuncRight as step vertices from time 0."""
+    times = np.asarray(curve.surv_times, float)
+    prob = np.asarray(curve.surv_prob, float)
+    se = np.nan_to_num(np.asarray(curve.surv_prob_se, float), nan=0.0)
+    end = float(np.max(curve.time)) if len(curve.time) else 0.0
+    if len(times) and times[0] == 0.0:  # reconvicted at time 0: no leading point at 1
+        x = np.r_[times, max(end, times[-1])]
+        y, s = np.r_[prob, prob[-1]], np.r_[se, se[-1]]
+    else:
+        last_p = prob[-1] if len(prob) else 1.0
+        last_s = se[-1] if len(se) else 0.0
+        x = np.r_[0.0, times, max(end, times[-1] if len(times) else 0.0)]
+        y, s = np.r_[1.0, prob, last_p], np.r_[0.0, se, last_s]
+    return x, y, np.clip(y - z * s, 0.0, 1.0), np.clip(y + z * s, 0.0, 1.0)
+
+
+def km(curves: Any, ax: Any = None, logrank: Any = None, title: str | None = None,
+       z: float = 1.96) -> Any:
+    """Kaplan-Meier curves of the share not yet reconvicted, by officers' skill group.
+
+    Each group's survival (the share of supervisees not reconvicted) is drawn as a step
+    function from 1 at the start of supervision to the end of follow-up, with a shaded
+    pointwise 95% band (``surv_prob`` +/- ``z`` x ``surv_prob_se``, Greenwood, clipped to
+    [0, 1]).
+
+    Parameters
+    ----------
+    curves : dict
+        statsmodels ``SurvfuncRight`` objects keyed ``"higher"`` and ``"lower"``, as returned
+        by :func:`riskeval.skills.km_by_group`.
+    ax : matplotlib Axes, optional
+        Draw there; otherwise a new Figure is made.
+    logrank : pandas.Series, optional
+        The log-rank test from :func:`riskeval.skills.km_by_group`; its p-value is added to
+        the title.
+    title : str, optional
+    z : float, default 1.96
+        Normal quantile of the pointwise bands.
+
+    Returns
+    -------
+    matplotlib Figure when it made one, else the Axes.
+    """
+    missing = [g for g, _, _ in _KM_GROUPS if g not in curves]
+    if missing:
+        raise RiskevalError(f"km needs curves keyed 'higher' and 'lower' (from "
+                            f"skills.km_by_group); {missing[0]!r} is missing")
+    made = ax is None
+    if made:
+        fig, ax = _pyplot().subplots(figsize=(6.5, 4.5))
+    for key, name, colour in _KM_GROUPS:
+        curve = curves[key]
+        x, y, lo, hi = _km_steps(curve, z)
+        ax.step(x, y, where="post", color=colour, lw=1.6,
+                label=f"{name} (n={len(curve.time)})")
+        ax.fill_between(x, lo, hi, step="post", color=colour, alpha=0.18, lw=0)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set_xlabel("years since start of supervision")
+    ax.set_ylabel("share not reconvicted")
+    parts = [title] if title else []
+    if logrank is not None:
+        p = float(logrank["p"])
+        parts.append(f"log-rank p = {p:.3f}" if p >= 0.001 else "log-rank p < 0.001")
+    if parts:
+        ax.set_title("; ".join(parts), fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="lower left")
+    if made:
+        fig.tight_layout()
+        return fig
+    return ax

@@ -14,6 +14,7 @@ from ._estimate import (
     supervision_table,
 )
 from ._model import DOMAINS, ITEMS, SkillsData, parameters, simulate_skills, skills_params
+from ._power import power, power_curve
 from ._presets import PUBLISHED, jersey, stics_bc
 
 __all__ = [
@@ -28,6 +29,8 @@ __all__ = [
     "km_by_group",
     "officer_scores",
     "parameters",
+    "power",
+    "power_curve",
     "score_reliability",
     "simulate_skills",
     "skill_effect",
