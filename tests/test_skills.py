@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 
 from riskeval import RiskevalError
@@ -62,12 +63,20 @@ def test_cox_matches_statsmodels_phreg(cox_data):
 
 
 def test_skill_effect_uses_officer_sd_and_cloglog_risk(cox_data, r_results):
-    res = sk.skill_effect(cox_data, skill="overall", adjust=("baseline_risk",))
+    res = sk.skill_effect(cox_data, skill="overall", adjust=("baseline_risk",),
+                          small_sample=False)
     want = r_results["unweighted"]
     assert list(res.index) == ["overall", "cloglog(baseline_risk)"]
     np.testing.assert_allclose(res["coef"], want["coef"], rtol=1e-6)
     np.testing.assert_allclose(res["se"], want["robust_se"], rtol=1e-6)
     assert res.attrs["officers"] == 30 and res.attrs["n"] == 600
+    # default: CR1 scale and t on 29 df
+    small = sk.skill_effect(cox_data, skill="overall", adjust=("baseline_risk",))
+    np.testing.assert_allclose(small["se"], np.asarray(want["robust_se"]) * np.sqrt(30 / 29),
+                               rtol=1e-6)
+    t = stats.t(29).ppf(0.975)
+    assert small.loc["overall", "ratio_high"] == pytest.approx(
+        np.exp(want["coef"][0] + t * small.loc["overall", "se"]))
 
 
 def _summary(values: list[float], truth: float) -> tuple[float, float]:
@@ -228,3 +237,13 @@ def test_power_is_reproducible_for_any_n_jobs_and_has_its_size_under_the_null():
     assert abs(null["mean_coef"]) < 0.05
     with pytest.raises(RiskevalError, match="trained_share"):
         sk.power(sk.jersey(), estimand="training", n_sims=4)
+
+
+def test_few_officers_warn_that_clustered_intervals_are_too_narrow():
+    from riskeval import RiskevalWarning
+
+    d = sk.simulate_skills(sk.jersey(), seed=1)
+    t = sk.supervision_table(d.supervisees, sk.officer_scores(d.sessions))
+    with pytest.warns(RiskevalWarning, match="only 14 officers"):
+        res = sk.skill_effect(t)
+    assert res.attrs["officers"] == 14

@@ -332,14 +332,13 @@ def _km_steps(curve: Any, z: float) -> tuple[np.ndarray, ...]:
     return x, y, np.clip(y - z * s, 0.0, 1.0), np.clip(y + z * s, 0.0, 1.0)
 
 
-def km(curves: Any, ax: Any = None, logrank: Any = None, title: str | None = None,
-       z: float = 1.96) -> Any:
+def km(curves: Any, ax: Any = None, logrank: Any = None, title: str | None = None) -> Any:
     """Kaplan-Meier curves of the share not yet reconvicted, by officers' skill group.
 
     Each group's survival (the share of supervisees not reconvicted) is drawn as a step
     function from 1 at the start of supervision to the end of follow-up, with a shaded
-    pointwise 95% band (``surv_prob`` +/- ``z`` x ``surv_prob_se``, Greenwood, clipped to
-    [0, 1]).
+    pointwise 95% band (``surv_prob`` +/- 1.96 ``surv_prob_se``, the Greenwood standard
+    error, clipped to [0, 1]).
 
     Parameters
     ----------
@@ -352,8 +351,6 @@ def km(curves: Any, ax: Any = None, logrank: Any = None, title: str | None = Non
         The log-rank test from :func:`riskeval.skills.km_by_group`; its p-value is added to
         the title.
     title : str, optional
-    z : float, default 1.96
-        Normal quantile of the pointwise bands.
 
     Returns
     -------
@@ -368,7 +365,7 @@ def km(curves: Any, ax: Any = None, logrank: Any = None, title: str | None = Non
         fig, ax = _pyplot().subplots(figsize=(6.5, 4.5))
     for key, name, colour in _KM_GROUPS:
         curve = curves[key]
-        x, y, lo, hi = _km_steps(curve, z)
+        x, y, lo, hi = _km_steps(curve, 1.96)
         ax.step(x, y, where="post", color=colour, lw=1.6,
                 label=f"{name} (n={len(curve.time)})")
         ax.fill_between(x, lo, hi, step="post", color=colour, alpha=0.18, lw=0)
