@@ -21,6 +21,7 @@ from . import (
     raters,
     scenarios,
     simulate,
+    skills,
     vignettes,
 )
 from .agreement import (
@@ -70,6 +71,7 @@ __all__ = [
     "read_ratings",
     "scenarios",
     "simulate",
+    "skills",
     "to_long",
     "to_wide",
     "validate_ratings",
