@@ -247,3 +247,16 @@ def test_few_officers_warn_that_clustered_intervals_are_too_narrow():
     with pytest.warns(RiskevalWarning, match="only 14 officers"):
         res = sk.skill_effect(t)
     assert res.attrs["officers"] == 14
+
+
+def test_weights_and_trimming_are_checked(cox_data):
+    with pytest.raises(RiskevalError, match="one weight per row"):
+        sk.skill_effect(cox_data, weights=np.ones(len(cox_data) + 10))
+    with pytest.raises(RiskevalError, match="finite and >= 0"):
+        sk.skill_effect(cox_data, weights=np.r_[-1.0, np.ones(len(cox_data) - 1)])
+    full = sk.ipw_weights(cox_data, skill="overall", confounders=["baseline_risk"], trim=None)
+    cut = sk.ipw_weights(cox_data, skill="overall", confounders=["baseline_risk"])
+    assert full.max() > cut.max() and np.allclose(np.clip(full, *np.quantile(full, [.01, .99])),
+                                                  cut)
+    with pytest.raises(RiskevalError, match="trim"):
+        sk.ipw_weights(cox_data, skill="overall", confounders=["baseline_risk"], trim=(0.5, 0.1))

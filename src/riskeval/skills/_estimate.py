@@ -151,14 +151,18 @@ def supervision_table(supervisees: pd.DataFrame, scores: pd.DataFrame, *,
 
 
 def ipw_weights(data: pd.DataFrame, *, skill: str, confounders: Sequence[str],
-                officer: str = "officer") -> np.ndarray:
+                officer: str = "officer",
+                trim: tuple[float, float] | None = (0.01, 0.99)) -> np.ndarray:
     """Stabilised inverse-probability weights for a continuous exposure (skill).
 
     The officer's skill is the exposure, the supervisee's confounders (e.g. baseline risk)
     predict which officer they get. With a normal linear model for the exposure, the weight is
     ``f(skill) / f(skill | confounders)`` (Robins, Hernan & Brumback 2000), fitted by least
-    squares across supervisees (statsmodels OLS). Weights are truncated at their 1st and 99th
-    percentiles.
+    squares across supervisees (statsmodels OLS). With ``trim`` the weights are truncated at
+    those quantiles (default 1st and 99th percentiles): fewer extreme weights, less variance,
+    but some confounding left in; ``trim=None`` keeps them all. Weighted fits estimate the
+    *marginal* (population-average) effect, which for hazard and odds ratios differs from the
+    conditional effect of a risk-adjusted model even without confounding.
 
     References
     ----------
@@ -177,7 +181,11 @@ def ipw_weights(data: pd.DataFrame, *, skill: str, confounders: Sequence[str],
     num = stats.norm.logpdf(x, x.mean(), sd_marg)
     den = stats.norm.logpdf(x, fit.fittedvalues, sd_cond)
     w = np.exp(num - den)
-    lo, hi = np.percentile(w, [1, 99])
+    if trim is None:
+        return w
+    if not 0 <= trim[0] < trim[1] <= 1:
+        raise RiskevalError(f"trim={trim!r}; expected two quantiles 0 <= low < high <= 1")
+    lo, hi = np.quantile(w, trim)
     return np.clip(w, lo, hi)
 
 
@@ -233,7 +241,8 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
     statsmodels ``PHReg`` and R's ``coxph(ties="breslow")``, computed by
     :mod:`riskeval.skills._cox`, which also takes case weights) with the robust covariance
     clustered by officer (Lin & Wei 1989); with ``weights`` (e.g. :func:`ipw_weights`) a
-    weighted partial likelihood (Binder 1992).
+    weighted partial likelihood (Binder 1992), whose hazard ratio is marginal over the
+    confounders (a marginal structural model), not the conditional ratio of an adjusted fit.
     ``method="logistic"``: reconviction within the window, binomial GEE with working
     independence (the logistic regression with a sandwich covariance clustered by officer;
     statsmodels ``GEE``); with ``weights`` (e.g. :func:`ipw_weights`) the weighted fit of a
@@ -282,6 +291,15 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
     if not np.isin(ev, (0.0, 1.0)).all():
         i = int(np.flatnonzero(~np.isin(ev, (0.0, 1.0)))[0])
         raise RiskevalError(f"column {event!r} row {i} holds {ev[i]!r}; expected 0 or 1")
+    if weights is not None:
+        weights = np.asarray(weights, dtype=float)
+        if weights.shape != (len(f),):
+            raise RiskevalError(f"weights has shape {weights.shape}; expected one weight per "
+                                f"row ({len(f)})")
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            i = int(np.flatnonzero(~np.isfinite(weights) | (weights < 0))[0])
+            raise RiskevalError(f"weight {i} is {weights[i]!r}; weights must be finite and "
+                                f">= 0")
     if risk_scale == "auto":
         risk_scale = "cloglog" if method == "cox" else "logit"
     if risk_scale is not None and risk_scale not in _RISK_SCALES:
@@ -384,7 +402,8 @@ def calibrated_scores(sessions: pd.DataFrame, *, which: str = "overall",
 def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
                      which: str = "overall", method: str = "cox",
                      adjust: Sequence[str] = ("baseline_risk",), officer: str = "officer",
-                     time: str = "time", event: str = "event", n_boot: int = 200,
+                     time: str = "time", event: str = "event", session: str = "session",
+                     score: str = "score", domain: str | None = "domain", n_boot: int = 200,
                      seed: Any = 0, confidence: float = 0.95) -> pd.DataFrame:
     """Naive and measurement-error-corrected skill effects, per SD of skill.
 
@@ -399,16 +418,20 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
     -------
     pandas.DataFrame
         Rows ``naive`` and ``corrected``: ``coef``, ``se`` (naive: robust; corrected: bootstrap
-        SD), ``ratio``, ``ratio_low``, ``ratio_high``; attribute ``reliability``.
+        SD), ``ratio``, ``ratio_low``, ``ratio_high``; attributes ``reliability`` and
+        ``n_boot`` (resamples used: those with no skill variance beyond session noise cannot
+        be calibrated and are left out, with a warning when they exceed 5%).
     """
     from ..agreement._bootstrap import make_rng
 
     def fit(sup: pd.DataFrame, ses: pd.DataFrame) -> tuple[pd.Series, float]:
-        naive_scores = officer_scores(ses, officer=officer)
+        naive_scores = officer_scores(ses, officer=officer, session=session, score=score,
+                                      domain=domain)
         t = supervision_table(sup, naive_scores, officer=officer)
         naive = skill_effect(t, skill=which, method=method, adjust=adjust, officer=officer,
                              time=time, event=event, confidence=confidence).iloc[0]
-        cal, sd_true = calibrated_scores(ses, which=which, officer=officer)
+        cal, sd_true = calibrated_scores(ses, which=which, officer=officer, session=session,
+                                         score=score, domain=domain)
         tc = sup.join(cal.rename("__cal__"), on=officer)
         corr = skill_effect(tc, skill="__cal__", method=method, adjust=adjust,
                             officer=officer, time=time, event=event, skill_sd=sd_true,
@@ -429,8 +452,10 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
             sup_parts.append(sup_by[o].assign(**{officer: new}))
             ses_parts.append(ses_by[o].assign(**{officer: new}))
         try:
-            boots.append(fit(pd.concat(sup_parts), pd.concat(ses_parts))[1])
-        except RiskevalError:
+            with warnings.catch_warnings():  # the few-officers warning was given above
+                warnings.simplefilter("ignore", RiskevalWarning)
+                boots.append(fit(pd.concat(sup_parts), pd.concat(ses_parts))[1])
+        except RiskevalError:  # a resample with no between-officer variance left
             continue
     boots_a = np.asarray(boots)
     a = (1 - confidence) / 2
@@ -440,7 +465,13 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
         "ratio": [naive["ratio"], math.exp(coef)],
         "ratio_low": [naive["ratio_low"], math.exp(lo)],
         "ratio_high": [naive["ratio_high"], math.exp(hi)]}, index=["naive", "corrected"])
-    out.attrs["reliability"] = float(score_reliability(sessions, which=which,
-                                                       officer=officer)["reliability"])
+    out.attrs["reliability"] = float(score_reliability(
+        sessions, which=which, officer=officer, session=session, score=score,
+        domain=domain)["reliability"])
     out.attrs["n_boot"] = len(boots_a)
+    skipped = n_boot - len(boots_a)
+    if skipped > 0.05 * n_boot:
+        warnings.warn(f"{skipped} of {n_boot} bootstrap resamples showed no skill variance "
+                      f"beyond session noise and were left out; the interval may be too "
+                      f"narrow (the reliability is low)", RiskevalWarning, stacklevel=2)
     return out
