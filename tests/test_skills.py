@@ -260,3 +260,28 @@ def test_weights_and_trimming_are_checked(cox_data):
                                                   cut)
     with pytest.raises(RiskevalError, match="trim"):
         sk.ipw_weights(cox_data, skill="overall", confounders=["baseline_risk"], trim=(0.5, 0.1))
+
+
+def test_users_own_data_with_their_column_names_runs_unchanged():
+    d = sk.simulate_skills(seed=21, n_officers=30, supervisees_per_officer=12)
+    sessions = d.sessions.rename(columns={"officer": "po_id", "session": "visit",
+                                          "score": "points", "domain": "area"})
+    people = d.supervisees.rename(columns={"officer": "po_id", "time": "years",
+                                           "event": "reconvicted", "baseline_risk": "ogrs"})
+    kw = {"session": "visit", "score": "points", "domain": "area"}
+    scores = sk.officer_scores(sessions, officer="po_id", **kw)
+    table = sk.supervision_table(people, scores, officer="po_id")
+    mine = sk.skill_effect(table, skill="overall", adjust=("ogrs",), officer="po_id",
+                           time="years", event="reconvicted")
+    theirs = sk.skill_effect(sk.supervision_table(d.supervisees, sk.officer_scores(d.sessions)))
+    np.testing.assert_allclose(mine["coef"], theirs["coef"], rtol=1e-12)
+    _, lr = sk.km_by_group(table, officer="po_id", time="years", event="reconvicted")
+    assert 0 <= lr["p"] <= 1
+    rel = sk.score_reliability(sessions, officer="po_id", **kw)
+    assert 0 < rel["reliability"] < 1
+    res = sk.corrected_effect(people, sessions, officer="po_id", time="years",
+                              event="reconvicted", adjust=("ogrs",), n_boot=20, seed=1, **kw)
+    assert list(res.index) == ["naive", "corrected"] and res.attrs["n_boot"] >= 19
+    # a supervisee whose officer has no scored sessions is named
+    with pytest.raises(RiskevalError, match="no scored sessions"):
+        sk.supervision_table(people.assign(po_id="officer-999"), scores, officer="po_id")
