@@ -285,3 +285,12 @@ def test_users_own_data_with_their_column_names_runs_unchanged():
     # a supervisee whose officer has no scored sessions is named
     with pytest.raises(RiskevalError, match="no scored sessions"):
         sk.supervision_table(people.assign(po_id="officer-999"), scores, officer="po_id")
+
+
+def test_stics_2011_preset_is_the_published_design_with_the_roll_out_effect():
+    p = sk.stics_2011()
+    rows = {r["parameter"]: r for r in p.rows()}
+    assert p["n_officers"] == 80 and p["supervisees_per_officer"] == 2
+    assert rows["n_officers"]["provenance"].startswith("published")
+    assert rows["training_shift"]["provenance"].startswith("assumption")
+    assert p["training_shift"] == sk.stics_bc()["training_shift"]

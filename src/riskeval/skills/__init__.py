@@ -15,7 +15,7 @@ from ._estimate import (
 )
 from ._model import DOMAINS, ITEMS, SkillsData, parameters, simulate_skills, skills_params
 from ._power import power, power_curve
-from ._presets import PUBLISHED, jersey, stics_bc
+from ._presets import PUBLISHED, jersey, stics_2011, stics_bc
 
 __all__ = [
     "DOMAINS",
@@ -35,6 +35,7 @@ __all__ = [
     "simulate_skills",
     "skill_effect",
     "skills_params",
+    "stics_2011",
     "stics_bc",
     "supervision_table",
 ]

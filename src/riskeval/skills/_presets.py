@@ -11,7 +11,7 @@ from __future__ import annotations
 from .._params import Param, ParamSet, assumption
 from ._model import skills_params
 
-__all__ = ["PUBLISHED", "jersey", "stics_bc"]
+__all__ = ["PUBLISHED", "jersey", "stics_2011", "stics_bc"]
 
 #: Published figures the presets are built on (value, citation).
 PUBLISHED = {
@@ -25,6 +25,10 @@ PUBLISHED = {
     "bc_trained_rate": (0.430, "Lee et al. (2021), abstract: clients of STICS-trained officers"),
     "bc_odds_ratio": (0.48, "Lee et al. (2021), abstract: OR 0.48, 95% CI [0.37, 0.61]"),
     "bc_or_ci": ((0.37, 0.61), "Lee et al. (2021), abstract"),
+    "stics_officers": (80, "Bonta, Bourgon, Rugge, Scott, Yessine, Gutierrez & Li (2011), "
+                           "Criminal Justice and Behavior 38(11) 1127-1148, abstract: officers "
+                           "randomised to training or not"),
+    "stics_clients": (143, "Bonta et al. (2011), abstract: probationers followed"),
 }
 
 
@@ -68,4 +72,24 @@ def stics_bc() -> ParamSet:
         "n_officers": (60, assumption("stics-size", "about 510 clients per arm, implied by "
                                       "the published OR interval [0.37, 0.61]")),
         "supervisees_per_officer": (17, assumption("stics-size", "60 x 17 = 1,020 clients")),
+    })
+
+
+def stics_2011() -> ParamSet:
+    """The design of the original STICS trial (Bonta et al. 2011): 80 officers randomised,
+    143 probationers followed for two years -- about two per officer (2 x 80 = 160 here; the
+    model gives every officer the same number). The trial's own recidivism rates were not
+    found in a readable source, so the effect is the one calibrated to the British Columbia
+    roll-out (:func:`stics_bc`), an assumption; the preset shows what a trial of this shape
+    could detect."""
+    bc = stics_bc()
+    rows = {p.name: p for p in bc.params}
+    return _with(bc, {
+        "n_officers": (80, f"published: {PUBLISHED['stics_officers'][1]}"),
+        "supervisees_per_officer": (2, f"published (rounded): 143 / 80 = 1.8; "
+                                       f"{PUBLISHED['stics_clients'][1]}"),
+        "risk_mean": (rows["risk_mean"].value, assumption(
+            "stics-bc-effect", "rates of the British Columbia roll-out (Lee et al. 2021)")),
+        "training_shift": (rows["training_shift"].value, assumption(
+            "stics-bc-effect", "training effect of the British Columbia roll-out")),
     })
