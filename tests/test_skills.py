@@ -294,3 +294,19 @@ def test_stics_2011_preset_is_the_published_design_with_the_roll_out_effect():
     assert rows["n_officers"]["provenance"].startswith("published")
     assert rows["training_shift"]["provenance"].startswith("assumption")
     assert p["training_shift"] == sk.stics_bc()["training_shift"]
+
+
+def test_training_meta_preset_reproduces_the_meta_analytic_odds_ratio():
+    """Chadwick, DeWolf & Serin (2015), CJB 42(10): odds ratio 1.48 favouring training."""
+    p = sk.training_meta()
+    log_or = []
+    for rep in range(100):
+        d = sk.simulate_skills(p, seed=500 + rep)
+        t = d.supervisees.join(d.officers.set_index("officer")["trained"], on="officer")
+        r = t.groupby("trained")["event"].mean()
+        log_or.append(np.log(r[False] / (1 - r[False]) / (r[True] / (1 - r[True]))))
+    log_or = np.asarray(log_or)
+    mcse = log_or.std(ddof=1) / 10
+    assert abs(log_or.mean() - np.log(1.48)) < 3 * mcse + 0.02, (np.exp(log_or.mean()), mcse)
+    rows = {r["parameter"]: r for r in p.rows()}
+    assert "Chadwick" in rows["training_shift"]["provenance"]

@@ -15,7 +15,7 @@ from ._estimate import (
 )
 from ._model import DOMAINS, ITEMS, SkillsData, parameters, simulate_skills, skills_params
 from ._power import power, power_curve
-from ._presets import PUBLISHED, jersey, stics_2011, stics_bc
+from ._presets import PUBLISHED, jersey, stics_2011, stics_bc, training_meta
 
 __all__ = [
     "DOMAINS",
@@ -38,4 +38,5 @@ __all__ = [
     "stics_2011",
     "stics_bc",
     "supervision_table",
+    "training_meta",
 ]
