@@ -310,3 +310,18 @@ def test_training_meta_preset_reproduces_the_meta_analytic_odds_ratio():
     assert abs(log_or.mean() - np.log(1.48)) < 3 * mcse + 0.02, (np.exp(log_or.mean()), mcse)
     rows = {r["parameter"]: r for r in p.rows()}
     assert "Chadwick" in rows["training_shift"]["provenance"]
+
+
+def test_rater_agreement_on_double_scored_sessions():
+    exact = sk.simulate_skills(seed=1, n_officers=60, double_scored=0.5, rater_sd=0.0,
+                               item_sd=0.01)
+    res = sk.rater_agreement(exact.sessions)
+    assert (res["estimate"] > 0.99).all() and res["n_sessions"].iloc[0] > 150
+    noisy = sk.simulate_skills(seed=1, n_officers=60, double_scored=0.5, rater_sd=0.6)
+    res2 = sk.rater_agreement(noisy.sessions)
+    assert (res2["estimate"] < 0.8).all()
+    assert abs(res2.loc["ICC1", "estimate"]
+               - res2.loc["Krippendorff's alpha (interval)", "estimate"]) < 0.02
+    single = sk.simulate_skills(seed=1, double_scored=0.0)
+    with pytest.raises(RiskevalError, match="scored by two raters"):
+        sk.rater_agreement(single.sessions)

@@ -21,7 +21,8 @@ from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ._cox import cox_fit
 
 __all__ = ["calibrated_scores", "corrected_effect", "ipw_weights", "km_by_group",
-           "officer_scores", "score_reliability", "skill_effect", "supervision_table"]
+           "officer_scores", "rater_agreement", "score_reliability", "skill_effect",
+           "supervision_table"]
 
 
 def _frame(data: Any, roles: dict[str, str | None]) -> pd.DataFrame:
@@ -475,3 +476,49 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
                       f"beyond session noise and were left out; the interval may be too "
                       f"narrow (the reliability is low)", RiskevalWarning, stacklevel=2)
     return out
+
+
+def rater_agreement(sessions: pd.DataFrame, *, which: str = "overall",
+                    officer: str = "officer", session: str = "session", rater: str = "rater",
+                    score: str = "score", domain: str | None = "domain",
+                    confidence: float = 0.95) -> pd.DataFrame:
+    """Agreement of the scorers on double-scored sessions (the checklist's inter-rater
+    reliability), with the package's agreement coefficients.
+
+    Each double-scored session's score (mean over its items, per domain when ``which`` names
+    one) by each of its raters is one rating of that session. Because different sessions are
+    scored by different pairs of raters, the one-way ICC (Shrout & Fleiss ICC(1)) is the
+    appropriate intraclass correlation; Krippendorff's interval alpha is given alongside.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``ICC1`` and ``Krippendorff's alpha (interval)``: ``estimate``, ``ci_low``,
+        ``ci_high``, ``n_sessions``.
+    """
+    from ..agreement import icc, krippendorff_alpha
+
+    f = _frame(sessions, {"officer": officer, "session": session, "rater": rater,
+                          "score": score, "domain": domain})
+    y = _numeric(f, score, what="a numeric item score")
+    g = f.assign(__y__=y)
+    if which != "overall":
+        g = g[g[domain] == which] if domain is not None else g.iloc[:0]
+        if g.empty:
+            raise RiskevalError(f"which={which!r} is not a domain of the scores")
+    per = g.groupby([officer, session, rater], sort=True)["__y__"].mean().reset_index()
+    per["__unit__"] = per[officer].astype(str) + " / " + per[session].astype(str)
+    per["__slot__"] = per.groupby("__unit__").cumcount()
+    double = per[per.groupby("__unit__")["__unit__"].transform("size") >= 2]
+    double = double[double["__slot__"] < 2]
+    n = double["__unit__"].nunique()
+    if n < 3:
+        raise RiskevalError(f"only {n} session(s) were scored by two raters; inter-rater "
+                            f"agreement needs at least 3")
+    kw = {"case": "__unit__", "rater": "__slot__", "rating": "__y__"}
+    i1 = icc(double, **kw, confidence=confidence).to_frame().loc["ICC1"]
+    al = krippendorff_alpha(double, **kw, level="interval", confidence=confidence)
+    return pd.DataFrame({"estimate": [i1["ICC"], al.estimate],
+                         "ci_low": [i1["ci_low"], al.ci[0]], "ci_high": [i1["ci_high"], al.ci[1]],
+                         "n_sessions": [n, n]},
+                        index=["ICC1", "Krippendorff's alpha (interval)"])
