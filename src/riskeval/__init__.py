@@ -13,6 +13,7 @@ tool (``riskeval``). The inspector's consistency audit is :mod:`riskeval.audit`.
 from . import (
     agreement,
     audit,
+    baserates,
     bias,
     data,
     funnel,
@@ -53,6 +54,7 @@ __all__ = [
     "agreement_summary",
     "as_ratings",
     "audit",
+    "baserates",
     "bias",
     "brennan_prediger",
     "by_group",

@@ -384,3 +384,46 @@ def km(curves: Any, ax: Any = None, logrank: Any = None, title: str | None = Non
         fig.tight_layout()
         return fig
     return ax
+
+
+def base_rates(table: Any, ax: Any = None, at: str = "high", events: str = "serious") -> Any:
+    """Each band's share of the population next to its share of (serious) events, and the
+    curve of the high bands' share of events as their population share varies.
+
+    ``table`` is :func:`riskeval.baserates.band_table` output. Returns the Figure (two panels)
+    when it makes one, else the bar panel's Axes.
+    """
+    from .baserates import majority_condition, share_curve
+
+    col = f"{events}_share" if f"{events}_share" in table.columns else "event_share"
+    made = ax is None
+    if made:
+        fig, (ax, ax2) = _pyplot().subplots(1, 2, figsize=(10, 4))
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, table["population_share"], 0.4, label="share of people", color="#9fb7d0")
+    err = np.vstack([table[col] - table[f"{col}_low"], table[f"{col}_high"] - table[col]])
+    ax.bar(x + 0.2, table[col], 0.4, yerr=np.nan_to_num(err), capsize=3, color="#1f4e79",
+           label="share of serious reoffences" if col == "serious_share" else
+           "share of reoffences")
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(i) for i in table.index])
+    ax.set_ylabel("share")
+    ax.set_title("Who the reoffences come from", fontsize=10)
+    ax.legend(fontsize=8)
+    if not made:
+        return ax
+    curve = share_curve(table, at=at, events=events)
+    cond = majority_condition(table, at=at, events=events)
+    ax2.plot(curve["high_population_share"], curve["share_from_high"], color="#1f4e79")
+    ax2.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax2.axvline(cond["high_population_share"], color="#b2182b", lw=1,
+                label=f"now: {100 * cond['high_population_share']:.0f}% rated {at}+")
+    ax2.axvline(cond["high_population_share_for_half"], color="grey", lw=1, ls=":",
+                label=f"half the events from {at}+ at "
+                      f"{100 * cond['high_population_share_for_half']:.0f}%")
+    ax2.set_xlabel(f"share of people rated {at} or above")
+    ax2.set_ylabel(f"share of events from {at} or above")
+    ax2.set_title(f"Rates held fixed (rate ratio {cond['rate_ratio']:.1f})", fontsize=10)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

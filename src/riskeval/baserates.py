@@ -1,0 +1,244 @@
+"""Base rates: where reoffences come from, what "high risk" buys, and what inflation costs.
+
+Practitioners say most serious further offences come from people rated low or medium risk.
+That is what base rates predict: a band's share of all events is its share of the population
+times its event rate, so a large low/medium band with a small rate can outweigh a small high
+band with a large rate. :func:`band_table` shows the shares, :func:`majority_condition` states
+when the claim stops being true (the high bands' rate ratio must exceed their population
+ratio), :func:`threshold_metrics` gives sensitivity, specificity, PPV and NPV of "high or above"
+and how many people must be treated as high to capture one event, and :func:`inflation_cost`
+prices a shift of ratings upwards in people, resources and PPV.
+
+Every function takes plain columns (one row per person: their band and their outcome), so it
+runs the same on simulated and on real data.
+
+References
+----------
+Altman, D. G. & Bland, J. M. (1994). Diagnostic tests 2: predictive values. *BMJ* 309, 102.
+
+Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference.
+*JASA* 22(158), 209-212.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .data import RISK_LEVELS, level_codes, parse_categories
+from .errors import RiskevalError
+
+__all__ = ["band_table", "inflation_cost", "majority_condition", "share_curve",
+           "threshold_metrics"]
+
+
+def _wilson(k: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    k, n = np.asarray(k, float), np.asarray(n, float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / n
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
+
+
+def _bands(band: Any, categories: Any, name: str = "band") -> tuple[np.ndarray, tuple]:
+    col = band if isinstance(band, pd.Series) else pd.Series(band, name=name)
+    cats = parse_categories(categories)
+    if cats is None and not isinstance(col.dtype, pd.CategoricalDtype):
+        if set(col.dropna().astype(str)) <= set(RISK_LEVELS):
+            cats = RISK_LEVELS
+    codes, cats = level_codes(col, str(col.name or name), cats)
+    if (codes < 0).any():
+        i = int(np.flatnonzero(codes < 0)[0])
+        raise RiskevalError(f"{name} row {i} is missing; every person needs a band")
+    return codes, tuple(cats)
+
+
+def _binary(y: Any, name: str, n: int) -> np.ndarray:
+    arr = pd.Series(y).to_numpy()
+    if len(arr) != n:
+        raise RiskevalError(f"{name} has {len(arr)} values; expected {n} (one per person)")
+    num = pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(float)
+    bad = ~np.isin(num, (0.0, 1.0))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise RiskevalError(f"{name} row {i} holds {arr[i]!r}; expected 0 or 1")
+    return num.astype(int)
+
+
+def band_table(band: Any, outcome: Any, *, serious: Any = None, categories: Any = None,
+               resources: Mapping[str, float] | None = None,
+               confidence: float = 0.95) -> pd.DataFrame:
+    """Population, events and their shares by risk band.
+
+    Parameters
+    ----------
+    band : array-like or Series
+        Each person's band (ordered categories, lowest first; the four RoSH levels are
+        recognised).
+    outcome : array-like of 0/1
+        Reoffended (reconvicted) within the follow-up.
+    serious : array-like of 0/1, optional
+        A serious further offence (a subset of ``outcome`` in practice).
+    categories : optional
+        The bands, lowest first, when ``band`` is text.
+    resources : mapping of band to float, optional
+        Resource per person in each band (e.g. contact hours a year, or 1 for an Approved
+        Premises bed in the bands that get one); adds ``resources``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per band: ``n``, ``population_share``, ``events``, ``rate`` (with Wilson
+        ``rate_low``/``rate_high``), ``event_share`` (the band's share of all events, with a
+        Wilson interval treating the events as the sample), and the same for serious events
+        when given.
+    """
+    codes, cats = _bands(band, categories)
+    y = _binary(outcome, "outcome", len(codes))
+    q = len(cats)
+    n = np.bincount(codes, minlength=q)
+    out = pd.DataFrame({"n": n, "population_share": n / n.sum()}, index=pd.Index(cats,
+                                                                                 name="band"))
+    cols = [("events", "rate", "event_share", y)]
+    if serious is not None:
+        cols.append(("serious", "serious_rate", "serious_share",
+                     _binary(serious, "serious", len(codes))))
+    for events, rate, share, v in cols:
+        k = np.bincount(codes, weights=v, minlength=q)
+        out[events] = k.astype(int)
+        out[rate] = np.where(n > 0, k / np.maximum(n, 1), np.nan)
+        out[f"{rate}_low"], out[f"{rate}_high"] = _wilson(k, n, confidence)
+        total = k.sum()
+        out[share] = k / total if total > 0 else np.nan
+        out[f"{share}_low"], out[f"{share}_high"] = _wilson(k, np.full(q, total), confidence)
+    if resources is not None:
+        unknown = [b for b in resources if b not in cats]
+        if unknown:
+            raise RiskevalError(f"resources names band {unknown[0]!r}, which is not one of "
+                                f"{list(cats)}")
+        per = np.array([float(resources.get(b, 0.0)) for b in cats])
+        out["resource_per_person"] = per
+        out["resources"] = per * n
+    return out
+
+
+def threshold_metrics(band: Any, outcome: Any, *, at: str = "high", categories: Any = None,
+                      confidence: float = 0.95) -> pd.Series:
+    """Treating bands at or above ``at`` as "high risk": how good a test is that?
+
+    Returns
+    -------
+    pandas.Series
+        ``sensitivity`` (share of events among people rated high or above), ``specificity``,
+        ``ppv``, ``npv``, each with a Wilson interval; ``flagged`` (people rated high or
+        above), ``events_captured``; ``number_needed`` -- people who must be treated as high
+        risk to capture one event (``1 / ppv``); ``events_missed_share`` -- the share of all
+        events among people *not* flagged, the figure behind "most serious further offences
+        come from low or medium".
+    """
+    codes, cats = _bands(band, categories)
+    if at not in cats:
+        raise RiskevalError(f"at={at!r} is not one of the bands {list(cats)}")
+    y = _binary(outcome, "outcome", len(codes)).astype(bool)
+    pos = codes >= cats.index(at)
+    tp, fp = int((pos & y).sum()), int((pos & ~y).sum())
+    fn, tn = int((~pos & y).sum()), int((~pos & ~y).sum())
+    out: dict[str, Any] = {"flagged": tp + fp, "events_captured": tp, "events": tp + fn}
+    for name, k, m in (("sensitivity", tp, tp + fn), ("specificity", tn, tn + fp),
+                       ("ppv", tp, tp + fp), ("npv", tn, tn + fn)):
+        lo, hi = _wilson(np.array([k]), np.array([m]), confidence)
+        out[name] = k / m if m else math.nan
+        out[f"{name}_low"], out[f"{name}_high"] = float(lo[0]), float(hi[0])
+    out["number_needed"] = 1 / out["ppv"] if out["ppv"] and out["ppv"] > 0 else math.inf
+    out["events_missed_share"] = fn / (tp + fn) if tp + fn else math.nan
+    return pd.Series(out, name=f"{at} or above")
+
+
+def majority_condition(table: pd.DataFrame, *, at: str = "high",
+                       events: str = "serious") -> pd.Series:
+    """When do most events come from the bands at or above ``at``?
+
+    With ``N_h, r_h`` the population and event rate of the high bands and ``N_l, r_l`` those of
+    the rest, the high bands contribute most events exactly when ``r_h / r_l > N_l / N_h``: the
+    rate ratio must exceed the population ratio. Returns both ratios, the high bands' share of
+    events, and the smallest high-band population share at which they would contribute half
+    the events with the rates unchanged.
+
+    Parameters
+    ----------
+    table : DataFrame
+        The output of :func:`band_table`.
+    events : {"serious", "events"}
+        Which events to count (serious ones when the table has them).
+    """
+    if at not in table.index:
+        raise RiskevalError(f"at={at!r} is not one of the bands {list(table.index)}")
+    col = events if events in table.columns else "events"
+    hi = table.index.get_loc(at)
+    n_h, n_l = table["n"].iloc[hi:].sum(), table["n"].iloc[:hi].sum()
+    e_h, e_l = table[col].iloc[hi:].sum(), table[col].iloc[:hi].sum()
+    if n_h == 0 or n_l == 0 or e_l == 0:
+        raise RiskevalError("both the high and the lower bands need people, and the lower "
+                            "bands need events, to compare their rates")
+    r_h, r_l = e_h / n_h, e_l / n_l
+    ratio = r_h / r_l
+    return pd.Series({"rate_high": r_h, "rate_lower": r_l, "rate_ratio": ratio,
+                      "population_ratio": n_l / n_h, "share_from_high": e_h / (e_h + e_l),
+                      "most_from_high": bool(ratio > n_l / n_h),
+                      "high_population_share_for_half": 1 / (1 + ratio),
+                      "high_population_share": n_h / (n_h + n_l)}, name=col)
+
+
+def inflation_cost(before: Any, after: Any, outcome: Any, *, at: str = "high",
+                   categories: Any = None, resources: Mapping[str, float] | None = None,
+                   confidence: float = 0.95) -> pd.DataFrame:
+    """What moving ratings upwards costs, for the same people rated twice.
+
+    ``before`` and ``after`` are each person's band without and with the shift (for example,
+    a simulation with defensive inflation switched off and on, under common random numbers).
+    Reports, for each, the number flagged at or above ``at``, total resources (``resources``:
+    per person in each band), PPV and sensitivity of "high or above", and their changes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``before``, ``after``, ``change``.
+    """
+    b_codes, cats = _bands(before, categories, "before")
+    a_codes, _ = _bands(after, cats, "after")
+    if len(b_codes) != len(a_codes):
+        raise RiskevalError(f"before has {len(b_codes)} people and after {len(a_codes)}; they "
+                            f"must be the same people")
+    rows = {}
+    for name, codes in (("before", b_codes), ("after", a_codes)):
+        m = threshold_metrics(pd.Categorical.from_codes(codes, cats, ordered=True), outcome,
+                              at=at, confidence=confidence)
+        row = {"flagged": m["flagged"], "ppv": m["ppv"], "sensitivity": m["sensitivity"],
+               "number_needed": m["number_needed"]}
+        if resources is not None:
+            t = band_table(pd.Categorical.from_codes(codes, cats, ordered=True), outcome,
+                           resources=resources)
+            row["resources"] = float(t["resources"].sum())
+        rows[name] = row
+    out = pd.DataFrame(rows).T
+    out.loc["change"] = out.loc["after"] - out.loc["before"]
+    out.attrs["moved_up"] = int((a_codes > b_codes).sum())
+    out.attrs["moved_down"] = int((a_codes < b_codes).sum())
+    return out
+
+
+def share_curve(table: pd.DataFrame, *, at: str = "high", events: str = "serious",
+                shares: Sequence[float] | None = None) -> pd.DataFrame:
+    """The high bands' share of events as their population share varies, rates held fixed."""
+    cond = majority_condition(table, at=at, events=events)
+    s = np.linspace(0.001, 0.999, 199) if shares is None else np.asarray(shares, float)
+    r_h, r_l = cond["rate_high"], cond["rate_lower"]
+    return pd.DataFrame({"high_population_share": s,
+                         "share_from_high": s * r_h / (s * r_h + (1 - s) * r_l)})
