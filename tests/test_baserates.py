@@ -101,3 +101,21 @@ def test_errors_are_named_and_plot_draws():
     fig = plot_base_rates(t)
     bars, curve = fig.axes
     assert len(bars.patches) == 8 and curve.get_xlabel().startswith("share of people rated")
+
+
+def test_simulated_outcomes_follow_the_truth_and_the_practitioners_base_rate_fact():
+    import riskeval as rv
+
+    v = rv.vignettes.population(50_000, seed=3)
+    o = baserates.simulate_outcomes(v, seed=1)
+    assert o["reconvicted"].mean() == pytest.approx(v["p_reconviction"].mean(), abs=0.01)
+    assert o["serious"].mean() == pytest.approx(0.01, abs=0.002)
+    t = baserates.band_table(v["reference"], o["reconvicted"], serious=o["serious"])
+    c = baserates.majority_condition(t)
+    # most serious further offences come from low/medium, though their rate is far lower
+    assert not c["most_from_high"] and 0.3 < c["share_from_high"] < 0.5
+    assert c["rate_ratio"] > 2
+    again = baserates.simulate_outcomes(v, seed=1)
+    pd.testing.assert_frame_equal(o, again)
+    with pytest.raises(RiskevalError, match="lack column 'harm_latent'"):
+        baserates.simulate_outcomes(v.drop(columns="harm_latent"), seed=1)

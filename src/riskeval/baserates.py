@@ -30,11 +30,25 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._keyed import Streams, hash_ids
+from ._params import P, ParamSet, assumption
 from .data import RISK_LEVELS, level_codes, parse_categories
 from .errors import RiskevalError
 
-__all__ = ["band_table", "inflation_cost", "majority_condition", "share_curve",
-           "threshold_metrics"]
+__all__ = ["OUTCOME_PARAMS", "band_table", "inflation_cost", "majority_condition",
+           "share_curve", "simulate_outcomes", "threshold_metrics"]
+
+OUTCOME_PARAMS = ParamSet("outcomes", (
+    P("serious_rate", 0.01, "prob", "share of supervised people charged with a serious "
+      "further offence within the follow-up",
+      assumption("sfo-rare", "serious further offences are rare, of the order of 1% of people "
+                 "under supervision; not a published figure")),
+    P("harm_slope", 0.8, "nonneg", "log-odds of a serious offence per unit of the latent harm "
+      "score", assumption("harm-gradient", "chosen so that, as practitioners report "
+                          "(CONTEXT.md), most serious further offences (about 60%) come from "
+                          "people at low or medium reference levels, while the high levels' "
+                          "rate is 2.7 times the others'")),
+))
 
 
 def _wilson(k: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -242,3 +256,41 @@ def share_curve(table: pd.DataFrame, *, at: str = "high", events: str = "serious
     r_h, r_l = cond["rate_high"], cond["rate_lower"]
     return pd.DataFrame({"high_population_share": s,
                          "share_from_high": s * r_h / (s * r_h + (1 - s) * r_l)})
+
+
+def simulate_outcomes(cases: pd.DataFrame, *, seed: Any, **params: Any) -> pd.DataFrame:
+    """Draw each simulated case's outcomes from its ground truth.
+
+    ``reconvicted`` is Bernoulli with the case's true two-year probability
+    (``p_reconviction`` from :mod:`riskeval.vignettes`); ``serious`` (a serious further
+    offence) is Bernoulli with ``sigmoid(a + harm_slope * harm_latent)``, ``a`` set so the
+    population's mean probability is ``serious_rate``. Both are labelled assumptions
+    (:data:`OUTCOME_PARAMS`). Draws are keyed by case identifier.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``case``, ``reconvicted``, ``serious``, ``p_serious``.
+    """
+    from scipy.optimize import brentq
+    from scipy.special import expit
+
+    missing = [c for c in ("case", "p_reconviction", "harm_latent") if c not in cases.columns]
+    if missing:
+        raise RiskevalError(f"cases lack column {missing[0]!r}; pass a table from "
+                            f"riskeval.vignettes.population (or with its truth columns)")
+    p = OUTCOME_PARAMS.updated(params)
+    h = cases["harm_latent"].to_numpy(float)
+    slope, rate = p["harm_slope"], p["serious_rate"]
+    if not 0 < rate < 1:
+        raise RiskevalError(f"serious_rate must be strictly between 0 and 1; got {rate}")
+    a = brentq(lambda x: float(expit(x + slope * h).mean()) - rate, -50.0, 50.0)
+    p_serious = expit(a + slope * h)
+    rs = Streams(seed)
+    ids = hash_ids(cases["case"].astype(str).to_numpy())
+    return pd.DataFrame({
+        "case": cases["case"].to_numpy(),
+        "reconvicted": (rs.uniform("outcome.reconviction", ids)
+                        < cases["p_reconviction"].to_numpy(float)).astype(int),
+        "serious": (rs.uniform("outcome.serious", ids) < p_serious).astype(int),
+        "p_serious": p_serious})
