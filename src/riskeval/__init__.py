@@ -11,6 +11,7 @@ tool (``riskeval``). The inspector's consistency audit is :mod:`riskeval.audit`.
 """
 
 from . import (
+    actuarial,
     agreement,
     audit,
     baserates,
@@ -52,6 +53,7 @@ __all__ = [
     "RiskevalWarning",
     "World",
     "__version__",
+    "actuarial",
     "agreement",
     "agreement_summary",
     "as_ratings",
