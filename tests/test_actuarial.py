@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import warnings
 
@@ -30,7 +31,8 @@ from riskeval.actuarial import (
 # ------------------------------------------------------------------------- reference data
 
 # pROC's example data set ``aSAH`` (Turck et al. 2010, Intensive Care Medicine 36(1), 107-115;
-# shipped with the R package pROC, Robin et al. 2011, BMC Bioinformatics 12, 77): 113 patients
+# shipped with the R package pROC, Robin et al. 2011, BMC Bioinformatics 12, 77; pROC and its
+# data are distributed under the GPL (>= 3), which permits redistribution): 113 patients
 # after aneurysmal subarachnoid haemorrhage, in the package's row order. ``_ASAH_POOR`` is
 # outcome == "Poor" (41 patients); s100b and ndka are biomarkers, wfns the WFNS grade 1-5 (an
 # ordered factor in R, used by pROC through its codes 1-5, so it is full of ties).
@@ -80,6 +82,9 @@ def asah() -> pd.DataFrame:
         "ndka": [float(v) for v in _ASAH_NDKA.split()],
     })
     assert data.shape == (113, 4) and data["poor"].sum() == 41
+    # the transcription, fixed: sha256 of data.to_csv(index=False)
+    assert hashlib.sha256(data.to_csv(index=False).encode()).hexdigest() == (
+        "99a69436a77aab794c950e73e5e6ed91421263d3d7f979bcf995e7106f064241")
     return data
 
 
