@@ -1,0 +1,57 @@
+"""Clinical judgement against the actuarial score in a simulated world."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+import riskeval as rv
+from riskeval import RiskevalError, baserates, judgement
+
+
+@pytest.fixture(scope="module")
+def world():
+    return rv.scenarios.six_office_study(n_vignettes=400, seed=5)
+
+
+def test_accuracy_table_equals_its_parts(world):
+    r = rv.simulate(world, seed=1)
+    o = baserates.simulate_outcomes(world.vignettes, seed=0)
+    acc = judgement.judgement_accuracy(r, world.vignettes, o)
+    direct = rv.actuarial.auc(o["reconvicted"].to_numpy(),
+                              world.vignettes["actuarial_p"].to_numpy())
+    assert acc.loc["actuarial score", "auc"] == pytest.approx(direct.estimate)
+    assert acc.loc["actuarial score", "auc_low"] == pytest.approx(direct.ci[0])
+    y = o.set_index("case")["reconvicted"]
+    per = [roc_auc_score(y.loc[g["case"]], g["rating"].cat.codes)
+           for _, g in r.groupby("officer", observed=True)]
+    assert acc.loc["officers' levels", "auc"] == pytest.approx(np.mean(per))
+    # compared at equal workload: the same share of cases flagged
+    assert acc.loc["actuarial score", "flagged_share"] == pytest.approx(
+        acc.loc["officers' levels", "flagged_share"], abs=1 / 400)
+    with pytest.raises(RiskevalError, match="lack column 'actuarial_p'"):
+        judgement.judgement_accuracy(r, world.vignettes.drop(columns="actuarial_p"), o)
+
+
+def test_officers_rating_harm_discriminate_serious_offences_less_than_the_reference():
+    w = rv.scenarios.six_office_study(n_vignettes=3000, seed=5)
+    r = rv.simulate(w, seed=1)
+    o = baserates.simulate_outcomes(w.vignettes, seed=0)
+    officers = judgement.judgement_accuracy(r, w.vignettes, o, outcome="serious")
+    truth = judgement.judgement_accuracy(r.assign(rating=r["reference"]), w.vignettes, o,
+                                         outcome="serious")
+    assert (truth.loc["officers' levels", "auc"]
+            > officers.loc["officers' levels", "auc_high"] + 0.05)
+
+
+def test_switching_mechanisms_off_moves_what_they_should(world):
+    eff = judgement.mechanism_accuracy(world, seed=1,
+                                       mechanisms=["defensive_inflation", "anchoring",
+                                                   "psychological_ignored"])
+    assert list(eff.index) == ["(all on)", "defensive_inflation", "anchoring",
+                               "psychological_ignored"]
+    # inflation only raises ratings: without it fewer cases are flagged high or above
+    assert eff.loc["defensive_inflation", "d_flagged_share"] < -0.02
+    # anchoring needs repeat assessments: with one occasion it changes nothing
+    assert eff.loc["anchoring", "d_auc"] == 0 and eff.loc["anchoring", "d_ppv"] == 0
