@@ -55,3 +55,11 @@ def test_switching_mechanisms_off_moves_what_they_should(world):
     assert eff.loc["defensive_inflation", "d_flagged_share"] < -0.02
     # anchoring needs repeat assessments: with one occasion it changes nothing
     assert eff.loc["anchoring", "d_auc"] == 0 and eff.loc["anchoring", "d_ppv"] == 0
+
+
+def test_only_mechanisms_that_are_on_are_switched_off():
+    w = rv.scenarios.six_office_study(n_vignettes=200, seed=5).with_mechanisms(
+        familiarity=False, manager_override=False)
+    eff = judgement.mechanism_accuracy(w, seed=1)
+    assert "familiarity" not in eff.index and "manager_override" not in eff.index
+    assert "defensive_inflation" in eff.index and "noise" not in eff.index

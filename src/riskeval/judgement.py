@@ -125,7 +125,7 @@ def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
 
     cases = world.vignettes
     outs = simulate_outcomes(cases, seed=outcome_seed)
-    on = list(world.mechanisms) if mechanisms is None else list(mechanisms)
+    on = list(world.enabled) if mechanisms is None else list(mechanisms)
     on = [m for m in on if m != "noise"]
 
     def score(w: Any) -> dict[str, float]:
