@@ -28,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ._keyed import Streams, hash_ids
 from ._params import P, ParamSet, assumption
@@ -52,13 +51,9 @@ OUTCOME_PARAMS = ParamSet("outcomes", (
 
 
 def _wilson(k: np.ndarray, n: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    k, n = np.asarray(k, float), np.asarray(n, float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return np.where(n > 0, centre - half, np.nan), np.where(n > 0, centre + half, np.nan)
+    from .fairness import wilson_interval
+
+    return wilson_interval(k, n, confidence)
 
 
 def _bands(band: Any, categories: Any, name: str = "band") -> tuple[np.ndarray, tuple]:

@@ -83,9 +83,10 @@ def _mean_ci(y: np.ndarray, cluster: np.ndarray | None, level: float,
         se = math.sqrt(max(m * (1 - m), 0.0) / n) if bounded else float(y.std(ddof=1)
                                                                           / math.sqrt(n))
         if bounded:  # Wilson score interval
-            centre = (m + z * z / (2 * n)) / (1 + z * z / n)
-            half = z * math.sqrt(m * (1 - m) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-            return m, se, max(0.0, centre - half), min(1.0, centre + half)
+            from .fairness import wilson_interval
+
+            lo, hi = wilson_interval(float(y.sum()), n, level)
+            return m, se, float(lo), float(hi)
         return m, se, m - z * se, m + z * se
     if pd.unique(cluster).size < 2:
         return m, math.nan, math.nan, math.nan

@@ -121,9 +121,9 @@ def wilson_interval(successes: Any, trials: Any, confidence: float = 0.95
 
     Notes
     -----
-    The interval inverts the score test of ``p``: centre ``(p + z^2/2n) / (1 + z^2/n)`` and
-    half-width ``z sqrt(p(1-p)/n + z^2/4n^2) / (1 + z^2/n)`` (Wilson 1927). Unlike the Wald
-    interval it stays inside [0, 1] and keeps close to nominal coverage for small ``n`` and
+    The interval inverts the score test of ``p`` (Wilson 1927; computed by statsmodels'
+    ``proportion_confint(method="wilson")``; the package's one Wilson interval). Unlike the
+    Wald interval it stays inside [0, 1] and keeps close to nominal coverage for small ``n`` and
     for rates near 0 or 1, which is where error rates of small groups live.
 
     Examples
@@ -132,17 +132,16 @@ def wilson_interval(successes: Any, trials: Any, confidence: float = 0.95
     >>> round(float(low), 4), round(float(high), 4)
     (0.4256, 0.4716)
     """
+    from statsmodels.stats.proportion import proportion_confint
+
     level = _check_confidence(confidence)
     k = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
-    z = _z(level)
     with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        denom = 1.0 + z * z / n
-        centre = (p + z * z / (2.0 * n)) / denom
-        half = z * np.sqrt(p * (1.0 - p) / n + z * z / (4.0 * n * n)) / denom
-    low = np.where(n > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(n > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+        low, high = proportion_confint(k, np.where(n > 0, n, 1.0), alpha=1 - level,
+                                       method="wilson")
+    low = np.where(n > 0, np.clip(low, 0.0, 1.0), np.nan)
+    high = np.where(n > 0, np.clip(high, 0.0, 1.0), np.nan)
     return low, high
 
 
