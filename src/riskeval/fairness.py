@@ -790,17 +790,16 @@ class AUCByGroup:
 
 
 def _delong(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """AUC and its DeLong standard error from mid-rank placement values."""
-    pos, neg = score[y], score[~y]
-    m, n = len(pos), len(neg)
+    """AUC and its DeLong standard error (placement values of :mod:`riskeval.actuarial`);
+    a class with a single case contributes no variance term."""
+    from .actuarial import _delong as placements
+
+    m, n = int(y.sum()), int((~y).sum())
     if m == 0 or n == 0:
         return math.nan, math.nan
-    all_ranks = stats.rankdata(np.concatenate([pos, neg]))
-    v10 = (all_ranks[:m] - stats.rankdata(pos)) / n       # share of negatives below each pos
-    v01 = 1.0 - (all_ranks[m:] - stats.rankdata(neg)) / m  # share of positives above each neg
-    auc = float(v10.mean())
-    var = (v10.var(ddof=1) / m if m > 1 else 0.0) + (v01.var(ddof=1) / n if n > 1 else 0.0)
-    return auc, math.sqrt(var)
+    aucs, v10, v01, _ = placements(y, np.asarray(score, dtype=float)[None, :])
+    var = (v10[0].var(ddof=1) / m if m > 1 else 0.0) + (v01[0].var(ddof=1) / n if n > 1 else 0.0)
+    return float(aucs[0]), math.sqrt(var)
 
 
 def score_auc_by_group(y: Any, score: Any, groups: Any, confidence: float = 0.95, *,
