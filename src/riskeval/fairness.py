@@ -797,7 +797,9 @@ def _delong(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     m, n = int(y.sum()), int((~y).sum())
     if m == 0 or n == 0:
         return math.nan, math.nan
-    aucs, v10, v01, _ = placements(y, np.asarray(score, dtype=float)[None, :])
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # its covariance (unused) of one case
+        aucs, v10, v01, _ = placements(y, np.asarray(score, dtype=float)[None, :])
     var = (v10[0].var(ddof=1) / m if m > 1 else 0.0) + (v01[0].var(ddof=1) / n if n > 1 else 0.0)
     return float(aucs[0]), math.sqrt(var)
 
