@@ -58,3 +58,20 @@ def test_errors_are_named(tmp_path):
         dz.diagnose(d, n_sims=1, seed=1)
     with pytest.raises(RiskevalError, match="rater_share"):
         dz.rater_study(5, 5, icc=0.9, rater_share=0.2)
+
+
+def test_simulated_width_matches_bonetts_sample_size_formula():
+    """Bonett (2002), Statistics in Medicine 21:1331: rho = 0.6, k = 3 raters, width 0.2
+    needs n = 101 cases (8 z^2 (1 - rho)^2 (1 + 2 rho)^2 / (6 w^2) + 1 = 100.2)."""
+    n = dz.bonett_n(0.6, 3, 0.2)
+    assert n == 101
+    res = dz.diagnose(dz.rater_study(3, n, icc=0.6, rater_share=0.0), n_sims=300, seed=3)
+    row = res.table.set_index("estimator").loc["ICC(2,1)"]
+    assert row["width"] == pytest.approx(0.2, rel=0.05)
+    assert 0.92 <= row["coverage"] <= 0.98
+    curve, best = dz.sample_size(lambda m: dz.rater_study(3, m, icc=0.6, rater_share=0.0),
+                                 [40, 70, 100, 130], estimator="ICC(2,1)", diagnosand="width",
+                                 target=0.2, n_sims=150, seed=3)
+    assert best == 100 and curve["width"].is_monotonic_decreasing
+    # Bonett's n for a narrower interval grows as 1 / width^2
+    assert dz.bonett_n(0.6, 3, 0.1) == pytest.approx(4 * (n - 1), abs=2)

@@ -33,7 +33,8 @@ import pandas as pd
 
 from .errors import RiskevalError
 
-__all__ = ["Design", "Diagnosis", "Estimator", "diagnose", "rater_study"]
+__all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "rater_study",
+           "sample_size"]
 
 Population = Callable[[np.random.SeedSequence], tuple[Any, Mapping[str, float]]]
 
@@ -289,3 +290,54 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
                                Estimator("Krippendorff's alpha", "icc", alpha)),
                   name=name, params={"n_raters": n_raters, "n_cases": n_cases, "icc": icc,
                                      "rater_share": rater_share})
+
+
+def bonett_n(icc: float, raters: int, width: float, confidence: float = 0.95) -> int:
+    """Cases needed for an ICC confidence interval of expected width ``width`` (Bonett 2002).
+
+    ``n = 8 z^2 (1 - rho)^2 (1 + (k - 1) rho)^2 / (k (k - 1) w^2) + 1``, rounded up, for the
+    one-way ICC with ``k`` raters per case.
+
+    References
+    ----------
+    Bonett, D. G. (2002). Sample size requirements for estimating intraclass correlations with
+    desired precision. *Statistics in Medicine* 21(9), 1331-1335.
+    """
+    from scipy import stats
+
+    if not 0 < icc < 1 or raters < 2 or not 0 < width < 2:
+        raise RiskevalError("need 0 < icc < 1, raters >= 2 and 0 < width < 2")
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    k = raters
+    n = 8 * z * z * (1 - icc) ** 2 * (1 + (k - 1) * icc) ** 2 / (k * (k - 1) * width ** 2) + 1
+    return math.ceil(n)
+
+
+def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimator: str,
+                diagnosand: str, target: float, n_sims: int, seed: Any,
+                larger_is_better: bool | None = None, **kwargs: Any) -> tuple[pd.DataFrame,
+                                                                               int | None]:
+    """The smallest size whose ``diagnosand`` meets ``target``, and the curve behind it.
+
+    ``make(size)`` declares the design at each size (officers, vignettes...). ``diagnosand``
+    is ``"width"`` (met when at most ``target``), ``"power"`` or ``"coverage"`` (met when at
+    least ``target``). Every size uses the same ``seed``, so the curve is smooth in size.
+    Returns the curve (one row per size with the diagnosand and its MC SE) and the smallest
+    size meeting the target (None when none does).
+    """
+    if larger_is_better is None:
+        larger_is_better = diagnosand in ("power", "coverage")
+    rows = []
+    for size in sizes:
+        t = diagnose(make(int(size)), n_sims=n_sims, seed=seed, **kwargs).table
+        row = t[t["estimator"] == estimator]
+        if row.empty:
+            raise RiskevalError(f"no estimator {estimator!r}; the design has "
+                                f"{list(t['estimator'])}")
+        r = row.iloc[0]
+        rows.append({"size": int(size), diagnosand: r[diagnosand],
+                     f"{diagnosand}_mcse": r[f"{diagnosand}_mcse"]})
+    curve = pd.DataFrame(rows)
+    ok = curve[diagnosand] >= target if larger_is_better else curve[diagnosand] <= target
+    best = int(curve.loc[ok, "size"].min()) if ok.any() else None
+    return curve, best
