@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,3 +78,20 @@ def test_simulated_width_matches_bonetts_sample_size_formula():
     assert best == 100 and curve["width"].is_monotonic_decreasing
     # Bonett's n for a narrower interval grows as 1 / width^2
     assert dz.bonett_n(0.6, 3, 0.1) == pytest.approx(4 * (n - 1), abs=2)
+
+
+def test_dask_backend_on_a_local_cluster_gives_the_local_table(tmp_path):
+    # the test extra installs dask; outside CI a missing install skips, in CI it fails
+    distributed = (importlib.import_module("distributed") if os.environ.get("CI")
+                   else pytest.importorskip("distributed"))
+    d = dz.rater_study(10, 8)
+    local = dz.diagnose(d, n_sims=40, seed=11, chunk_size=7)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        remote = dz.diagnose(d, n_sims=40, seed=11, chunk_size=7, backend="dask",
+                             client=client, checkpoint=tmp_path / "ck.csv")
+    pd.testing.assert_frame_equal(local.table, remote.table)
+    pd.testing.assert_frame_equal(local.simulations, remote.simulations)
+    with pytest.raises(RiskevalError, match="backend='spark'"):
+        dz.diagnose(d, n_sims=3, seed=1, backend="spark")

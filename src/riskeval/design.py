@@ -150,7 +150,8 @@ def _summarise(sims: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: float = 0.05,
              checkpoint: str | Path | None = None, chunk_size: int = 50,
-             progress: bool = False) -> Diagnosis:
+             progress: bool = False, backend: str = "local", client: Any = None
+             ) -> Diagnosis:
     """Run the declared study ``n_sims`` times and summarise each estimator.
 
     Parameters
@@ -171,6 +172,11 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         Simulations per task (and per checkpoint write).
     progress : bool
         Show a progress bar (tqdm).
+    backend : {"local", "dask"}
+        ``"local"``: this machine, ``n_jobs`` joblib worker processes. ``"dask"``: the chunks
+        run as tasks on a Dask distributed cluster -- ``client`` (a ``distributed.Client``),
+        or the current default client. Dask is imported only here (``pip install
+        riskeval[dask]``). The results are identical to a local run with the same seed.
 
     Returns
     -------
@@ -219,8 +225,20 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         if bar is not None:
             bar.update(n)
 
+    if backend not in ("local", "dask"):
+        raise RiskevalError(f"backend={backend!r}; expected 'local' or 'dask'")
     try:
-        if n_jobs == 1:
+        if backend == "dask":
+            try:
+                from distributed import get_client
+            except ImportError:
+                raise RiskevalError("backend='dask' needs the optional dependency: pip install "
+                                    "'riskeval[dask]'") from None
+            cl = client if client is not None else get_client()
+            futures = cl.map(_chunk, [design] * len(chunks), chunks, pure=False)
+            for c, fut in zip(chunks, futures, strict=True):  # in order: checkpoint appends
+                record(fut.result(), len(c))
+        elif n_jobs == 1:
             for c in chunks:
                 record(_chunk(design, c), len(c))
         else:
