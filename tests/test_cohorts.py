@@ -74,3 +74,33 @@ def test_paired_design_and_errors():
         cohorts.compare_icc(_study(4).iloc[1:], **COLS)
     with pytest.raises(RiskevalError, match="form='ICC9'"):
         cohorts.compare_icc(_study(4), **COLS, form="ICC9")
+
+
+def test_training_in_the_simulator_changes_traits_and_is_detected():
+    import riskeval as rv
+    from riskeval import raters
+
+    w = rv.scenarios.six_office_study(seed=3)
+    off = w.officers
+    mask = np.arange(len(off)) % 2 == 0
+    t = raters.train(off, mask, noise_factor=0.5, actuarial_weight_shift=0.1,
+                     inflation_factor=0.0)
+    assert "trained" not in off.columns                      # input untouched
+    np.testing.assert_allclose(t.loc[mask, "noise_factor"], off.loc[mask, "noise_factor"] * 0.5)
+    np.testing.assert_allclose(t.loc[~mask, "noise_factor"], off.loc[~mask, "noise_factor"])
+    assert (t.loc[mask, "inflation_tendency"] == 0).all()
+    assert (t["actuarial_weight"] <= 1).all()
+    by_name = raters.train(off, off["officer"][mask])
+    assert by_name["trained"].equals(pd.Series(mask, index=off.index, name="trained"))
+    with pytest.raises(RiskevalError, match="officer 'nobody'"):
+        raters.train(off, ["nobody"])
+    # halving the noise of half the officers: their agreement is detectably higher
+    r = rv.simulate(w.with_staff(officers=t).only("noise"), seed=1)
+    r["cohort"] = np.where(r["officer"].map(t.set_index("officer")["trained"]), "trained",
+                           "untrained")
+    res = cohorts.compare_icc(r, cohort="cohort", case="case", rater="officer",
+                              rating="latent", seed=1)
+    assert res.cohorts == ("trained", "untrained") and res.difference > 0
+    assert res.p_value < 0.01 and res.ci[0] > 0
+    rows = {r["parameter"]: r for r in raters.TRAINING.rows()}
+    assert rows["noise_factor"]["is_assumption"]
