@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import math
 import os
 
 import numpy as np
@@ -95,3 +96,31 @@ def test_dask_backend_on_a_local_cluster_gives_the_local_table(tmp_path):
     pd.testing.assert_frame_equal(local.simulations, remote.simulations)
     with pytest.raises(RiskevalError, match="backend='spark'"):
         dz.diagnose(d, n_sims=3, seed=1, backend="spark")
+
+
+def test_simulated_power_matches_walter_eliasziw_donner():
+    """Walter, Eliasziw & Donner (1998), Statistics in Medicine 17:101: cases needed to show
+    ICC > 0.4 when it is 0.6, k = 3, one-sided 5%, 80% power."""
+    from scipy import stats
+
+    rho0, rho1, k = 0.4, 0.6, 3
+    n = dz.walter_n(rho0, rho1, k)
+    theta0 = rho0 / (1 - rho0)
+    assert n == math.ceil(1 + 2 * (1.6449 + 0.8416) ** 2 * 3
+                          / (np.log((1 + 3 * theta0) / (1 + 3 * 1.5)) ** 2 * 2))
+
+    def f_test(x: np.ndarray) -> dict[str, float]:
+        """Exact one-way F test of ICC(1) = rho0 (written here, independently of the package)."""
+        m, kk = x.shape
+        means = x.mean(axis=1)
+        msb = kk * ((means - x.mean()) ** 2).sum() / (m - 1)
+        msw = ((x - means[:, None]) ** 2).sum() / (m * (kk - 1))
+        f = msb / msw / (1 + kk * theta0)
+        return {"estimate": (msb - msw) / (msb + (kk - 1) * msw),
+                "p": float(stats.f.sf(f, m - 1, m * (kk - 1)))}
+
+    base = dz.rater_study(k, n, icc=rho1, rater_share=0.0)
+    d = dz.Design(base.population, (dz.Estimator("F test", "icc", f_test),))
+    res = dz.diagnose(d, n_sims=600, seed=5, alpha=0.05)
+    power = res.table.loc[0, "power"]
+    assert abs(power - 0.8) < 3 * res.table.loc[0, "power_mcse"] + 0.02, power

@@ -34,7 +34,7 @@ import pandas as pd
 from .errors import RiskevalError
 
 __all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "rater_study",
-           "sample_size"]
+           "sample_size", "walter_n"]
 
 Population = Callable[[np.random.SeedSequence], tuple[Any, Mapping[str, float]]]
 
@@ -359,3 +359,26 @@ def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimato
     ok = curve[diagnosand] >= target if larger_is_better else curve[diagnosand] <= target
     best = int(curve.loc[ok, "size"].min()) if ok.any() else None
     return curve, best
+
+
+def walter_n(rho0: float, rho1: float, raters: int, *, alpha: float = 0.05,
+             power: float = 0.8) -> int:
+    """Cases needed to show an ICC exceeds ``rho0`` when it is ``rho1`` (Walter et al. 1998).
+
+    One-sided test at level ``alpha`` with the given power, ``k`` raters per case:
+    ``n = 1 + 2 (z_alpha + z_beta)^2 k / ((ln C0)^2 (k - 1))``, ``C0 = (1 + k theta0) /
+    (1 + k theta1)``, ``theta = rho / (1 - rho)``; rounded up.
+
+    References
+    ----------
+    Walter, S. D., Eliasziw, M. & Donner, A. (1998). Sample size and optimal designs for
+    reliability studies. *Statistics in Medicine* 17(1), 101-110.
+    """
+    from scipy import stats
+
+    if not (0 <= rho0 < rho1 < 1) or raters < 2:
+        raise RiskevalError("need 0 <= rho0 < rho1 < 1 and raters >= 2")
+    k = raters
+    c0 = (1 + k * rho0 / (1 - rho0)) / (1 + k * rho1 / (1 - rho1))
+    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
+    return math.ceil(1 + 2 * z * z * k / (math.log(c0) ** 2 * (k - 1)))
