@@ -112,3 +112,19 @@ def test_console_script_runs_as_module():
     proc = subprocess.run([sys.executable, "-m", "riskeval.cli", "agreement", "--help"],
                           capture_output=True, text=True, check=False)
     assert proc.returncode == 0 and "example:" in proc.stdout
+
+
+def test_diagnose_writes_the_table_and_plot(tmp_path, capsys):
+    out = tmp_path / "diag"
+    assert main(["diagnose", "--raters", "6", "--cases", "8", "--n-sims", "30", "--quiet",
+                 "-o", str(out)]) == 0
+    table = pd.read_csv(out / "diagnosis.csv")
+    assert list(table["estimator"]) == ["ICC(2,1)", "Krippendorff's alpha"]
+    assert (out / "diagnosis.png").stat().st_size > 1000
+    assert "30 simulated studies" in capsys.readouterr().out
+    from riskeval import design as dz
+    want = dz.diagnose(dz.rater_study(6, 8), n_sims=30, seed=1).table
+    assert table["bias"].to_numpy() == pytest.approx(want["bias"].to_numpy(), abs=1e-12)
+    assert main(["diagnose", "--raters", "6", "--cases", "8", "-o", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert main(["diagnose", "--raters", "1", "--cases", "8", "-o", str(tmp_path / "x")]) == 2
