@@ -56,7 +56,7 @@ def test_errors_are_named(tmp_path):
         dz.diagnose(bad, n_sims=3, seed=1)
     ck = tmp_path / "other.csv"
     ck.write_text("a,b\n1,2\n")
-    with pytest.raises(RiskevalError, match="not a riskeval diagnosis file"):
+    with pytest.raises(RiskevalError, match="no record of its design and seed"):
         dz.diagnose(d, n_sims=3, seed=1, checkpoint=ck)
     with pytest.raises(RiskevalError, match="n_sims"):
         dz.diagnose(d, n_sims=1, seed=1)
@@ -124,3 +124,21 @@ def test_simulated_power_matches_walter_eliasziw_donner():
     res = dz.diagnose(d, n_sims=600, seed=5, alpha=0.05)
     power = res.table.loc[0, "power"]
     assert abs(power - 0.8) < 3 * res.table.loc[0, "power_mcse"] + 0.02, power
+
+
+def test_seed_objects_are_not_consumed_and_checkpoints_know_their_design(tmp_path):
+    d = dz.rater_study(6, 6)
+    ss = np.random.SeedSequence(1)
+    a = dz.diagnose(d, n_sims=10, seed=ss)
+    b = dz.diagnose(d, n_sims=10, seed=ss)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    ck = tmp_path / "ck.csv"
+    big = dz.diagnose(d, n_sims=20, seed=1, checkpoint=ck)
+    small = dz.diagnose(d, n_sims=10, seed=1, checkpoint=ck)
+    assert small.table["n_sims"].eq(10).all()
+    pd.testing.assert_frame_equal(small.table, dz.diagnose(d, n_sims=10, seed=1).table)
+    assert big.table["n_sims"].eq(20).all()
+    with pytest.raises(RiskevalError, match="another design or seed"):
+        dz.diagnose(dz.rater_study(6, 9), n_sims=10, seed=1, checkpoint=ck)
+    with pytest.raises(RiskevalError, match="another design or seed"):
+        dz.diagnose(d, n_sims=10, seed=2, checkpoint=ck)

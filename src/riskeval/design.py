@@ -148,6 +148,28 @@ def _summarise(sims: pd.DataFrame, alpha: float) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def _check_meta(path: Path, design: Design, ss: np.random.SeedSequence) -> None:
+    """A checkpoint belongs to one design and seed: record them, and refuse a mismatch."""
+    import json
+
+    meta = {"design": design.name, "params": {k: repr(v) for k, v in design.params.items()},
+            "estimators": [e.name for e in design.estimators],
+            "seed": [str(ss.entropy), list(ss.spawn_key)]}
+    side = path.with_name(path.name + ".meta.json")
+    if side.exists():
+        old = json.loads(side.read_text())
+        if old != meta:
+            raise RiskevalError(f"checkpoint {str(path)!r} was written for another design or "
+                                f"seed ({old['design']!r}, seed {old['seed'][0]}); use a new "
+                                f"file for {design.name!r}")
+    else:
+        if path.exists() and path.stat().st_size > 0:
+            raise RiskevalError(f"checkpoint {str(path)!r} has no record of its design and seed "
+                                f"({side.name}); use a new file")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        side.write_text(json.dumps(meta))
+
+
 def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: float = 0.05,
              checkpoint: str | Path | None = None, chunk_size: int = 50,
              progress: bool = False, backend: str = "local", client: Any = None
@@ -167,7 +189,9 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     checkpoint : path, optional
         A CSV file to which every finished chunk of simulations is appended. If it exists, the
         simulations it holds are not run again: an interrupted diagnosis resumes where it
-        stopped, and the final table equals an uninterrupted run's.
+        stopped, and the final table equals an uninterrupted run's. A sidecar
+        ``<file>.meta.json`` records the design and seed; resuming with another design or seed
+        is refused.
     chunk_size : int
         Simulations per task (and per checkpoint write).
     progress : bool
@@ -187,10 +211,15 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     if not isinstance(design, Design):
         raise RiskevalError(f"design must be a riskeval.design.Design; got "
                             f"{type(design).__name__}")
-    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    if isinstance(seed, np.random.SeedSequence):  # a fresh copy: spawning changes the object
+        ss = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
+    else:
+        ss = np.random.SeedSequence(seed)
     children = ss.spawn(n_sims)
     done: pd.DataFrame | None = None
     path = Path(checkpoint) if checkpoint is not None else None
+    if path is not None:
+        _check_meta(path, design, ss)
     if path is not None and path.exists() and path.stat().st_size > 0:
         done = pd.read_csv(path)
         expected = {"sim", "estimator", "estimand", "truth", "estimate", "ci_low", "ci_high",
@@ -198,6 +227,7 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         if not expected <= set(done.columns):
             raise RiskevalError(f"checkpoint {str(path)!r} is not a riskeval diagnosis file "
                                 f"(columns {sorted(done.columns)})")
+        done = done[done["sim"] < n_sims]
         per_sim = done.groupby("sim").size()
         complete = set(per_sim.index[per_sim == len(design.estimators)])
         done = done[done["sim"].isin(complete)]
