@@ -262,6 +262,16 @@ def _to_json(out: dict[str, Any]) -> str:
     return json.dumps(payload, indent=2)
 
 
+def _output_folder(out: Path, force: bool) -> Path:
+    """``out`` if it can take a command's files: not a file, and empty unless ``force``."""
+    if out.exists() and not out.is_dir():
+        raise RiskevalError(f"output {str(out)!r} is a file; -o needs a folder")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
+                            f"another folder or pass --force")
+    return out
+
+
 def _inside(path: Path, folder: Path) -> bool:
     try:
         path.resolve().relative_to(folder.resolve())
@@ -278,11 +288,7 @@ def _audit_cmd(args: argparse.Namespace) -> int:
     if src.exists() and _inside(src, out):
         raise RiskevalError(f"the output folder {str(out)!r} contains the input file "
                             f"{str(src)!r}; choose a folder that does not hold your data")
-    if out.exists() and not out.is_dir():
-        raise RiskevalError(f"output {str(out)!r} is a file; -o needs a folder")
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
-                            f"another folder or pass --force to replace it")
+    _output_folder(out, args.force)
     if args.high_from is not None and args.categories is None \
             and args.high_from not in RISK_LEVELS:
         raise RiskevalError(f"--high-from {args.high_from!r} is not one of the levels "
@@ -328,10 +334,7 @@ def _vignettes_cmd(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise RiskevalError(f"--n must be at least 1; got {args.n}")
-    out = Path(args.output)
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
-                            f"another folder or pass --force")
+    out = _output_folder(Path(args.output), args.force)
     files = write_pack(population(args.n, seed=args.seed), out, seed=args.seed,
                        overwrite=args.force)
     print(f"wrote {args.n} vignettes to {out}:")
@@ -345,12 +348,7 @@ def _diagnose_cmd(args: argparse.Namespace) -> int:
 
     from .design import diagnose, rater_study
 
-    out = Path(args.output)
-    if out.exists() and not out.is_dir():
-        raise RiskevalError(f"output {str(out)!r} is a file; -o needs a folder")
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
-                            f"another folder or pass --force")
+    out = _output_folder(Path(args.output), args.force)
     if args.n_sims < 2 or args.jobs < 1:
         raise RiskevalError("--n-sims must be at least 2 and --jobs at least 1")
     design = rater_study(args.raters, args.cases, icc=args.icc, rater_share=args.rater_share,
