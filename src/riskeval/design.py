@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RiskevalError
+from .samplesize import bonett_n, walter_n
 
 __all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "rater_study",
            "sample_size", "walter_n"]
@@ -340,27 +341,6 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
                                      "rater_share": rater_share})
 
 
-def bonett_n(icc: float, raters: int, width: float, confidence: float = 0.95) -> int:
-    """Cases needed for an ICC confidence interval of expected width ``width`` (Bonett 2002).
-
-    ``n = 8 z^2 (1 - rho)^2 (1 + (k - 1) rho)^2 / (k (k - 1) w^2) + 1``, rounded up, for the
-    one-way ICC with ``k`` raters per case.
-
-    References
-    ----------
-    Bonett, D. G. (2002). Sample size requirements for estimating intraclass correlations with
-    desired precision. *Statistics in Medicine* 21(9), 1331-1335.
-    """
-    from scipy import stats
-
-    if not 0 < icc < 1 or raters < 2 or not 0 < width < 2:
-        raise RiskevalError("need 0 < icc < 1, raters >= 2 and 0 < width < 2")
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    k = raters
-    n = 8 * z * z * (1 - icc) ** 2 * (1 + (k - 1) * icc) ** 2 / (k * (k - 1) * width ** 2) + 1
-    return math.ceil(n)
-
-
 def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimator: str,
                 diagnosand: str, target: float, n_sims: int, seed: Any,
                 larger_is_better: bool | None = None, **kwargs: Any) -> tuple[pd.DataFrame,
@@ -389,26 +369,3 @@ def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimato
     ok = curve[diagnosand] >= target if larger_is_better else curve[diagnosand] <= target
     best = int(curve.loc[ok, "size"].min()) if ok.any() else None
     return curve, best
-
-
-def walter_n(rho0: float, rho1: float, raters: int, *, alpha: float = 0.05,
-             power: float = 0.8) -> int:
-    """Cases needed to show an ICC exceeds ``rho0`` when it is ``rho1`` (Walter et al. 1998).
-
-    One-sided test at level ``alpha`` with the given power, ``k`` raters per case:
-    ``n = 1 + 2 (z_alpha + z_beta)^2 k / ((ln C0)^2 (k - 1))``, ``C0 = (1 + k theta0) /
-    (1 + k theta1)``, ``theta = rho / (1 - rho)``; rounded up.
-
-    References
-    ----------
-    Walter, S. D., Eliasziw, M. & Donner, A. (1998). Sample size and optimal designs for
-    reliability studies. *Statistics in Medicine* 17(1), 101-110.
-    """
-    from scipy import stats
-
-    if not (0 <= rho0 < rho1 < 1) or raters < 2:
-        raise RiskevalError("need 0 <= rho0 < rho1 < 1 and raters >= 2")
-    k = raters
-    c0 = (1 + k * rho0 / (1 - rho0)) / (1 + k * rho1 / (1 - rho1))
-    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
-    return math.ceil(1 + 2 * z * z * k / (math.log(c0) ** 2 * (k - 1)))
