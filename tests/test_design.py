@@ -24,7 +24,14 @@ def test_icc_diagnosands_by_simulation_and_by_hand():
     err = sims["estimate"] - sims["truth"]
     assert row["bias_mcse"] == pytest.approx(err.std(ddof=1) / np.sqrt(300))
     assert row["rmse"] == pytest.approx(np.sqrt((err ** 2).mean()))
-    assert row["power"] == 1.0          # ICC 0.6 with 30 x 20 is never missed
+    assert np.isnan(row["power"])      # no null value declared: no test
+    # "is agreement above 0.4?" with 30 officers x 20 vignettes, when it is 0.6
+    tested = dz.diagnose(dz.rater_study(30, 20, icc=0.6, null_icc=0.4), n_sims=300, seed=2)
+    power = tested.table.set_index("estimator").loc["ICC(2,1)", "power"]
+    assert 0.5 < power < 0.95, power
+    at_null = dz.diagnose(dz.rater_study(30, 20, icc=0.4, null_icc=0.4), n_sims=300, seed=2)
+    size = at_null.table.set_index("estimator").loc["ICC(2,1)", "power"]
+    assert size < 0.1, size
     # a much smaller study is less precise
     small = dz.diagnose(dz.rater_study(4, 6, icc=0.6), n_sims=300, seed=2).table
     assert small.loc[0, "width"] > 2 * res.table.loc[0, "width"]

@@ -292,15 +292,28 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
 
 
 def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: float = 0.1,
-                categories: Sequence[float] | None = None, confidence: float = 0.95) -> Design:
+                categories: Sequence[float] | None = None, confidence: float = 0.95,
+                null_icc: float | None = None) -> Design:
     """A rater-agreement study: ``n_raters`` officers each rate the same ``n_cases`` vignettes.
 
     Ratings follow the two-way random-effects model ``x = case + rater + error`` with total
     variance 1, case variance ``icc`` and rater variance ``rater_share``, so the true ICC(2,1)
     (Shrout & Fleiss 1979) is ``icc``. With ``categories`` (cut points on that scale) the
     ratings are ordered levels, as on the risk scale, and the ICC then refers to the latent
-    score. Estimators: ICC(2,1) with its exact F interval and Krippendorff's alpha (ordinal,
-    analytic interval) against the same truth.
+    score. Estimators: ICC(2,1) with its F interval (McGraw & Wong 1996) and Krippendorff's
+    alpha (ordinal, analytic interval) against the same truth.
+
+    With ``null_icc`` the ICC estimator also tests ``ICC(2,1) = null_icc`` against a larger
+    ICC (McGraw & Wong's F test), and ``power`` in the diagnosis is the chance of showing that
+    agreement exceeds that value (e.g. 0.4, "acceptable"); without it there is no test.
+
+    Both estimators are set against the latent ICC. With ``categories`` the data are
+    recorded levels, whose agreement is lower than the latent score's, so the ``bias`` and
+    ``coverage`` rows then show what cutting the scale into levels costs (with 30 officers x 20
+    vignettes, default settings and cuts -0.8, 0.3, 1.2: ICC bias -0.08 and coverage 0.89,
+    alpha bias -0.10 and coverage 0.83, over 500 simulated studies). On the latent scores
+    alpha's jackknife interval, being over vignettes only, covers 0.92 (ICC's F interval
+    0.93; MC SE 0.012).
 
     The default values are design choices for the user to vary, not published figures.
     """
@@ -324,10 +337,15 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
             x = np.searchsorted(cuts, x).astype(float) + 1.0
         return x, {"icc": icc}
 
+    if null_icc is not None and not 0 <= null_icc < 1:
+        raise RiskevalError(f"null_icc={null_icc!r}; expected a value in [0, 1)")
+
     def icc2(x: np.ndarray) -> dict[str, float]:
-        row = icc_fn(x, confidence=confidence).to_frame().loc["ICC2"]
-        return {"estimate": row["ICC"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
-                "p": row["pval"]}
+        row = icc_fn(x, confidence=confidence, r0=null_icc or 0.0).to_frame().loc["ICC2"]
+        out = {"estimate": row["ICC"], "ci_low": row["ci_low"], "ci_high": row["ci_high"]}
+        if null_icc is not None:
+            out["p"] = row["pval"]
+        return out
 
     def alpha(x: np.ndarray) -> dict[str, float]:
         res = krippendorff_alpha(x, level="ordinal" if cuts is not None else "interval",
@@ -338,7 +356,8 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
     return Design(population, (Estimator("ICC(2,1)", "icc", icc2),
                                Estimator("Krippendorff's alpha", "icc", alpha)),
                   name=name, params={"n_raters": n_raters, "n_cases": n_cases, "icc": icc,
-                                     "rater_share": rater_share})
+                                     "rater_share": rater_share, "null_icc": null_icc,
+                                     "categories": cuts})
 
 
 def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimator: str,

@@ -76,7 +76,7 @@ def icc(
     data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
     *, form: str = "ICC2", confidence: float = 0.95, missing: str = "listwise",
     categories: Any = None, ci: str | None = "analytic", n_boot: int = 2000,
-    resample: str = "cases", seed: Any = None,
+    resample: str = "cases", seed: Any = None, r0: float = 0.0,
 ) -> ICCResult:
     """All six intraclass correlations with F tests and exact F-based confidence intervals.
 
@@ -108,6 +108,11 @@ def icc(
         approximation for ICC2/ICC2k). A bootstrap method replaces the interval of ``form``.
     n_boot, resample, seed
         Bootstrap options (``resample="cases+raters"`` for a two-way bootstrap).
+    r0 : float
+        The ICC under the null hypothesis of the F tests (``F``, ``df2``, ``pval``): each
+        tests ``ICC = r0`` against ``ICC > r0`` (McGraw & Wong 1996, table 8; Satterthwaite's
+        degrees of freedom for the absolute-agreement forms). The default 0 tests for any
+        agreement at all; a study asking "is consistency acceptable?" tests e.g. ``r0=0.4``.
 
     Returns
     -------
@@ -129,6 +134,8 @@ def icc(
         raise RiskevalError(f"form={form!r} is not known; expected one of {', '.join(ICC_FORMS)}")
     if missing != "listwise":
         raise RiskevalError(f"missing={missing!r} is not supported; expected 'listwise'")
+    if not 0 <= r0 < 1:
+        raise RiskevalError(f"r0={r0!r}: the null ICC must be in [0, 1)")
     method = check_ci_options(ci, resample, n_boot, confidence)
     wide = prepare(data, case, rater, rating, categories, numeric=True)
     X = wide.values
@@ -161,7 +168,7 @@ def icc(
         warn_degenerate("every rating is identical (zero variance); the ICCs are undefined")
     with np.errstate(invalid="ignore", divide="ignore"):
         values = {f: float(v[0]) for f, v in _icc_values(batch).items()}
-        table = _f_table(values, bms, jms, ems, wms, n, k, confidence)
+        table = _f_table(values, bms, jms, ems, wms, n, k, confidence, r0)
     if method == "none":
         table[["ci_low", "ci_high"]] = np.nan
     elif method in ("percentile", "bca"):
@@ -180,8 +187,27 @@ def icc(
                      references=REFERENCES)
 
 
+def _f_tests(bms: float, jms: float, ems: float, wms: float, n: int, k: int,
+             r0: float) -> dict[str, tuple[float, float, float]]:
+    """F statistic and degrees of freedom of each form's test of ICC = r0 (McGraw & Wong 1996,
+    table 8); with r0 = 0 these are the usual tests of no agreement."""
+    out = {}
+    for form, m in (("ICC1", k), ("ICC1k", 1), ("ICC3", k), ("ICC3k", 1)):
+        ratio = (1 - r0) / (1 + (m - 1) * r0)
+        within, df2 = (wms, n * (k - 1)) if form.startswith("ICC1") else (ems, (n - 1) * (k - 1))
+        out[form] = (bms / within * ratio, n - 1, df2)
+    for form, m in (("ICC2", k), ("ICC2k", 1)):
+        a = m * r0 / (n * (1 - r0))
+        b = 1 + m * r0 * (n - 1) / (n * (1 - r0))
+        den = a * jms + b * ems
+        df2 = (den**2 / ((a * jms) ** 2 / (k - 1) + (b * ems) ** 2 / ((n - 1) * (k - 1)))
+               if den > 0 and r0 > 0 else (n - 1) * (k - 1))
+        out[form] = (bms / den, n - 1, df2)
+    return out
+
+
 def _f_table(values: dict[str, float], bms: float, jms: float, ems: float, wms: float,
-             n: int, k: int, confidence: float) -> pd.DataFrame:
+             n: int, k: int, confidence: float, r0: float = 0.0) -> pd.DataFrame:
     """F tests and McGraw & Wong (1996) intervals for the six forms."""
     alpha = 1 - confidence
     f_crit = stats.f.ppf
@@ -220,10 +246,10 @@ def _f_table(values: dict[str, float], bms: float, jms: float, ems: float, wms: 
         "ICC2k": (lo2 * k / (1 + lo2 * (k - 1)), hi2 * k / (1 + hi2 * (k - 1))),
         "ICC3k": (1 - 1 / fl3, 1 - 1 / fu3),
     }
-    f_stat = {"ICC1": (f1, df1, df_w), "ICC2": (f3, df1, df_e), "ICC3": (f3, df1, df_e)}
+    f_stat = _f_tests(bms, jms, ems, wms, n, k, r0)
     rows = []
     for form in ICC_FORMS:
-        f, d1, d2 = f_stat[form.rstrip("k")]
+        f, d1, d2 = f_stat[form]
         rows.append({
             "description": _DESCRIPTION[form], "ICC": values[form], "F": f, "df1": float(d1),
             "df2": float(d2), "pval": float(stats.f.sf(f, d1, d2)),
