@@ -128,3 +128,8 @@ def test_diagnose_writes_the_table_and_plot(tmp_path, capsys):
     assert main(["diagnose", "--raters", "6", "--cases", "8", "-o", str(out)]) == 2
     assert "--force" in capsys.readouterr().err
     assert main(["diagnose", "--raters", "1", "--cases", "8", "-o", str(tmp_path / "x")]) == 2
+    assert main(["diagnose", "--raters", "10", "--cases", "12", "--n-sims", "20", "--quiet",
+                 "--null-icc", "0.3", "-o", str(tmp_path / "p")]) == 0
+    assert "to show ICC > 0.3" in capsys.readouterr().out
+    tested = pd.read_csv(tmp_path / "p" / "diagnosis.csv").set_index("estimator")
+    assert 0 <= tested.loc["ICC(2,1)", "power"] <= 1

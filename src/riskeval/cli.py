@@ -132,6 +132,9 @@ def _parser() -> argparse.ArgumentParser:
     dg.add_argument("--icc", type=float, default=0.6, help="true ICC to simulate (default 0.6)")
     dg.add_argument("--rater-share", type=float, default=0.1,
                     help="share of variance from officers' severity (default 0.1)")
+    dg.add_argument("--null-icc", type=float, default=None, metavar="ICC",
+                    help="also test ICC(2,1) = ICC against a larger value; power is the chance "
+                         "of showing agreement above it (e.g. 0.4)")
     dg.add_argument("--levels", action="store_true",
                     help="record four ordered levels instead of scores")
     dg.add_argument("--n-sims", type=int, default=1000, help="simulated studies (default 1000)")
@@ -352,7 +355,8 @@ def _diagnose_cmd(args: argparse.Namespace) -> int:
     if args.n_sims < 2 or args.jobs < 1:
         raise RiskevalError("--n-sims must be at least 2 and --jobs at least 1")
     design = rater_study(args.raters, args.cases, icc=args.icc, rater_share=args.rater_share,
-                         categories=[-0.7, 0.4, 1.4] if args.levels else None)
+                         categories=[-0.7, 0.4, 1.4] if args.levels else None,
+                         null_icc=args.null_icc)
     result = diagnose(design, n_sims=args.n_sims, seed=args.seed, n_jobs=args.jobs,
                       checkpoint=args.checkpoint, progress=not args.quiet)
     out.mkdir(parents=True, exist_ok=True)
@@ -364,7 +368,9 @@ def _diagnose_cmd(args: argparse.Namespace) -> int:
     print(f"{design.name}, true ICC {args.icc}: {args.n_sims} simulated studies")
     for _, r in result.table.iterrows():
         print(f"  {r['estimator']}: bias {r['bias']:+.3f} (MC SE {r['bias_mcse']:.3f}), "
-              f"coverage {100 * r['coverage']:.1f}%, mean CI width {r['width']:.3f}")
+              f"coverage {100 * r['coverage']:.1f}%, mean CI width {r['width']:.3f}"
+              + (f", power {100 * r['power']:.1f}% to show ICC > {args.null_icc}"
+                 if math.isfinite(r["power"]) else ""))
     print(f"written: {out / 'diagnosis.csv'}, {out / 'diagnosis.png'}")
     return 0
 

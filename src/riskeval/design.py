@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import RiskevalError
-from .samplesize import bonett_n, walter_n
+from .samplesize import bonett_n, kappa_n, walter_n, zou_n
 
-__all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "rater_study",
-           "sample_size", "walter_n"]
+__all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "kappa_n",
+           "rater_study", "sample_size", "walter_n", "zou_n"]
 
 Population = Callable[[np.random.SeedSequence], tuple[Any, Mapping[str, float]]]
 
