@@ -35,7 +35,7 @@ from .errors import RiskevalError
 from .samplesize import bonett_n, kappa_n, walter_n, zou_n
 
 __all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "kappa_n",
-           "rater_study", "sample_size", "walter_n", "zou_n"]
+           "rater_study", "sample_size", "walter_n", "world_study", "zou_n"]
 
 Population = Callable[[np.random.SeedSequence], tuple[Any, Mapping[str, float]]]
 
@@ -388,3 +388,7 @@ def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimato
     ok = curve[diagnosand] >= target if larger_is_better else curve[diagnosand] <= target
     best = int(curve.loc[ok, "size"].min()) if ok.any() else None
     return curve, best
+
+
+# the multilevel preset builds on Design and Estimator above
+from ._world_design import world_study  # noqa: E402

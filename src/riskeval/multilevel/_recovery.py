@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import raters, vignettes
 from ..simulate import Design, World, simulate
-from ._fit import crossed_lmm
-from ._ofit import ordinal_mixed
+from ._fit import LMMResult, crossed_lmm
+from ._ofit import OrdinalMixedResult, ordinal_mixed
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,14 @@ class Scenario:
 
     def world(self, rep: int) -> World:
         """A fresh world for replication ``rep`` (new offices, officers and cases)."""
-        seed = 100_000 + rep
+        return self.world_from(100_000 + rep)
+
+    def world_from(self, seed: Any) -> World:
+        """The scenario's world with offices, officers and cases all drawn from ``seed``.
+
+        ``seed`` is an int or a ``numpy.random.SeedSequence``, as :func:`riskeval.raters.
+        make_offices` accepts; :meth:`world` uses ``100_000 + rep``.
+        """
         offices = raters.make_offices(self.n_offices, seed)
         # equal reliability: the model assumes one residual variance
         officers = raters.make_officers(offices, self.officers_per_office, seed,
@@ -81,12 +89,31 @@ def inflation_slope(world: World, shift: float) -> float:
     return float(shift * np.mean(world.officers["inflation_tendency"].to_numpy(float) * trend))
 
 
-def _simulated(sc: Scenario, rep: int) -> tuple[World, pd.DataFrame]:
-    """Replication ``rep``'s world and its ratings, with each officer's experience attached."""
-    w = sc.world(rep)
-    r = simulate(w, seed=rep)
+def simulated(sc: Scenario, world_seed: Any, seed: Any) -> tuple[World, pd.DataFrame]:
+    """The world drawn from ``world_seed`` and its ratings simulated from ``seed``, with each
+    officer's experience (years) attached as column ``experience``."""
+    w = sc.world_from(world_seed)
+    r = simulate(w, seed=seed)
     exp_ = w.officers.set_index("officer")["experience_years"]
     return w, r.assign(experience=exp_.loc[r["officer"].astype(str)].to_numpy())
+
+
+def _simulated(sc: Scenario, rep: int) -> tuple[World, pd.DataFrame]:
+    """Replication ``rep``'s world and its ratings, with each officer's experience attached."""
+    return simulated(sc, 100_000 + rep, rep)
+
+
+def fit_latent(r: pd.DataFrame, *, ci: str | None = "auto",
+               confidence: float = 0.95) -> LMMResult:
+    """``crossed_lmm(latent ~ experience + (1|case) + (1|office) + (1|officer))`` (REML)."""
+    return crossed_lmm(r, rating="latent", case="case", rater="officer", office="office",
+                       fixed="experience", ci=ci, confidence=confidence)
+
+
+def fit_levels(r: pd.DataFrame, *, confidence: float = 0.95) -> OrdinalMixedResult:
+    """``ordinal_mixed(rating ~ experience + (1|case) + (1|office) + (1|officer))`` (probit)."""
+    return ordinal_mixed(r, rating="rating", case="case", rater="officer", office="office",
+                         fixed="experience", confidence=confidence)
 
 
 def _rows(sc: Scenario, rep: int, truth: dict[str, float],
@@ -113,8 +140,7 @@ def replicate(sc: Scenario, rep: int) -> list[dict[str, float]]:
         found = {"experience per year": tuple(fe.loc["experience", cols]),
                  "inflation per year": tuple(fe.loc["year", cols])}
         return _rows(sc, rep, sc.truth(w), found)
-    fit = crossed_lmm(r, rating="latent", case="case", rater="officer", office="office",
-                      fixed="experience")
+    fit = fit_latent(r)
     vt, fe = fit.variance_table, fit.fixed_effects
     found = {
         "office variance": tuple(vt.loc["office", ["variance", "ci_low", "ci_high"]]),
@@ -141,8 +167,7 @@ def replicate_ordinal(sc: Scenario, rep: int) -> list[dict[str, float]]:
                                 case="case", rater="officer", office="office")
         return _rows(sc, rep, {"inflation per year (probit)": truth["inflation per year"]
                                / sc.noise_sd}, {"inflation per year (probit)": tuple(trend[cols])})
-    fit = ordinal_mixed(r, rating="rating", case="case", rater="officer", office="office",
-                        fixed="experience")
+    fit = fit_levels(r)
     probit = {"office SD (probit)": sc.office_sd / sc.noise_sd,
               "officer SD (probit)": sc.officer_sd / sc.noise_sd,
               "experience per year (probit)": truth["experience per year"] / sc.noise_sd}
