@@ -522,6 +522,14 @@ def compare_outcomes(data: pd.DataFrame, *, cohort: str, officer: str, outcome: 
     -------
     CohortComparison
         ``statistic`` is ``"reconviction rate"`` or ``"observed - expected reconviction"``.
+
+    Notes
+    -----
+    With few officers the percentile interval is a little narrow: in 800 simulated trials
+    with 30 officers per arm and 30 supervisees each (:func:`riskeval.design.skills_trial`,
+    training shift 1 SD) the 95% interval covered 93.3% (rates) and 93.9% (observed minus
+    expected), Monte Carlo SE 0.9%. The permutation test is exact under exchangeability of
+    officers and held its size in the tests (``tests/test_cohorts.py``).
     """
     from .fairness import _binary, _plain
 

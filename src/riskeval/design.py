@@ -35,7 +35,8 @@ from .errors import RiskevalError
 from .samplesize import bonett_n, kappa_n, walter_n, zou_n
 
 __all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "kappa_n",
-           "rater_study", "sample_size", "walter_n", "world_study", "zou_n"]
+           "rater_study", "sample_size", "skills_trial", "training_study", "walter_n",
+           "world_study", "zou_n"]
 
 Population = Callable[[np.random.SeedSequence], tuple[Any, Mapping[str, float]]]
 
@@ -129,16 +130,21 @@ def _summarise(sims: pd.DataFrame, alpha: float) -> pd.DataFrame:
         row["rmse"] = math.sqrt(mse)
         row["rmse_mcse"] = ((err ** 2).std(ddof=1) / math.sqrt(n) / (2 * row["rmse"])
                             if row["rmse"] > 0 else 0.0)
-        has_ci = g[["ci_low", "ci_high"]].notna().all(axis=1)
+        has_ci = g[["ci_low", "ci_high", "truth"]].notna().all(axis=1)
+        if g["truth"].isna().any():  # truth unknown: no bias, RMSE or coverage
+            row.update(bias=math.nan, bias_mcse=math.nan, rmse=math.nan, rmse_mcse=math.nan)
         if has_ci.any():
             gc = g[has_ci]
             cover = ((gc["ci_low"] <= gc["truth"]) & (gc["truth"] <= gc["ci_high"])).mean()
-            width = gc["ci_high"] - gc["ci_low"]
-            row.update(coverage=cover, coverage_mcse=math.sqrt(cover * (1 - cover) / len(gc)),
-                       width=width.mean(), width_mcse=width.std(ddof=1) / math.sqrt(len(gc)))
+            row.update(coverage=cover, coverage_mcse=math.sqrt(cover * (1 - cover) / len(gc)))
         else:
-            row.update(coverage=math.nan, coverage_mcse=math.nan, width=math.nan,
-                       width_mcse=math.nan)
+            row.update(coverage=math.nan, coverage_mcse=math.nan)
+        has_w = g[["ci_low", "ci_high"]].notna().all(axis=1)
+        if has_w.any():
+            width = g.loc[has_w, "ci_high"] - g.loc[has_w, "ci_low"]
+            row.update(width=width.mean(), width_mcse=width.std(ddof=1) / math.sqrt(has_w.sum()))
+        else:
+            row.update(width=math.nan, width_mcse=math.nan)
         if g["p"].notna().any():
             power = float((g["p"].dropna() < alpha).mean())
             row.update(power=power, power_mcse=math.sqrt(power * (1 - power)
@@ -391,4 +397,5 @@ def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimato
 
 
 # the multilevel preset builds on Design and Estimator above
+from ._trial_design import skills_trial, training_study  # noqa: E402
 from ._world_design import world_study  # noqa: E402
