@@ -19,17 +19,17 @@ __all__ = ["power", "power_curve"]
 _ESTIMANDS = ("training", "skill")
 
 
-def _one(params: ParamSet, seed: np.random.SeedSequence, estimand: str, method: str,
-         alpha: float) -> tuple[float, bool]:
-    d = simulate_skills(params, seed=seed)
-    if estimand == "training":
-        t = d.supervisees.join(d.officers.set_index("officer")["trained"].astype(float),
-                               on="officer")
-        row = skill_effect(t, skill="trained", method=method, skill_sd=1.0).iloc[0]
-    else:
-        t = supervision_table(d.supervisees, officer_scores(d.sessions))
-        row = skill_effect(t, skill="overall", method=method).iloc[0]
-    return float(row["coef"]), bool(row["p"] < alpha)
+def _estimator(estimand: str, method: str) -> Any:
+    def estimate(d: Any) -> dict[str, float]:
+        if estimand == "training":
+            t = d.supervisees.join(d.officers.set_index("officer")["trained"].astype(float),
+                                   on="officer")
+            row = skill_effect(t, skill="trained", method=method, skill_sd=1.0).iloc[0]
+        else:
+            t = supervision_table(d.supervisees, officer_scores(d.sessions))
+            row = skill_effect(t, skill="overall", method=method).iloc[0]
+        return {"estimate": float(row["coef"]), "p": float(row["p"])}
+    return estimate
 
 
 def power(params: ParamSet, *, estimand: str = "skill", method: str = "cox",
@@ -40,8 +40,8 @@ def power(params: ParamSet, *, estimand: str = "skill", method: str = "cox",
     ``estimand="skill"`` tests the observed overall skill score (per SD, officer-clustered,
     adjusted for baseline risk), as an observational skills study would;
     ``estimand="training"`` tests trained vs untrained officers' supervisees, as a training
-    trial would. Each simulated study has its own seed spawned from ``seed``
-    (:class:`numpy.random.SeedSequence`), so the result is the same for any ``n_jobs``.
+    trial would. The studies are run by :func:`riskeval.design.diagnose`: study ``i`` uses
+    child ``i`` of ``SeedSequence(seed)``, so the result is the same for any ``n_jobs``.
 
     Returns
     -------
@@ -49,6 +49,8 @@ def power(params: ParamSet, *, estimand: str = "skill", method: str = "cox",
         ``power`` with its Monte Carlo SE (``power_se``), the mean estimated coefficient, the
         number of simulations, officers and supervisees per officer.
     """
+    from ..design import Design, Estimator, diagnose
+
     if estimand not in _ESTIMANDS:
         raise RiskevalError(f"estimand={estimand!r}; expected one of {_ESTIMANDS}")
     if n_sims < 2:
@@ -56,20 +58,15 @@ def power(params: ParamSet, *, estimand: str = "skill", method: str = "cox",
     p = params.updated(overrides)
     if estimand == "training" and not 0 < p["trained_share"] < 1:
         raise RiskevalError("estimand='training' needs 0 < trained_share < 1")
-    seeds = np.random.SeedSequence(seed if not isinstance(seed, np.random.SeedSequence)
-                                   else seed.entropy).spawn(n_sims)
-    if n_jobs == 1:
-        out = [_one(p, s, estimand, method, alpha) for s in seeds]
-    else:
-        from joblib import Parallel, delayed
 
-        out = Parallel(n_jobs=n_jobs)(delayed(_one)(p, s, estimand, method, alpha)
-                                      for s in seeds)
-    coef = np.array([c for c, _ in out])
-    sig = np.array([s for _, s in out])
-    pw = float(sig.mean())
-    return pd.Series({"power": pw, "power_se": math.sqrt(pw * (1 - pw) / n_sims),
-                      "mean_coef": float(coef.mean()), "n_sims": n_sims,
+    def population(ss: np.random.SeedSequence) -> tuple[Any, dict[str, float]]:
+        return simulate_skills(p, seed=ss), {estimand: math.nan}
+
+    design = Design(population, (Estimator(estimand, estimand, _estimator(estimand, method)),),
+                    name=f"skills {estimand} study")
+    row = diagnose(design, n_sims=n_sims, seed=seed, n_jobs=n_jobs, alpha=alpha).table.iloc[0]
+    return pd.Series({"power": float(row["power"]), "power_se": float(row["power_mcse"]),
+                      "mean_coef": float(row["mean_estimate"]), "n_sims": n_sims,
                       "n_officers": p["n_officers"],
                       "supervisees_per_officer": p["supervisees_per_officer"]},
                      name=estimand)
