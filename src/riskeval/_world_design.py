@@ -91,6 +91,7 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
                 officer_sd: float = _ASSUMED["officer_sd"],
                 per_decade_experience: float = _ASSUMED["per_decade_experience"],
                 noise_sd: float = _ASSUMED["noise_sd"],
+                vignettes_per_officer: int | None = None,
                 outcome: str = "latent",
                 estimands: Sequence[str] = ESTIMANDS,
                 ci: str | None = "auto", confidence: float = 0.95) -> Design:
@@ -118,6 +119,11 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
         True change of the officer's latent judgement per ten years of experience.
     noise_sd : float
         Standard deviation of the judgement noise of each rating (positive).
+    vignettes_per_officer : int, optional
+        Each officer rates only this many of the ``n_cases`` vignettes, allocated cyclically
+        (:class:`riskeval.simulate.Design`, ``allocation="incomplete"``), so that each vignette
+        is rated by about ``officers x vignettes_per_officer / n_cases`` officers; the mixed
+        model handles the incomplete design. Default: every officer rates every vignette.
     outcome : {'latent', 'levels'}
         ``'latent'`` (default): :func:`riskeval.multilevel.crossed_lmm` (REML) on the officers'
         latent judgements, as the recovery study fits it. ``'levels'``:
@@ -215,10 +221,17 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
     if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
         raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
 
+    if vignettes_per_officer is not None:
+        vignettes_per_officer = _check_int("vignettes_per_officer", vignettes_per_officer, 1)
+        if vignettes_per_officer > n_cases:
+            raise RiskevalError(f"vignettes_per_officer={vignettes_per_officer} exceeds "
+                                f"n_cases={n_cases}")
     name = f"{n_offices} offices x {officers_per_office} officers x {n_cases} cases ({outcome})"
+    if vignettes_per_officer:
+        name += f", {vignettes_per_officer} per officer"
     sc = Scenario(name, n_offices, officers_per_office, n_cases, office_sd=office_sd,
                   officer_sd=officer_sd, per_decade_experience=per_decade_experience,
-                  noise_sd=noise_sd)
+                  noise_sd=noise_sd, vignettes_per_officer=vignettes_per_officer or 0)
     latent_truth = sc.truth()
     if outcome == "latent":
         label = {e: e for e in ESTIMANDS}
@@ -262,6 +275,7 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
     params = {"n_offices": n_offices, "officers_per_office": officers_per_office,
               "n_cases": n_cases, "office_sd": office_sd, "officer_sd": officer_sd,
               "per_decade_experience": per_decade_experience, "noise_sd": noise_sd,
+              "vignettes_per_officer": vignettes_per_officer,
               "outcome": outcome, "estimands": tuple(chosen), "ci": ci,
               "confidence": float(confidence)}
     return Design(population, tuple(estimators), name=name, params=params)

@@ -36,6 +36,8 @@ class Scenario:
     inflation_shift: float = 0.0
     occasions: int = 1
     interval_years: float = 3.0
+    #: vignettes each officer rates (cyclic incomplete allocation); 0: every officer rates all
+    vignettes_per_officer: int = 0
 
     def truth(self, world: World | None = None) -> dict[str, float]:
         """True values; the inflation slope is that of the world's own officers."""
@@ -69,6 +71,9 @@ class Scenario:
             on += ("defensive_inflation",)
             w = w.with_design(Design(occasions=self.occasions,
                                      interval_years=self.interval_years))
+        elif self.vignettes_per_officer:
+            w = w.with_design(Design(allocation="incomplete",
+                                     vignettes_per_officer=self.vignettes_per_officer))
         return w.only(*on).with_mechanisms(
             office_practice={"sd": self.office_sd},
             who_assesses={"sd": self.officer_sd, "per_decade_age": 0.0,
