@@ -133,3 +133,18 @@ def test_diagnose_writes_the_table_and_plot(tmp_path, capsys):
     assert "to show ICC > 0.3" in capsys.readouterr().out
     tested = pd.read_csv(tmp_path / "p" / "diagnosis.csv").set_index("estimator")
     assert 0 <= tested.loc["ICC(2,1)", "power"] <= 1
+    # the other named designs
+    assert main(["diagnose", "--design", "skills", "--officers", "20", "--supervisees", "10",
+                 "--n-sims", "6", "--quiet", "-o", str(tmp_path / "s")]) == 0
+    trial = pd.read_csv(tmp_path / "s" / "diagnosis.csv")
+    want = dz.diagnose(dz.skills_trial(n_officers=20, supervisees_per_officer=10),
+                       n_sims=6, seed=1).table
+    assert trial["power"].to_numpy() == pytest.approx(want["power"].to_numpy())
+    assert main(["diagnose", "--design", "training", "--offices", "2", "--officers", "4",
+                 "--cases", "8", "--noise-factor", "0.5", "--n-sims", "4", "--quiet",
+                 "-o", str(tmp_path / "t")]) == 0
+    assert "ICC3: trained - untrained" in capsys.readouterr().out
+    assert (tmp_path / "t" / "diagnosis.png").stat().st_size > 1000
+    assert main(["diagnose", "--design", "world", "--offices", "3", "--officers", "2",
+                 "-o", str(tmp_path / "w")]) == 2
+    assert "--design world needs --cases" in capsys.readouterr().err

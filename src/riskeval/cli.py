@@ -118,25 +118,55 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
     dg = sub.add_parser(
-        "diagnose", help="diagnose a planned consistency study by simulation",
-        description="Simulate a planned rater study many times (every officer rates the same "
-                    "vignettes; true ICC known) and write the diagnosis: bias, RMSE, coverage, "
-                    "interval width and power of ICC(2,1) and Krippendorff's alpha, each with "
-                    "its Monte Carlo SE, as diagnosis.csv and diagnosis.png.",
-        epilog="example:\n  riskeval diagnose --raters 30 --cases 20 --icc 0.6 --n-sims 1000 "
-               "--jobs 2 -o diagnosis/",
+        "diagnose", help="diagnose a planned study by simulation",
+        description="Simulate a planned study many times and write its diagnosis -- bias, "
+                    "RMSE, coverage, interval width and power of each estimator, each with its "
+                    "Monte Carlo SE -- as diagnosis.csv and diagnosis.png. Designs: 'rater' "
+                    "(officers rate the same vignettes; ICC(2,1) and Krippendorff's alpha), "
+                    "'world' (offices x officers x vignettes in a simulated world; the crossed "
+                    "mixed model's office and officer variances and experience effect), "
+                    "'training' (trained vs untrained officers on ICC(3,1), accuracy and "
+                    "inflation) and 'skills' (a randomised skills-training trial; the "
+                    "difference in reconviction).",
+        epilog="examples:\n"
+               "  riskeval diagnose --raters 30 --cases 20 --icc 0.6 --null-icc 0.4 "
+               "--n-sims 1000 --jobs 2 -o plan/\n"
+               "  riskeval diagnose --design world --offices 10 --officers 6 --cases 30 "
+               "--n-sims 200 -o plan-world/\n"
+               "  riskeval diagnose --design training --offices 6 --officers 8 --cases 24 "
+               "--noise-factor 0.6 --n-sims 200 -o plan-training/\n"
+               "  riskeval diagnose --design skills --officers 200 --supervisees 25 "
+               "--training-shift 0.5 --n-sims 200 -o plan-trial/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    dg.add_argument("--raters", type=int, required=True, help="officers in the study")
-    dg.add_argument("--cases", type=int, required=True, help="vignettes each officer rates")
-    dg.add_argument("--icc", type=float, default=0.6, help="true ICC to simulate (default 0.6)")
+    dg.add_argument("--design", choices=("rater", "world", "training", "skills"),
+                    default="rater", help="which study to diagnose (default rater)")
+    dg.add_argument("--raters", type=int, help="rater: officers in the study")
+    dg.add_argument("--cases", type=int,
+                    help="rater, world, training: vignettes each officer rates")
+    dg.add_argument("--icc", type=float, default=0.6,
+                    help="rater: true ICC to simulate (default 0.6)")
     dg.add_argument("--rater-share", type=float, default=0.1,
-                    help="share of variance from officers' severity (default 0.1)")
+                    help="rater: share of variance from officers' severity (default 0.1)")
     dg.add_argument("--null-icc", type=float, default=None, metavar="ICC",
-                    help="also test ICC(2,1) = ICC against a larger value; power is the chance "
-                         "of showing agreement above it (e.g. 0.4)")
+                    help="rater: also test ICC(2,1) = ICC against a larger value; power is the "
+                         "chance of showing agreement above it (e.g. 0.4)")
     dg.add_argument("--levels", action="store_true",
-                    help="record four ordered levels instead of scores")
+                    help="rater: record four ordered levels instead of scores")
+    dg.add_argument("--offices", type=int, help="world, training: offices")
+    dg.add_argument("--officers", type=int,
+                    help="world, training: officers per office; skills: officers in the trial")
+    dg.add_argument("--per-officer", type=int, default=None, metavar="K",
+                    help="world: each officer rates only K of the vignettes")
+    dg.add_argument("--noise-factor", type=float, default=1.0,
+                    help="training: trained officers' noise multiplier (default 1: no effect)")
+    dg.add_argument("--inflation-factor", type=float, default=1.0,
+                    help="training: trained officers' inflation multiplier (default 1)")
+    dg.add_argument("--actuarial-shift", type=float, default=0.0,
+                    help="training: added to trained officers' actuarial weight (default 0)")
+    dg.add_argument("--supervisees", type=int, help="skills: supervisees per officer")
+    dg.add_argument("--training-shift", type=float, default=0.5,
+                    help="skills: SD by which training raises both skills (default 0.5)")
     dg.add_argument("--n-sims", type=int, default=1000, help="simulated studies (default 1000)")
     dg.add_argument("--seed", type=int, default=1, help="seed (default 1)")
     dg.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
@@ -346,31 +376,64 @@ def _vignettes_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preset_design(args: argparse.Namespace) -> Any:
+    """The named preset design of ``riskeval diagnose``, from its options."""
+    from . import design as dz
+
+    needs = {"rater": ("raters", "cases"), "world": ("offices", "officers", "cases"),
+             "training": ("offices", "officers", "cases"), "skills": ("officers", "supervisees")}
+    missing = [f"--{n}" for n in needs[args.design] if getattr(args, n) is None]
+    if missing:
+        raise RiskevalError(f"--design {args.design} needs {', '.join(missing)}")
+    if args.design == "rater":
+        return dz.rater_study(args.raters, args.cases, icc=args.icc,
+                              rater_share=args.rater_share,
+                              categories=[-0.7, 0.4, 1.4] if args.levels else None,
+                              null_icc=args.null_icc)
+    if args.design == "world":
+        return dz.world_study(args.offices, args.officers, args.cases,
+                              vignettes_per_officer=args.per_officer)
+    if args.design == "training":
+        return dz.training_study(args.offices, args.officers, args.cases,
+                                 noise_factor=args.noise_factor,
+                                 inflation_factor=args.inflation_factor,
+                                 actuarial_weight_shift=args.actuarial_shift)
+    return dz.skills_trial(n_officers=args.officers, supervisees_per_officer=args.supervisees,
+                           training_shift=args.training_shift)
+
+
 def _diagnose_cmd(args: argparse.Namespace) -> int:
     from matplotlib.figure import Figure
 
-    from .design import diagnose, rater_study
+    from .design import diagnose
 
     out = _output_folder(Path(args.output), args.force)
     if args.n_sims < 2 or args.jobs < 1:
         raise RiskevalError("--n-sims must be at least 2 and --jobs at least 1")
-    design = rater_study(args.raters, args.cases, icc=args.icc, rater_share=args.rater_share,
-                         categories=[-0.7, 0.4, 1.4] if args.levels else None,
-                         null_icc=args.null_icc)
+    design = _preset_design(args)
     result = diagnose(design, n_sims=args.n_sims, seed=args.seed, n_jobs=args.jobs,
                       checkpoint=args.checkpoint, progress=not args.quiet)
     out.mkdir(parents=True, exist_ok=True)
     result.table.to_csv(out / "diagnosis.csv", index=False)
-    fig = Figure(figsize=(6, 2.5))
-    result.plot(ax=fig.subplots())
+    fig = Figure(figsize=(6, 1.2 + 0.5 * len(result.table)))
+    shown = "coverage" if result.table["coverage"].notna().any() else "power"
+    result.plot(ax=fig.subplots(), diagnosand=shown)
     fig.tight_layout()
     fig.savefig(out / "diagnosis.png", dpi=110)
-    print(f"{design.name}, true ICC {args.icc}: {args.n_sims} simulated studies")
+    print(f"{design.name}: {args.n_sims} simulated studies")
     for _, r in result.table.iterrows():
-        print(f"  {r['estimator']}: bias {r['bias']:+.3f} (MC SE {r['bias_mcse']:.3f}), "
-              f"coverage {100 * r['coverage']:.1f}%, mean CI width {r['width']:.3f}"
-              + (f", power {100 * r['power']:.1f}% to show ICC > {args.null_icc}"
-                 if math.isfinite(r["power"]) else ""))
+        parts = [f"  {r['estimator']}:"]
+        if math.isfinite(r["bias"]):
+            parts.append(f"bias {r['bias']:+.4f} (MC SE {r['bias_mcse']:.4f}),")
+        if math.isfinite(r["coverage"]):
+            parts.append(f"coverage {100 * r['coverage']:.1f}%,")
+        if math.isfinite(r["width"]):
+            parts.append(f"mean CI width {r['width']:.3f}")
+        if math.isfinite(r["power"]):
+            test = (f" to show ICC > {args.null_icc}" if args.design == "rater"
+                    else " (p < 0.05)")
+            parts.append(f", power {100 * r['power']:.1f}%{test}")
+        print(" ".join(parts).replace(" ,", ","))
     print(f"written: {out / 'diagnosis.csv'}, {out / 'diagnosis.png'}")
     return 0
 
