@@ -16,7 +16,7 @@ bootstrap interval and a permutation p-value:
 
 Every statistic is evaluated for all resamples at once: a resample is a row of case weights
 and officer weights (their multiplicities), fed to the batched kernels of
-:mod:`riskeval.agreement`, so thousands of resamples take about a second.
+:mod:`riskeval.agreement`, so thousands of resamples take a fraction of a second.
 
 Statistics
 ----------
