@@ -282,10 +282,12 @@ def _compare(stat: Stat, n_cases: int | None, units: _Units, baseline: int, name
 
 # -- inputs -----------------------------------------------------------------------------------
 def _cohort_labels(col: pd.Series, name: str, baseline: Any) -> tuple[list, int]:
+    if len(col) == 0:
+        raise RiskevalError("the table has no rows")
     if col.isna().any():
         pos = int(np.flatnonzero(col.isna().to_numpy())[0])
         raise RiskevalError(f"column {name!r} is missing at row {col.index[pos]!r}; every "
-                            f"rating needs a cohort")
+                            f"row needs a cohort")
     if isinstance(col.dtype, pd.CategoricalDtype):
         labels = [c for c in col.cat.categories if (col == c).any()]
     else:
@@ -464,8 +466,8 @@ def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, r
     frame = data[cols]
     labels, base = _cohort_labels(frame[cohort], cohort, baseline)
     key = _unit_keys(frame, cohort, rater, paired)
-    long = frame.assign(__unit__=key.to_numpy())
-    wide = as_ratings(long, case, "__unit__", rating, categories=categories)
+    long = frame.assign(**{rater: key.to_numpy()})   # the officer, or officer @ occasion
+    wide = as_ratings(long, case, rater, rating, categories=categories)
     units = _units(frame, key, cohort, rater, labels, paired, pd.Index(wide.raters.astype(str)))
     ref_codes = None
     if reference is not None and statistic in ("accuracy", "inflation"):
