@@ -23,23 +23,18 @@ supervision. *Criminal Justice and Behavior* 38(11), 1127-1148.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .design import Design, Estimator
+from .design import Design, Estimator, _child
 from .errors import RiskevalError
 
 __all__ = ["skills_trial", "training_study"]
 
 _RATING_STATS = ("ICC1", "ICC2", "ICC3", "alpha", "kappa", "accuracy", "inflation")
-
-
-def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
-    """Child ``k`` of ``ss`` without spawning (which would change ``ss``)."""
-    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k))
 
 
 def _comparison(fn: Any, **kwargs: Any) -> Any:
@@ -209,20 +204,14 @@ def skills_trial(params: Any = None, *, n_officers: int | None = None,
     """
     from .cohorts import compare_outcomes
     from .skills import simulate_skills
-    from .skills._model import _PARAMS
+    from .skills._model import resolve_params
 
-    if params is None:
-        base = _PARAMS
-    elif isinstance(params, Mapping):
-        base = _PARAMS.updated(params)
-    else:
-        base = params
     extra = dict(overrides, trained_share=0.5, training_shift=training_shift)
     if n_officers is not None:
         extra["n_officers"] = n_officers
     if supervisees_per_officer is not None:
         extra["supervisees_per_officer"] = supervisees_per_officer
-    p = base.updated(extra)
+    p = resolve_params(params).updated(extra)
     if p["allocation"] != "random":
         raise RiskevalError("skills_trial needs allocation='random' (a randomised trial); got "
                             f"{p['allocation']!r}")

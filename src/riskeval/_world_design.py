@@ -21,7 +21,7 @@ import numpy as np
 from scipy import stats
 
 from ._keyed import seed_entropy
-from .design import Design, Estimator
+from .design import Design, Estimator, _child
 from .errors import RiskevalError
 from .multilevel._recovery import Scenario, fit_latent, fit_levels, simulated
 
@@ -36,11 +36,6 @@ _ASSUMED = {f.name: f.default for f in dataclasses.fields(Scenario)
             if f.default is not dataclasses.MISSING}
 
 _COMPONENT = {"office variance": "office", "officer variance": "officer"}
-
-
-def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
-    """Child ``k`` of ``ss``, derived without spawning (which would change ``ss``)."""
-    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k))
 
 
 class _Fitter:

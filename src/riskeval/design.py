@@ -64,6 +64,12 @@ class Design:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
+    """Child ``k`` of ``ss``, derived without spawning (which would change ``ss``): the
+    populations of the preset designs draw their parts from fixed children of their seed."""
+    return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k))
+
+
 def _run_one(design: Design, index: int, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     data, truth = design.population(seed)
     rows = []

@@ -176,6 +176,18 @@ def _ids(prefix: str, n: int) -> list[str]:
     return [f"{prefix}{i + 1:0{width}d}" for i in range(n)]
 
 
+def resolve_params(params: ParamSet | Mapping[str, Any] | None) -> ParamSet:
+    """The skills model's parameters: the defaults, a ParamSet, or defaults updated by a
+    mapping."""
+    if params is None:
+        return _PARAMS
+    if isinstance(params, ParamSet):
+        return params
+    if isinstance(params, Mapping):
+        return _PARAMS.updated(params)
+    raise RiskevalError(f"params must be a ParamSet or a mapping; got {type(params).__name__}")
+
+
 def simulate_skills(params: ParamSet | Mapping[str, Any] | None = None, *, seed: Any,
                     **overrides: Any) -> SkillsData:
     """Simulate officers, their scored sessions and their supervisees' reconviction.
@@ -192,16 +204,7 @@ def simulate_skills(params: ParamSet | Mapping[str, Any] | None = None, *, seed:
     -------
     SkillsData
     """
-    if params is None:
-        p = _PARAMS
-    elif isinstance(params, ParamSet):
-        p = params
-    elif isinstance(params, Mapping):
-        p = _PARAMS.updated(params)
-    else:
-        raise RiskevalError(f"params must be a ParamSet or a mapping; got "
-                            f"{type(params).__name__}")
-    p = p.updated(overrides)
+    p = resolve_params(params).updated(overrides)
     for name in ("skill_corr", "experience_skill_corr", "allocation_strength"):
         if not -1 < p[name] < 1:
             raise RiskevalError(f"{name} must be a correlation strictly between -1 and 1; "
