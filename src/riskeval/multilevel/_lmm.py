@@ -28,8 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize
+from scipy import linalg
 from threadpoolctl import threadpool_limits
+
+from ._boundary import minimize_nonneg
 
 
 @dataclass(frozen=True)
@@ -296,8 +298,11 @@ def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
     """Minimise the profiled deviance over theta >= 0.
 
     Bounded quasi-Newton (L-BFGS-B) with the analytic gradient, from theta = 1 (where lme4
-    starts). A second run restarted from the first optimum confirms it (L-BFGS-B's curvature
-    memory is rebuilt), which matters on flat ridges and at the boundary.
+    starts, inside the parameter space). A second run restarted from the first optimum
+    confirms it (L-BFGS-B's curvature memory is rebuilt), which matters on flat ridges. A
+    component that ends at zero is then checked off the bound with derivative-free steps
+    (:func:`riskeval.multilevel._boundary.minimize_nonneg`): the deviance is even in each
+    theta, so its gradient vanishes at zero and a gradient method can stop on a saddle there.
     """
     k = len(prof.s.levels)
     x0 = np.ones(k) if start is None else np.asarray(start, dtype=float)
@@ -315,11 +320,9 @@ def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
     # part is large.
     threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
     with threadpool_limits(limits=threads, user_api="blas"):
-        best = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                                 options=opts)
+        best = minimize_nonneg(f, x0, bounds, jac=True, options=opts)
         if _projected_gradient(best.x, best.jac) >= GRADIENT_TOL / 10:
-            again = optimize.minimize(f, best.x, jac=True, method="L-BFGS-B", bounds=bounds,
-                                      options=opts)
+            again = minimize_nonneg(f, best.x, bounds, jac=True, options=opts)
             best = again if again.fun <= best.fun else best
     theta = np.maximum(best.x, 0.0)
     sol = prof.solve(theta, gradient=True)

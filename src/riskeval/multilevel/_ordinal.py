@@ -16,8 +16,9 @@ system has the same block structure as the linear mixed model (a diagonal block 
 dense cross blocks), so it is solved the same way: the factor with most levels is eliminated
 first and the rest factorised densely. The outer optimisation over thresholds (as the first
 threshold and log-increments, so they stay ordered), fixed effects and ``theta = sigma_k``
-(>= 0) is L-BFGS-B; standard errors come from the observed information (a finite-difference
-Hessian of the Laplace deviance), as in ``clmm``.
+(>= 0) is L-BFGS-B, with a check that a standard deviation ending at zero is a minimum and
+not a saddle (:mod:`riskeval.multilevel._boundary`); standard errors come from the observed
+information (a finite-difference Hessian of the Laplace deviance), as in ``clmm``.
 
 Why Laplace rather than a Gibbs sampler: it matches the established tool (``clmm``) exactly,
 so validation is a direct comparison; it is deterministic; and for vignette studies -- where
@@ -40,7 +41,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import linalg, optimize, special, stats
+from scipy import linalg, special, stats
+
+from ._boundary import minimize_nonneg
 
 
 def _cdf_pdf(x: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -238,9 +241,9 @@ def fit(d: Design, link: str) -> OrdinalOptimum:
     x0 = np.concatenate([[tau0[0]], np.log(np.maximum(np.diff(tau0), 1e-3)),
                          np.zeros(d.X.shape[1]), np.full(lap.k, 0.5)])
     bounds = [(None, None)] * (j + d.X.shape[1]) + [(0.0, None)] * lap.k
-    res = optimize.minimize(lap.deviance, x0, method="L-BFGS-B", bounds=bounds,
-                            options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 2000,
-                                     "eps": 1e-6})
+    # the Laplace deviance is even in each sigma, so a zero is checked off the bound
+    res = minimize_nonneg(lap.deviance, x0, bounds, jac=False,
+                          options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 2000, "eps": 1e-6})
     # natural parameters (thresholds, beta, sigma) and the Hessian of the deviance there
     tau, beta, theta = lap.split(res.x)
     nat = np.concatenate([tau, beta, theta])

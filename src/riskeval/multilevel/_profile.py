@@ -24,6 +24,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import optimize, stats
 
+from ._boundary import minimize_nonneg
 from ._lmm import Profiled
 
 Func = Callable[[np.ndarray], tuple[float, np.ndarray]]
@@ -104,8 +105,8 @@ class Profiler:
         return self._min_slsqp(g, c, start)
 
     def _lbfgs(self, f: Callable, x0: np.ndarray, bounds: list) -> tuple[float, np.ndarray]:
-        res = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                                options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 500})
+        res = minimize_nonneg(f, x0, bounds, jac=True,
+                              options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 500})
         return float(res.fun), res.x
 
     def _min_sd(self, k: int, c: float, start: np.ndarray) -> tuple[float, np.ndarray]:
@@ -211,7 +212,7 @@ class Profiler:
                 sol = prof.solve(np.maximum(t, 0.0), gradient=True)
                 return sol.deviance, sol.gradient
 
-            res = optimize.minimize(f, start, jac=True, method="L-BFGS-B", bounds=bounds)
+            res = minimize_nonneg(f, start, bounds, jac=True)
             self._zero[k] = float(res.fun)
         return self._zero[k]
 
