@@ -125,7 +125,7 @@ class LMMResult:
             lines.append(f"  {name:<20} {row['estimate']:>10.5g}  se {row['se']:.4g}  "
                          f"df {row['df']:.1f}  p {row['p']:.3g}  "
                          f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]")
-        if not self.converged:
+        if not self.converged and not self.message.startswith("not fitted"):
             lines.append(f"warning: the optimiser did not report convergence ({self.message})")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
@@ -353,8 +353,89 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
                             f"got {ci!r}")
     stats_ = sufficient_stats(y, X, [f[1] for f in factors], [len(f[2]) for f in factors])
     prof = Profiled(stats_, reml)
-    opt = optimise(prof)
+    spread = float(np.ptp(y))
+    case_codes = factors[0][1]
+    within = np.bincount(case_codes, weights=y) / np.bincount(case_codes)
+    if spread == 0 or np.all(y == within[case_codes]):
+        return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes,
+                          "constant" if spread == 0 else "within-case")
+    try:
+        opt = optimise(prof)
+    except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
+        opt = None
+    if opt is None or opt.solution.r2 <= 1e-12 * spread ** 2 * n:
+        return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes, "additive")
     return _result(opt, prof, factors, names, n, p, reml, confidence, n_dropped, notes, ci)
+
+
+#: What a degenerate fit reports, by the reason the likelihood has no maximum.
+_EXACT_NOTES = {
+    "constant": "every rating is the same ({value}): there is no variation to attribute to "
+                "cases, officers or offices; every variance is 0 and the shares are undefined",
+    "within-case": "every officer gave each case the same rating: there is no disagreement "
+                   "between officers, so all the variation is between cases (case share 1; "
+                   "officer, office and residual variances 0). The likelihood has no maximum "
+                   "here (it grows without bound as the residual variance falls to 0), so "
+                   "the case variance reported is the variance of the case means, with no "
+                   "interval, and the fixed effects are not estimated",
+    "additive": "the ratings are reproduced exactly by case, officer and office effects with "
+                "no residual variation: the likelihood has no maximum and the variance "
+                "components are not estimable (reported as NaN)",
+}
+
+
+def _exact_fit(y: np.ndarray, factors: list[tuple[str, np.ndarray, pd.Index]],
+               names: list[str], n: int, reml: bool, confidence: float, n_dropped: int,
+               notes: list[str], kind: str) -> LMMResult:
+    """The documented result for data the model reproduces without residual error.
+
+    ``kind`` is ``'constant'`` (one value throughout), ``'within-case'`` (perfect agreement:
+    every officer gave each case the same rating) or ``'additive'`` (an exact fit by the
+    random effects). lme4 stops with an error on such data; here the limit the likelihood
+    tends to is reported where it is unique, NaN where it is not, with a warning.
+    """
+    fnames = [f[0] for f in factors]
+    order = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    note = _EXACT_NOTES[kind].format(value=_py(y[0]))
+    warnings.warn(f"crossed_lmm: {note}", DegenerateDataWarning, stacklevel=3)
+    nan = math.nan
+    ranef: dict[str, pd.DataFrame] = {}
+    if kind == "additive":
+        var = pd.Series(nan, index=[*order, "residual"])
+        shares = pd.Series(nan, index=var.index)
+        for i, nm in enumerate(fnames):
+            ranef[nm] = pd.DataFrame({"estimate": nan, "se": nan}, index=factors[i][2])
+    else:
+        var = pd.Series(0.0, index=[*order, "residual"])
+        means = np.bincount(factors[0][1], weights=y) / np.bincount(factors[0][1])
+        centre = float(means.mean())
+        if kind == "within-case":
+            var["case"] = float(np.var(means, ddof=1))
+        total = float(var.sum())
+        shares = var / total if total > 0 else pd.Series(nan, index=var.index)
+        for i, nm in enumerate(fnames):
+            est = means - centre if nm == "case" else np.zeros(len(factors[i][2]))
+            ranef[nm] = pd.DataFrame({"estimate": est, "se": 0.0}, index=factors[i][2])
+    table = pd.DataFrame({"variance": var, "ci_low": nan, "ci_high": nan,
+                          "sd": np.sqrt(var), "sd_low": nan, "sd_high": nan})
+    fe = pd.DataFrame(nan, index=pd.Index(names, name="term"),
+                      columns=["estimate", "se", "df", "t", "p", "ci_low", "ci_high"])
+    theta = pd.Series(math.inf if kind == "within-case" else nan, index=order)
+    if kind != "additive":
+        theta[[nm for nm in order if nm != "case"]] = 0.0
+        if kind == "constant":
+            theta["case"] = 0.0
+    boundary = tuple(nm for nm in order if var[nm] == 0)
+    return LMMResult(
+        variance_components=var, sd=np.sqrt(var),
+        variance_shares=pd.DataFrame({"estimate": shares, "ci_low": nan, "ci_high": nan}),
+        fixed_effects=fe, loglik=nan, aic=nan, bic=nan, reml=reml, n_obs=n,
+        n_groups=pd.Series({nm: len(factors[fnames.index(nm)][2]) for nm in order}),
+        n_dropped=n_dropped, theta=theta, converged=False,
+        message=f"not fitted: no residual variation ({kind})", n_evaluations=0,
+        boundary=boundary, notes=(*notes, note),
+        random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
+        variance_table=table, confidence=confidence)
 
 
 def _intervals(prof: Profiled, opt: Optimum, fnames: list[str], order: list[str],
@@ -433,7 +514,7 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
     u = prof.unstack(sol.u)
     sig = math.sqrt(sigma2)
     cvar = prof.minv_diag(opt.theta)
-    ranef = {nm: pd.DataFrame({"estimate": opt.theta[i] * sig * u[i],
+    ranef = {nm: pd.DataFrame({"estimate": opt.theta[i] * u[i],
                                "se": opt.theta[i] * sig * np.sqrt(cvar[i])},
                               index=factors[i][2])
              for i, nm in enumerate(fnames)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -14,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..data import _check_columns, level_codes, parse_categories
-from ..errors import RiskevalError, RiskevalTypeError
+from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
 from ._fit import _fixed_design, grouping_factors
 from ._ordinal import Design, fit
 
@@ -170,6 +171,15 @@ def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     if per_level < 5:
         notes.append(f"about {per_level:.1f} ratings per level of the largest factor: the "
                      f"Laplace approximation may understate variance components")
+    c_codes = factors[0][1]
+    lowest = np.full(len(factors[0][2]), np.iinfo(np.int64).max)
+    np.minimum.at(lowest, c_codes, y)
+    if np.all(y == lowest[c_codes]):
+        note = ("every officer gave each case the same level: the case SD has no finite "
+                "estimate (the likelihood grows as it increases) and the reported value is "
+                "where the optimiser stopped; there is no officer or office variation")
+        warnings.warn(f"ordinal_mixed: {note}", DegenerateDataWarning, stacklevel=2)
+        notes.append(note)
     d = Design(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats))
     opt = fit(d, link)
     j = len(cats) - 1
