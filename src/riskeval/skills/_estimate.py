@@ -32,23 +32,76 @@ def _frame(data: Any, roles: dict[str, str | None]) -> pd.DataFrame:
     return data
 
 
+def _row(frame: pd.DataFrame, i: int) -> str:
+    """Row ``i`` (by position) of ``frame``, with its index label when that differs."""
+    label = frame.index[i]
+    return f"row {i}" if isinstance(label, (int, np.integer)) and label == i else \
+        f"row {i} (index {label!r})"
+
+
 def _numeric(frame: pd.DataFrame, col: str, *, lo: float | None = None, hi: float | None = None,
              what: str = "a number") -> np.ndarray:
+    """The column as finite floats: text, a missing or an infinite value, or one outside
+    ``[lo, hi]`` is an error naming the column, the row and the value."""
     x = pd.to_numeric(frame[col], errors="coerce")
     bad = x.isna() & frame[col].notna()
     if bad.any():
         i = bad.to_numpy().nonzero()[0][0]
-        raise RiskevalError(f"column {col!r} row {i} holds {frame[col].iloc[i]!r}; expected "
-                            f"{what}")
+        raise RiskevalError(f"column {col!r} {_row(frame, i)} holds {frame[col].iloc[i]!r}; "
+                            f"expected {what}")
     if x.isna().any():
         i = x.isna().to_numpy().nonzero()[0][0]
-        raise RiskevalError(f"column {col!r} row {i} is missing; expected {what}")
+        raise RiskevalError(f"column {col!r} {_row(frame, i)} is missing; expected {what}")
     v = x.to_numpy(float)
-    out = (v < (-np.inf if lo is None else lo)) | (v > (np.inf if hi is None else hi))
+    out = (~np.isfinite(v) | (v < (-np.inf if lo is None else lo))
+           | (v > (np.inf if hi is None else hi)))
     if out.any():
         i = int(np.flatnonzero(out)[0])
-        raise RiskevalError(f"column {col!r} row {i} holds {float(v[i])!r}; expected {what}")
+        raise RiskevalError(f"column {col!r} {_row(frame, i)} holds {float(v[i])!r}; expected "
+                            f"{what}")
     return v
+
+
+def _event(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """The outcome column as 0/1 floats; anything else is named."""
+    ev = _numeric(frame, col, lo=0, hi=1, what="0 or 1 (reconvicted)")
+    if not np.isin(ev, (0.0, 1.0)).all():
+        i = int(np.flatnonzero(~np.isin(ev, (0.0, 1.0)))[0])
+        raise RiskevalError(f"column {col!r} {_row(frame, i)} holds {float(ev[i])!r}; "
+                            f"expected 0 or 1 (reconvicted)")
+    return ev
+
+
+def _officer_codes(frame: pd.DataFrame, officer: str) -> np.ndarray:
+    """Integer codes of the officers (the clusters); a missing officer id is named."""
+    ids = frame[officer]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise RiskevalError(f"column {officer!r} {_row(frame, i)} is missing; expected the id of "
+                            f"the supervisee's officer (the officer is the cluster of the "
+                            f"analysis, so every supervisee needs one)")
+    return pd.factorize(ids)[0]
+
+
+def _officer_level(frame: pd.DataFrame, col: str, values: np.ndarray, officer: str,
+                   codes: np.ndarray) -> np.ndarray:
+    """Each officer's value of an officer-level column (a skill score), in the order of the
+    officer ``codes``, checked to be the same on all of that officer's rows (up to rounding:
+    1e-9 relative)."""
+    first_row = pd.Series(np.arange(len(codes))).groupby(codes).transform("first").to_numpy()
+    ref = values[first_row]
+    differs = ~np.isclose(values, ref, rtol=1e-9, atol=1e-12)
+    if differs.any():
+        i = int(np.flatnonzero(differs)[0])
+        j = int(first_row[i])
+        raise RiskevalError(f"column {col!r} varies within officer {frame[officer].iloc[i]!r}: "
+                            f"{_row(frame, j)} holds {float(values[j])!r} but {_row(frame, i)} "
+                            f"holds {float(values[i])!r}; expected one skill score per officer, "
+                            f"the same on each of the officer's supervisees' rows")
+    out = np.empty(int(codes.max()) + 1 if len(codes) else 0)
+    out[codes] = values
+    return out
 
 
 def officer_scores(sessions: pd.DataFrame, *, officer: str = "officer",
@@ -198,18 +251,19 @@ _RISK_SCALES = {"logit": lambda p: np.log(p / (1 - p)),
 
 
 def _design(frame: pd.DataFrame, skill: str | Sequence[str], adjust: Sequence[str],
-            risk_scale: str | None, interaction: bool, officer: str,
+            risk_scale: str | None, interaction: bool, officer: str, codes: np.ndarray,
             skill_sd: float | None = None) -> tuple[pd.DataFrame, float]:
     skills = [skill] if isinstance(skill, str) else list(skill)
-    per_officer = frame.groupby(officer)[skills].first()
     X = pd.DataFrame(index=frame.index)
     sds = {}
     for s in skills:
-        sd = float(per_officer[s].std(ddof=1)) if skill_sd is None else float(skill_sd)
+        v = _numeric(frame, s, what="a numeric skill score")
+        per_officer = _officer_level(frame, s, v, officer, codes)
+        sd = float(np.std(per_officer, ddof=1)) if skill_sd is None else float(skill_sd)
         if not sd > 0:
             raise RiskevalError(f"skill column {s!r} does not vary across officers")
         sds[s] = sd
-        X[s] = (frame[s] - per_officer[s].mean()) / sd
+        X[s] = (v - per_officer.mean()) / sd
     if interaction:
         if len(skills) != 2:
             raise RiskevalError("interaction=True needs exactly two skill columns")
@@ -260,6 +314,12 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
     hazard over the window, so a supervisee's hazard is proportional to it) and its logit in
     the logistic model; ``None`` enters it as it is.
 
+    Every row must name its officer (a missing id is an error, not a cluster of its own) and
+    carry a finite numeric skill score that is the same on all of that officer's rows (an
+    officer-level score: one that varies within an officer is an error naming both rows);
+    ``event`` must be 0 or 1 and ``time`` finite and non-negative. Each error names the
+    column, the row (by position, with its index label when that differs) and the value.
+
     Returns
     -------
     pandas.DataFrame
@@ -288,10 +348,8 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
     if method == "cox":
         roles["time"] = time
     f = _frame(data, roles)
-    ev = _numeric(f, event, lo=0, hi=1, what="0 or 1 (reconvicted)")
-    if not np.isin(ev, (0.0, 1.0)).all():
-        i = int(np.flatnonzero(~np.isin(ev, (0.0, 1.0)))[0])
-        raise RiskevalError(f"column {event!r} row {i} holds {ev[i]!r}; expected 0 or 1")
+    groups = _officer_codes(f, officer)
+    ev = _event(f, event)
     if weights is not None:
         weights = np.asarray(weights, dtype=float)
         if weights.shape != (len(f),):
@@ -306,13 +364,12 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
     if risk_scale is not None and risk_scale not in _RISK_SCALES:
         raise RiskevalError(f"risk_scale={risk_scale!r}; expected 'auto', 'logit', 'cloglog' "
                             f"or None")
-    X, _ = _design(f, skills, list(adjust), risk_scale if adjust else None, interaction,
-                   officer, skill_sd)
-    groups = pd.factorize(f[officer])[0]
     if len(np.unique(groups)) < 2:
         raise RiskevalError("officer-clustered errors need at least two officers")
+    X, _ = _design(f, skills, list(adjust), risk_scale if adjust else None, interaction,
+                   officer, groups, skill_sd)
     if method == "cox":
-        t = _numeric(f, time, lo=0, what="a non-negative follow-up time")
+        t = _numeric(f, time, lo=0, what="a finite non-negative follow-up time")
         res = cox_fit(t, ev, X.to_numpy(), weights=weights, groups=groups)
         coef, se = res.params, np.sqrt(np.diag(res.cov_robust))
     else:  # GEE with working independence: the binomial GLM with a sandwich by officer
@@ -351,16 +408,18 @@ def km_by_group(data: pd.DataFrame, *, skill: str = "overall", officer: str = "o
     study compared higher- and lower-skilled officers' cases. Returns the two statsmodels
     ``SurvfuncRight`` objects keyed ``"higher"``/``"lower"`` and the log-rank test
     (statsmodels ``survdiff``): ``statistic``, ``p``, and each group's reconviction share by the
-    end of follow-up.
+    end of follow-up. The data are checked as in :func:`skill_effect`: an officer id on every
+    row, one finite skill score per officer, ``event`` 0 or 1, finite non-negative ``time``.
     """
     from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
     f = _frame(data, {"skill": skill, "officer": officer, "time": time, "event": event})
-    per = f.groupby(officer)[skill].first()
-    high = set(per.index[per > per.median()])
-    grp = np.where(f[officer].isin(high), "higher", "lower")
-    t = _numeric(f, time, lo=0, what="a non-negative follow-up time")
-    ev = _numeric(f, event, lo=0, hi=1, what="0 or 1")
+    codes = _officer_codes(f, officer)
+    per = _officer_level(f, skill, _numeric(f, skill, what="a numeric skill score"), officer,
+                         codes)
+    grp = np.where((per > np.median(per))[codes], "higher", "lower")
+    t = _numeric(f, time, lo=0, what="a finite non-negative follow-up time")
+    ev = _event(f, event)
     curves = {g: SurvfuncRight(t[grp == g], ev[grp == g]) for g in ("higher", "lower")}
     stat, p = survdiff(t, ev, grp)
     share = {f"reconvicted_{g}": float(1 - c.surv_prob[-1]) if len(c.surv_prob) else 0.0
