@@ -8,17 +8,81 @@ against a simulation of the study it sizes (see ``tests/test_samplesize.py`` and
 from __future__ import annotations
 
 import math
+from numbers import Real
+from typing import Any
 
-from .errors import RiskevalError
+from .errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["bonett_n", "kappa_n", "walter_n", "zou_n"]
+
+
+def _real(name: str, value: Any) -> float:
+    """``value`` as a float; anything that is not a real number is a type error naming it."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise RiskevalTypeError(f"{name} must be a number; got {value!r}")
+    return float(value)
+
+
+def _raters(value: Any) -> int:
+    """The number of ratings per case: a whole number of at least 2 (3.0 is 3)."""
+    k = _real("raters", value)
+    if not (k.is_integer() and k >= 2):
+        raise RiskevalError(f"raters must be a whole number of at least 2; got raters={value!r}")
+    return int(k)
+
+
+def _confidence(value: Any) -> float:
+    c = _real("confidence", value)
+    if not 0 < c < 1:
+        raise RiskevalError(f"confidence must be a proportion in (0, 1), e.g. 0.95 for a 95% "
+                            f"interval; got confidence={value!r}")
+    return c
+
+
+def _icc_width(icc: Any, width: Any) -> tuple[float, float]:
+    rho, w = _real("icc", icc), _real("width", width)
+    if not 0 < rho < 1:
+        raise RiskevalError(f"icc must be in (0, 1); got icc={icc!r}")
+    if not 0 < w < 2:
+        raise RiskevalError(f"width (the full width of the interval) must be in (0, 2); got "
+                            f"width={width!r}")
+    return rho, w
+
+
+#: Bonett (2002) adds ``5 rho`` to his approximation for two raters from this ICC up.
+BONETT_K2_FROM = 0.7
 
 
 def bonett_n(icc: float, raters: int, width: float, confidence: float = 0.95) -> int:
     """Cases needed for an ICC confidence interval of expected width ``width`` (Bonett 2002).
 
-    ``n = 8 z^2 (1 - rho)^2 (1 + (k - 1) rho)^2 / (k (k - 1) w^2) + 1``, rounded up, for the
-    one-way ICC with ``k`` raters per case.
+    Bonett's approximation (his equation 3) for the one-way ICC with ``k`` ratings per case,
+    ``z = z_{(1 + confidence) / 2}``::
+
+        n0 = 8 z^2 (1 - rho)^2 (1 + (k - 1) rho)^2 / (k (k - 1) w^2) + 1
+
+    For two raters and ``rho >= 0.7`` the approximation is too small, and Bonett recommends
+    ``n0 + 5 rho``, which this function adds (as R's ``presize::prec_icc`` does). The result
+    is rounded up. For example ``rho = 0.8``, ``k = 2``, ``w = 0.2``: ``n0 = 50.8`` and
+    ``n = 50.8 + 4 = 54.8``, i.e. 55 cases (51 without the adjustment, whose intervals
+    average about 0.21 wide; ``tests/test_issue14_skills_design.py`` checks the widths by
+    simulation).
+
+    Parameters
+    ----------
+    icc : float
+        Planning value of the ICC, in (0, 1).
+    raters : int
+        Ratings per case ``k``, a whole number of at least 2.
+    width : float
+        Target expected **full** width of the interval (upper minus lower limit), in (0, 2).
+    confidence : float
+        Confidence level, a proportion in (0, 1) (0.95, not 95).
+
+    Returns
+    -------
+    int
+        Number of cases.
 
     References
     ----------
@@ -27,11 +91,12 @@ def bonett_n(icc: float, raters: int, width: float, confidence: float = 0.95) ->
     """
     from scipy import stats
 
-    if not 0 < icc < 1 or raters < 2 or not 0 < width < 2:
-        raise RiskevalError("need 0 < icc < 1, raters >= 2 and 0 < width < 2")
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    k = raters
-    n = 8 * z * z * (1 - icc) ** 2 * (1 + (k - 1) * icc) ** 2 / (k * (k - 1) * width ** 2) + 1
+    rho, w = _icc_width(icc, width)
+    k = _raters(raters)
+    z = stats.norm.ppf(0.5 + _confidence(confidence) / 2)
+    n = 8 * z * z * (1 - rho) ** 2 * (1 + (k - 1) * rho) ** 2 / (k * (k - 1) * w ** 2) + 1
+    if k == 2 and rho >= BONETT_K2_FROM:
+        n += 5 * rho
     return math.ceil(n)
 
 
@@ -43,6 +108,20 @@ def walter_n(rho0: float, rho1: float, raters: int, *, alpha: float = 0.05,
     ``n = 1 + 2 (z_alpha + z_beta)^2 k / ((ln C0)^2 (k - 1))``, ``C0 = (1 + k theta0) /
     (1 + k theta1)``, ``theta = rho / (1 - rho)``; rounded up.
 
+    Parameters
+    ----------
+    rho0, rho1 : float
+        ICC under the null and the alternative, ``0 <= rho0 < rho1 < 1``.
+    raters : int
+        Ratings per case ``k``, a whole number of at least 2.
+    alpha : float
+        Level of the one-sided test, in (0, 1).
+    power : float
+        Power at ``rho1``, in ``(alpha, 1)``. The test rejects with probability ``alpha`` when
+        the ICC is ``rho0`` and more often as it grows, so a power at or below ``alpha`` asks
+        for nothing (and the formula, which squares ``z_alpha + z_beta``, would return a
+        meaningless size); a power of 1 needs infinitely many cases.
+
     References
     ----------
     Walter, S. D., Eliasziw, M. & Donner, A. (1998). Sample size and optimal designs for
@@ -50,11 +129,19 @@ def walter_n(rho0: float, rho1: float, raters: int, *, alpha: float = 0.05,
     """
     from scipy import stats
 
-    if not (0 <= rho0 < rho1 < 1) or raters < 2:
-        raise RiskevalError("need 0 <= rho0 < rho1 < 1 and raters >= 2")
-    k = raters
-    c0 = (1 + k * rho0 / (1 - rho0)) / (1 + k * rho1 / (1 - rho1))
-    z = stats.norm.ppf(1 - alpha) + stats.norm.ppf(power)
+    r0, r1 = _real("rho0", rho0), _real("rho1", rho1)
+    if not 0 <= r0 < r1 < 1:
+        raise RiskevalError(f"need 0 <= rho0 < rho1 < 1; got rho0={rho0!r}, rho1={rho1!r}")
+    k = _raters(raters)
+    a, pw = _real("alpha", alpha), _real("power", power)
+    if not 0 < a < 1:
+        raise RiskevalError(f"alpha must be in (0, 1); got alpha={alpha!r}")
+    if not a < pw < 1:
+        raise RiskevalError(f"power must be in (alpha, 1) = ({a:.4g}, 1): a one-sided test at "
+                            f"level alpha already rejects with probability alpha when the ICC "
+                            f"is rho0; got power={power!r}")
+    c0 = (1 + k * r0 / (1 - r0)) / (1 + k * r1 / (1 - r1))
+    z = stats.norm.ppf(1 - a) + stats.norm.ppf(pw)
     return math.ceil(1 + 2 * z * z * k / (math.log(c0) ** 2 * (k - 1)))
 
 
@@ -90,7 +177,10 @@ def zou_n(icc: float, raters: int, width: float, *, confidence: float = 0.95,
     assurance : float, optional
         Probability, in [0.5, 1), that the realised width is at most ``width``. ``None``
         (or 0.5) sizes for the *expected* width: ``z_b = 0`` and the formula is Bonett's
-        (2002), :func:`bonett_n`, which gives the target width only about half the time.
+        (2002) approximation, which gives the target width only about half the time.
+        :func:`bonett_n` adds Bonett's own ``5 rho`` for two raters and ``rho >= 0.7``, where
+        the approximation is too small; Zou's formula has no such term, so for those designs
+        prefer :func:`bonett_n` for the expected width.
 
     Returns
     -------
@@ -115,22 +205,15 @@ def zou_n(icc: float, raters: int, width: float, *, confidence: float = 0.95,
     """
     from scipy import stats
 
-    if not 0 < icc < 1:
-        raise RiskevalError(f"icc must be in (0, 1); got icc={icc!r}")
-    if int(raters) != raters or raters < 2:
-        raise RiskevalError(f"raters must be a whole number of at least 2; got raters={raters!r}")
-    if not 0 < width < 2:
-        raise RiskevalError(f"width (the full width of the interval) must be in (0, 2); got "
-                            f"width={width!r}")
-    if not 0 < confidence < 1:
-        raise RiskevalError(f"confidence must be in (0, 1); got confidence={confidence!r}")
-    if assurance is not None and not 0.5 <= assurance < 1:
+    rho, width = _icc_width(icc, width)
+    k = _raters(raters)
+    confidence = _confidence(confidence)
+    if assurance is not None and not 0.5 <= _real("assurance", assurance) < 1:
         raise RiskevalError(f"assurance must be in [0.5, 1) or None; got assurance={assurance!r}")
-    k = int(raters)
     z = stats.norm.ppf(0.5 + confidence / 2)
     z_b = 0.0 if assurance is None else stats.norm.ppf(assurance)
-    a = (1 - icc) * (1 + (k - 1) * icc)
-    b = abs(k - 2 + 2 * icc - 2 * k * icc)
+    a = (1 - rho) * (1 + (k - 1) * rho)
+    b = abs(k - 2 + 2 * rho - 2 * k * rho)
     root = z * a + math.sqrt(z * z * a * a + 2 * width * z * z_b * a * b)
     return math.ceil(1 + 2 * root * root / (k * (k - 1) * width ** 2))
 
