@@ -230,3 +230,51 @@ def test_walter_n_checks_raters_alpha_and_the_iccs():
     with pytest.raises(RiskevalError, match=r"0 <= rho0 < rho1 < 1.*rho0=0\.6, rho1=0\.4"):
         walter_n(0.6, 0.4, 3)
 
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"chunk_size": 0}, RiskevalError, r"chunk_size must be a whole number of at least 1; got "
+                                       r"chunk_size=0"),
+    ({"chunk_size": -1}, RiskevalError, r"chunk_size must be .* got chunk_size=-1"),
+    ({"chunk_size": 2.5}, RiskevalError, r"chunk_size must be .* got chunk_size=2\.5"),
+    ({"n_sims": 2.5}, RiskevalError, r"n_sims must be a whole number of at least 2; got "
+                                     r"n_sims=2\.5"),
+    ({"n_sims": "10"}, RiskevalTypeError, r"n_sims must be a whole number; got '10'"),
+    ({"n_jobs": 0}, RiskevalError, r"n_jobs must be a whole number other than 0 .* got "
+                                   r"n_jobs=0"),
+    ({"alpha": 5}, RiskevalError, r"alpha must be in \(0, 1\); got alpha=5"),
+])
+def test_diagnose_names_a_bad_run_setting(kwargs, error, match):
+    from riskeval import design as dz
+
+    args = {"n_sims": 3, "seed": 1, **kwargs}
+    with pytest.raises(error, match=match):
+        dz.diagnose(dz.rater_study(3, 5), **args)
+
+
+def test_diagnose_accepts_whole_floats():
+    from riskeval import design as dz
+
+    d = dz.rater_study(3, 6)
+    a = dz.diagnose(d, n_sims=4.0, seed=1, chunk_size=2.0)
+    b = dz.diagnose(d, n_sims=4, seed=1, chunk_size=2)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.n_sims == 4 and isinstance(a.n_sims, int)
+
+
+@pytest.mark.parametrize("args, kwargs, match", [
+    ((2.5, 5), {}, r"n_raters must be a whole number of at least 2; got n_raters=2\.5"),
+    ((3, 5.5), {}, r"n_cases must be a whole number of at least 2; got n_cases=5\.5"),
+    ((3, 10), {"categories": [1.0, -0.5, 0.3]},
+     r"categories must be strictly increasing cut points; got \[1\.0, -0\.5, 0\.3\] "
+     r"\(cut 1, -0\.5, is not above cut 0, 1\.0\)"),
+    ((3, 10), {"categories": [-0.5, 0.3, 0.3]}, r"cut 2, 0\.3, is not above cut 1, 0\.3"),
+    ((3, 10), {"categories": [-0.5, np.nan]}, r"categories must be finite cut points"),
+    ((3, 10), {"categories": []}, r"categories must hold at least one cut point"),
+    ((3, 10), {"confidence": 95}, r"confidence must be in \(0, 1\); got confidence=95"),
+])
+def test_rater_study_names_a_bad_design(args, kwargs, match):
+    from riskeval import design as dz
+
+    with pytest.raises(RiskevalError, match=match):
+        dz.rater_study(*args, **kwargs)

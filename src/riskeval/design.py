@@ -25,13 +25,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import RiskevalError
+from .errors import RiskevalError, RiskevalTypeError
 from .samplesize import bonett_n, kappa_n, walter_n, zou_n
 
 __all__ = ["Design", "Diagnosis", "Estimator", "bonett_n", "diagnose", "kappa_n",
@@ -62,6 +63,25 @@ class Design:
     estimators: tuple[Estimator, ...]
     name: str = "design"
     params: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _whole(name: str, value: Any, least: int) -> int:
+    """``value`` as an int: a whole number (``3`` or ``3.0``) of at least ``least``."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise RiskevalTypeError(f"{name} must be a whole number; got {value!r}")
+    if not (float(value).is_integer() and value >= least):
+        raise RiskevalError(f"{name} must be a whole number of at least {least}; got "
+                            f"{name}={value!r}")
+    return int(value)
+
+
+def _proportion(name: str, value: Any) -> float:
+    """``value`` as a float strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise RiskevalTypeError(f"{name} must be a number; got {value!r}")
+    if not 0 < value < 1:
+        raise RiskevalError(f"{name} must be in (0, 1); got {name}={value!r}")
+    return float(value)
 
 
 def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
@@ -193,12 +213,14 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     ----------
     design : Design
     n_sims : int
+        Number of simulated studies, a whole number of at least 2.
     seed : int or SeedSequence
         Simulation ``i`` uses child ``i`` of ``SeedSequence(seed)``.
     n_jobs : int
-        Worker processes (joblib); results do not depend on it.
+        Worker processes (joblib: 1 runs here, -1 uses every core, -2 all but one); results do
+        not depend on it.
     alpha : float
-        Level of the tests behind ``power``.
+        Level of the tests behind ``power``, in (0, 1).
     checkpoint : path, optional
         A CSV file to which every finished chunk of simulations is appended. If it exists, the
         simulations it holds are not run again: an interrupted diagnosis resumes where it
@@ -206,7 +228,7 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         ``<file>.meta.json`` records the design and seed; resuming with another design or seed
         is refused.
     chunk_size : int
-        Simulations per task (and per checkpoint write).
+        Simulations per task (and per checkpoint write), a whole number of at least 1.
     progress : bool
         Show a progress bar (tqdm).
     backend : {"local", "dask"}
@@ -219,8 +241,14 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     -------
     Diagnosis
     """
-    if n_sims < 2:
-        raise RiskevalError(f"n_sims must be at least 2; got {n_sims}")
+    n_sims = _whole("n_sims", n_sims, 2)
+    chunk_size = _whole("chunk_size", chunk_size, 1)
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, Real) \
+            or not float(n_jobs).is_integer() or n_jobs == 0:
+        raise RiskevalError(f"n_jobs must be a whole number other than 0 (1 runs here, -1 uses "
+                            f"every core); got n_jobs={n_jobs!r}")
+    n_jobs = int(n_jobs)
+    alpha = _proportion("alpha", alpha)
     if not isinstance(design, Design):
         raise RiskevalError(f"design must be a riskeval.design.Design; got "
                             f"{type(design).__name__}")
@@ -303,6 +331,26 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     return Diagnosis(_summarise(sims, alpha), sims, design.name, n_sims)
 
 
+def _cut_points(categories: Sequence[float]) -> np.ndarray:
+    """Cut points of a latent scale into ordered levels: finite and strictly increasing."""
+    try:
+        cuts = np.asarray(categories, dtype=float)
+    except (TypeError, ValueError):
+        raise RiskevalError(f"categories must be numeric cut points; got {categories!r}") from None
+    if cuts.ndim != 1 or cuts.size == 0:
+        raise RiskevalError(f"categories must hold at least one cut point, in a flat sequence; "
+                            f"got {categories!r}")
+    if not np.isfinite(cuts).all():
+        raise RiskevalError(f"categories must be finite cut points; got {cuts.tolist()!r}")
+    step = np.diff(cuts)
+    if (step <= 0).any():
+        i = int(np.flatnonzero(step <= 0)[0]) + 1
+        raise RiskevalError(f"categories must be strictly increasing cut points; got "
+                            f"{cuts.tolist()!r} (cut {i}, {float(cuts[i])!r}, is not above "
+                            f"cut {i - 1}, {float(cuts[i - 1])!r})")
+    return cuts
+
+
 def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: float = 0.1,
                 categories: Sequence[float] | None = None, confidence: float = 0.95,
                 null_icc: float | None = None) -> Design:
@@ -310,10 +358,10 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
 
     Ratings follow the two-way random-effects model ``x = case + rater + error`` with total
     variance 1, case variance ``icc`` and rater variance ``rater_share``, so the true ICC(2,1)
-    (Shrout & Fleiss 1979) is ``icc``. With ``categories`` (cut points on that scale) the
-    ratings are ordered levels, as on the risk scale, and the ICC then refers to the latent
-    score. Estimators: ICC(2,1) with its F interval (McGraw & Wong 1996) and Krippendorff's
-    alpha (ordinal, analytic interval) against the same truth.
+    (Shrout & Fleiss 1979) is ``icc``. With ``categories`` (finite, strictly increasing cut
+    points on that scale) the ratings are ordered levels, as on the risk scale, and the ICC
+    then refers to the latent score. Estimators: ICC(2,1) with its F interval (McGraw & Wong
+    1996) and Krippendorff's alpha (ordinal, analytic interval) against the same truth.
 
     With ``null_icc`` the ICC estimator also tests ``ICC(2,1) = null_icc`` against a larger
     ICC (McGraw & Wong's F test), and ``power`` in the diagnosis is the chance of showing that
@@ -335,10 +383,11 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
     if not 0 < icc < 1 or not 0 <= rater_share < 1 - icc:
         raise RiskevalError(f"need 0 < icc < 1 and 0 <= rater_share < 1 - icc; got icc={icc}, "
                             f"rater_share={rater_share}")
-    if n_raters < 2 or n_cases < 2:
-        raise RiskevalError("a rater study needs at least 2 raters and 2 cases")
+    n_raters = _whole("n_raters", n_raters, 2)
+    n_cases = _whole("n_cases", n_cases, 2)
+    _proportion("confidence", confidence)
     err_var = 1 - icc - rater_share
-    cuts = None if categories is None else np.asarray(categories, float)
+    cuts = None if categories is None else _cut_points(categories)
 
     def population(seed: np.random.SeedSequence) -> tuple[np.ndarray, dict[str, float]]:
         rng = np.random.default_rng(seed)
