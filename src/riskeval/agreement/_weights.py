@@ -24,11 +24,19 @@ def agreement_weights(weights: Any, scale: np.ndarray, *, ordered: bool = True) 
     ----------
     weights : None, str or array-like
         ``None``/``"identity"`` (unweighted), ``"linear"``, ``"quadratic"``, ``"ordinal"``,
-        ``"radical"``, ``"ratio"``, or a q x q matrix of agreement weights (1 on the diagonal).
+        ``"radical"``, ``"ratio"``, or a q x q matrix of agreement weights: symmetric,
+        values in [0, 1], 1 on the diagonal, rows and columns in the order of the categories
+        (as declared, or the observed values sorted).
     scale : numpy.ndarray
         Numeric value of each category, increasing.
     ordered : bool
-        Whether the categories have a declared order; non-identity weights need one.
+        Whether the categories have a declared order; named non-identity weights need one.
+
+    Raises
+    ------
+    RiskevalError
+        Unknown name, or a matrix of the wrong shape, not symmetric, not 1 on the diagonal,
+        with values outside [0, 1], or with every weight 1.
 
     References
     ----------
@@ -72,19 +80,63 @@ def agreement_weights(weights: Any, scale: np.ndarray, *, ordered: bool = True) 
         s = x[:, None] + x[None, :]
         r = ((x[:, None] - x[None, :]) / s) ** 2
         return 1.0 - r / ((x.max() - x.min()) / (x.max() + x.min())) ** 2
+    return _check_matrix(weights, q)
+
+
+def weights_label(weights: Any) -> str:
+    """How a ``weights`` argument is reported: its name, or ``"custom"`` for a matrix."""
+    if weights is None:
+        return "identity"
+    return weights if isinstance(weights, str) else "custom"
+
+
+def _check_matrix(weights: Any, q: int) -> np.ndarray:
+    """A user's q x q agreement-weight matrix, or a RiskevalError naming what is wrong."""
     try:
         w = np.asarray(weights, dtype=float)
     except (TypeError, ValueError):
         raise RiskevalTypeError(
-            "weights must be a name or a q x q numeric matrix"
+            "weights must be a name (identity, linear, quadratic, ordinal, radical, ratio) or "
+            f"a {q} x {q} numeric matrix of agreement weights"
         ) from None
     if w.shape != (q, q):
         raise RiskevalError(
             f"the weight matrix has shape {w.shape}, but there are {q} categories; expected "
-            f"({q}, {q})"
+            f"({q}, {q}), rows and columns in the order of the categories"
         )
-    if not np.allclose(np.diag(w), 1.0) or (w < 0).any() or (w > 1).any():
+    bad = ~np.isfinite(w)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
         raise RiskevalError(
-            "a weight matrix must hold agreement weights in [0, 1] with 1 on the diagonal"
+            f"the weight matrix holds {float(w[i, j])} at row {i}, column {j}; agreement weights "
+            "must be numbers in [0, 1]"
+        )
+    out = (w < 0) | (w > 1)
+    if out.any():
+        i, j = np.argwhere(out)[0]
+        raise RiskevalError(
+            f"the weight matrix holds {w[i, j]:g} at row {i}, column {j}; agreement weights "
+            "must lie in [0, 1] (1 = full agreement, 0 = none)"
+        )
+    diag = ~np.isclose(np.diag(w), 1.0)
+    if diag.any():
+        i = int(np.flatnonzero(diag)[0])
+        raise RiskevalError(
+            f"the weight matrix has {w[i, i]:g} on the diagonal at row {i}; identical ratings "
+            "agree fully, so every diagonal weight must be 1"
+        )
+    asym = ~np.isclose(w, w.T)
+    if asym.any():
+        i, j = np.argwhere(asym)[0]
+        raise RiskevalError(
+            f"the weight matrix is not symmetric: row {i}, column {j} holds {w[i, j]:g} but "
+            f"row {j}, column {i} holds {w[j, i]:g}; the agreement of two ratings cannot "
+            "depend on which rater gave which"
+        )
+    if np.isclose(w, 1.0).all():
+        raise RiskevalError(
+            "every weight in the matrix is 1: all pairs of ratings would count as full "
+            "agreement, so no agreement coefficient is defined; give partial credit below 1 "
+            "off the diagonal"
         )
     return w

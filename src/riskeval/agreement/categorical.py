@@ -26,7 +26,7 @@ from scipy import stats
 from ..errors import RiskevalError
 from ._common import finish, prepare, warn_degenerate
 from ._result import AgreementResult
-from ._weights import agreement_weights
+from ._weights import agreement_weights, weights_label
 
 __all__ = [
     "brennan_prediger",
@@ -115,8 +115,7 @@ class _Categorical:
             self.categories = (*cats, "(other)")
             self.scale = np.array([scale[0], scale[0] + 1.0])
         self.W = agreement_weights(weights, self.scale, ordered=wide.ordered)
-        self.weights_name = "identity" if weights is None else (
-            weights if isinstance(weights, str) else "custom")
+        self.weights_name = weights_label(weights)
         self.n_raters = codes.shape[1]
         self.counts = self._count(None)
         self.r = self.counts.sum(axis=1)
@@ -322,8 +321,8 @@ def gwet_ac(
        61(1), 29-48.
     .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
     """
-    name = "Gwet's AC1" if weights is None or weights == "identity" else "Gwet's AC2"
     state = _Categorical(data, case, rater, rating, categories, weights)
+    name = "Gwet's AC1" if state.weights_name == "identity" else "Gwet's AC2"
     return _chance_coefficient("gwet", name, (REF_GWET_2008, REF_GWET_2014), state, confidence,
                                ci, n_boot, resample, seed)
 

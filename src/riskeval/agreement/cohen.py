@@ -12,7 +12,7 @@ from ..data import WideRatings
 from ..errors import RiskevalError
 from ._common import finish, prepare, warn_degenerate
 from ._result import AgreementResult
-from ._weights import agreement_weights
+from ._weights import agreement_weights, weights_label
 
 __all__ = ["cohen_kappa"]
 
@@ -152,11 +152,9 @@ def cohen_kappa(
     extra = {
         "po": po, "pe": pe, "se_null": se0, "z": z,
         "pvalue": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
-        "weights": "identity" if weights is None else (
-            weights if isinstance(weights, str) else "custom"),
+        "weights": weights_label(weights),
     }
-    name = "Cohen's kappa" if weights is None or weights == "identity" else (
-        "Weighted kappa")
+    name = "Cohen's kappa" if extra["weights"] == "identity" else "Weighted kappa"
     return finish(
         name, stat, n_cases=n, n_raters=2, n_ratings=2 * n, se=se, ci=ci,
         confidence=confidence, n_boot=n_boot, resample="cases", seed=seed, width=n * q * q,

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import prepare
-from ._weights import agreement_weights
+from ._weights import agreement_weights, weights_label
 
 __all__ = ["PairwiseAgreement", "pairwise_agreement"]
 
@@ -69,7 +69,7 @@ class PairwiseAgreement:
 
 def pairwise_agreement(data: Any, case: str | None = None, rater: str | None = None,
                        rating: str | None = None, *, categories: Any = None,
-                       weights: str = "identity") -> PairwiseAgreement:
+                       weights: Any = "identity") -> PairwiseAgreement:
     """Observed agreement of every pair of raters (no chance correction).
 
     For raters ``a`` and ``b`` with ``n_ab`` cases in common, the entry is
@@ -82,7 +82,9 @@ def pairwise_agreement(data: Any, case: str | None = None, rater: str | None = N
     ----------
     data, case, rater, rating, categories
         As for every agreement function.
-    weights : {"identity", "linear", "quadratic"}
+    weights : {"identity", "linear", "quadratic"}, other name or q x q matrix
+        Agreement weights (see :func:`riskeval.agreement.agreement_weights`); a matrix is
+        reported as ``"custom"``.
 
     Returns
     -------
@@ -107,4 +109,5 @@ def pairwise_agreement(data: Any, case: str | None = None, rater: str | None = N
         mat = np.where(shared > 0, agree / np.where(shared > 0, shared, 1), np.nan)
     idx = pd.Index(wide.raters, name=rater or "rater")
     return PairwiseAgreement(pd.DataFrame(mat, index=idx, columns=idx),
-                             pd.DataFrame(shared.astype(int), index=idx, columns=idx), weights)
+                             pd.DataFrame(shared.astype(int), index=idx, columns=idx),
+                             weights_label(weights))
