@@ -278,3 +278,112 @@ def test_rater_study_names_a_bad_design(args, kwargs, match):
 
     with pytest.raises(RiskevalError, match=match):
         dz.rater_study(*args, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------------
+# The STICS and meta-analysis presets, solved exactly from the published figures
+# ----------------------------------------------------------------------------------------------
+
+# Lee, Bonta, Pedneault, Rugge & Bourgon (2021), Journal of Criminal Justice 74:101816,
+# abstract: two-year general recidivism 61.4% (clients of officers before STICS training) and
+# 43.0% (clients of STICS-trained officers).
+BC_UNTRAINED, BC_TRAINED = 0.614, 0.430
+# Chadwick, DeWolf & Serin (2015), Criminal Justice and Behavior 42(10) 977-989, abstract:
+# odds ratio 1.48 favouring trained officers (10 studies, N = 8,335).
+META_OR = 1.48
+
+
+def test_the_beta_step_of_the_closed_form_matches_adaptive_quadrature():
+    """E[(1 - b)^lam] over the clipped Beta baseline risk, against scipy.integrate.quad."""
+    from scipy import integrate, stats
+
+    from riskeval.skills._expected import _mean_survival
+
+    lo, hi = 1e-6, 1 - 1e-6
+    for mean, conc in ((0.623, 6.0), (0.4, 6.0), (0.3, 0.8)):
+        a, b = mean * conc, (1 - mean) * conc
+        for lam in (0.2, 1.0, 2.7, 40.0):
+            inside = integrate.quad(lambda x, lam=lam, a=a, b=b: (1 - x) ** lam
+                                    * stats.beta.pdf(x, a, b), lo, hi, epsabs=1e-13,
+                                    epsrel=1e-11, limit=200, points=[1e-3, 0.5, 0.999])[0]
+            want = (inside + stats.beta.cdf(lo, a, b) * (1 - lo) ** lam
+                    + stats.beta.sf(hi, a, b) * (1 - hi) ** lam)
+            got = float(_mean_survival(np.asarray(lam), mean, conc))
+            assert got == pytest.approx(want, abs=1e-9), (mean, conc, lam)
+
+
+def test_the_closed_form_has_converged_in_its_quadrature_nodes():
+    from riskeval.skills import reconviction_rate
+
+    p = sk.stics_bc().updated({"hr_interaction": 0.8, "frailty_sd": 0.5})
+    for trained in (False, True):
+        a = reconviction_rate(p, trained=trained, nodes=24)
+        b = reconviction_rate(p, trained=trained)
+        c = reconviction_rate(p, trained=trained, nodes=120)
+        assert abs(a - c) < 1e-9 and abs(b - c) < 1e-12
+
+
+def test_stics_bc_expectations_equal_the_published_rates():
+    e = sk.expected_rates(sk.stics_bc())
+    assert e["untrained"] == pytest.approx(BC_UNTRAINED, abs=1e-4)
+    assert e["trained"] == pytest.approx(BC_TRAINED, abs=1e-4)
+    assert abs(e["untrained"] - BC_UNTRAINED) < 1e-6 and abs(e["trained"] - BC_TRAINED) < 1e-6
+    # the 2011 trial's design carries the roll-out's effect
+    e11 = sk.expected_rates(sk.stics_2011())
+    assert e11["untrained"] == pytest.approx(BC_UNTRAINED, abs=1e-6)
+    assert e11["trained"] == pytest.approx(BC_TRAINED, abs=1e-6)
+
+
+def test_training_meta_expectation_equals_the_published_odds_ratio():
+    e = sk.expected_rates(sk.training_meta())
+    assert 1 / e["odds_ratio"] == pytest.approx(META_OR, abs=1e-4)
+    assert abs(1 / e["odds_ratio"] - META_OR) < 1e-5
+
+
+def test_preset_values_are_the_solutions_and_say_so():
+    from riskeval.skills._presets import _solve_stics_bc, _solve_training_meta
+
+    bc, meta = sk.stics_bc(), sk.training_meta()
+    risk_mean, shift = _solve_stics_bc()
+    assert bc["risk_mean"] == pytest.approx(risk_mean, abs=1e-6)
+    assert bc["training_shift"] == pytest.approx(shift, abs=1e-6)
+    assert meta["training_shift"] == pytest.approx(_solve_training_meta(), abs=1e-6)
+    for p, name, source in ((bc, "risk_mean", "Lee"), (bc, "training_shift", "Lee"),
+                            (meta, "training_shift", "Chadwick")):
+        prov = {r["parameter"]: r["provenance"] for r in p.rows()}[name]
+        assert "solved" in prov and "closed form" in prov and source in prov, prov
+        assert "by simulation" not in prov
+
+
+def test_a_large_simulation_agrees_with_the_closed_form():
+    """20,000 officers x 10 supervisees per preset: each arm's share reconvicted is within
+    4 Monte Carlo SEs (clustered by officer, about 0.002) of the exact expectation."""
+    for preset in (sk.stics_bc(), sk.training_meta()):
+        d = sk.simulate_skills(preset, seed=2024, n_officers=20_000,
+                               supervisees_per_officer=10, sessions_per_officer=1,
+                               double_scored=0.0)
+        t = d.supervisees.join(d.officers.set_index("officer")["trained"], on="officer")
+        per = t.groupby(["trained", "officer"])["event"].mean()
+        e = sk.expected_rates(preset)
+        for arm, key in ((False, "untrained"), (True, "trained")):
+            officer_means = per.loc[arm]
+            sim = officer_means.mean()
+            mcse = officer_means.std(ddof=1) / np.sqrt(len(officer_means))
+            assert mcse < 0.0025
+            assert abs(sim - e[key]) < 4 * mcse, (key, sim, e[key], mcse)
+
+
+def test_skills_trial_truth_is_the_closed_form_difference():
+    """The estimand of design.skills_trial is the exact expected difference, not a Monte
+    Carlo average (which was off by about 6e-5 at a half-SD shift)."""
+    from riskeval import design as dz
+    from riskeval._trial_design import _reconviction_difference
+    from riskeval.skills._model import resolve_params
+
+    p = resolve_params(None).updated({"trained_share": 0.5, "training_shift": 0.5})
+    assert _reconviction_difference(p) == pytest.approx(
+        sk.expected_rates(p)["difference"], abs=1e-12)
+    bc = sk.stics_2011()
+    d = dz.skills_trial(bc, training_shift=bc["training_shift"])
+    _, truth = d.population(np.random.SeedSequence(1))
+    assert truth["reconviction difference"] == pytest.approx(BC_TRAINED - BC_UNTRAINED, abs=1e-6)

@@ -143,30 +143,18 @@ def training_study(n_offices: int, officers_per_office: int, n_cases: int, *,
                           "only": None if only is None else tuple(only)})
 
 
-def _reconviction_difference(p: Any, n_draws: int = 400_000) -> float:
+def _reconviction_difference(p: Any) -> float:
     """Population difference in reconviction within the window, trained minus untrained.
 
     The probability of reconviction within the window of a supervisee with baseline risk
     ``b`` whose officer's log hazard ratio is ``h`` is ``1 - (1 - b)^exp(h)`` (the model of
-    :func:`riskeval.skills.simulate_skills`); it is averaged over the model's distributions
-    of skills, frailty and baseline risk by Monte Carlo with ``n_draws`` fixed draws (common
-    to both arms; Monte Carlo SE of the difference well under 0.001).
+    :func:`riskeval.skills.simulate_skills`); its expectation over the model's distributions
+    of skills, frailty and baseline risk in each arm is computed exactly, by the closed form
+    of :func:`riskeval.skills.expected_rates` (deterministic quadrature, no Monte Carlo).
     """
-    rng = np.random.default_rng(20_240_101)
-    rho = p["skill_corr"]
-    z1 = rng.standard_normal(n_draws)
-    z2 = rho * z1 + math.sqrt(1 - rho * rho) * rng.standard_normal(n_draws)
-    frailty = p["frailty_sd"] * rng.standard_normal(n_draws)
-    m, c = p["risk_mean"], p["risk_concentration"]
-    b = np.clip(rng.beta(m * c, (1 - m) * c, n_draws), 1e-6, 1 - 1e-6)
+    from .skills import expected_rates
 
-    def mean_p(shift: float) -> float:
-        r, s = z1 + shift, z2 + shift
-        h = (math.log(p["hr_relationship"]) * r + math.log(p["hr_structuring"]) * s
-             + math.log(p["hr_interaction"]) * r * s + frailty)
-        return float(np.mean(-np.expm1(np.exp(h) * np.log1p(-b))))
-
-    return mean_p(p["training_shift"]) - mean_p(0.0)
+    return float(expected_rates(p)["difference"])
 
 
 def skills_trial(params: Any = None, *, n_officers: int | None = None,

@@ -14,6 +14,7 @@ from ._estimate import (
     skill_effect,
     supervision_table,
 )
+from ._expected import expected_rates, reconviction_rate
 from ._model import DOMAINS, ITEMS, SkillsData, parameters, simulate_skills, skills_params
 from ._power import power, power_curve
 from ._presets import PUBLISHED, jersey, stics_2011, stics_bc, training_meta
@@ -25,6 +26,7 @@ __all__ = [
     "SkillsData",
     "calibrated_scores",
     "corrected_effect",
+    "expected_rates",
     "ipw_weights",
     "jersey",
     "km_by_group",
@@ -33,6 +35,7 @@ __all__ = [
     "power",
     "power_curve",
     "rater_agreement",
+    "reconviction_rate",
     "score_reliability",
     "simulate_skills",
     "skill_effect",
