@@ -35,6 +35,7 @@ Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .data import _check_columns, level_codes, parse_categories
-from .errors import RiskevalError, RiskevalTypeError
+from .data import _check_columns, _numbers, level_codes, parse_categories
+from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 
 __all__ = ["SymmetryResult", "anchoring", "directional", "inflation_trend", "overrides",
            "symmetry"]
@@ -367,14 +368,24 @@ def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: st
     Raises
     ------
     RiskevalError
-        When ratings come from a single calendar year (no trend can be estimated).
+        When ratings come from a single calendar year (no trend can be estimated), or the
+        year column holds text (the message names its line and value).
+
+    Warns
+    -----
+    RiskevalWarning
+        When some ratings have no year (an empty cell): they are left out of the trend.
     """
     from .multilevel import ordinal_mixed
 
     _need_frame(data)
     _check_columns(data, {"rating": rating, "reference": reference, "year": year,
                           "case": case, "rater": rater, "office": office})
-    years = pd.to_numeric(data[year], errors="coerce")
+    years = _numbers(data[year], "year", year, "a calendar year (a number)")
+    missing = int(years.isna().sum())
+    if missing:
+        warnings.warn(f"{missing} ratings have no year and are left out of the trend",
+                      RiskevalWarning, stacklevel=2)
     if years.nunique() < 2:
         raise RiskevalError(f"column {year!r} holds a single year; a trend over time needs "
                             f"ratings from at least two years")
@@ -384,7 +395,7 @@ def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: st
                           "case": data[case].to_numpy(), "rater": data[rater].to_numpy()})
     if office is not None:
         frame["office"] = data[office].to_numpy()
-    frame = frame[frame["ref_level"] >= 0]
+    frame = frame[(frame["ref_level"] >= 0) & years.notna().to_numpy()]
     fit = ordinal_mixed(frame, rating="rating", case="case", rater="rater",
                         office="office" if office is not None else None,
                         fixed="C(ref_level) + year_c", link=link, categories=list(cats),

@@ -45,7 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     agr = sub.add_parser(
         "agreement", help="every agreement coefficient, with confidence intervals",
         description="Read a long ratings CSV (one row per case and rater) and print every "
-                    "agreement coefficient suited to the level of measurement, with intervals.",
+                    "agreement coefficient suited to the level of measurement, with intervals. "
+                    "Identifiers (case, rater, office) are read as text, so 0001 and 1 are "
+                    "two cases, and stripped of surrounding spaces; only an empty cell is "
+                    "missing (NA or None is text).",
         epilog=_AGREEMENT_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     agr.add_argument("file", help="ratings CSV (read only; never modified)")
@@ -58,7 +61,9 @@ def _parser() -> argparse.ArgumentParser:
                      choices=["nominal", "ordinal", "interval", "ratio"],
                      help="level of measurement (default: ordinal)")
     agr.add_argument("--office", default=None,
-                     help="column of the rater's office: adds a per-office breakdown")
+                     help="column of the rater's office: adds a per-office breakdown, and "
+                          "officers are identified within their office (officer 3 of two "
+                          "offices is two officers, labelled 'office / 3')")
     agr.add_argument("--confidence", type=float, default=0.95, help="confidence level")
     agr.add_argument("--json", action="store_true", help="print JSON for machines")
 
@@ -68,14 +73,20 @@ def _parser() -> argparse.ArgumentParser:
                     "with intervals (overall, per office, between pairs of officers), office / "
                     "officer / case variance shares, offices compared on a funnel plot, and - "
                     "with a reference - the direction of disagreement. Writes report.html "
-                    "(self-contained), summary.json, tables/*.csv and figures/*.png.",
+                    "(self-contained), summary.json, tables/*.csv and figures/*.png. "
+                    "Identifiers (case, officer, office, occasion) are read as text, so 0001 "
+                    "and 1 are two cases, and stripped of surrounding spaces; only an empty "
+                    "cell is missing (NA or None is text).",
         epilog=_AUDIT_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     aud.add_argument("file", help="ratings CSV, one row per rating (read only; never modified)")
     aud.add_argument("--case", required=True, help="column identifying the case (vignette)")
     aud.add_argument("--rater", required=True, help="column identifying the officer")
     aud.add_argument("--rating", required=True, help="column holding the rating")
-    aud.add_argument("--office", default=None, help="column of the officer's office")
+    aud.add_argument("--office", default=None,
+                     help="column of the officer's office; officers are then identified "
+                          "within their office (officer 3 of two offices is two officers, "
+                          "labelled 'office / 3')")
     aud.add_argument("--reference", default=None,
                      help="column of a reference level (evidence-based, actuarial, panel)")
     aud.add_argument("--occasion", default=None, help="column of the assessment occasion")
@@ -198,9 +209,13 @@ def _parser() -> argparse.ArgumentParser:
 def _agreement(file: str, case: str, rater: str, rating: str, categories: Any, level: str,
                office: str | None, confidence: float) -> dict[str, Any]:
     numeric = level in ("interval", "ratio") and categories is None
-    frame = read_ratings(file, case=case, rater=rater, rating=rating, office=office,
-                         categories=categories, numeric=numeric)
-    return _summarise(frame, file, case, rater, rating, categories, level, office, confidence)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = read_ratings(file, case=case, rater=rater, rating=rating, office=office,
+                             categories=categories, numeric=numeric)
+    out = _summarise(frame, file, case, rater, rating, categories, level, office, confidence)
+    out["warnings"] = sorted({str(w.message) for w in caught} | set(out["warnings"]))
+    return out
 
 
 def _summarise(frame: pd.DataFrame, label: str, case: str, rater: str, rating: str,
@@ -327,7 +342,8 @@ def _audit_cmd(args: argparse.Namespace) -> int:
         raise RiskevalError(f"--high-from {args.high_from!r} is not one of the levels "
                             f"{', '.join(RISK_LEVELS)}")
     categories = args.categories if args.categories is not None else list(RISK_LEVELS)
-    frame = read_table(src, sep=args.delimiter)
+    ids = [args.case, args.rater, args.office, args.occasion]  # read as text, never numbers
+    frame = read_table(src, sep=args.delimiter, text_columns=[c for c in ids if c])
     result = audit(frame, case=args.case, rater=args.rater, rating=args.rating,
                    office=args.office, reference=args.reference, occasion=args.occasion,
                    original=args.original, year=args.year, categories=categories,

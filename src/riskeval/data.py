@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import RiskevalError, RiskevalTypeError
+from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 
 __all__ = [
     "RISK_LEVELS",
@@ -41,6 +43,25 @@ __all__ = [
 RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high", "very high")
 
 _SHOW = 5  # how many offending rows/values an error message lists
+
+#: roles whose columns hold identifiers: read as text from files, stripped of spaces
+ID_ROLES: tuple[str, ...] = ("case", "rater", "office", "occasion")
+
+#: ratings larger than this in magnitude (or whose spread is below its inverse) cannot be
+#: squared, summed and squared again in double precision without overflow (underflow)
+MAX_MAGNITUDE = 1e100
+
+#: how an officer is identified when an office column is given / when it is not
+OFFICER_IN_OFFICE = ("office and officer id together: the same officer id in two offices is "
+                     "two officers")
+OFFICER_BY_ID = "officer id"
+
+# text that other tools read as missing; here only an empty cell is missing
+_NA_LOOKALIKES = frozenset({"na", "n/a", "nan", "none", "null", "nil", "missing", "-", "?",
+                            "#n/a", "<na>"})
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_SMALL = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+          9: "nine"}
 
 
 def _py(x: Any) -> Any:
@@ -267,15 +288,19 @@ def _rows(index: Sequence, offset: int = 2) -> str:
 
 def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
     """Map a column onto declared categories; raise naming every value that is not one."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        col = _strip_text(col)  # a blank cell is an empty one
     present = col.notna()
     if _is_numeric_cats(cats):
         num = pd.to_numeric(col, errors="coerce")
         not_num = present & num.isna()
         if not_num.any():
             vals = col[not_num]
+            labels = sorted(set(map(str, vals)))
             raise RiskevalError(
-                f"column {name!r} has non-numeric values {sorted(set(map(str, vals)))[:_SHOW]} "
+                f"column {name!r} has non-numeric values {labels[:_SHOW]} "
                 f"({_rows(vals.index)}); expected one of the numeric categories {cats!r}"
+                f"{_na_hint(labels)}"
             )
         inside = num.isin(cats) | ~present
         values = num
@@ -294,11 +319,176 @@ def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
         raise RiskevalError(
             f"column {name!r} has {len(bad)} rating(s) outside the declared categories "
             f"{list(cats)!r}: {labels[:_SHOW]!r} ({_rows(bad.index)}){hint}. Declare every "
-            "category, lowest first, or correct the ratings."
+            f"category, lowest first, or correct the ratings.{_na_hint(labels)}"
         )
     return pd.Series(
         pd.Categorical(values, categories=list(cats), ordered=True), index=col.index, name=name
     )
+
+
+def _na_hint(labels: Sequence[str]) -> str:
+    """A reminder, when text that other tools treat as missing is what went wrong."""
+    odd = [lab for lab in labels if str(lab).strip().lower() in _NA_LOOKALIKES]
+    if not odd:
+        return ""
+    return (f" (only empty cells count as missing: {', '.join(map(repr, odd[:_SHOW]))} is "
+            "read as text; empty such cells, or declare the label as a category if it is one)")
+
+
+def _is_text(col: pd.Series) -> bool:
+    return col.dtype == object or isinstance(col.dtype, pd.StringDtype)
+
+
+def _strip_text(col: pd.Series) -> pd.Series:
+    """Text stripped of surrounding white space, blank text missing; other values as they are."""
+    if isinstance(col.dtype, pd.StringDtype):
+        out = col.str.strip()
+    elif col.dtype == object:
+        kind = pd.api.types.infer_dtype(col, skipna=True)
+        if kind == "string":
+            out = col.str.strip()
+        elif kind.startswith("mixed"):
+            out = col.map(lambda x: x.strip() if isinstance(x, str) else x)
+        else:
+            return col
+    else:
+        return col
+    blank = out.eq("").fillna(False).to_numpy(dtype=bool)
+    return out.mask(blank) if blank.any() else out
+
+
+def _clean_ids(col: pd.Series, role: str, name: str) -> pd.Series:
+    """An identifier column stripped of surrounding spaces (blank = missing).
+
+    A column that mixes numbers and text (a DataFrame built by hand, or read from a
+    spreadsheet) may hold ``1`` and ``"1"``: one identifier or two? That is an error naming
+    both; numbers and text that cannot be confused are kept as they are.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        if not any(isinstance(c, str) and (c == "" or c != c.strip()) for c in cats):
+            return col
+        col = col.astype(object)
+    col = _strip_text(col)
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True).startswith("mixed"):
+        values = pd.unique(col.dropna())
+        texts = {v for v in values if isinstance(v, str)}
+        for v in values:
+            if isinstance(v, bool | np.bool_) or not isinstance(
+                    v, int | float | np.integer | np.floating):
+                continue
+            forms = {str(_py(v))} | ({str(int(v))} if float(v).is_integer() else set())
+            clash = sorted(forms & texts)
+            if clash:
+                hit = col.map(lambda x, v=v, t=clash[0]: x == t if isinstance(x, str)
+                              else (x == v if not isinstance(x, bool) else False))
+                raise RiskevalError(
+                    f"the {role} column {name!r} holds both {_py(v)!r} (a number) and "
+                    f"{clash[0]!r} (text) ({_rows(col.index[hit.to_numpy(dtype=bool)])}); "
+                    f"they may be one {role} or two. Give the column one type: all text "
+                    f"(df[{name!r}].astype(str)) or all numbers"
+                )
+    return col
+
+
+def _officer_key(out: pd.DataFrame, rater: str, office: str
+                 ) -> tuple[pd.Series, list[Any], list[str]]:
+    """Officers keyed within their office: the rater column, the ids in several offices, warnings.
+
+    When no officer id occurs in two offices the ids are kept as they are (they already
+    identify the officer). Otherwise every officer is labelled ``"office / officer"``. When
+    only a minority of the ids occur in several offices (ids otherwise unique across offices)
+    a warning names them: each is counted as one officer per office, which is wrong if it
+    is one person who moved office.
+    """
+    pairs = out[[office, rater]].drop_duplicates()
+    counts = pairs[rater].value_counts(sort=False)
+    counts = counts[counts > 0]
+    shared = counts[counts > 1]
+    if shared.empty:
+        return out[rater], [], []
+    labels = out[office].astype(str) + " / " + out[rater].astype(str)
+    if labels.nunique() != len(pairs):
+        raise RiskevalError(
+            f"officers labelled 'office / officer' from columns {office!r} and {rater!r} "
+            "collide (an office or officer name contains ' / '); rename them"
+        )
+    shared_ids = [_py(i) for i in shared.index]
+    notes = []
+    if len(shared) < len(counts) / 2:
+        parts = []
+        for ident in shared.index[:_SHOW]:
+            offices = sorted(map(str, pairs.loc[pairs[rater] == ident, office]))
+            n = len(offices)
+            parts.append(f"{_py(ident)!r} in offices {', '.join(offices)} "
+                         f"({_SMALL.get(n, str(n))} officers)")
+        more = f" and {len(shared) - _SHOW} more" if len(shared) > _SHOW else ""
+        notes.append(
+            f"officer id {'; '.join(parts)}{more} occurs in more than one office, while "
+            f"most ids occur in one. With an office column an officer is identified by "
+            f"office and officer id together, so each is counted as separate officers, "
+            f"labelled 'office / officer'. If it is one person who moved office, give them "
+            f"one office, or leave out the office to identify officers by id alone."
+        )
+    return labels, shared_ids, notes
+
+
+def _numbers(col: pd.Series, role: str, name: str, expected: str) -> pd.Series:
+    """A column as floats: empty (or blank) cells missing; text or infinities an error."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(object)
+    if pd.api.types.is_bool_dtype(col) or not (
+            pd.api.types.is_numeric_dtype(col) or _is_text(col)):
+        raise RiskevalError(f"the {role} column {name!r} holds {col.dtype} values; expected "
+                            f"{expected}")
+    text = _strip_text(col)
+    num = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = (text.notna() & num.isna()).to_numpy(dtype=bool) | np.isinf(num.to_numpy())
+    if bad.any():
+        vals = sorted(set(map(str, text[bad])))
+        raise RiskevalError(
+            f"the {role} column {name!r} holds {', '.join(map(repr, vals[:_SHOW]))} on "
+            f"{_rows(text.index[bad])}; expected {expected} or an empty cell"
+        )
+    return num
+
+
+def _check_scale(values: np.ndarray, where: Any) -> None:
+    """Finite numbers that can be squared and summed: ``|x| <= MAX_MAGNITUDE``, and a spread
+    of at least ``1 / MAX_MAGNITUDE`` when the values differ at all.
+
+    ``where(i)`` describes the value at flat index ``i`` (its column and line, or its case and
+    rater) for the message.
+    """
+    flat = np.asarray(values, dtype=float).ravel()
+    inf = np.isinf(flat)
+    if inf.any():
+        i = int(np.flatnonzero(inf)[0])
+        raise RiskevalError(f"{where(i)} is infinite ({_py(flat[i])!r}); expected a finite "
+                            "number or missing")
+    finite = ~np.isnan(flat)
+    if not finite.any():
+        return
+    mag = np.where(finite, np.abs(flat), 0.0)
+    i = int(np.argmax(mag))
+    if mag[i] > MAX_MAGNITUDE:
+        power = int(np.floor(np.log10(mag[i])))
+        raise RiskevalError(
+            f"{where(i)} is {_py(flat[i])!r}: ratings this large overflow when squared in "
+            f"double precision (the limit is {MAX_MAGNITUDE:g} in magnitude); rescale the "
+            f"ratings, e.g. divide them all by 1e{power} (interval and ratio coefficients do "
+            f"not change when every rating is multiplied by the same number)"
+        )
+    lo, hi = float(np.min(flat[finite])), float(np.max(flat[finite]))
+    spread = hi - lo
+    if 0 < spread < 1 / MAX_MAGNITUDE:
+        power = -int(np.floor(np.log10(spread)))
+        raise RiskevalError(
+            f"the ratings differ by at most {spread:.3g} (from {lo!r} to {hi!r}): differences "
+            f"this small vanish when squared in double precision; rescale the ratings, e.g. "
+            f"multiply them all by 1e{power} (interval and ratio coefficients do not change "
+            f"when every rating is multiplied by the same number)"
+        )
 
 
 def validate_ratings(
@@ -337,12 +527,59 @@ def validate_ratings(
     pandas.DataFrame
         A copy containing only the named columns; the input is never modified.
 
+    Notes
+    -----
+    *Identifiers* (case, rater, office, occasion) are stripped of surrounding spaces, so
+    ``"A"`` and ``"A "`` are one officer; a blank identifier is an empty one. A column that
+    holds both a number and the same text (``1`` and ``"1"``) is an error: it is not known
+    whether they are one identifier or two. Only an empty cell is missing; a blank rating
+    is an empty one.
+
+    *One officer, one identity.* When ``office`` is given, an officer is identified by office
+    and officer id together: the same id in two offices is two officers (officers numbered
+    1, 2, 3... within each office). The ids are kept as they are when none occurs in two
+    offices; otherwise every officer is labelled ``"office / officer"`` (e.g. ``"A / 3"``) in
+    the returned rater column, and every analysis of the table sees one identity per officer.
+    When only a minority of ids occur in several offices (ids otherwise unique, perhaps a
+    person who moved office) a :class:`~riskeval.errors.RiskevalWarning` names them.
+
+    Numeric ratings must be finite and between -1e100 and 1e100 (and, if they differ at all,
+    differ by more than 1e-100): beyond that their squares overflow (or vanish) in double
+    precision and coefficients would silently be NaN. Rescale such ratings.
+
     Raises
     ------
     RiskevalError
-        Missing or misspelt columns, duplicate (case, rater[, occasion]) rows, ratings outside
-        the categories, non-numeric ratings where numbers are needed, fewer than two raters or
-        cases with data, or an all-missing rating column.
+        Missing or misspelt columns, empty identifiers, duplicate (case, rater[, occasion])
+        rows, ratings outside the categories, non-numeric ratings where numbers are needed,
+        fewer than two raters or cases with data, or an all-missing rating column.
+    """
+    out, info = _validate(frame, case=case, rater=rater, rating=rating, occasion=occasion,
+                          office=office, cohort=cohort, reference=reference,
+                          categories=categories, numeric=numeric)
+    for message in info["warnings"]:
+        warnings.warn(message, RiskevalWarning, stacklevel=2)
+    return out
+
+
+def _validate(
+    frame: pd.DataFrame,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    occasion: str | None = None,
+    office: str | None = None,
+    cohort: str | None = None,
+    reference: str | None = None,
+    categories: Any = None,
+    numeric: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`validate_ratings`, returning also how officers are identified.
+
+    The dict holds ``officer_identity`` (:data:`OFFICER_IN_OFFICE` or :data:`OFFICER_BY_ID`),
+    ``shared_ids`` (officer ids used in more than one office; when not empty the rater column
+    holds ``"office / officer"`` labels) and ``warnings`` (messages, not yet issued).
     """
     if not isinstance(frame, pd.DataFrame):
         raise RiskevalTypeError(
@@ -354,14 +591,23 @@ def validate_ratings(
     if len(frame) == 0:
         raise RiskevalError("the ratings table has no rows; expected one row per (case, rater)")
     out = frame[[c for c in roles.values() if c is not None]].copy()
-    for role in ("case", "rater"):
+    for role in ID_ROLES:
         col = roles[role]
-        missing = out[col].isna()
+        if col is None:
+            continue
+        out[col] = _clean_ids(out[col], role, col)
+        missing = out[col].isna().to_numpy(dtype=bool)
         if missing.any():
+            article = "an" if role[0] in "aeiou" else "a"
             raise RiskevalError(
                 f"the {role} column {col!r} is empty on {_rows(out.index[missing])}; every row "
-                f"needs a {role} identifier"
+                f"needs {article} {role} identifier"
             )
+    info: dict[str, Any] = {"officer_identity": OFFICER_BY_ID, "shared_ids": [],
+                            "warnings": []}
+    if office is not None:
+        out[rater], info["shared_ids"], info["warnings"] = _officer_key(out, rater, office)
+        info["officer_identity"] = OFFICER_IN_OFFICE
     keys = [case, rater] + ([occasion] if occasion else [])
     dup = out.duplicated(keys, keep=False)
     if dup.any():
@@ -384,16 +630,20 @@ def validate_ratings(
         if cats is not None:
             out[col] = _encode_categorical(out[col], cats, col)
         elif numeric or pd.api.types.is_numeric_dtype(out[col]):
-            num = pd.to_numeric(out[col], errors="coerce")
-            bad = out[col].notna() & num.isna()
+            text = _strip_text(out[col])
+            num = pd.to_numeric(text, errors="coerce")
+            bad = (text.notna() & num.isna()).to_numpy(dtype=bool)
             if bad.any():
-                vals = sorted(set(map(str, out.loc[bad, col])))
+                vals = sorted(set(map(str, text[bad])))
                 raise RiskevalError(
                     f"column {col!r} must hold numbers, but has {vals[:_SHOW]!r} "
                     f"({_rows(out.index[bad])}). For labelled levels pass categories=, "
-                    "e.g. 'low,medium,high,very high'."
+                    f"e.g. 'low,medium,high,very high'.{_na_hint(vals)}"
                 )
             out[col] = num.astype(float)
+            index = out.index
+            _check_scale(out[col].to_numpy(),
+                         lambda i, c=col, ix=index: f"column {c!r} on {_rows(ix[i:i + 1])}")
     if out[rating].isna().all():
         raise RiskevalError(f"the rating column {rating!r} is entirely missing")
     rated = out[out[rating].notna()]
@@ -408,16 +658,39 @@ def validate_ratings(
             f"only {n_cases} case has ratings in column {case!r}; agreement needs at least "
             "two cases"
         )
-    return out
+    return out, info
 
 
-def read_table(path: str | os.PathLike, **read_csv_kwargs: Any) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
+               **read_csv_kwargs: Any) -> pd.DataFrame:
     """Read a CSV of ratings as it is, with clear errors for files that are not what we expect.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file; only read, never modified.
+    text_columns : sequence of str
+        Columns read as text, never as numbers: identifiers (case, officer, office,
+        occasion), so that ``0001`` and ``1``, ``007`` and ``7``, ``1.0`` and ``1`` stay
+        different identifiers. Names not in the file are ignored here.
+    **read_csv_kwargs
+        Passed to :func:`pandas.read_csv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Notes
+    -----
+    Only an empty cell is missing: text such as ``NA``, ``None`` or ``null`` is read as the
+    text it is (it may be a category or an officer's initials), unlike pandas' default. A
+    cell holding only white space counts as empty, and surrounding white space is stripped
+    from every text cell; a column whose cells are then all numbers (or empty) is numeric.
+    Pass ``keep_default_na=True`` to get pandas' default missing-value tokens back.
 
     A UTF-8 byte-order mark (as spreadsheet programs write) is accepted. A file whose header
     is one column holding semicolons, tabs or bars was written with another delimiter: the
     error says which and how to pass it (``sep=``, or ``--delimiter`` on the command line).
-    The file is only read, never modified.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -427,6 +700,17 @@ def read_table(path: str | os.PathLike, **read_csv_kwargs: Any) -> pd.DataFrame:
     if os.path.getsize(path) == 0:
         raise RiskevalError(f"the ratings file {path!r} is empty; expected a CSV with a header")
     read_csv_kwargs.setdefault("encoding", "utf-8-sig")
+    read_csv_kwargs.setdefault("keep_default_na", False)
+    na_values = read_csv_kwargs.get("na_values")
+    if na_values is None:
+        read_csv_kwargs["na_values"] = [""]
+    elif not isinstance(na_values, dict):
+        extra = [na_values] if isinstance(na_values, str) else list(na_values)
+        read_csv_kwargs["na_values"] = ["", *extra]
+    text = [c for c in text_columns if c is not None]
+    dtype = read_csv_kwargs.get("dtype")
+    if text and (dtype is None or isinstance(dtype, dict)):
+        read_csv_kwargs["dtype"] = {**{c: str for c in text}, **(dtype or {})}
     try:
         frame = pd.read_csv(path, **read_csv_kwargs)
     except pd.errors.EmptyDataError as exc:
@@ -447,6 +731,22 @@ def read_table(path: str | os.PathLike, **read_csv_kwargs: Any) -> pd.DataFrame:
         raise RiskevalError(
             f"the ratings file {path!r} has a header but no rows of ratings"
         )
+    return _tidy_text(frame, set(text))
+
+
+def _tidy_text(frame: pd.DataFrame, text: set[str]) -> pd.DataFrame:
+    """Strip text cells, blank cells missing; a column of numbers and blanks becomes numeric."""
+    for col in frame.columns:
+        if not _is_text(frame[col]):
+            continue
+        before = frame[col]
+        tidy = _strip_text(before)
+        if col not in text and tidy.isna().to_numpy().sum() > before.isna().to_numpy().sum():
+            # blank cells kept pandas from reading a column of numbers as numbers
+            present = tidy.dropna().astype(str)
+            if present.str.fullmatch(_NUMBER).all():
+                tidy = pd.to_numeric(tidy)
+        frame[col] = tidy
     return frame
 
 
@@ -467,14 +767,17 @@ def read_ratings(
     """Read a ratings CSV and validate it (the file is only read, never modified).
 
     Parameters are those of :func:`validate_ratings`; further keyword arguments go to
-    :func:`pandas.read_csv`.
+    :func:`pandas.read_csv`. Identifier columns (case, rater, office, occasion) are read as
+    text and stripped of surrounding spaces, and only empty cells are missing
+    (:func:`read_table`).
 
     Returns
     -------
     pandas.DataFrame
         The validated long table.
     """
-    frame = read_table(path, **read_csv_kwargs)
+    text = [c for c in (case, rater, office, occasion) if c is not None]
+    frame = read_table(path, text_columns=text, **read_csv_kwargs)
     return validate_ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
                             office=office, cohort=cohort, reference=reference,
                             categories=categories, numeric=numeric)
@@ -661,12 +964,11 @@ def _check_wide(wide: WideRatings) -> None:
     v = wide.values
     if v.size == 0:
         raise RiskevalError(f"the ratings table is empty (shape {v.shape})")
-    if np.isinf(v).any():
-        i, j = np.argwhere(np.isinf(v))[0]
-        raise RiskevalError(
-            f"rating of case {_py(wide.cases[i])!r} by rater {_py(wide.raters[j])!r} is infinite; "
-            "expected a finite number or missing"
-        )
+
+    def where(k: int) -> str:
+        i, j = divmod(k, v.shape[1])
+        return f"the rating of case {_py(wide.cases[i])!r} by rater {_py(wide.raters[j])!r}"
+    _check_scale(v, where)
     rated = ~np.isnan(v)
     if not rated.any():
         raise RiskevalError("every rating is missing; the table has no data")

@@ -18,9 +18,10 @@ from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
 from ..data import (
     _check_columns,
     _encode_categorical,
+    _numbers,
+    _validate,
     level_codes,
     parse_categories,
-    validate_ratings,
 )
 from ..errors import RiskevalError, RiskevalTypeError
 from ..funnel import FunnelResult, funnel
@@ -50,7 +51,10 @@ class Audit:
     Attributes
     ----------
     meta : dict
-        Column roles, counts (ratings, cases, officers, offices), categories, options.
+        Column roles, counts (ratings, cases, officers, offices), categories, options, and
+        ``officer_identity``: with an office column an officer is identified by office and
+        officer id together (the same id in two offices is two officers), labelled
+        ``"office / officer"`` (``officer_label``) when some id is used in several offices.
     agreement : pandas.DataFrame
         Every coefficient with its interval (:func:`riskeval.agreement.agreement_summary`).
     agreement_by_office : pandas.DataFrame or None
@@ -159,6 +163,27 @@ def _pseudonymise(frame: pd.DataFrame, col: str, salt: str, prefix: str) -> pd.D
     return out
 
 
+def _identity_notes(identity: dict[str, Any], example: Any, hidden: bool) -> list[str]:
+    """Notes on how officers are identified; no identifier is named when pseudonymised."""
+    shared = identity["shared_ids"]
+    if not shared:
+        return []
+    if hidden:
+        notes = [f"officers: {len(shared)} officer id(s) are used in more than one office; "
+                 f"each officer is identified by office and id together (labelled "
+                 f"'office / officer' before pseudonymisation)"]
+        if identity["warnings"]:
+            notes.append("officers: a few officer ids occur in several offices while most "
+                         "occur in one; each is counted as one officer per office (a person "
+                         "who moved office counts twice)")
+        return notes
+    shown = ", ".join(map(str, shared[:5])) + (" ..." if len(shared) > 5 else "")
+    return [f"officers: {w}" for w in identity["warnings"]] + [
+        f"officers: officer ids {shown} are used in more than one office; each officer is "
+        f"identified by office and id together and labelled 'office / officer' (e.g. "
+        f"{example!r})"]
+
+
 def _progress(enabled: bool, total: int) -> Any:
     if not enabled:
         return None
@@ -183,7 +208,11 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
         Columns of the case (vignette or person), the officer and the rating.
     office : str, optional
         The officer's office: per-office agreement, the office variance component, the funnel
-        plot and office effects.
+        plot and office effects. An officer is then identified by office and officer id
+        together, in every table and model of the audit: officers numbered 1, 2, 3... within
+        each office are distinct, labelled ``"office / officer"`` (e.g. ``"A / 3"``); ids
+        used in one office only are kept as they are. A note names ids that occur in several
+        offices when most ids occur in one (perhaps a person who moved office).
     reference : str, optional
         A reference level per rating (evidence-based level, actuarial band, panel consensus):
         confusion table, upward/downward shares, symmetry test.
@@ -230,8 +259,9 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     _check_columns(data, {"case": case, "rater": rater, "rating": rating, "office": office,
                           "reference": reference, "occasion": occasion, "original": original,
                           "year": year})
-    frame = validate_ratings(data, case=case, rater=rater, rating=rating, occasion=occasion,
-                             office=office, reference=reference, categories=cats)
+    frame, identity = _validate(data, case=case, rater=rater, rating=rating,
+                                occasion=occasion, office=office, reference=reference,
+                                categories=cats)
     if cats is None:
         dtype = frame[rating].dtype
         if not (isinstance(dtype, pd.CategoricalDtype) and dtype.ordered):
@@ -239,8 +269,9 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
                                 f"give categories, lowest first (e.g. \"low,medium,high,very "
                                 f"high\")")
         cats = tuple(dtype.categories)
-    if year is not None:
-        frame[year] = data.loc[frame.index, year]
+    if year is not None:  # a number or empty; text is an error naming its line
+        frame[year] = _numbers(data.loc[frame.index, year], "year", year,
+                               "a calendar year (a number)")
     if original is not None:  # checked like the rating: named values, file lines, hints
         frame[original] = _encode_categorical(data.loc[frame.index, original], cats, original)
     frame = frame[frame[rating].notna()]
@@ -260,7 +291,7 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
         raise RiskevalError(f"high_from={high_from!r} is not one of the levels {list(cats)}")
 
     bar = _progress(progress, 8)
-    notes: list[str] = []
+    notes = _identity_notes(identity, frame[rater].iloc[0], pseudonymise is not None)
 
     def step(label: str, fn: Callable[[], Any]) -> Any:
         if bar is not None:
@@ -282,7 +313,10 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     finally:
         if bar is not None:
             bar.close()
-    result.meta.update({"pseudonymised": pseudonymise is not None,
+    result.meta.update({"officer_identity": identity["officer_identity"],
+                        "officer_label": ("office / officer" if identity["shared_ids"]
+                                          else "officer"),
+                        "pseudonymised": pseudonymise is not None,
                         "columns": {"case": case, "rater": rater, "rating": rating,
                                     "office": office, "reference": reference,
                                     "occasion": occasion, "original": original, "year": year}})
@@ -314,6 +348,10 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
                 if sub[rater].nunique() < 2:
                     notes.append(f"agreement by office: {name} has a single officer; no "
                                  f"agreement within it")
+                    continue
+                if not sub[unit].duplicated().any():
+                    notes.append(f"agreement by office: the officers of {name} share no case "
+                                 f"(no case was rated by two of them); no agreement within it")
                     continue
                 table = agreement_summary(sub, case=unit, rater=rater, rating=rating,
                                           categories=cat_list, level="ordinal",
@@ -373,7 +411,7 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
             anchor = step("anchoring", lambda: bias.anchoring(
                 frame, rating=rating, case=case, rater=rater, occasion=occasion,
                 evidence=reference, categories=cat_list, confidence=confidence))
-        if year is not None and pd.to_numeric(frame[year], errors="coerce").nunique() > 1:
+        if year is not None and frame[year].nunique() > 1:
             trend = step("inflation trend", lambda: bias.inflation_trend(
                 frame, rating=rating, reference=reference, year=year, case=unit, rater=rater,
                 office=office, categories=cat_list, confidence=confidence))

@@ -201,6 +201,8 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
              f"<p class='meta'>{m['n_ratings']} ratings of {m['n_cases']} cases by "
              f"{m['n_officers']} officers{offices}; levels: "
              f"{_esc(', '.join(map(str, m['categories'])))}."
+             + (" Officers are identified by office and officer id together (the same id "
+                "in two offices is two officers)." if m["n_offices"] else "")
              + (" Officer and office identifiers are pseudonymised." if m.get("pseudonymised")
                 else "") + f" riskeval {_esc(__version__)}.</p>",
              "<h2>Summary of findings</h2>"]
