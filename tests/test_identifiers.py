@@ -360,3 +360,58 @@ def test_ordinary_and_large_but_safe_scales_are_unchanged():
     big = agreement_summary(interval_ratings(1e60), case="case", rater="rater",
                             rating="rating", level="interval")
     assert big["estimate"].to_numpy() == pytest.approx(base["estimate"].to_numpy(), rel=1e-9)
+
+
+def test_occasions_read_as_text_keep_their_numeric_order(tmp_path):
+    rows = []
+    for k in range(4):
+        for c in range(6):  # evidence rises from occasion 9 to 10, and so do the ratings
+            rows += [{"case": c, "officer": k, "occasion": 9, "evidence": "low",
+                      "rating": "low"},
+                     {"case": c, "officer": k, "occasion": 10, "evidence": "high",
+                      "rating": "high" if (c + k) % 3 else "low"}]
+    path = tmp_path / "r.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    clean = rv.read_ratings(path, case="case", rater="officer", rating="rating",
+                            occasion="occasion", reference="evidence", categories=CATS)
+    assert clean["occasion"].tolist()[:2] == ["9", "10"]  # identifiers are text
+    table = rv.bias.anchoring(clean, rating="rating", case="case", rater="officer",
+                              occasion="occasion", evidence="evidence", categories=CATS)
+    assert table.loc["up", "n"] == 24 and table.loc["down", "n"] == 0
+    assert table.loc["up", "downgraded"] == 0
+
+
+def test_read_table_text_rules(tmp_path):
+    path = write(tmp_path, "case,officer,score,note,year\n0001,007, 3 ,NA,2020\n"
+                           "0002,7,  ,None, \n")
+    frame = rv.data.read_table(path, text_columns=["case", "officer"])
+    assert frame["case"].tolist() == ["0001", "0002"]
+    assert frame["officer"].tolist() == ["007", "7"]
+    assert frame["score"].tolist()[0] == 3 and np.isnan(frame["score"].tolist()[1])
+    assert frame["note"].tolist() == ["NA", "None"]  # text, not missing
+    assert frame["year"].tolist()[0] == 2020 and np.isnan(frame["year"].tolist()[1])
+    # pandas' own tokens on request; the caller's dtype is kept
+    frame = rv.data.read_table(path, keep_default_na=True, dtype={"score": str})
+    assert frame["note"].isna().all()
+    assert frame["score"].tolist()[0] == "3"
+
+
+def test_pseudonymised_officers_keyed_within_office_name_no_id():
+    data = numbered_offices()
+    data = data[data["occasion"] == 1]
+    a = audit(data, case="case", rater="officer", rating="rating", office="office",
+              categories=CATS, ordinal=False, pseudonymise="salt")
+    assert a.meta["n_officers"] == 20
+    labels = list(a.pairwise.matrix.index)
+    assert all(str(x).startswith("officer-") for x in labels)
+    assert not any("A / " in n or "1, 2, 3" in n for n in a.notes)
+    assert any("5 officer id(s) are used in more than one office" in n for n in a.notes)
+
+
+def test_ints_and_equal_floats_in_one_id_column_are_one_id():
+    frame = pd.DataFrame({"case": pd.Series([1, 1.0, 2, 2.0], dtype=object),
+                          "officer": ["a", "b", "a", "b"],
+                          "rating": ["low", "high", "low", "high"]})
+    clean = rv.validate_ratings(frame, case="case", rater="officer", rating="rating",
+                                categories=CATS)
+    assert clean["case"].nunique() == 2

@@ -225,10 +225,12 @@ def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasio
               confidence: float = 0.95) -> pd.DataFrame:
     """Upgrade and downgrade rates on repeat assessments, by the change in the evidence.
 
-    Consecutive assessments of the same case by the same officer are paired. The change in
-    ``evidence`` (a numeric score, or a reference level) is classed as down, none or up
-    (beyond ``threshold``); for each class the shares of ratings that went down, stayed and
-    went up are reported, with cluster-robust intervals (clusters: officers).
+    Consecutive assessments of the same case by the same officer are paired. Occasions are
+    put in order as numbers when every occasion is a number (also when read from a file as
+    text, so ``"10"`` follows ``"9"``), otherwise as they sort (ISO dates sort in time order).
+    The change in ``evidence`` (a numeric score, or a reference level) is classed as down,
+    none or up (beyond ``threshold``); for each class the shares of ratings that went down,
+    stayed and went up are reported, with cluster-robust intervals (clusters: officers).
 
     Returns
     -------
@@ -250,7 +252,7 @@ def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasio
     else:
         ev_num = ev.to_numpy(float)
     frame = pd.DataFrame({"c": data[case].to_numpy(), "o": data[rater].to_numpy(),
-                          "t": data[occasion].to_numpy(), "r": r, "e": ev_num})
+                          "t": _occasion_order(data[occasion]), "r": r, "e": ev_num})
     frame = frame[frame["r"] >= 0].sort_values(["o", "c", "t"], kind="stable")
     same = (frame["o"].shift() == frame["o"]) & (frame["c"].shift() == frame["c"])
     dr = (frame["r"] - frame["r"].shift())[same].to_numpy()
@@ -289,6 +291,20 @@ def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasio
             int(up_m.sum() + dn_m.sum()), est, est - z * se, est + z * se]
     out.index.name = "evidence"
     return out
+
+
+def _occasion_order(col: pd.Series) -> np.ndarray:
+    """Sort keys of occasions: numbers when every occasion is a number (read as text from a
+    file, ``"10"`` must come after ``"9"``), else the values themselves (e.g. ISO dates)."""
+    if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered:
+        return col.cat.codes.to_numpy()
+    if pd.api.types.is_numeric_dtype(col):
+        return col.to_numpy()
+    num = pd.to_numeric(col.astype(object).map(
+        lambda x: x.strip() if isinstance(x, str) else x), errors="coerce")
+    if num.notna().sum() == col.notna().sum():
+        return num.to_numpy(dtype=float)
+    return col.astype(str).to_numpy()
 
 
 def overrides(data: pd.DataFrame, *, officer_rating: str, final_rating: str,

@@ -532,8 +532,9 @@ def validate_ratings(
     *Identifiers* (case, rater, office, occasion) are stripped of surrounding spaces, so
     ``"A"`` and ``"A "`` are one officer; a blank identifier is an empty one. A column that
     holds both a number and the same text (``1`` and ``"1"``) is an error: it is not known
-    whether they are one identifier or two. Only an empty cell is missing; a blank rating
-    is an empty one.
+    whether they are one identifier or two; equal numbers (``1`` and ``1.0``) are one. Only
+    an empty cell is missing; a blank rating is an empty one. (Files are read with
+    identifiers as text, so there ``"1.0"`` and ``"1"`` are two: see :func:`read_table`.)
 
     *One officer, one identity.* When ``office`` is given, an officer is identified by office
     and officer id together: the same id in two offices is two officers (officers numbered
@@ -731,11 +732,14 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
         raise RiskevalError(
             f"the ratings file {path!r} has a header but no rows of ratings"
         )
-    return _tidy_text(frame, set(text))
+    as_given = set(frame.columns) if dtype is not None and not isinstance(dtype, dict) \
+        else set(dtype or {})  # the caller's own dtype= is kept as given
+    return _tidy_text(frame, set(text) | as_given)
 
 
 def _tidy_text(frame: pd.DataFrame, text: set[str]) -> pd.DataFrame:
-    """Strip text cells, blank cells missing; a column of numbers and blanks becomes numeric."""
+    """Strip text cells, blank cells missing; a column of numbers and blanks becomes numeric
+    (unless it is in ``text``: identifiers, or columns whose type the caller gave)."""
     for col in frame.columns:
         if not _is_text(frame[col]):
             continue
