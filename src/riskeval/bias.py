@@ -116,7 +116,10 @@ def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | No
     cluster : str, optional
         Column whose levels are independent units (typically the officer, or the case). The
         intervals are then cluster-robust (CR1 sandwich; Cameron & Miller 2015); without it,
-        ratings are treated as independent and shares get Wilson intervals.
+        ratings are treated as independent and shares get Wilson intervals. Its values are
+        taken as they are: officers numbered 1, 2, 3... within each office need a column keyed
+        by office and officer, as :func:`riskeval.validate_ratings` with ``office=`` returns
+        (and :func:`riskeval.audit.audit` uses).
     categories : optional
         Levels, lowest first, when the columns are text (default: their ordered categories).
     confidence : float
