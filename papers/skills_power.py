@@ -1,11 +1,11 @@
 """Power of skills studies by simulation (writes papers/skills_power.md).
 
-Two questions, each answered with ``riskeval.skills.power_curve`` (200 simulated studies per
+Four questions, each answered with ``riskeval.skills.power_curve`` (200 simulated studies per
 point, seed 2026, officer-clustered Cox model with the small-sample correction):
 
 1. A training trial in the image of the STICS British Columbia roll-out (``stics_bc()``: half
-   the officers trained, 17 clients each, effect calibrated to 61.4% vs 43.0%): how many
-   officers does it need to detect the training effect with 80% power?
+   the officers trained, 17 clients each, effect solved exactly from 61.4% vs 43.0%): how
+   many officers does it need to detect the training effect with 80% power?
 2. An observational skills study in the image of the Jersey study (``jersey()``: 7 scored
    sessions per officer, 15 supervisees each, the package's assumed skill effects): how many
    officers to detect the effect of the observed skill score?
@@ -14,7 +14,8 @@ point, seed 2026, officer-clustered Cox model with the small-sample correction):
 4. What the original STICS trial's design (``stics_2011()``: 80 officers, about two clients
    each) could detect of an effect the size of the roll-out's.
 
-Run from the repository root: ``python papers/skills_power.py``
+Run from the repository root: ``python papers/skills_power.py`` (one core, a few minutes:
+1.1 to 2.9 minutes so far, the longer on a shared machine).
 """
 
 from __future__ import annotations
