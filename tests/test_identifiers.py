@@ -170,18 +170,36 @@ def test_cli_agreement_with_an_office_counts_officers_within_offices(tmp_path, c
 
 # -- 6b. an office whose officers share no case ----------------------------------------------
 
-def test_an_office_whose_officers_share_no_case_is_skipped_with_a_note():
+def office_sharing_no_case() -> pd.DataFrame:
     rng = np.random.default_rng(2)
     rows = [{"case": f"{o}{c}", "officer": f"{o}{k}", "office": o,
              "rating": CATS[int((c + rng.integers(0, 2)) % 4)]}
             for o in "ABC" for k in range(3) for c in range(10)]
     rows += [{"case": f"D{c}", "officer": f"D{c % 2}", "office": "D", "rating": CATS[c % 4]}
              for c in range(6)]  # office D: two officers, each with their own cases
-    a = audit(pd.DataFrame(rows), case="case", rater="officer", rating="rating",
+    return pd.DataFrame(rows)
+
+
+def test_an_office_whose_officers_share_no_case_is_skipped_with_a_note():
+    a = audit(office_sharing_no_case(), case="case", rater="officer", rating="rating",
               office="office", categories=CATS, ordinal=False)
     assert set(a.agreement_by_office["office"]) == {"A", "B", "C"}
     assert any("D" in n and "share no case" in n for n in a.notes)
     assert a.meta["n_officers"] == 11
+
+
+def test_cli_agreement_reports_an_office_sharing_no_case_instead_of_failing(tmp_path, capsys):
+    path = tmp_path / "r.csv"
+    office_sharing_no_case().to_csv(path, index=False)
+    code = main(["agreement", str(path), "--case", "case", "--rater", "officer", "--rating",
+                 "rating", "--categories", ",".join(CATS), "--office", "office", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    rows = json.loads(captured.out)["by_office"]
+    d = [r for r in rows if r["office"] == "D"]
+    assert len(d) == 2 and all("share no case" in r["note"] for r in d)
+    assert all(r["estimate"] is None and r["n_raters"] == 2 for r in d)
+    assert {r["office"] for r in rows if r["estimate"] is not None} == {"A", "B", "C"}
 
 
 # -- 5. identifiers read as text; only empty cells are missing --------------------------------

@@ -231,10 +231,18 @@ def _summarise(frame: pd.DataFrame, label: str, case: str, rater: str, rating: s
             coefs = [(krippendorff_alpha, {"level": level}, f"Krippendorff's alpha ({level})")]
             if level in ("nominal", "ordinal"):
                 coefs.append((gwet_ac, {}, "Gwet's AC1"))
+            unshared = _offices_sharing_no_case(frame, case, rater, rating, office)
+            within = frame[~frame[office].isin(unshared.index)]
             for fn, kw, name in coefs:
-                part = by_group(fn, frame, group=office,
+                part = by_group(fn, within, group=office,
                                 case=case, rater=rater, rating=rating, categories=categories,
-                                confidence=confidence, **kw)
+                                confidence=confidence, **kw) if len(within) else None
+                skipped = pd.DataFrame({office: unshared.index, "estimate": float("nan"),
+                                        "n_raters": unshared.to_numpy(),
+                                        "note": "its officers share no case (no case was "
+                                                "rated by two of them)"})
+                part = pd.concat([p for p in (part, skipped) if p is not None and len(p)],
+                                 ignore_index=True).sort_values(office, kind="stable")
                 part["coefficient"] = name
                 per.append(part)
             offices = pd.concat(per, ignore_index=True)
@@ -243,6 +251,15 @@ def _summarise(frame: pd.DataFrame, label: str, case: str, rater: str, rating: s
             "n_ratings": int(frame[rating].notna().sum()),
             "n_cases": int(frame[case].nunique()), "n_raters": int(frame[rater].nunique()),
             "coefficients": table, "by_office": offices, "warnings": notes}
+
+
+def _offices_sharing_no_case(frame: pd.DataFrame, case: str, rater: str, rating: str,
+                             office: str) -> pd.Series:
+    """Offices with two or more officers but no case rated by two of them: officers counted."""
+    rated = frame[frame[rating].notna()]
+    n_officers = rated.groupby(office, sort=True, observed=True)[rater].nunique()
+    shared = set(rated.loc[rated.duplicated([office, case]), office])
+    return n_officers[(n_officers >= 2) & ~n_officers.index.isin(shared)]
 
 
 def _demo(seed: int) -> dict[str, Any]:
@@ -274,7 +291,7 @@ def _print_table(out: dict[str, Any]) -> None:
     print(f"{'coefficient':<{width}}{'estimate':>9}  {pct:<18}  method")
     for name, row in table.iterrows():
         ci = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-        print(f"{name:<{width}}{_fmt(row['estimate']):>9}  {ci:<18}  {row['ci_method']}"
+        print(f"{name:<{width}}{_fmt(row['estimate']):>9}  {ci:<18}  {_fmt(row['ci_method'])}"
               + (f"  ({row['note']})" if isinstance(row["note"], str) and row["note"] else ""))
     if out["by_office"] is not None:
         per = out["by_office"]
