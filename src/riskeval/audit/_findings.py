@@ -14,6 +14,13 @@ ALPHA = "Krippendorff's alpha (ordinal)"
 
 #: (name, what it measures, reference) for the methods appendix
 METHODS = (
+    ("Officers and offices", "With an office column, an officer is the office and officer id "
+     "together, in every table and model: officers numbered 1, 2, 3... within each office are "
+     "different people, and an id used in two offices is two officers (labelled "
+     "'office / officer' where ids repeat across offices). Identifiers are compared without "
+     "surrounding spaces, and read from a file as text (007 and 7 are two officers); only "
+     "an empty cell counts as missing.",
+     "A convention of this report, not a published method."),
     ("Percent agreement", "Share of pairs of officers rating the same case who chose the same "
      "level; no allowance for chance.", "Gwet, K. L. (2014). Handbook of Inter-Rater "
      "Reliability, 4th ed. Advanced Analytics."),
