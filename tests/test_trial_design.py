@@ -88,3 +88,30 @@ def test_bad_input_is_named():
         dz.skills_trial(allocation="risk")
     with pytest.raises(RiskevalError, match="n_officers=2"):
         dz.skills_trial(n_officers=2)
+
+
+def test_skills_trial_keeps_a_presets_training_shift_unless_one_is_given():
+    """``skills_trial(params=preset)`` used to replace the preset's solved training shift by
+    its own default 0.5, so ``skills_trial(stics_bc())`` was not the roll-out's trial."""
+    from riskeval import skills as sk
+
+    def shift_and_truth(design):
+        _, truth = design.population(np.random.SeedSequence(0))
+        return design.params["training_shift"], truth["reconviction difference"]
+
+    for preset in (sk.stics_bc(), sk.stics_2011(), sk.training_meta()):
+        shift, truth = shift_and_truth(dz.skills_trial(preset))
+        assert shift == preset["training_shift"] != 0.5
+        assert truth == pytest.approx(sk.expected_rates(preset)["difference"], abs=1e-12)
+    bc = sk.stics_bc()
+    # an explicit shift always wins, 0 included (the false-alarm trial)
+    assert shift_and_truth(dz.skills_trial(bc, training_shift=0.25))[0] == 0.25
+    assert shift_and_truth(dz.skills_trial(bc, training_shift=0.0)) == (0.0, 0.0)
+    # a training preset whose effect was set to 0 keeps it
+    assert shift_and_truth(dz.skills_trial(bc.updated({"training_shift": 0.0}))) == (0.0, 0.0)
+    # a mapping's own nonzero shift is used
+    assert shift_and_truth(dz.skills_trial({"training_shift": 0.3}))[0] == 0.3
+    # parameters without a trained arm (the defaults, jersey()) take the default 0.5
+    for params in (None, sk.skills_params(), sk.jersey(), {"frailty_sd": 0.3}):
+        assert shift_and_truth(dz.skills_trial(params))[0] == 0.5
+    assert dz.skills_trial(bc).params["n_officers"] == bc["n_officers"]

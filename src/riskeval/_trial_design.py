@@ -36,6 +36,9 @@ __all__ = ["skills_trial", "training_study"]
 
 _RATING_STATS = ("ICC1", "ICC2", "ICC3", "alpha", "kappa", "accuracy", "inflation")
 
+#: :func:`skills_trial`'s training shift (SD of each skill) when the parameters have none
+_DEFAULT_SHIFT = 0.5
+
 
 def _comparison(fn: Any, **kwargs: Any) -> Any:
     def estimate(data: pd.DataFrame) -> dict[str, float]:
@@ -158,13 +161,16 @@ def _reconviction_difference(p: Any) -> float:
 
 
 def skills_trial(params: Any = None, *, n_officers: int | None = None,
-                 supervisees_per_officer: int | None = None, training_shift: float = 0.5,
+                 supervisees_per_officer: int | None = None,
+                 training_shift: float | None = None,
                  risk_adjusted: bool = True, n_boot: int = 200, n_perm: int = 199,
                  **overrides: Any) -> Design:
     """A randomised skills-training trial judged by supervisees' reconviction.
 
     Half of the officers (``trained_share`` 0.5) are trained, which raises both supervision
-    skills by ``training_shift`` SD; supervisees are allocated at random and followed up for
+    skills by ``training_shift`` SD (by default the parameters' own when they describe a
+    training trial, as the presets ``stics_bc()``, ``stics_2011()`` and ``training_meta()``
+    do, else 0.5); supervisees are allocated at random and followed up for
     the window of the skills model (:func:`riskeval.skills.simulate_skills`). The estimand is
     the difference in the share reconvicted within the window, trained minus untrained
     (negative when training works), computed from the model's parameters
@@ -180,9 +186,17 @@ def skills_trial(params: Any = None, *, n_officers: int | None = None,
         :mod:`riskeval.skills` such as ``stics_2011()`` carry published values).
     n_officers, supervisees_per_officer : int, optional
         Size of the trial (default: the parameters').
-    training_shift : float
+    training_shift : float, optional
         What training achieves, in SD of each skill (a named assumption of the designer; 0
-        makes ``power`` the false-alarm rate).
+        makes ``power`` the false-alarm rate). Given explicitly, it always wins. ``None`` (the
+        default) takes the parameters' ``training_shift`` when they describe a training
+        trial -- a ``trained_share`` above 0 (as in the presets ``stics_bc()``,
+        ``stics_2011()`` and ``training_meta()``, whose shifts are solved from published
+        figures) or a nonzero ``training_shift`` (e.g. the mapping
+        ``{"training_shift": 0.3}``) -- and otherwise 0.5 SD: the package defaults and
+        ``jersey()`` have no trained arm (``trained_share`` 0, ``training_shift`` 0), so their
+        0 means "no training", not "training with no effect". For a trial with no effect pass
+        ``training_shift=0``.
     **overrides
         Other parameters of the skills model.
 
@@ -194,12 +208,17 @@ def skills_trial(params: Any = None, *, n_officers: int | None = None,
     from .skills import simulate_skills
     from .skills._model import resolve_params
 
-    extra = dict(overrides, trained_share=0.5, training_shift=training_shift)
+    extra = dict(overrides)
     if n_officers is not None:
         extra["n_officers"] = n_officers
     if supervisees_per_officer is not None:
         extra["supervisees_per_officer"] = supervisees_per_officer
     p = resolve_params(params).updated(extra)
+    if training_shift is None:
+        # the parameters' own shift if they describe a training trial, else the default 0.5
+        own = p["trained_share"] > 0 or p["training_shift"] != 0
+        training_shift = p["training_shift"] if own else _DEFAULT_SHIFT
+    p = p.updated({"trained_share": 0.5, "training_shift": training_shift})
     if p["allocation"] != "random":
         raise RiskevalError("skills_trial needs allocation='random' (a randomised trial); got "
                             f"{p['allocation']!r}")
