@@ -230,8 +230,12 @@ class OrdinalOptimum:
     message: str
 
 
-def fit(d: Design, link: str) -> OrdinalOptimum:
-    """Maximise the Laplace likelihood; covariance from the observed information."""
+def fit(d: Design, link: str, start_sd: float = 0.5) -> OrdinalOptimum:
+    """Maximise the Laplace likelihood; covariance from the observed information.
+
+    ``start_sd`` is the starting value of every random-effect SD (inside the parameter
+    space by default; zero is allowed, and the boundary check moves the fit off it).
+    """
     lap = Laplace(d, link)
     j = d.n_cat - 1
     counts = np.bincount(d.y, minlength=d.n_cat).astype(float)
@@ -239,7 +243,7 @@ def fit(d: Design, link: str) -> OrdinalOptimum:
     inv = stats.norm.ppf if link == "probit" else special.logit
     tau0 = inv(np.clip(cum, 1e-4, 1 - 1e-4))
     x0 = np.concatenate([[tau0[0]], np.log(np.maximum(np.diff(tau0), 1e-3)),
-                         np.zeros(d.X.shape[1]), np.full(lap.k, 0.5)])
+                         np.zeros(d.X.shape[1]), np.full(lap.k, float(start_sd))])
     bounds = [(None, None)] * (j + d.X.shape[1]) + [(0.0, None)] * lap.k
     # the Laplace deviance is even in each sigma, so a zero is checked off the bound
     res = minimize_nonneg(lap.deviance, x0, bounds, jac=False,
