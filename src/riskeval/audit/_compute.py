@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .. import bias
@@ -368,7 +369,8 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
         scored, rating="__score__", case=unit, rater=rater, office=office,
         confidence=confidence))
     variance = fit.to_frame()
-    notes.extend(f"linear mixed model: {n}" for n in fit.notes)
+    notes.extend(f"linear mixed model: {n}" for n in fit.notes
+                 if f"linear mixed model: crossed_lmm: {n}" not in notes)
     effects = {k: v for k, v in fit.random_effects.items() if k in ("office", "officer")}
     ord_table = None
     if ordinal == "auto":
@@ -376,6 +378,10 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
         if not ordinal:
             notes.append(f"ordinal mixed model: not fitted on {len(frame)} ratings (more than "
                          f"{ORDINAL_AUTO_MAX}); pass ordinal=True to fit it anyway")
+    if ordinal and len(np.unique(codes[codes >= 0])) < 2:
+        notes.append(f"ordinal mixed model: not fitted: every rating is "
+                     f"{cats[int(codes.max())]!r}, so there are no thresholds to estimate")
+        ordinal = False
     if ordinal:
         def fit_ordinal() -> pd.DataFrame:
             ofit = ordinal_mixed(frame, rating=rating, case=unit, rater=rater, office=office,
@@ -386,8 +392,14 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
         step("ordinal mixed model", lambda: None)
 
     fun = None
-    if office is not None:
-        high = frame.assign(__high__=codes >= cats.index(high_from))
+    is_high = codes >= cats.index(high_from)
+    if office is not None and is_high.all() | (~is_high).all():
+        side = "at or above" if is_high.all() else "below"
+        notes.append(f"funnel: not drawn: every rating is {side} {high_from!r}, so no office "
+                     f"can differ from the others in its share of high ratings")
+        step("funnel", lambda: None)
+    elif office is not None:
+        high = frame.assign(__high__=is_high)
         fun = step("funnel", lambda: funnel(high, group=office, outcome="__high__",
                                             cluster=rater))
     else:

@@ -93,13 +93,19 @@ def findings(a: Audit) -> list[Finding]:
     ag = a.agreement
     pa = ag.loc["Percent agreement"]
     al = ag.loc[ALPHA]
+    if math.isfinite(al["estimate"]):
+        chance = (f"Allowing for agreement by chance, Krippendorff's alpha is "
+                  f"{al['estimate']:.2f}{_ci(al['ci_low'], al['ci_high'])}, which is "
+                  f"{_alpha_words(al['estimate'])}.")
+    else:
+        chance = ("Krippendorff's alpha is not defined here: every rating that can be "
+                  "compared is in one level, so there is no variation for officers to agree "
+                  "or disagree about.")
     out.append(Finding(
         "agreement", "How often officers agree",
         f"When two officers rated the same case they chose the same level "
         f"{_pct(pa['estimate'])} of the time{_ci(pa['ci_low'], pa['ci_high'], True)}. "
-        f"Allowing for agreement by chance, Krippendorff's alpha is {al['estimate']:.2f}"
-        f"{_ci(al['ci_low'], al['ci_high'])}, which is {_alpha_words(al['estimate'])}.",
-        float(al["estimate"]), float(al["ci_low"]), float(al["ci_high"])))
+        + chance, float(al["estimate"]), float(al["ci_low"]), float(al["ci_high"])))
 
     v = a.variance
     share = v["share"]
@@ -112,11 +118,14 @@ def findings(a: Audit) -> list[Finding]:
     parts.append(f"{_pct(share['residual'])} is inconsistency that follows no officer or "
                  f"office pattern")
     judged = 1 - share["case"]
-    out.append(Finding(
-        "variation", "Where the differences come from",
-        "Of all the variation in ratings, " + ", ".join(parts[:-1]) + f", and {parts[-1]}. "
-        f"So {_pct(judged)} of the variation comes from who assessed the case and where, not "
-        f"from the case itself.", float(judged)))
+    if share.isna().all():
+        text = ("The ratings do not vary at all, so there is no variation to divide between "
+                "cases, offices and officers.")
+    else:
+        text = ("Of all the variation in ratings, " + ", ".join(parts[:-1])
+                + f", and {parts[-1]}. So {_pct(judged)} of the variation comes from who "
+                f"assessed the case and where, not from the case itself.")
+    out.append(Finding("variation", "Where the differences come from", text, float(judged)))
 
     if a.agreement_by_office is not None:
         per = a.agreement_by_office[a.agreement_by_office["coefficient"] == ALPHA]

@@ -277,11 +277,15 @@ def five_lines(a: Audit) -> list[str]:
     lines = [f"{m['n_ratings']} ratings of {m['n_cases']} cases by {m['n_officers']} officers"
              f"{offices}.",
              f"Exact agreement {100 * pa['estimate']:.1f}%; Krippendorff's alpha (ordinal) "
-             f"{al['estimate']:.3f} [{al['ci_low']:.3f}, {al['ci_high']:.3f}].",
-             "Variance shares: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in sh.items()) + "."]
+             + (f"{al['estimate']:.3f} [{al['ci_low']:.3f}, {al['ci_high']:.3f}]."
+                if math.isfinite(al["estimate"]) else "not defined (one level throughout)."),
+             ("Variance shares: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in sh.items())
+              + "." if sh.notna().any() else "Variance shares: not defined (no variation).")]
     if a.funnel is not None:
         out = ", ".join(map(str, a.funnel.outside)) or "none"
         lines.append(f"Offices outside the 99.8% funnel limits: {out}.")
+    elif m["n_offices"]:
+        lines.append("Offices not compared on the funnel (see the notes).")
     else:
         lines.append("No office column: offices not compared.")
     if a.reference is not None:
