@@ -103,7 +103,8 @@ def bootstrap_interval(
     Returns
     -------
     ci : tuple
-        ``(low, high)``.
+        ``(low, high)``, from the resamples where ``stat`` is finite; NaN (with a
+        DegenerateDataWarning) when more than 10% of the resamples are not.
     info : dict
         ``boot_sd`` (standard deviation of the resamples), ``n_boot_valid``, and for BCa the
         bias correction ``z0`` and acceleration ``a``.
@@ -125,7 +126,8 @@ def bootstrap_interval(
     if ok.sum() < 0.9 * n_boot:
         warnings.warn(
             f"{n_boot - int(ok.sum())} of {n_boot} bootstrap resamples gave an undefined "
-            "coefficient (e.g. every rating in one category); the interval is NaN",
+            "coefficient (e.g. every rating in one category, or a value outside the "
+            "coefficient's range); the interval is NaN",
             DegenerateDataWarning,
             stacklevel=3,
         )

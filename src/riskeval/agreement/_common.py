@@ -22,8 +22,73 @@ def prepare(data: Any, case: str | None, rater: str | None, rating: str | None,
     return as_ratings(data, case, rater, rating, categories=categories, numeric=numeric)
 
 
+# Values this close outside a coefficient's range are rounding error, not degenerate data.
+RANGE_TOL = 1e-9
+
+
 def warn_degenerate(message: str) -> None:
     warnings.warn(message, DegenerateDataWarning, stacklevel=4)
+
+
+def in_range(estimate: float, lower: float | None, upper: float | None,
+             why: str) -> tuple[float, str]:
+    """The estimate if it lies in [``lower``, ``upper``], else NaN with a warning saying why.
+
+    A value outside the range by no more than rounding error is moved onto the bound.
+    Returns the estimate and the note (empty when the estimate is reported).
+    """
+    lo = -np.inf if lower is None else lower
+    hi = np.inf if upper is None else upper
+    if not np.isfinite(estimate) or lo - RANGE_TOL <= estimate <= hi + RANGE_TOL:
+        return float(np.clip(estimate, lo, hi)) if np.isfinite(estimate) else estimate, ""
+    warn_degenerate(why)
+    return np.nan, why
+
+
+def bounded(stat: BatchedStat, lower: float | None, upper: float | None) -> BatchedStat:
+    """``stat`` with values outside [``lower``, ``upper``] made NaN (undefined resamples).
+
+    A bootstrap resample is scored by the same rule as the data: a value outside the
+    coefficient's range is not reported, so it does not enter an interval either.
+    """
+    lo = -np.inf if lower is None else lower
+    hi = np.inf if upper is None else upper
+
+    def inner(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+        v = stat(U, V)
+        ok = (v >= lo - RANGE_TOL) & (v <= hi + RANGE_TOL)
+        return np.where(ok, np.clip(v, lo, hi), np.nan)
+    return inner
+
+
+def checked_interval(name: str, estimate: float, interval: tuple[float, float],
+                     lower: float | None, upper: float | None, *, method: str,
+                     why_nan: str = "its limits are undefined on these data",
+                     warned: bool = False) -> tuple[tuple[float, float], str]:
+    """An interval inside [``lower``, ``upper``] that contains the estimate, or NaN limits.
+
+    Limits beyond the coefficient's range are moved onto it (the coefficient cannot lie
+    there). NaN limits, inverted limits or limits that leave out the estimate give
+    ``(nan, nan)`` and a DegenerateDataWarning; ``why_nan`` explains NaN limits (``warned``:
+    that has been warned about already). No interval is reported for a NaN estimate: the
+    estimate's own warning explains it. Returns the interval and its note.
+    """
+    if not np.isfinite(estimate):
+        return (np.nan, np.nan), ""
+    lo, hi = (float(x) for x in interval)
+    lo = float(np.clip(lo, -np.inf if lower is None else lower, np.inf))
+    hi = float(np.clip(hi, -np.inf, np.inf if upper is None else upper))
+    if np.isnan(lo) or np.isnan(hi):
+        note = f"no {method} interval for {name}: {why_nan}"
+        if warned:
+            return (np.nan, np.nan), note
+    elif lo - RANGE_TOL <= estimate <= hi + RANGE_TOL:
+        return (min(lo, estimate), max(hi, estimate)), ""
+    else:
+        note = (f"the {method} interval of {name} [{lo:.4g}, {hi:.4g}] does not contain the "
+                f"estimate {estimate:.4g} on these data; the interval is reported as NaN")
+    warn_degenerate(note)
+    return (np.nan, np.nan), note
 
 
 def finish(
@@ -48,13 +113,17 @@ def finish(
     references: tuple[str, ...] = (),
     estimate: float | None = None,
     se_method: str = "linearised SE",
+    note: str = "",
 ) -> AgreementResult:
     """Point estimate from ``stat`` on the full data, then the requested interval.
 
     ``ci="analytic"`` uses ``estimate +/- t * se`` (Student t with ``df`` degrees of freedom,
     normal when ``df`` is None), truncated to [``lower``, ``upper``] (the coefficient's range)
     and labelled with ``se_method``;
-    ``"percentile"``/``"bca"`` use the vectorised bootstrap.
+    ``"percentile"``/``"bca"`` use the vectorised bootstrap, in which a resample whose value
+    falls outside [``lower``, ``upper``] counts as undefined. An interval that does not
+    contain the estimate is reported as NaN with a warning (:func:`checked_interval`), and
+    a NaN estimate has a NaN interval. ``note`` says why the estimate is NaN, if it is.
     """
     method = check_ci_options(ci, resample, n_boot, confidence)
     if estimate is None:
@@ -62,28 +131,37 @@ def finish(
             estimate = float(stat(np.ones((1, n_cases)), np.ones((1, n_raters)))[0])
     info: dict[str, Any] = dict(extra or {})
     label = method
+    why_nan = "its limits are undefined on these data"
+    warned = False
     if method == "analytic":
+        label = f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"
         if se is None or not np.isfinite(se) or not np.isfinite(estimate):
             interval = (np.nan, np.nan)
+            why_nan = f"the {se_method} is undefined on these data (too few cases)"
         else:
             crit = stats.norm.ppf(0.5 + confidence / 2) if df is None else stats.t.ppf(
                 0.5 + confidence / 2, df)
-            lo, hi = estimate - crit * se, estimate + crit * se
-            interval = (max(lo, lower) if lower is not None else lo,
-                        min(hi, upper) if upper is not None else hi)
-        label = f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"
-    elif method == "none":
+            interval = (estimate - crit * se, estimate + crit * se)
+            why_nan = f"the t quantile is undefined with df={df} (too few cases)"
+    elif method == "none" or not np.isfinite(estimate):
         interval = (np.nan, np.nan)
     else:
         interval, boot = bootstrap_interval(
-            stat, estimate, n_cases, n_raters, n_boot=n_boot, resample=resample,
-            method=method, confidence=confidence, seed=seed, width=width,
+            bounded(stat, lower, upper), estimate, n_cases, n_raters, n_boot=n_boot,
+            resample=resample, method=method, confidence=confidence, seed=seed, width=width,
         )
         info.update(boot)
         label = f"bootstrap {method} ({n_boot} x {resample})"
         se = None
+        why_nan = (f"{n_boot - boot['n_boot_valid']} of {n_boot} resamples gave an undefined "
+                   "coefficient")
+        warned = True  # by bootstrap_interval
+    if method != "none":
+        interval, ci_note = checked_interval(name, estimate, interval, lower, upper,
+                                             method=label, why_nan=why_nan, warned=warned)
+        note = "; ".join(x for x in (note, ci_note) if x)
     return AgreementResult(
         coefficient=name, estimate=estimate, ci=interval, se=se, confidence=confidence,
         ci_method=label, n_cases=n_cases, n_raters=n_raters, n_ratings=n_ratings,
-        extra=info, per_category=per_category, references=references,
+        extra=info, per_category=per_category, references=references, note=note,
     )

@@ -60,6 +60,9 @@ class AgreementResult:
         Category-wise values where the coefficient defines them (Fleiss' kappa).
     references : tuple of str
         The publications that define the coefficient and its interval.
+    note : str
+        Why the estimate or the interval is NaN on these data (empty when both are defined);
+        the same text is issued as a :class:`~riskeval.errors.DegenerateDataWarning`.
     """
 
     coefficient: str
@@ -74,6 +77,7 @@ class AgreementResult:
     extra: Mapping[str, Any] = field(default_factory=dict)
     per_category: pd.DataFrame | None = None
     references: tuple[str, ...] = ()
+    note: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", _frozen(self.extra))
@@ -98,11 +102,17 @@ class AgreementResult:
     def summary(self) -> str:
         """A few lines of plain text describing the result."""
         pct = f"{100 * self.confidence:g}%"
-        lines = [
-            f"{self.coefficient}: {_fmt(self.estimate)} "
-            f"({pct} CI {_fmt(self.ci[0])} to {_fmt(self.ci[1])}, {self.ci_method})",
-            f"  {self.n_cases} cases, {self.n_raters} raters, {self.n_ratings} ratings",
-        ]
+        if np.isnan(self.estimate):
+            head = f"{self.coefficient}: not defined on these data"
+            head += f" ({self.note})" if self.note else ""
+        elif np.isnan(self.ci[0]) and np.isnan(self.ci[1]) and self.note:
+            head = (f"{self.coefficient}: {_fmt(self.estimate)} ({pct} CI not available: "
+                    f"{self.note})")
+        else:
+            head = (f"{self.coefficient}: {_fmt(self.estimate)} "
+                    f"({pct} CI {_fmt(self.ci[0])} to {_fmt(self.ci[1])}, {self.ci_method})")
+        lines = [head,
+                 f"  {self.n_cases} cases, {self.n_raters} raters, {self.n_ratings} ratings"]
         shown = {k: v for k, v in self.extra.items() if np.isscalar(v)}
         if shown:
             lines.append("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in shown.items()))
@@ -149,6 +159,9 @@ class ICCResult:
         Cases removed because a rater had not rated them (listwise deletion).
     confidence : float
         Confidence level of the intervals.
+    notes : Mapping
+        For each form whose ICC or interval is NaN on these data, why (the same text is
+        issued as a :class:`~riskeval.errors.DegenerateDataWarning`).
     """
 
     table: pd.DataFrame
@@ -159,9 +172,11 @@ class ICCResult:
     n_dropped: int
     confidence: float
     references: tuple[str, ...] = ()
+    notes: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "mean_squares", _frozen(self.mean_squares))
+        object.__setattr__(self, "notes", _frozen(self.notes))
 
     @property
     def coefficient(self) -> str:
@@ -175,6 +190,11 @@ class ICCResult:
     def ci(self) -> tuple[float, float]:
         row = self.table.loc[self.form]
         return float(row["ci_low"]), float(row["ci_high"])
+
+    @property
+    def note(self) -> str:
+        """Why the reported form's ICC or interval is NaN (empty when both are defined)."""
+        return self.notes.get(self.form, "")
 
     @property
     def se(self) -> None:
@@ -194,9 +214,17 @@ class ICCResult:
                  + (f", {self.n_dropped} incomplete cases dropped" if self.n_dropped else "")
                  + ")"]
         for name, row in self.table.iterrows():
+            note = self.notes.get(str(name), "")
+            if np.isnan(row["ICC"]):
+                lines.append(f"  {name:<6} not defined on these data"
+                             + (f" ({note})" if note else ""))
+                continue
+            if np.isnan(row["ci_low"]) and np.isnan(row["ci_high"]) and note:
+                ci = f"{pct} CI not available ({note})"
+            else:
+                ci = f"{pct} CI [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
             lines.append(
-                f"  {name:<6} {_fmt(row['ICC'])}  {pct} CI [{_fmt(row['ci_low'])}, "
-                f"{_fmt(row['ci_high'])}]  F({row['df1']:g}, {row['df2']:.3g}) = "
+                f"  {name:<6} {_fmt(row['ICC'])}  {ci}  F({row['df1']:g}, {row['df2']:.3g}) = "
                 f"{_fmt(row['F'])}, p = {row['pval']:.3g}"
             )
         return "\n".join(lines)

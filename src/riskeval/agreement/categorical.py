@@ -24,7 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import RiskevalError
-from ._common import finish, prepare, warn_degenerate
+from ._common import RANGE_TOL, finish, in_range, prepare, warn_degenerate
 from ._result import AgreementResult
 from ._weights import agreement_weights, weights_label
 
@@ -219,12 +219,16 @@ def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], state: _Cat
                         tests: dict[str, float] | None = None) -> AgreementResult:
     _check_pairs(state, name)
     est, se, pa, pe, n = state.linearised(kind)
+    note = ""
+    lower = _lower_bound(kind, state)
     if kind != "percent" and np.isclose(pe, 1.0):
-        warn_degenerate(
-            f"{name} is undefined: chance agreement is 1 (every rating is in one category); "
-            "returning NaN. Percent agreement or Gwet's AC1 remain defined."
-        )
+        note = (f"{name} is undefined: chance agreement is 1 (every rating is in one "
+                "category); returning NaN. Percent agreement or Gwet's AC1 remain defined.")
+        warn_degenerate(note)
         est, se = np.nan, np.nan
+    else:
+        est, note = in_range(est, lower, 1.0, _below_range(name, kind, state, est, pe, lower))
+        se = se if np.isfinite(est) else np.nan
     extra = {"pa": pa, "pe": pe, "weights": state.weights_name, "n_categories": state.q,
              **(tests or {})}
     return finish(
@@ -232,8 +236,42 @@ def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], state: _Cat
         se=se, ci=ci, confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
         width=state.counts.size * (1 if resample == "cases" else state.n_raters), df=n - 1,
         extra=extra, per_category=per_category, references=refs, estimate=est,
-        se_method="Gwet linearised SE", lower=0.0 if kind == "percent" else -1.0,
+        se_method="Gwet linearised SE", lower=lower, note=note,
     )
+
+
+def _lower_bound(kind: str, state: _Categorical) -> float:
+    """The least value of each coefficient (see the Notes of each function).
+
+    Percent agreement: 0. Fleiss' kappa: -1 (its least value when every case is rated at
+    least twice, with weights of negative type, as every built-in weight is). Gwet's AC1/AC2
+    and Brennan-Prediger: ``1 - 1 / (1 - T_w / q^2)``, since their chance agreement is at
+    most ``T_w / q^2`` (``-1/(q - 1)`` unweighted).
+    """
+    if kind == "percent":
+        return 0.0
+    if kind == "fleiss":
+        return -1.0
+    t_w, q2 = float(state.W.sum()), float(state.q) ** 2
+    return 1.0 - q2 / (q2 - t_w)
+
+
+def _below_range(name: str, kind: str, state: _Categorical, est: float, pe: float,
+                 lower: float) -> str:
+    """The warning for a coefficient that falls below its least value."""
+    single = int((state.r == 1).sum())
+    if kind == "fleiss" and single:
+        return (f"{name} is not defined on these data: its formula gives {est:.4g}, below -1, "
+                "its least value when every case is rated at least twice. "
+                f"{single} case{'s' if single > 1 else ''} rated by a single rater enter "
+                "chance agreement (the category shares, as in Gwet 2014 and irrCAC) but not "
+                f"observed agreement, and here raise chance agreement to pe = {pe:.4g}, more "
+                "than the cases rated twice or more show; returning NaN. Krippendorff's alpha "
+                "(which uses pairable ratings only) and percent agreement remain defined")
+    return (f"{name} is not defined on these data: its formula gives {est:.4g}, below its "
+            f"least value {lower:.4g}"
+            + (" (the custom weight matrix is not of negative type)" if
+            state.weights_name == "custom" else "") + "; returning NaN")
 
 
 def percent_agreement(
@@ -254,6 +292,14 @@ def percent_agreement(
     Returns
     -------
     AgreementResult
+
+    Notes
+    -----
+    Lies in [0, 1] and is defined whenever a case is rated twice (1 when every rating is in
+    one category).
+    The interval contains the estimate or is NaN with a warning: analytic limits are
+    truncated to the range, bootstrap resamples outside it count as undefined, and a
+    bootstrap interval that leaves out the estimate is reported as NaN.
 
     References
     ----------
@@ -282,6 +328,17 @@ def brennan_prediger(
     Returns
     -------
     AgreementResult
+
+    Notes
+    -----
+    Chance agreement is the constant ``T_w / q^2`` (``T_w`` the sum of the weights), so the
+    coefficient lies in [1 - q^2 / (q^2 - T_w), 1]: [-1/(q - 1), 1] unweighted, but -2 is
+    the least value with quadratic weights on three categories. The formula's value is
+    always reported, also below -1 (raters who systematically give opposite ends of the
+    scale).
+    The interval contains the estimate or is NaN with a warning: analytic limits are
+    truncated to the range, bootstrap resamples outside it count as undefined, and a
+    bootstrap interval that leaves out the estimate is reported as NaN.
 
     References
     ----------
@@ -314,6 +371,18 @@ def gwet_ac(
     -------
     AgreementResult
         ``extra`` holds ``pa`` and ``pe``.
+
+    Notes
+    -----
+    Chance agreement is at most ``T_w / q^2`` (``T_w`` the sum of the weights), so AC1 lies
+    in [-1/(q - 1), 1] and AC2 in [1 - q^2 / (q^2 - T_w), 1], the range of Brennan and
+    Prediger's coefficient. With quadratic weights on three categories the least value is
+    -2, so an AC2 below -1 is a value the coefficient can take (e.g. -1.67 on
+    ``[[nan, nan], [nan, 2], [3, 1]]``, where the one pair of ratings is at opposite ends of
+    the scale) and is reported as it is. AC1 is 1 when every rating is in one category.
+    The interval contains the estimate or is NaN with a warning: analytic limits are
+    truncated to the range, bootstrap resamples outside it count as undefined, and a
+    bootstrap interval that leaves out the estimate is reported as NaN.
 
     References
     ----------
@@ -356,6 +425,20 @@ def fleiss_kappa(
     With a varying number of raters ``r_i`` the null standard errors replace
     ``N m (m - 1)`` by ``sum_i r_i (r_i - 1)`` over cases rated at least twice.
 
+    Range and degenerate data. When every case is rated at least twice, kappa lies in
+    [-1, 1] (with any built-in weights, all of negative type). Gwet's (2014) generalisation
+    to missing ratings, used here as in irrCAC, takes the category shares from every rated
+    case, cases rated once included, but observed agreement only from cases rated at least
+    twice; on small samples the formula can then fall below -1 (-1.67 on
+    ``[[nan, nan, nan, 1], [nan, nan, 1, 2]]``). Such a value is not a kappa: it is reported
+    as NaN with a :class:`~riskeval.errors.DegenerateDataWarning` (reason in ``note``), as
+    are category kappas below -1 and the null test of a kappa below -1. Krippendorff's
+    alpha, which uses pairable ratings only, stays defined. Chance agreement 1 (every rating
+    in one category) also gives NaN with a warning.
+    The interval contains the estimate or is NaN with a warning: analytic limits are
+    truncated to the range, bootstrap resamples outside it count as undefined, and a
+    bootstrap interval that leaves out the estimate is reported as NaN.
+
     References
     ----------
     .. [1] Fleiss, J. L. (1971). Psychological Bulletin, 76(5), 378-382.
@@ -386,13 +469,22 @@ def _fleiss_by_category(state: _Categorical) -> tuple[pd.DataFrame, dict[str, fl
     disagree = (C * (r[:, None] - C) / (r * (r - 1))[:, None]).sum(axis=0) / C.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         kappa_j = np.where(pq > 0, 1 - disagree / pq, np.nan)
+        # below -1 only through cases rated once (see fleiss_kappa's Notes): not reported
+        below = kappa_j < -1 - RANGE_TOL
+        if below.any():
+            warn_degenerate(
+                "the category kappas of "
+                + ", ".join(str(c) for c, b in zip(state.categories, below, strict=True) if b)
+                + " are below -1 because cases rated by a single rater enter the category "
+                "shares but not the disagreement; they are reported as NaN")
+        kappa_j = np.where(below, np.nan, np.maximum(kappa_j, -1.0))
         se_j = np.full(state.q, np.sqrt(2.0 / n_pairs))
         z_j = kappa_j / se_j
         spq = pq.sum()
         kappa = 1 - disagree.sum() / spq
         se0 = np.sqrt(2.0) / (spq * np.sqrt(n_pairs)) * np.sqrt(
             spq**2 - (pq * (1 - 2 * p)).sum())
-        z = kappa / se0
+        z = kappa / se0 if kappa >= -1 - RANGE_TOL else np.nan
     table = pd.DataFrame(
         {"kappa": kappa_j, "se": se_j, "z": z_j, "pval": 2 * stats.norm.sf(np.abs(z_j)),
          "share": p},
@@ -577,7 +669,12 @@ def krippendorff_alpha(
     Notes
     -----
     Undefined (NaN, with a warning) when every pairable value is in one category, since then
-    there is no variation to agree about.
+    there is no variation to agree about. Otherwise alpha lies in [-1, 1] at every level (on
+    positive values for the ratio level): it is at least ``1 - 2 (n - 1) / n`` for ``n``
+    pairable values. A value outside would be reported as NaN with a warning.
+    The interval contains the estimate or is NaN with a warning: analytic limits are
+    truncated to the range, bootstrap resamples outside it count as undefined, and a
+    bootstrap interval that leaves out the estimate is reported as NaN.
 
     References
     ----------
@@ -611,12 +708,17 @@ def krippendorff_alpha(
     with np.errstate(invalid="ignore", divide="ignore"):
         est = float(kernel(np.ones((1, state.counts.shape[0])), None)[0])
     se = np.nan
+    note = ""
     if not np.isfinite(est):
-        warn_degenerate(
-            "Krippendorff's alpha is undefined: every pairable rating is in one category "
-            "(no variation to agree about); returning NaN"
-        )
-    elif ci == "analytic":
+        note = ("Krippendorff's alpha is undefined: every pairable rating is in one category "
+                "(no variation to agree about); returning NaN")
+        warn_degenerate(note)
+    else:
+        est, note = in_range(est, -1.0, 1.0, (
+            f"Krippendorff's alpha ({level}) is not defined on these data: its formula "
+            f"gives {est:.4g}, outside [-1, 1], the range of alpha at every level on positive "
+            "values; returning NaN"))
+    if np.isfinite(est) and ci == "analytic":
         se = kernel.jackknife_se()
     n_pairable = int((state.r >= 2).sum())
     return finish(
@@ -627,7 +729,7 @@ def krippendorff_alpha(
         * (1 if resample == "cases" else state.n_raters),
         df=max(n_pairable - 1, 1), extra={"level": level, "n_pairable_cases": n_pairable},
         references=(REF_KRIPP_2004, REF_KRIPP_2011, REF_EFRON_1993), estimate=est,
-        se_method="jackknife SE",
+        se_method="jackknife SE", lower=-1.0, upper=1.0, note=note,
     )
 
 

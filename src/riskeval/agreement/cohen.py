@@ -10,7 +10,7 @@ from scipy import stats
 
 from ..data import WideRatings
 from ..errors import RiskevalError
-from ._common import finish, prepare, warn_degenerate
+from ._common import finish, in_range, prepare, warn_degenerate
 from ._result import AgreementResult
 from ._weights import agreement_weights, weights_label
 
@@ -97,6 +97,11 @@ def cohen_kappa(
     Notes
     -----
     Undefined (NaN with a warning) when both raters use a single category (``pe = 1``).
+    Kappa lies in [-1, 1] with every built-in weight (all of negative type); a custom weight
+    matrix that gives a value below -1 gives NaN with a warning. The interval contains the
+    estimate or is NaN with a warning: analytic limits are truncated to [-1, 1], bootstrap
+    resamples outside it count as undefined, and a bootstrap interval that leaves out the
+    estimate is reported as NaN.
 
     References
     ----------
@@ -132,12 +137,19 @@ def cohen_kappa(
     row, col = p.sum(axis=1), p.sum(axis=0)
     po = float((W * p).sum())
     pe = float(row @ W @ col)
+    name = "Cohen's kappa" if weights_label(weights) == "identity" else "Weighted kappa"
+    note = ""
     if np.isclose(pe, 1.0):
-        warn_degenerate("Cohen's kappa is undefined: both raters used a single category "
-                        "(chance agreement is 1); returning NaN")
+        note = ("Cohen's kappa is undefined: both raters used a single category (chance "
+                "agreement is 1); returning NaN")
+        warn_degenerate(note)
         est, se, se0 = np.nan, np.nan, np.nan
     else:
-        est = float(stat(np.ones((1, n)), None)[0])
+        raw = float(stat(np.ones((1, n)), None)[0])
+        est, note = in_range(raw, -1.0, 1.0, (
+            f"{name} is not defined on these data: its formula gives {raw:.4g}, below -1, "
+            "which no weights of negative type (every built-in weight) can give; the custom "
+            "weight matrix is at fault; returning NaN"))
         wr = W @ col  # wbar_i. = sum_j p_.j w_ij
         wc = row @ W  # wbar_.j = sum_i p_i. w_ij
         # Fleiss, Cohen & Everitt (1969), non-null variance
@@ -148,16 +160,17 @@ def cohen_kappa(
         term0 = (W - (wr[:, None] + wc[None, :])) ** 2
         var0 = ((np.outer(row, col) * term0).sum() - pe**2) / (n * (1 - pe) ** 2)
         se0 = float(np.sqrt(max(var0, 0.0)))
+    if not np.isfinite(est):
+        se = se0 = np.nan
     z = est / se0 if se0 and np.isfinite(se0) else np.nan
     extra = {
         "po": po, "pe": pe, "se_null": se0, "z": z,
         "pvalue": float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else np.nan,
         "weights": weights_label(weights),
     }
-    name = "Cohen's kappa" if extra["weights"] == "identity" else "Weighted kappa"
     return finish(
         name, stat, n_cases=n, n_raters=2, n_ratings=2 * n, se=se, ci=ci,
         confidence=confidence, n_boot=n_boot, resample="cases", seed=seed, width=n * q * q,
         df=None, extra=extra, references=(REF_COHEN_1960, REF_COHEN_1968, REF_FCE_1969),
-        estimate=est, se_method="Fleiss-Cohen-Everitt SE",
+        estimate=est, se_method="Fleiss-Cohen-Everitt SE", note=note,
     )

@@ -55,7 +55,8 @@ def by_group(
     -------
     pandas.DataFrame
         One row per group: the group key(s), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
-        ``n_cases``, ``n_raters``, ``n_ratings``, ``ci_method`` and ``note``.
+        ``n_cases``, ``n_raters``, ``n_ratings``, ``ci_method`` and ``note`` (too few raters
+        or cases, or why the coefficient or its interval is NaN in that group).
     """
     groups = [group] if isinstance(group, str) else list(group)
     _check_columns(data, {f"group {g!r}": g for g in groups})
@@ -84,7 +85,7 @@ def by_group(
                           seed=stream, **options)
         out = _icc_row(res) if hasattr(res, "table") else res.to_frame().reset_index().iloc[
             0].to_dict()
-        rows.append({**label, **out, "note": ""})
+        rows.append({**label, **out, "note": getattr(res, "note", "")})
     return pd.DataFrame(rows)
 
 
