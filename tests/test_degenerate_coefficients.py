@@ -7,12 +7,16 @@ or is NaN.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import riskeval
-from riskeval import RiskevalError
-from riskeval.agreement import agreement_weights, pairwise_agreement
+from riskeval import DegenerateDataWarning, RiskevalError
+from riskeval.agreement import ICC_FORMS, agreement_weights, pairwise_agreement
 from riskeval.errors import RiskevalTypeError
 
 nan = np.nan
@@ -90,3 +94,132 @@ def test_bad_weight_matrix_is_named(name, problem):
 def test_weight_matrix_of_text_is_a_type_error():
     with pytest.raises(RiskevalTypeError, match="4 x 4 numeric matrix"):
         riskeval.gwet_ac(MANY_RATERS, weights=[["a"] * 4] * 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 4: every coefficient in its range or NaN with a warning; intervals contain estimates
+# ---------------------------------------------------------------------------------------------
+
+PROPERTY = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+SLACK = 1e-9
+CATS = [1, 2, 3, 4]
+
+
+@st.composite
+def small_matrices(draw, max_raters: int = 6) -> np.ndarray:
+    """Cases x raters ratings 1..4 (often fewer levels, so ties and single categories are
+    common), 2-40 cases, 2-6 raters, with or without NaN holes."""
+    n = draw(st.integers(2, 40))
+    k = draw(st.integers(2, max_raters))
+    levels = draw(st.integers(1, 4))
+    codes = draw(st.lists(st.integers(1, levels), min_size=n * k, max_size=n * k))
+    X = np.array(codes, dtype=float).reshape(n, k)
+    if draw(st.booleans()):
+        holes = draw(st.lists(st.booleans(), min_size=n * k, max_size=n * k))
+        X[np.array(holes).reshape(n, k)] = nan
+    return X
+
+
+def run(fn, *args, **kw):
+    """The result and the DegenerateDataWarnings, or None if the input is refused with a
+    RiskevalError (e.g. no case rated twice): the refusal must be a riskeval error."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            res = fn(*args, **kw)
+        except RiskevalError:
+            return None, []
+    return res, [str(w.message) for w in caught
+                 if issubclass(w.category, DegenerateDataWarning)]
+
+
+def check(est: float, ci: tuple[float, float], note: str, warned: list[str], lower: float,
+          upper: float, interval: bool) -> None:
+    if np.isnan(est):  # no silent NaN
+        assert note and note in warned, (note, warned)
+        assert np.isnan(ci[0]) and np.isnan(ci[1]), ci
+        return
+    assert np.isfinite(est)
+    assert lower - SLACK <= est <= upper + SLACK, (est, lower, upper)
+    lo, hi = ci
+    if np.isnan(lo) or np.isnan(hi):
+        assert np.isnan(lo) and np.isnan(hi), ci
+        if interval:
+            assert note and warned, (note, warned)  # a NaN interval is explained
+        return
+    assert lower - SLACK <= lo <= est <= hi <= upper + SLACK, (lower, lo, est, hi, upper)
+
+
+def chance_lower_bound(weights, declared: bool, X: np.ndarray) -> float:
+    """1 - q^2 / (q^2 - T_w): Brennan-Prediger's least value, also AC1's and AC2's."""
+    if declared:
+        scale = np.array(CATS, dtype=float)
+    else:
+        rated = X[(~np.isnan(X)).any(axis=1)]
+        scale = np.unique(rated[~np.isnan(rated)])
+        if scale.size == 1:
+            scale = np.array([scale[0], scale[0] + 1.0])
+    W = agreement_weights(weights, scale)
+    q2 = float(scale.size) ** 2
+    return 1 - q2 / (q2 - W.sum())
+
+
+CATEGORICAL = [
+    ("percent_agreement", riskeval.percent_agreement, None, lambda *a: 0.0),
+    ("fleiss_kappa", riskeval.fleiss_kappa, None, lambda *a: -1.0),
+    ("fleiss_kappa", riskeval.fleiss_kappa, "linear", lambda *a: -1.0),
+    ("fleiss_kappa", riskeval.fleiss_kappa, "quadratic", lambda *a: -1.0),
+    ("gwet_ac", riskeval.gwet_ac, None, chance_lower_bound),
+    ("gwet_ac", riskeval.gwet_ac, "linear", chance_lower_bound),
+    ("gwet_ac", riskeval.gwet_ac, "quadratic", chance_lower_bound),
+    ("brennan_prediger", riskeval.brennan_prediger, None, chance_lower_bound),
+    ("brennan_prediger", riskeval.brennan_prediger, "quadratic", chance_lower_bound),
+    ("percent_agreement", riskeval.percent_agreement, "quadratic", lambda *a: 0.0),
+]
+CI = st.sampled_from(["analytic", "analytic", "percentile", "bca", None])
+
+
+@pytest.mark.parametrize(("name", "fn", "weights", "lower"), CATEGORICAL,
+                         ids=[f"{c[0]}-{c[2]}" for c in CATEGORICAL])
+@PROPERTY
+@given(X=small_matrices(), declared=st.booleans(), ci=CI)
+def test_categorical_coefficient_in_range_or_nan_with_warning(name, fn, weights, lower, X,
+                                                              declared, ci):
+    res, warned = run(fn, X, weights=weights, categories=CATS if declared else None, ci=ci,
+                      n_boot=100, seed=1)
+    if res is not None:
+        check(res.estimate, res.ci, res.note, warned, lower(weights, declared, X), 1.0,
+              ci is not None)
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval", "ratio"])
+@PROPERTY
+@given(X=small_matrices(), ci=CI)
+def test_krippendorff_alpha_in_range_or_nan_with_warning(level, X, ci):
+    res, warned = run(riskeval.krippendorff_alpha, X, level=level, ci=ci, n_boot=100, seed=1)
+    if res is not None:
+        check(res.estimate, res.ci, res.note, warned, -1.0, 1.0, ci is not None)
+
+
+@pytest.mark.parametrize("weights", [None, "linear", "quadratic"])
+@PROPERTY
+@given(X=small_matrices(max_raters=2), ci=CI)
+def test_cohen_kappa_in_range_or_nan_with_warning(weights, X, ci):
+    res, warned = run(riskeval.cohen_kappa, X, weights=weights, ci=ci, n_boot=100, seed=1)
+    if res is not None:
+        check(res.estimate, res.ci, res.note, warned, -1.0, 1.0, ci is not None)
+
+
+@PROPERTY
+@given(X=small_matrices(), form=st.sampled_from(ICC_FORMS), ci=CI)
+def test_icc_forms_in_range_or_nan_with_warning(X, form, ci):
+    res, warned = run(riskeval.icc, X, form=form, ci=ci, n_boot=100, seed=1)
+    if res is None:
+        return
+    k = res.n_raters
+    for f, row in res.to_frame().iterrows():
+        lower = -np.inf if f.endswith("k") else -1.0 / (k - 1)
+        check(row["ICC"], (row["ci_low"], row["ci_high"]), res.notes.get(f, ""), warned,
+              lower, 1.0, ci is not None)
+    assert res.estimate == res.to_frame().loc[form, "ICC"] or np.isnan(res.estimate)

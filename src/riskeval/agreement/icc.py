@@ -10,7 +10,7 @@ from scipy import stats
 
 from ..errors import RiskevalError
 from ._bootstrap import bootstrap_interval, check_ci_options
-from ._common import prepare, warn_degenerate
+from ._common import checked_interval, prepare, warn_degenerate
 from ._result import ICCResult
 
 __all__ = ["ICC_FORMS", "icc"]
@@ -72,6 +72,100 @@ def _icc_values(ms: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
+_PAIRS = (("ICC1", "ICC1k"), ("ICC2", "ICC2k"), ("ICC3", "ICC3k"))
+# why a pair of forms is not reported: 0 both fine, 1 both undefined (zero denominator),
+# 2 the single-rater form is below -1/(k - 1) (both NaN), 3 the k-rater form is -infinity
+_OK, _ZERO, _BELOW, _MINUS_INF = 0, 1, 2, 3
+
+
+def _parts(ms: dict[str, np.ndarray]) -> dict[str, tuple[np.ndarray, ...]]:
+    """Numerator, single-rater denominator and k-rater denominator of each pair of forms.
+
+    ``den_k = (den_1 + (k - 1) num) / k``, so the single-rater form is at least its bound
+    ``-1/(k - 1)`` exactly when ``den_k >= 0``, and the k-rater form (its Spearman-Brown
+    step-up) is minus infinity when ``den_k = 0``.
+    """
+    bms, jms, ems, wms, n, k = (ms[x] for x in ("BMS", "JMS", "EMS", "WMS", "N", "K"))
+    return {
+        "ICC1": (bms - wms, bms + (k - 1) * wms, bms),
+        "ICC2": (bms - ems, bms + (k - 1) * ems + k * (jms - ems) / n, bms + (jms - ems) / n),
+        "ICC3": (bms - ems, bms + (k - 1) * ems, bms),
+    }
+
+
+def _icc_codes(ms: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """For each single-rater form, why it and its k-rater form are (not) reported."""
+    eps = 1e-12 * (np.abs(ms["BMS"]) + np.abs(ms["JMS"]) + np.abs(ms["EMS"])
+                   + np.abs(ms["WMS"]))
+    out = {}
+    for single, (_, den1, denk) in _parts(ms).items():
+        code = np.where(denk < -eps, _BELOW, np.where(np.abs(denk) <= eps, _MINUS_INF, _OK))
+        out[single] = np.where(den1 <= eps, _ZERO, code)
+    return out
+
+
+def _icc_checked(ms: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The six ICCs where they lie in their range, NaN where they do not (batched).
+
+    A single-rater form must lie in [-1/(k - 1), 1] and a k-rater form in (-inf, 1]; the
+    k-rater form is reported only when its single-rater form is.
+    """
+    k = ms["K"]
+    lb = -1.0 / (k - 1)
+    codes = _icc_codes(ms)
+    out = {}
+    with np.errstate(invalid="ignore", divide="ignore"):
+        raw = _icc_values(ms)
+        for single, avg in _PAIRS:
+            code = codes[single]
+            out[single] = np.where((code == _OK) | (code == _MINUS_INF),
+                                   np.clip(raw[single], lb, 1.0), np.nan)
+            out[avg] = np.where(code == _OK, np.minimum(raw[avg], 1.0), np.nan)
+    return out
+
+
+def _undefined_notes(ms: dict[str, float], raw: dict[str, float], n: int,
+                     k: int) -> dict[str, str]:
+    """Why each NaN form is not reported, in the terms of the mean squares."""
+    batch = {key: np.atleast_1d(np.float64(v)) for key, v in ms.items()}
+    codes = {f: int(c[0]) for f, c in _icc_codes(batch).items()}
+    bms, jms, ems, wms = ms["BMS"], ms["JMS"], ms["EMS"], ms["WMS"]
+    lb = -1.0 / (k - 1)
+    if bms == 0 and jms == 0 and ems == 0 and wms == 0:
+        why = "every rating is identical (zero variance); the ICCs are undefined"
+        return dict.fromkeys(ICC_FORMS, why)
+    notes = {}
+    for single, avg in _PAIRS:
+        code = codes[single]
+        if code == _ZERO:
+            if single == "ICC3":
+                why = ("ICC3 and ICC3k are not defined on these data: the ratings differ only "
+                       "between raters (BMS = EMS = 0: every case gets the same ratings), so "
+                       "there is no difference between cases for raters to be consistent about")
+            elif single == "ICC2":
+                why = ("ICC2 and ICC2k are not defined on these data: the estimated variance of "
+                       "a rating, BMS + (k - 1) EMS + k (JMS - EMS) / n, is zero")
+            else:
+                why = ("ICC1 and ICC1k are not defined on these data: the between-case and "
+                       "within-case mean squares are both zero")
+            notes[single] = notes[avg] = why
+        elif code == _BELOW:
+            why = (f"{single} and {avg} are not defined on these data: {single} = "
+                   f"{raw[single]:.4g} lies below its lower bound -1/(k - 1) = {lb:.4g} (and "
+                   f"{avg} = {raw[avg]:.4g} outside its range). The between-case mean square "
+                   f"BMS = {bms:.4g} is below (EMS - JMS) / n = {(ems - jms) / n:.4g}: the "
+                   "raters differ less than the residual noise implies and the cases hardly "
+                   "differ, so the ANOVA estimate is an artefact of the sample")
+            notes[single] = notes[avg] = why
+        elif code == _MINUS_INF:
+            what = "BMS = 0: the cases' mean ratings are identical" if single != "ICC2" else (
+                "BMS + (JMS - EMS) / n = 0")
+            notes[avg] = (f"{avg} is not defined on these data: {what}, so {single} is at its "
+                          f"lower bound -1/(k - 1) = {lb:.4g} and the mean of k = {k} raters "
+                          "would have an ICC of minus infinity")
+    return notes
+
+
 def icc(
     data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
     *, form: str = "ICC2", confidence: float = 0.95, missing: str = "listwise",
@@ -120,10 +214,32 @@ def icc(
 
     Notes
     -----
-    Zero variance (every rating equal) makes every ICC undefined: NaN with a
-    :class:`~riskeval.errors.DegenerateDataWarning`. Perfect agreement (no residual and no
-    rater variance) gives 1 with intervals [1, 1]; perfect consistency with systematic rater
-    differences gives ICC3 = 1 and an undefined (NaN) ICC2 interval.
+    Degenerate data. A single-rater form lies in [-1/(k - 1), 1] and a k-rater form (its
+    Spearman-Brown step-up) in (-inf, 1]. The forms are ratios of mean squares that can
+    leave these ranges on small or unusual samples; a form outside its range is reported as
+    NaN with a :class:`~riskeval.errors.DegenerateDataWarning` naming the cause (also in
+    :attr:`ICCResult.notes`), never as the formula's value:
+
+    - zero variance (every rating equal): all six forms;
+    - ICC2 below -1/(k - 1), which happens when BMS < (EMS - JMS) / n: ICC2 and ICC2k (whose
+      formula then gives values above 1, e.g. 3.0 on ``[[0, 0, 1], [0, 1, 0]]``);
+    - identical case means (BMS = 0): ICC1 and ICC3 are at their bound -1/(k - 1) and the
+      k-rater forms ICC1k and ICC3k (minus infinity) are NaN; likewise ICC2k when
+      BMS + (JMS - EMS) / n = 0;
+    - ratings that differ only between raters (BMS = EMS = 0): ICC3 and ICC3k.
+
+    Negative values inside the ranges are reported as they are: ratings of the same case
+    then differ more than ratings of different cases. Perfect agreement (no residual and no
+    rater variance) gives 1 with intervals [1, 1].
+
+    Intervals contain their estimate or are NaN (with a warning). The McGraw & Wong limits
+    of ICC2 are moved into [-1/(k - 1), 1] before the step-up to ICC2k, so a k-rater lower
+    limit can be minus infinity: the data do not bound the reliability of a mean of k
+    ratings from below. Limits that still leave out the estimate, Satterthwaite's degrees of
+    freedom when there is no residual variation but the raters differ, and a bootstrap
+    interval that leaves out the estimate give NaN limits. A bootstrap resample whose form
+    falls outside its range counts as undefined (more than 10% undefined: NaN interval). A
+    NaN estimate has a NaN interval.
 
     References
     ----------
@@ -164,27 +280,54 @@ def icc(
         batch[key] = np.where(np.abs(batch[key]) <= tiny, 0.0, batch[key])
     ms = {key: np.float64(v[0]) for key, v in batch.items()}
     bms, jms, ems, wms = ms["BMS"], ms["JMS"], ms["EMS"], ms["WMS"]
-    if bms == 0 and ems == 0 and wms == 0:
-        warn_degenerate("every rating is identical (zero variance); the ICCs are undefined")
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = {f: float(v[0]) for f, v in _icc_values(batch).items()}
+        raw = {f: float(v[0]) for f, v in _icc_values(batch).items()}
+        values = {f: float(v[0]) for f, v in _icc_checked(batch).items()}
         table = _f_table(values, bms, jms, ems, wms, n, k, confidence, r0)
+    notes = _undefined_notes(ms, raw, n, k)
+    for why in dict.fromkeys(notes.values()):  # each reason once
+        warn_degenerate(why)
+    lb = -1.0 / (k - 1)
     if method == "none":
         table[["ci_low", "ci_high"]] = np.nan
-    elif method in ("percentile", "bca"):
-        def stat(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
-            V = np.ones((U.shape[0], k)) if V is None else V
-            return _icc_values(_mean_squares(X, U, V))[form]
+    else:  # the F-based intervals (a bootstrap replaces the one of ``form``)
+        for f in ICC_FORMS:
+            if f == form and method != "analytic":
+                continue
+            why_nan = ("Satterthwaite's degrees of freedom are undefined with no residual "
+                       "variation (EMS = 0) and systematic rater differences"
+                       if f.startswith("ICC2") and ems == 0 else
+                       "the F-based limits are undefined on these data")
+            interval, note = checked_interval(
+                f, values[f], (table.loc[f, "ci_low"], table.loc[f, "ci_high"]),
+                None if f.endswith("k") else lb, 1.0, method="F-based (McGraw & Wong 1996)",
+                why_nan=why_nan)
+            table.loc[f, ["ci_low", "ci_high"]] = interval
+            if note:
+                notes[f] = note
+    if method in ("percentile", "bca"):
+        table.loc[form, ["ci_low", "ci_high"]] = np.nan
+        if np.isfinite(values[form]):
+            def stat(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+                V = np.ones((U.shape[0], k)) if V is None else V
+                return _icc_checked(_mean_squares(X, U, V))[form]
 
-        interval, _ = bootstrap_interval(
-            stat, values[form], n, k, n_boot=n_boot, resample=resample, method=method,
-            confidence=confidence, seed=seed, width=n * k,
-        )
-        table.loc[form, ["ci_low", "ci_high"]] = interval
+            interval, boot = bootstrap_interval(
+                stat, values[form], n, k, n_boot=n_boot, resample=resample, method=method,
+                confidence=confidence, seed=seed, width=n * k,
+            )
+            interval, note = checked_interval(
+                form, values[form], interval, None if form.endswith("k") else lb, 1.0,
+                method=f"bootstrap {method}", warned=True,
+                why_nan=f"{n_boot - boot['n_boot_valid']} of {n_boot} resamples gave an "
+                        "undefined ICC")
+            table.loc[form, ["ci_low", "ci_high"]] = interval
+            if note:
+                notes[form] = note
     return ICCResult(table=table, form=form,
                      mean_squares={x: ms[x] for x in ("BMS", "WMS", "JMS", "EMS")},
                      n_cases=n, n_raters=k, n_dropped=n_dropped, confidence=confidence,
-                     references=REFERENCES)
+                     references=REFERENCES, notes=notes)
 
 
 def _f_tests(bms: float, jms: float, ems: float, wms: float, n: int, k: int,
@@ -235,15 +378,24 @@ def _f_table(values: dict[str, float], bms: float, jms: float, ems: float, wms: 
         # degrees of freedom are undefined and so is the ICC2 interval
         lo2 = hi2 = 1.0 if jms == 0 else np.nan
 
+    lb = -1.0 / (k - 1)
+
     def single(f: float) -> float:  # ICC(1) or ICC(3) bound from an F bound
         return 1.0 if np.isinf(f) else (f - 1) / (f + k - 1)
 
+    def step_up(r: float) -> float:  # Spearman-Brown: the k-rater ICC of a single-rater one
+        return -np.inf if r <= lb else k * r / (1 + (k - 1) * r)
+
+    # the ICC2 limits can leave the single-rater range [-1/(k - 1), 1]: a single-rater ICC
+    # cannot lie there, so they are moved onto it before the step-up to k raters (where a
+    # limit below the range used to become a lower limit above 1)
+    lo2, hi2 = (float(np.clip(x, lb, 1.0)) if np.isfinite(x) else x for x in (lo2, hi2))
     ci = {
         "ICC1": (single(fl1), single(fu1)),
         "ICC2": (lo2, hi2),
         "ICC3": (single(fl3), single(fu3)),
         "ICC1k": (1 - 1 / fl1, 1 - 1 / fu1),
-        "ICC2k": (lo2 * k / (1 + lo2 * (k - 1)), hi2 * k / (1 + hi2 * (k - 1))),
+        "ICC2k": (step_up(lo2), step_up(hi2)),
         "ICC3k": (1 - 1 / fl3, 1 - 1 / fu3),
     }
     f_stat = _f_tests(bms, jms, ems, wms, n, k, r0)

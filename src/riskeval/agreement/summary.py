@@ -50,7 +50,9 @@ def agreement_summary(
     -------
     pandas.DataFrame
         One row per coefficient: ``estimate, se, ci_low, ci_high, ci_method, n_cases,
-        n_raters, n_ratings``.
+        n_raters, n_ratings, note``. A coefficient that is not defined on the data (or whose
+        interval is not) has NaN there and the reason in ``note``, which also carries the
+        number of incomplete cases the ICCs dropped.
     """
     if level not in LEVELS:
         raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")
@@ -92,8 +94,10 @@ def agreement_summary(
                     "ci_low": table.loc[form, "ci_low"], "ci_high": table.loc[form, "ci_high"],
                     "ci_method": "exact F (McGraw & Wong 1996)", "n_cases": res.n_cases,
                     "n_raters": res.n_raters, "n_ratings": res.n_cases * res.n_raters,
-                    "note": f"{res.n_dropped} incomplete cases dropped" if res.n_dropped
-                    else "",
+                    "note": "; ".join(x for x in (
+                        res.notes.get(form, ""),
+                        f"{res.n_dropped} incomplete cases dropped" if res.n_dropped else "",
+                    ) if x),
                 })
     out = pd.DataFrame(rows).set_index("coefficient")
     return out.reindex(columns=["estimate", "se", "ci_low", "ci_high", "ci_method", "n_cases",
@@ -104,5 +108,5 @@ def _row(result: Any, suffix: str) -> dict[str, Any]:
     row = result.to_frame().reset_index().iloc[0].to_dict()
     row["coefficient"] = f"{result.coefficient}{suffix}"
     row.pop("confidence", None)
-    row["note"] = ""
+    row["note"] = result.note  # why the estimate or its interval is NaN, if it is
     return row
