@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -223,3 +224,171 @@ def test_icc_forms_in_range_or_nan_with_warning(X, form, ci):
         check(row["ICC"], (row["ci_low"], row["ci_high"]), res.notes.get(f, ""), warned,
               lower, 1.0, ci is not None)
     assert res.estimate == res.to_frame().loc[form, "ICC"] or np.isnan(res.estimate)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 4: the issue's examples (values before the fix in the comments)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_icc2_below_its_bound_is_nan_with_warning():
+    # was ICC2 = -1 and ICC2k = 3.0, with no warning
+    with pytest.warns(DegenerateDataWarning, match=r"ICC2 and ICC2k are not defined.*ICC2 = -1 "
+                                                   r"lies below its lower bound.*-0\.5.*BMS"):
+        res = riskeval.icc([[0, 0, 1], [0, 1, 0]], form="ICC2k")
+    table = res.to_frame()
+    assert np.isnan(table.loc["ICC2", "ICC"]) and np.isnan(table.loc["ICC2k", "ICC"])
+    assert np.isnan(res.ci).all()
+    assert "ICC2k" in res.notes and res.note == res.notes["ICC2k"]
+    # was ICC2 = -2.0 with interval [-2.60, 0.58] and ICC2k = 4.0 with interval [3.25, 0.74]
+    with pytest.warns(DegenerateDataWarning, match="ICC2 = -2 lies below"):
+        table = riskeval.icc([[1, 3], [3, 1], [3, 2]]).to_frame()
+    assert table.loc[["ICC2", "ICC2k"], ["ICC", "ci_low", "ci_high"]].isna().all().all()
+    assert table.loc["ICC1", "ICC"] == pytest.approx(-0.8)  # the other forms are reported
+
+
+def test_icc2k_interval_contains_its_estimate():
+    # was ICC2k = -3 with the interval [5.34, 0.95] (ICC2's lower limit -0.695 stepped up)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # -3 is a legitimate k-rater value: no warning
+        table = riskeval.icc([[0, 0, 0], [0, 1, 0], [0, 0, 1]]).to_frame()
+    assert table.loc["ICC2k", "ICC"] == pytest.approx(-3.0)
+    assert table.loc["ICC2", "ci_low"] == pytest.approx(-0.5)  # was -0.695, below -1/(k-1)
+    assert table.loc["ICC2k", "ci_low"] == -np.inf
+    assert table.loc["ICC2k", "ci_high"] == pytest.approx(0.948, abs=5e-4)
+
+
+def test_icc2k_from_pure_noise_has_an_interval_that_contains_it():
+    # `riskeval agreement` on these 12 cases x 2 raters printed
+    # "ICC2k -5.266 [57.013, -0.289]"
+    X = np.array([[4, 4, 1, 2, 2, 3, 1, 1, 1, 4, 3, 3],
+                  [2, 1, 2, 3, 2, 2, 2, 4, 4, 1, 2, 3]], dtype=float).T
+    row = riskeval.icc(X).to_frame().loc["ICC2k"]
+    assert row["ICC"] == pytest.approx(-5.2658, abs=1e-4)
+    assert row["ci_low"] == -np.inf
+    assert row["ci_high"] == pytest.approx(-0.2887, abs=1e-4)
+
+
+def test_icc_minus_infinity_and_no_case_variance_are_nan_with_warning():
+    # was ICC1k = ICC3k = -inf and ICC3 = NaN, with no warning
+    with pytest.warns(DegenerateDataWarning) as caught:
+        res = riskeval.icc([[0, 1], [0, 1]])
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "ICC1k is not defined on these data: BMS = 0" in messages
+    assert "ICC3 and ICC3k are not defined on these data: the ratings differ only" in messages
+    table = res.to_frame()
+    assert table.loc[["ICC1k", "ICC3", "ICC3k"], "ICC"].isna().all()
+    assert table.loc["ICC1", "ICC"] == -1.0  # at its bound -1/(k - 1), reported
+    assert np.isfinite(table["ICC"]).sum() == 3
+    # ICC2 = 0 has no F-based interval (EMS = 0 with rater differences): said so
+    assert table.loc["ICC2", "ICC"] == 0.0 and np.isnan(table.loc["ICC2", "ci_low"])
+    assert "Satterthwaite" in res.notes["ICC2"]
+    summary = res.summary()
+    assert "ICC3k  not defined on these data (ICC3 and ICC3k are not defined" in summary
+    assert "CI not available (no F-based" in summary
+
+
+@pytest.mark.parametrize("ci", ["analytic", "percentile"])
+def test_icc_zero_variance_has_no_interval(ci):
+    # was ICC2 = NaN with the interval [1, 1] (and ICC2k likewise)
+    with pytest.warns(DegenerateDataWarning, match="zero variance"):
+        res = riskeval.icc(np.full((4, 3), 2.0), ci=ci, n_boot=200, seed=1)
+    assert res.to_frame()[["ICC", "ci_low", "ci_high"]].isna().all().all()
+    assert res.note == "every rating is identical (zero variance); the ICCs are undefined"
+
+
+def test_icc_bootstrap_interval_stays_in_range():
+    # was ICC2k = 0.662 with the percentile interval [-5.54, 1.375]: resamples in which ICC2
+    # fell below -1/(k - 1) gave ICC2k above 1
+    X = [[2, 2], [4, 2], [2, 4], [4, 4], [4, 3], [1, 1]]
+    res = riskeval.icc(X, form="ICC2k", ci="percentile", n_boot=200, seed=0)
+    lo, hi = res.ci
+    assert lo <= res.estimate <= hi <= 1.0
+    assert hi == pytest.approx(0.9715, abs=1e-4)
+    # the other forms keep their F-based intervals
+    assert res.to_frame().loc["ICC2", "ci_low"] == pytest.approx(
+        riskeval.icc(X).to_frame().loc["ICC2", "ci_low"])
+
+
+def test_fleiss_kappa_below_minus_one_is_nan_with_warning():
+    # was -1.67 with the interval [-1, -0.25]: the case rated once enters the category
+    # shares (chance agreement) but not observed agreement (Gwet 2014, irrCAC)
+    X = [[nan, nan, nan, 1], [nan, nan, 1, 2]]
+    with pytest.warns(DegenerateDataWarning, match=r"not defined on these data: its formula "
+                                                   r"gives -1\.667.*1 case rated by a single"):
+        res = riskeval.fleiss_kappa(X)
+    assert np.isnan(res.estimate) and np.isnan(res.ci).all() and np.isnan(res.se)
+    assert res.per_category["kappa"].isna().all()
+    assert np.isnan(res.extra["z"]) and np.isnan(res.extra["pvalue"])
+    assert res.summary().startswith("Fleiss' kappa: not defined on these data (Fleiss' kappa")
+    # the same pair without the case rated once: -1, the least value, is reported
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert riskeval.fleiss_kappa([[1, 2], [2, 1]]).estimate == pytest.approx(-1.0)
+    # alpha, which uses pairable ratings only, stays defined
+    assert np.isfinite(riskeval.krippendorff_alpha(X).estimate)
+
+
+def test_fleiss_kappa_with_cases_rated_once_still_matches_irrcac():
+    # cases rated once count in the category shares as in irrCAC: cac.raw4raters (case 12
+    # rated once) gives fleiss.kappa.raw 0.76117 (0.76248 if case 12 were left out)
+    X = np.array([[1, 1, nan, 1], [2, 2, 3, 2], [3, 3, 3, 3], [3, 3, 3, 3], [2, 2, 2, 2],
+                  [1, 2, 3, 4], [4, 4, 4, 4], [1, 1, 2, 1], [2, 2, 2, 2], [nan, 5, 5, 5],
+                  [nan, nan, 1, 1], [nan, nan, 3, nan]])
+    assert riskeval.fleiss_kappa(X).estimate == pytest.approx(0.76117, abs=5e-6)
+
+
+def test_gwet_ac2_below_minus_one_is_in_its_range_and_in_its_interval():
+    # was AC2 = -1.67 with the interval [-1, 1]; AC2 with quadratic weights on three
+    # categories lies in [1 - 9 / (9 - 6), 1] = [-2, 1]: the one pair is at opposite ends
+    X = [[nan, nan], [nan, 2], [3, 1]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = riskeval.gwet_ac(X, weights="quadratic")
+    assert res.estimate == pytest.approx(-5 / 3)
+    assert res.ci == (-2.0, 1.0)
+    bp = riskeval.brennan_prediger([[1, 3], [3, 1], [3, 2]], weights="quadratic")
+    assert bp.estimate == pytest.approx(-1.25)
+    assert bp.ci[0] <= bp.estimate <= bp.ci[1]  # was [-1, 1]
+
+
+def test_bootstrap_interval_that_misses_the_estimate_is_nan_with_warning():
+    # a narrow (10%) percentile interval of a skewed bootstrap distribution can leave out
+    # the estimate: it was reported as [-0.364, -0.273] around ICC2 = -0.429
+    X = [[3, 2, 4], [2, 3, 2], [2, 4, 1], [3, 2, 3], [4, 2, 3]]
+    with pytest.warns(DegenerateDataWarning, match=r"percentile interval of ICC2 \[-0\.3636, "
+                                                   r"-0\.2727\] does not contain the estimate"):
+        res = riskeval.icc(X, ci="percentile", n_boot=200, seed=0, confidence=0.1)
+    assert res.estimate == pytest.approx(-3 / 7) and np.isnan(res.ci).all()
+    assert "does not contain" in res.note
+    with pytest.warns(DegenerateDataWarning, match="bca.*Gwet's AC2.*does not contain"):
+        ac2 = riskeval.gwet_ac(X, weights="quadratic", ci="bca", n_boot=200, seed=0,
+                               confidence=0.1)
+    assert np.isfinite(ac2.estimate) and np.isnan(ac2.ci).all()
+    assert ac2.summary().startswith("Gwet's AC2: 0.348 (10% CI not available: the bootstrap")
+
+
+def test_summary_table_and_by_group_say_why_a_value_is_nan():
+    X = np.array([[1, 3], [3, 1], [3, 2], [2, 2]], dtype=float)
+    rows = [(f"c{i}", f"r{j}", X[i, j]) for i in range(4) for j in range(2)]
+    long = pd.DataFrame(rows, columns=["case", "rater", "rating"])
+    with pytest.warns(DegenerateDataWarning):
+        table = riskeval.agreement_summary(long, case="case", rater="rater", rating="rating",
+                                           categories=[1, 2, 3])
+    for form in ("ICC2", "ICC2k"):
+        row = table.loc[next(i for i in table.index if i.startswith(f"{form} "))]
+        assert np.isnan(row["estimate"])
+        assert row["note"].startswith("ICC2 and ICC2k are not defined on these data")
+    assert (table.loc[table["estimate"].notna(), "note"] == "").all()
+    # by_group: Fleiss' kappa below -1 in one office (a case rated once), defined in another
+    offices = pd.DataFrame({"office": ["north"] * 3 + ["south"] * 4,
+                            "case": ["a", "b", "b", "c", "c", "d", "d"],
+                            "rater": ["x", "x", "y", "x", "y", "x", "y"],
+                            "rating": [1, 1, 2, 1, 2, 2, 2]})
+    with pytest.warns(DegenerateDataWarning, match="rated by a single rater"):
+        per = riskeval.by_group(riskeval.fleiss_kappa, offices, group="office", case="case",
+                                rater="rater", rating="rating", categories=[1, 2])
+    north, south = per.iloc[0], per.iloc[1]
+    assert np.isnan(north["estimate"])
+    assert north["note"].startswith("Fleiss' kappa is not defined on these data")
+    assert np.isfinite(south["estimate"]) and south["note"] == ""
