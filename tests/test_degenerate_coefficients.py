@@ -284,7 +284,7 @@ def test_icc_minus_infinity_and_no_case_variance_are_nan_with_warning():
     assert table.loc["ICC2", "ICC"] == 0.0 and np.isnan(table.loc["ICC2", "ci_low"])
     assert "Satterthwaite" in res.notes["ICC2"]
     summary = res.summary()
-    assert "ICC3k  not defined on these data (ICC3 and ICC3k are not defined" in summary
+    assert "ICC3k  ICC3 and ICC3k are not defined on these data: the ratings" in summary
     assert "CI not available (no F-based" in summary
 
 
@@ -320,7 +320,8 @@ def test_fleiss_kappa_below_minus_one_is_nan_with_warning():
     assert np.isnan(res.estimate) and np.isnan(res.ci).all() and np.isnan(res.se)
     assert res.per_category["kappa"].isna().all()
     assert np.isnan(res.extra["z"]) and np.isnan(res.extra["pvalue"])
-    assert res.summary().startswith("Fleiss' kappa: not defined on these data (Fleiss' kappa")
+    assert res.summary().startswith("Fleiss' kappa is not defined on these data: its formula "
+                                    "gives -1.667")
     # the same pair without the case rated once: -1, the least value, is reported
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -103,8 +103,9 @@ class AgreementResult:
         """A few lines of plain text describing the result."""
         pct = f"{100 * self.confidence:g}%"
         if np.isnan(self.estimate):
-            head = f"{self.coefficient}: not defined on these data"
-            head += f" ({self.note})" if self.note else ""
+            head = (self.note if self.note.startswith(self.coefficient) else
+                    f"{self.coefficient}: not defined on these data"
+                    + (f" ({self.note})" if self.note else ""))
         elif np.isnan(self.ci[0]) and np.isnan(self.ci[1]) and self.note:
             head = (f"{self.coefficient}: {_fmt(self.estimate)} ({pct} CI not available: "
                     f"{self.note})")
@@ -133,8 +134,9 @@ class AgreementResult:
                 float_format=lambda x: f"{x:.4f}"
             )
         refs = "".join(f"<li>{html.escape(r)}</li>" for r in self.references)
+        note = f"<p><em>{html.escape(self.note)}</em></p>" if self.note else ""
         return (
-            f"<div><strong>{html.escape(self.coefficient)}</strong>{table}{extra}"
+            f"<div><strong>{html.escape(self.coefficient)}</strong>{table}{note}{extra}"
             f"<ul style='font-size:smaller'>{refs}</ul></div>"
         )
 
@@ -216,8 +218,7 @@ class ICCResult:
         for name, row in self.table.iterrows():
             note = self.notes.get(str(name), "")
             if np.isnan(row["ICC"]):
-                lines.append(f"  {name:<6} not defined on these data"
-                             + (f" ({note})" if note else ""))
+                lines.append(f"  {name:<6} {note or 'not defined on these data'}")
                 continue
             if np.isnan(row["ci_low"]) and np.isnan(row["ci_high"]) and note:
                 ci = f"{pct} CI not available ({note})"
@@ -236,6 +237,9 @@ class ICCResult:
 
     def _repr_html_(self) -> str:
         refs = "".join(f"<li>{html.escape(r)}</li>" for r in self.references)
+        notes = "".join(f"<li><em>{html.escape(n)}</em></li>"
+                        for n in dict.fromkeys(self.notes.values()))
+        notes = f"<ul>{notes}</ul>" if notes else ""
         return (f"<div><strong>Intraclass correlations</strong>"
-                f"{self.table.to_html(float_format=lambda x: f'{x:.4f}')}"
+                f"{self.table.to_html(float_format=lambda x: f'{x:.4f}')}{notes}"
                 f"<ul style='font-size:smaller'>{refs}</ul></div>")
