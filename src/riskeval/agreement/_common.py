@@ -14,6 +14,7 @@ from ..data import WideRatings, as_ratings
 from ..errors import DegenerateDataWarning
 from ._bootstrap import BatchedStat, bootstrap_interval, check_ci_options
 from ._result import AgreementResult
+from ._twoway import fisher_z_interval, twoway_jackknife
 
 
 def prepare(data: Any, case: str | None, rater: str | None, rating: str | None,
@@ -120,6 +121,9 @@ def finish(
     ``ci="analytic"`` uses ``estimate +/- t * se`` (Student t with ``df`` degrees of freedom,
     normal when ``df`` is None), truncated to [``lower``, ``upper``] (the coefficient's range)
     and labelled with ``se_method``;
+    With ``resample="cases+raters"`` (officers like these) the analytic interval uses the
+    two-way jackknife SE over cases and raters instead of ``se``, on Fisher's z scale with
+    Satterthwaite's degrees of freedom (:mod:`riskeval.agreement._twoway`);
     ``"percentile"``/``"bca"`` use the vectorised bootstrap, in which a resample whose value
     falls outside [``lower``, ``upper``] counts as undefined. An interval that does not
     contain the estimate is reported as NaN with a warning (:func:`checked_interval`), and
@@ -133,11 +137,25 @@ def finish(
     label = method
     why_nan = "its limits are undefined on these data"
     warned = False
-    if method == "analytic":
+    twoway = method == "analytic" and resample == "cases+raters"
+    if twoway:
+        # officers like these: the two-way jackknife over cases and raters
+        tw = twoway_jackknife(stat, n_cases, n_raters, estimate)
+        info.update({k: v for k, v in tw.items() if k != "se"})
+        se, df = tw["se"], tw["df"]
+        se_method = "two-way jackknife SE (cases and raters)"
+    if twoway and np.isfinite(se) and np.isfinite(estimate):
+        label = f"{se_method}, Fisher z, t df={df:.1f}"
+        interval = fisher_z_interval(estimate, se, df, n_ratings / max(n_cases, 1),
+                                     confidence)
+        why_nan = "its limits are undefined on these data"
+    elif method == "analytic":
         label = f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"
         if se is None or not np.isfinite(se) or not np.isfinite(estimate):
             interval = (np.nan, np.nan)
-            why_nan = f"the {se_method} is undefined on these data (too few cases)"
+            why_nan = (f"the {se_method} is undefined on these data (it needs at least 3 "
+                       f"cases and 3 raters)" if resample == "cases+raters" else
+                       f"the {se_method} is undefined on these data (too few cases)")
         else:
             crit = stats.norm.ppf(0.5 + confidence / 2) if df is None else stats.t.ppf(
                 0.5 + confidence / 2, df)

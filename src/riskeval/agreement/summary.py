@@ -27,7 +27,7 @@ LEVELS = ("nominal", "ordinal", "interval", "ratio")
 def agreement_summary(
     data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
     *, categories: Any = None, level: str = "ordinal", confidence: float = 0.95,
-    weights: str = "quadratic",
+    weights: str = "quadratic", resample: str = "cases",
 ) -> pd.DataFrame:
     """All standard coefficients that suit the level of measurement, with their intervals.
 
@@ -45,6 +45,12 @@ def agreement_summary(
         Confidence level of every interval (all analytic, so the table is deterministic).
     weights : str
         Weights for the weighted coefficients at ordinal level and above.
+    resample : {"cases", "cases+raters"}
+        Whom the intervals of the chance-corrected coefficients generalise to: *these
+        officers* (``"cases"``, the leave-one-case-out jackknife) or *officers like these*
+        (``"cases+raters"``, the two-way jackknife over cases and officers). Cohen's kappa
+        (two raters) always treats its two raters as fixed; the ICC rows are as their
+        forms define them (ICC2 and ICC2k generalise to other raters, ICC3 does not).
 
     Returns
     -------
@@ -64,25 +70,26 @@ def agreement_summary(
         )
     n_distinct = np.unique(wide.values[~np.isnan(wide.values)]).size
     categorical = level in ("nominal", "ordinal") or n_distinct <= 20
-    opts = {"confidence": confidence}
+    fixed = {"confidence": confidence}
+    opts = {"confidence": confidence, "resample": resample}
     results = []
     if categorical:
         results += [percent_agreement(wide, **opts), fleiss_kappa(wide, **opts),
                     gwet_ac(wide, **opts), brennan_prediger(wide, **opts)]
         if wide.n_raters == 2:
-            results.append(cohen_kappa(wide, **opts))
+            results.append(cohen_kappa(wide, **fixed))
         if level != "nominal":
             results += [gwet_ac(wide, weights=weights, **opts),
                         brennan_prediger(wide, weights=weights, **opts)]
             if wide.n_raters == 2:
-                results.append(cohen_kappa(wide, weights=weights, **opts))
+                results.append(cohen_kappa(wide, weights=weights, **fixed))
     rows = [_row(r, "" if r.extra.get("weights", "identity") == "identity"
                  else f" ({r.extra['weights']} weights)") for r in results]
     alpha_level = level if level != "ordinal" or categorical else "interval"
     rows.append(_row(krippendorff_alpha(wide, level=alpha_level, **opts), f" ({alpha_level})"))
     if level != "nominal":
         try:
-            res = icc(wide, **opts)
+            res = icc(wide, **fixed)
         except RiskevalError as exc:  # e.g. fewer than two complete cases
             rows.append({"coefficient": "ICC", "estimate": np.nan, "note": str(exc)})
         else:

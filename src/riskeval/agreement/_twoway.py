@@ -1,0 +1,132 @@
+"""Standard errors that treat the officers as a sample: the two-way (cases x raters) jackknife.
+
+An agreement coefficient computed on ``n`` cases rated by ``m`` officers varies from study to
+study for two reasons: other cases, and other officers. The leave-one-case-out jackknife
+measures only the first (the officers are fixed: "these officers"). For "officers like these"
+both must count. In a crossed design the variance of a smooth statistic is, to first order,
+
+``Var = s_case / n + s_rater / m + s_int / (n m)``.
+
+The case jackknife estimates ``s_case / n + s_int / (n m)``, the rater jackknife
+``s_rater / m + s_int / (n m)``, so their sum counts the interaction term twice. The
+interaction is measured by deleting a case and a rater together:
+``D_ij = t(-i,-j) - t(-i) - t(-j) + t``, whose sum of squares times ``(n-1)(m-1)/(n m)``
+estimates ``s_int / (n m)`` (exactly so for the grand mean of a complete table). The
+variance is then ``V_case + V_rater - V_int``, floored at ``V_case`` (generalising to other
+officers can only add uncertainty). Every deleted-and-recomputed value is one row of the
+batched statistic, so the ``n m`` joint deletions cost a few array operations.
+
+References
+----------
+Efron, B. & Stein, C. (1981). The jackknife estimate of variance. *Annals of Statistics* 9(3),
+586-596.
+
+Fisher, R. A. (1925). *Statistical Methods for Research Workers*, section 39 (the z
+transformation of an intraclass correlation). Oliver & Boyd.
+
+Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance
+components. *Biometrics Bulletin* 2(6), 110-114.
+
+Owen, A. B. (2007). The pigeonhole bootstrap. *Annals of Applied Statistics* 1(2), 386-411
+(why resampling cases and raters independently overstates the variance of crossed data).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from ._bootstrap import BatchedStat
+
+#: Above this many (case, rater) pairs the joint deletions are skipped and the sum of the
+#: two one-way jackknife variances is used (conservative by ``s_int / (n m)``, which is then
+#: negligible).
+MAX_PAIRS = 250_000
+
+
+def twoway_jackknife(stat: BatchedStat, n_cases: int, n_raters: int,
+                     estimate: float) -> dict[str, float]:
+    """Jackknife variances of ``stat`` over cases, over raters, and of their interaction.
+
+    Parameters
+    ----------
+    stat : callable
+        Batched statistic ``stat(U, V) -> (B,)`` with case weights ``U`` (B x n) and rater
+        weights ``V`` (B x m).
+    n_cases, n_raters : int
+        Sizes of the two dimensions.
+    estimate : float
+        ``stat`` on the full data.
+
+    Returns
+    -------
+    dict
+        ``var_cases``, ``var_raters``, ``var_interaction``, ``se`` (the square root of
+        ``var_cases + var_raters - var_interaction``, floored at ``var_cases``) and ``df``
+        (Satterthwaite's, from the case part on ``n - 1`` and the officer part on ``m - 1``
+        degrees of freedom); NaN entries when a deletion leaves the coefficient undefined.
+    """
+    n, m = int(n_cases), int(n_raters)
+    nan = {"var_cases": np.nan, "var_raters": np.nan, "var_interaction": np.nan, "se": np.nan,
+           "df": np.nan}
+    if n < 3 or m < 3 or not np.isfinite(estimate):
+        return nan
+    drop_case = 1.0 - np.eye(n)
+    drop_rater = 1.0 - np.eye(m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t_case = stat(drop_case, np.ones((n, m)))
+        t_rater = stat(np.ones((m, n)), drop_rater)
+    if not (np.isfinite(t_case).all() and np.isfinite(t_rater).all()):
+        return nan
+    v_case = (n - 1) / n * float(((t_case - t_case.mean()) ** 2).sum())
+    v_rater = (m - 1) / m * float(((t_rater - t_rater.mean()) ** 2).sum())
+    v_int = 0.0
+    if n * m <= MAX_PAIRS:
+        sq = 0.0
+        step = max(1, 20_000 // m)           # cases per batch: bounded memory
+        for start in range(0, n, step):
+            rows = np.arange(start, min(n, start + step))
+            U = np.repeat(drop_case[rows], m, axis=0)
+            V = np.tile(drop_rater, (len(rows), 1))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                both = stat(U, V).reshape(len(rows), m)
+            d = both - t_case[rows, None] - t_rater[None, :] + estimate
+            d = d[np.isfinite(d)]
+            sq += float((d ** 2).sum())
+        v_int = (n - 1) * (m - 1) / (n * m) * sq
+    v_extra = max(v_rater - v_int, 0.0)      # what other officers add
+    total = v_case + v_extra
+    # Satterthwaite: the two parts rest on n - 1 and m - 1 degrees of freedom
+    denom = v_case ** 2 / (n - 1) + v_extra ** 2 / (m - 1)
+    df = total ** 2 / denom if denom > 0 else float(n - 1)
+    return {"var_cases": v_case, "var_raters": v_rater, "var_interaction": v_int,
+            "se": float(np.sqrt(total)), "df": float(df)}
+
+
+def fisher_z_interval(estimate: float, se: float, df: float, k: float,
+                      confidence: float) -> tuple[float, float]:
+    """A t interval on the scale ``z = log((1 + (k - 1) r) / (1 - r)) / 2``, mapped back.
+
+    The transform is Fisher's z for an intraclass correlation of ``k`` ratings per case
+    (Fisher 1925, section 39); it makes the interval asymmetric, longer towards the middle
+    of the range, where a coefficient estimated from few cases lies more often than towards
+    its bound at 1. An estimate outside ``(-1 / (k - 1), 1)`` (e.g. perfect agreement) gets
+    the plain interval ``estimate +/- t se``.
+
+    Simulated coverage of the 95% interval for Krippendorff's alpha against its population
+    value, 800 studies per design (6-40 officers x 8-30 vignettes, latent and 4-level
+    ratings): 0.930-0.961 (``papers/alpha_coverage.md``).
+    """
+    crit = float(stats.t.ppf(0.5 + confidence / 2, df))
+    k = max(float(k), 2.0)
+    low_edge = -1.0 / (k - 1.0)
+    if not low_edge < estimate < 1.0 or se == 0:
+        return estimate - crit * se, estimate + crit * se
+    z = 0.5 * np.log((1 + (k - 1) * estimate) / (1 - estimate))
+    dz = 0.5 * ((k - 1) / (1 + (k - 1) * estimate) + 1 / (1 - estimate))
+    lo, hi = z - crit * se * dz, z + crit * se * dz
+
+    def back(v: float) -> float:
+        e = np.exp(2 * v)
+        return float((e - 1) / (e + k - 1))
+    return back(lo), back(hi)
