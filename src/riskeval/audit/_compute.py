@@ -338,9 +338,10 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
             "categories": cat_list, "high_from": high_from, "confidence": confidence,
             "level_counts": {c: int((codes == i).sum()) for i, c in enumerate(cats)}}
 
+    # the service's officers are a sample of officers like them: intervals over both
     agreement = step("agreement", lambda: agreement_summary(
         frame, case=unit, rater=rater, rating=rating, categories=cat_list, level="ordinal",
-        confidence=confidence))
+        confidence=confidence, resample="cases+raters"))
     by_office = None
     if office is not None:
         def per_office() -> pd.DataFrame:

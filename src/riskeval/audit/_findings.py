@@ -39,6 +39,13 @@ METHODS = (
      "usually read as reliable, below 0.667 as too unreliable to draw conclusions.",
      "Krippendorff, K. (2004). Content Analysis: An Introduction to Its Methodology, 2nd ed. "
      "Sage; Hayes, A. F. & Krippendorff, K. (2007). Communication Methods and Measures 1(1)."),
+    ("Intervals: officers like these", "The intervals of the overall agreement coefficients "
+     "allow for the officers being a sample of officers like them, as well as the cases "
+     "being a sample of cases (a jackknife over cases and officers together); they are wider "
+     "than intervals for these officers only. Within each office the intervals are for that "
+     "office's own officers (cases vary, the team is fixed).",
+     "Efron, B. & Stein, C. (1981). The jackknife estimate of variance. Annals of Statistics "
+     "9(3), 586-596."),
     ("Intraclass correlations (ICC)", "Share of rating variance due to real differences "
      "between cases, treating the levels 1-4 as scores.", "Shrout, P. E. & Fleiss, J. L. "
      "(1979). Psychological Bulletin 86(2), 420-428; McGraw, K. O. & Wong, S. P. (1996). "
@@ -96,7 +103,9 @@ def findings(a: Audit) -> list[Finding]:
     if math.isfinite(al["estimate"]):
         chance = (f"Allowing for agreement by chance, Krippendorff's alpha is "
                   f"{al['estimate']:.2f}{_ci(al['ci_low'], al['ci_high'])}, which is "
-                  f"{_alpha_words(al['estimate'])}.")
+                  f"{_alpha_words(al['estimate'])}."
+                  + (" The interval allows for these officers being a sample of officers "
+                     "like them." if math.isfinite(al["ci_low"]) else ""))
     else:
         chance = ("Krippendorff's alpha is not defined here: every rating that can be "
                   "compared is in one level, so there is no variation for officers to agree "
