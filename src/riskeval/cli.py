@@ -1,6 +1,11 @@
 """The ``riskeval`` command-line tool.
 
 Exit codes: 0 success, 2 bad input (a one-line message naming the problem), 1 internal error.
+
+JSON output (``agreement --json``, ``demo --json``): a value that is not defined on the data
+(NaN) is ``null`` and its row's ``note`` says why; an infinite interval limit (the lower limit
+of a k-rater ICC, which has no lower bound) is the string ``"-inf"`` (``"inf"`` above), since
+JSON has no infinity. Every other number is a JSON number.
 """
 
 from __future__ import annotations
@@ -32,6 +37,10 @@ _AUDIT_EXAMPLE = """example:
       --office office --reference evidence_level \\
       --categories "low,medium,high,very high" -o audit-2026/
 """
+
+_JSON_HELP = ("print JSON for machines; a value not defined on the data is null (the row's "
+              "note says why), an infinite interval limit is the string \"-inf\" or \"inf\" "
+              "(JSON has no infinity)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                           "officers are identified within their office (officer 3 of two "
                           "offices is two officers, labelled 'office / 3')")
     agr.add_argument("--confidence", type=float, default=0.95, help="confidence level")
-    agr.add_argument("--json", action="store_true", help="print JSON for machines")
+    agr.add_argument("--json", action="store_true", help=_JSON_HELP)
 
     aud = sub.add_parser(
         "audit", help="the complete consistency audit: report.html, tables, summary.json",
@@ -125,7 +134,8 @@ def _parser() -> argparse.ArgumentParser:
                       help="folder for the report (default ./riskeval-demo; a previous demo "
                            "report there is replaced)")
     demo.add_argument("--json", action="store_true",
-                      help="print the agreement summary as JSON instead (writes no report)")
+                      help="print the agreement summary as JSON instead (writes no report); "
+                           + _JSON_HELP[len("print JSON for machines; "):])
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
 
     dg = sub.add_parser(
@@ -231,18 +241,10 @@ def _summarise(frame: pd.DataFrame, label: str, case: str, rater: str, rating: s
             coefs = [(krippendorff_alpha, {"level": level}, f"Krippendorff's alpha ({level})")]
             if level in ("nominal", "ordinal"):
                 coefs.append((gwet_ac, {}, "Gwet's AC1"))
-            unshared = _offices_sharing_no_case(frame, case, rater, rating, office)
-            within = frame[~frame[office].isin(unshared.index)]
             for fn, kw, name in coefs:
-                part = by_group(fn, within, group=office,
-                                case=case, rater=rater, rating=rating, categories=categories,
-                                confidence=confidence, **kw) if len(within) else None
-                skipped = pd.DataFrame({office: unshared.index, "estimate": float("nan"),
-                                        "n_raters": unshared.to_numpy(),
-                                        "note": "its officers share no case (no case was "
-                                                "rated by two of them)"})
-                part = pd.concat([p for p in (part, skipped) if p is not None and len(p)],
-                                 ignore_index=True).sort_values(office, kind="stable")
+                part = by_group(fn, frame, group=office, case=case, rater=rater,
+                                rating=rating, categories=categories, confidence=confidence,
+                                **kw)
                 part["coefficient"] = name
                 per.append(part)
             offices = pd.concat(per, ignore_index=True)
@@ -251,15 +253,6 @@ def _summarise(frame: pd.DataFrame, label: str, case: str, rater: str, rating: s
             "n_ratings": int(frame[rating].notna().sum()),
             "n_cases": int(frame[case].nunique()), "n_raters": int(frame[rater].nunique()),
             "coefficients": table, "by_office": offices, "warnings": notes}
-
-
-def _offices_sharing_no_case(frame: pd.DataFrame, case: str, rater: str, rating: str,
-                             office: str) -> pd.Series:
-    """Offices with two or more officers but no case rated by two of them: officers counted."""
-    rated = frame[frame[rating].notna()]
-    n_officers = rated.groupby(office, sort=True, observed=True)[rater].nunique()
-    shared = set(rated.loc[rated.duplicated([office, case]), office])
-    return n_officers[(n_officers >= 2) & ~n_officers.index.isin(shared)]
 
 
 def _demo(seed: int) -> dict[str, Any]:
@@ -280,30 +273,82 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def _nan(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+class _Notes:
+    """Numbered notes under a table: each distinct reason is printed once."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.printed = 0
+        self.infinite: set[str] = set()
+
+    def mark(self, note: Any) -> str:
+        if not isinstance(note, str) or not note:
+            return ""
+        number = self.numbers.setdefault(note, len(self.numbers) + 1)
+        return f"(note {number})"
+
+    def cells(self, row: Any) -> tuple[str, str, str, str]:
+        """Estimate, interval, method and note marker of one row, as printed."""
+        est, lo, hi = (row.get(k, float("nan")) for k in ("estimate", "ci_low", "ci_high"))
+        marker = self.mark(row.get("note"))
+        if _nan(est):
+            return "not defined", marker, "", ""
+        if _nan(lo) or _nan(hi):
+            return _fmt(est), f"no interval {marker}".strip(), "", ""
+        for x in (lo, hi):
+            if math.isinf(x):
+                self.infinite.add("-inf" if x < 0 else "inf")
+        method = row.get("ci_method")
+        return (_fmt(est), f"[{_fmt(lo)}, {_fmt(hi)}]", "" if _nan(method) else str(method),
+                marker)
+
+    def flush(self) -> list[str]:
+        """The notes numbered since the last flush, and the meaning of infinite limits."""
+        new = list(self.numbers)[self.printed:]
+        self.printed = len(self.numbers)
+        lines = [f"  ({self.numbers[n]}) {n}" for n in new]
+        legend = {"-inf": "-inf: the interval has no lower limit (a k-rater ICC has no lower "
+                          "bound)",
+                  "inf": "inf: the interval has no upper limit"}
+        lines += [f"  {legend[k]}" for k in sorted(self.infinite)]
+        self.infinite = set()
+        return lines
+
+    def said(self, message: str) -> bool:
+        """Whether a warning's text is already given as a note."""
+        return any(message in n for n in self.numbers)
+
+
 def _print_table(out: dict[str, Any]) -> None:
     pct = f"{100 * out['confidence']:g}% CI"
     print(f"riskeval agreement: {out['file']}")
     print(f"{out['n_ratings']} ratings of {out['n_cases']} cases by {out['n_raters']} raters; "
           f"level: {out['level']}")
     print()
+    notes = _Notes()
     table = out["coefficients"]
     width = max(len(c) for c in table.index) + 2
-    print(f"{'coefficient':<{width}}{'estimate':>9}  {pct:<18}  method")
+    print(f"{'coefficient':<{width}}{'estimate':>11}  {pct:<20}  method")
     for name, row in table.iterrows():
-        ci = f"[{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-        print(f"{name:<{width}}{_fmt(row['estimate']):>9}  {ci:<18}  {_fmt(row['ci_method'])}"
-              + (f"  ({row['note']})" if isinstance(row["note"], str) and row["note"] else ""))
+        est, ci, method, marker = notes.cells(row)
+        print(f"{name:<{width}}{est:>11}  {ci:<20}  {method}  {marker}".rstrip())
+    for line in notes.flush():
+        print(line)
     if out["by_office"] is not None:
         per = out["by_office"]
         key = per.columns[0]
         print()
         print(f"by {key}:")
         for _, row in per.iterrows():
-            ci = f"[{_fmt(row.get('ci_low', float('nan')))}, " \
-                 f"{_fmt(row.get('ci_high', float('nan')))}]"
-            note = f"  {row['note']}" if isinstance(row.get("note"), str) and row["note"] else ""
-            print(f"  {row[key]!s:<12} {row['coefficient']:<32} {_fmt(row['estimate']):>7}  "
-                  f"{ci:<18} raters={row['n_raters']}{note}")
+            est, ci, _method, marker = notes.cells(row)
+            print(f"  {row[key]!s:<12} {row['coefficient']:<32} {est:>11}  {ci:<20}  "
+                  f"raters={row['n_raters']}  {marker}".rstrip())
+        for line in notes.flush():
+            print(line)
     ref = out.get("against_reference")
     if ref:
         print()
@@ -311,7 +356,25 @@ def _print_table(out: dict[str, Any]) -> None:
               f"of ratings differ ({100 * ref['upward']:.1f}% higher, "
               f"{100 * ref['downward']:.1f}% lower)")
     for w in out["warnings"]:
-        print(f"note: {w}")
+        if not notes.said(w):
+            print(f"note: {w}")
+
+
+def _json_value(x: Any) -> Any:
+    """Plain JSON: NaN is null, an infinity the string "inf" or "-inf" (JSON has none)."""
+    if isinstance(x, dict):
+        return {str(k): _json_value(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_json_value(v) for v in x]
+    if x is None or x is pd.NA or x is pd.NaT:
+        return None
+    if hasattr(x, "item") and not isinstance(x, str):
+        x = x.item()  # numpy scalars
+    if isinstance(x, float):
+        if math.isnan(x):
+            return None
+        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+    return x
 
 
 def _to_json(out: dict[str, Any]) -> str:
@@ -319,12 +382,12 @@ def _to_json(out: dict[str, Any]) -> str:
         if frame is None:
             return None
         f = frame.reset_index() if index else frame
-        return json.loads(f.to_json(orient="records", double_precision=15))
+        return f.astype(object).to_dict(orient="records")
 
     payload = dict(out)
     payload["coefficients"] = frame_records(out["coefficients"], True)
     payload["by_office"] = frame_records(out["by_office"], False)
-    return json.dumps(payload, indent=2)
+    return json.dumps(_json_value(payload), indent=2, allow_nan=False)
 
 
 def _output_folder(out: Path, force: bool) -> Path:

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import _check_columns, validate_ratings
-from ..errors import RiskevalError
+from ..data import _check_columns, _validate
+from ..errors import RiskevalError, RiskevalTypeError
 from ._bootstrap import make_rng
 
 __all__ = ["by_group"]
@@ -46,8 +46,8 @@ def by_group(
         Seed for bootstrap intervals; each group gets its own independent stream
         (``SeedSequence.spawn``), so results do not depend on the order of groups.
     min_raters : int
-        Groups with fewer raters (or fewer than two cases) are reported with NaN and a
-        ``note`` instead of raising.
+        Groups with fewer raters, fewer than two cases, or raters who share no case are
+        reported with NaN and a ``note`` instead of raising.
     **options
         Passed to ``coefficient`` (``level=``, ``weights=``, ``ci=``...).
 
@@ -56,17 +56,42 @@ def by_group(
     pandas.DataFrame
         One row per group: the group key(s), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
         ``n_cases``, ``n_raters``, ``n_ratings``, ``ci_method`` and ``note`` (too few raters
-        or cases, or why the coefficient or its interval is NaN in that group).
+        or cases, raters who share no case, or why the coefficient or its interval is NaN in
+        that group).
+
+    Notes
+    -----
+    Each group's rows are checked on their own: a (case, rater) pair must appear once
+    *within* a group. So officers numbered 1, 2, 3... within each office are distinct
+    officers when ``group`` is the office (as ``office=`` makes them elsewhere), and an
+    officer who rated the same vignettes in two cohorts is counted in each cohort.
     """
+    if not isinstance(data, pd.DataFrame):
+        raise RiskevalTypeError(
+            f"by_group needs a long pandas DataFrame of ratings with the group column(s), got "
+            f"{type(data).__name__}"
+        )
     groups = [group] if isinstance(group, str) else list(group)
     _check_columns(data, {f"group {g!r}": g for g in groups})
-    frame = validate_ratings(data, case=case, rater=rater, rating=rating, categories=categories)
     for g in groups:
         if data[g].isna().any():
             raise RiskevalError(
                 f"the group column {g!r} is empty on {int(data[g].isna().sum())} rows; every "
                 "rating needs a group"
             )
+    # raters are told apart within their group, as officers within offices: the same id in
+    # two groups is two raters (officers numbered 1, 2, 3... in each office), so a (case,
+    # rater) pair need only be unique within a group; each group's coefficient sees its rows
+    key = groups[0]
+    keyed = data
+    if len(groups) > 1:
+        key = "__group__"
+        while key in data.columns:
+            key = f"_{key}_"
+        keyed = data.assign(**{key: data[groups].astype(str).agg(", ".join, axis=1)})
+    frame, _ = _validate(keyed, case=case, rater=rater, rating=rating, office=key,
+                         categories=categories)
+    for g in groups:
         frame[g] = data[g]
     if isinstance(seed, np.random.Generator):
         seed = np.random.SeedSequence(int(seed.integers(2**63)))
@@ -74,12 +99,19 @@ def by_group(
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     grouped = list(frame.groupby(groups, sort=True))
     rows = []
-    for (key, sub), stream in zip(grouped, root.spawn(len(grouped)), strict=True):
-        label = dict(zip(groups, key, strict=True))
-        n_r, n_c = sub[rater].nunique(), sub[case].nunique()
+    for (key_values, sub), stream in zip(grouped, root.spawn(len(grouped)), strict=True):
+        label = dict(zip(groups, key_values, strict=True))
+        rated = sub[sub[rating].notna()]
+        n_r, n_c = rated[rater].nunique(), rated[case].nunique()
+        note = ""
         if n_r < max(2, min_raters) or n_c < 2:
+            note = f"too few raters/cases ({n_r} raters, {n_c} cases)"
+        elif not rated[case].duplicated().any():
+            note = (f"its {n_r} raters share no case (no case was rated by two of them); "
+                    "there is no agreement to measure")
+        if note:
             rows.append({**label, "estimate": np.nan, "n_cases": n_c, "n_raters": n_r,
-                         "note": f"too few raters/cases ({n_r} raters, {n_c} cases)"})
+                         "note": note})
             continue
         res = coefficient(sub, case=case, rater=rater, rating=rating, categories=categories,
                           seed=stream, **options)

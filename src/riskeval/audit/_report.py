@@ -8,11 +8,13 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -45,8 +47,13 @@ def _records(frame: pd.DataFrame | pd.Series | None, index: bool = True) -> Any:
         return None
     if isinstance(frame, pd.Series):
         frame = frame.to_frame().T
-    f = frame.reset_index() if index else frame
+    f = frame.reset_index() if index else frame.copy()
     f.columns = [str(c) for c in f.columns]
+    for i in range(f.shape[1]):  # an infinity is kept apart from NaN (see _clean)
+        col = f.iloc[:, i]
+        if col.dtype == float and np.isinf(col).any():
+            f.isetitem(i, col.astype(object).map(
+                lambda x: ("inf" if x > 0 else "-inf") if np.isinf(x) else x))
     return json.loads(f.to_json(orient="records", double_precision=15, default_handler=str))
 
 
@@ -101,7 +108,8 @@ def summary_dict(a: Audit) -> dict[str, Any]:
 
 
 def _clean(x: Any) -> Any:
-    """Plain JSON types throughout; NaN and infinities (not JSON) become null."""
+    """Plain JSON types throughout: NaN (not defined) becomes null, an infinity the string
+    ``"inf"`` or ``"-inf"`` (JSON has none; e.g. the lower limit of a k-rater ICC)."""
     if isinstance(x, dict):
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
@@ -109,7 +117,9 @@ def _clean(x: Any) -> Any:
     if hasattr(x, "item") and not isinstance(x, str):
         x = x.item()
     if isinstance(x, float):
-        return x if math.isfinite(x) else None
+        if math.isnan(x):
+            return None
+        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
     if x is None or isinstance(x, bool | int | str):
         return x
     return str(x)
@@ -210,8 +220,10 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
         parts.append(f"<div class='finding' id='finding-{_esc(f.key)}'><strong>"
                      f"{_esc(f.title)}.</strong> {_esc(f.text)}</div>")
 
-    parts += ["<h2>Agreement</h2>", _table_html(a.agreement.drop(columns=["note"],
-                                                                  errors="ignore"))]
+    parts += ["<h2>Agreement</h2>",
+              "<p>An empty estimate or interval is not defined on these data; the note on "
+              "its row says why.</p>" if _any_note(a.agreement) else "",
+              _table_html(a.agreement)]
     if a.agreement_by_office is not None:
         parts += ["<h3>By office</h3>", _table_html(a.agreement_by_office.set_index(
             list(a.agreement_by_office.columns[:2])))]
@@ -267,6 +279,33 @@ def render_html(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
             f"<style>{_CSS}</style></head><body>\n{render_body(a, pngs)}\n</body></html>\n")
 
 
+def _any_note(frame: pd.DataFrame) -> bool:
+    return "note" in frame.columns and bool(
+        frame["note"].map(lambda n: isinstance(n, str) and n != "").any())
+
+
+def _reason(note: Any, name: str) -> str:
+    """A row's note as a reason in running text: without the coefficient's name in front
+    ("Krippendorff's alpha is undefined: ...") or "returning NaN" behind."""
+    if not isinstance(note, str):
+        return ""
+    text = note.strip()
+    head, sep, tail = text.partition(": ")
+    if sep and name in head:
+        text = tail
+    return re.sub(r";?\s*(returning NaN|the interval is reported as NaN)\.?$", "", text)
+
+
+def _alpha_words(row: pd.Series) -> str:
+    """Krippendorff's alpha with its interval, or why either is not defined."""
+    why = _reason(row.get("note"), "Krippendorff's alpha")
+    if not math.isfinite(row["estimate"]):
+        return "not defined" + (f": {why}." if why else ".")
+    if not (math.isfinite(row["ci_low"]) and math.isfinite(row["ci_high"])):
+        return f"{row['estimate']:.3f}, no interval" + (f" ({why})." if why else ".")
+    return f"{row['estimate']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]."
+
+
 def five_lines(a: Audit) -> list[str]:
     """The headline numbers in five lines."""
     m = a.meta
@@ -277,8 +316,7 @@ def five_lines(a: Audit) -> list[str]:
     lines = [f"{m['n_ratings']} ratings of {m['n_cases']} cases by {m['n_officers']} officers"
              f"{offices}.",
              f"Exact agreement {100 * pa['estimate']:.1f}%; Krippendorff's alpha (ordinal) "
-             + (f"{al['estimate']:.3f} [{al['ci_low']:.3f}, {al['ci_high']:.3f}]."
-                if math.isfinite(al["estimate"]) else "not defined (one level throughout)."),
+             + _alpha_words(al),
              ("Variance shares: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in sh.items())
               + "." if sh.notna().any() else "Variance shares: not defined (no variation).")]
     if a.funnel is not None:
