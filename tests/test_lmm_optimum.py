@@ -22,18 +22,9 @@ from riskeval.multilevel._boundary import minimize_nonneg
 
 
 def issue_design(seed: int) -> pd.DataFrame:
-    """The reproducer of issue 14: 7 offices x 5 officers, 20 cases, ~12% missing, 4 levels."""
-    rng = np.random.default_rng(seed)
-    truth = rng.normal(.3, 1, 20)
-    offe = rng.normal(0, .35, 7)
-    rows = []
-    for j in range(35):
-        own = rng.normal(0, .25)
-        for c in range(20):
-            if rng.random() < .88:
-                z = truth[c] + offe[j // 5] + own + rng.normal(0, .55)
-                rows.append((c, j, j // 5, 1 + np.digitize(z, [-.5, .45, 1.3])))
-    return pd.DataFrame(rows, columns=["case", "officer", "office", "score"])
+    """The reproducer of issue 14 (7 offices x 5 officers, 20 cases, ~12% missing, 4 levels),
+    as written to the fixtures by tests/fixtures/make_small_designs.py."""
+    return _small_designs()[1][f"issue7x5_s{seed:02d}"]
 
 
 def random_design(seed: int) -> pd.DataFrame:

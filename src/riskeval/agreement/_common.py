@@ -150,7 +150,8 @@ def finish(
                                      confidence)
         why_nan = "its limits are undefined on these data"
     elif method == "analytic":
-        label = f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"
+        label = (f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"
+                 if np.isfinite(df) else se_method)
         if se is None or not np.isfinite(se) or not np.isfinite(estimate):
             interval = (np.nan, np.nan)
             why_nan = (f"the {se_method} is undefined on these data (it needs at least 3 "

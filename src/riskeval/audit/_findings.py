@@ -106,10 +106,12 @@ def findings(a: Audit) -> list[Finding]:
                   f"{_alpha_words(al['estimate'])}."
                   + (" The interval allows for these officers being a sample of officers "
                      "like them." if math.isfinite(al["ci_low"]) else ""))
-    else:
+    elif "one category" in str(al.get("note", "")) or not str(al.get("note", "")):
         chance = ("Krippendorff's alpha is not defined here: every rating that can be "
                   "compared is in one level, so there is no variation for officers to agree "
                   "or disagree about.")
+    else:
+        chance = f"Krippendorff's alpha is not defined here ({al['note']})."
     out.append(Finding(
         "agreement", "How often officers agree",
         f"When two officers rated the same case they chose the same level "
