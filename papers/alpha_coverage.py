@@ -9,8 +9,8 @@ value (``riskeval.design.population_alpha``; the ICC itself on latent scores):
 
 * ``these officers``: ``resample="cases"``, the leave-one-case-out jackknife (t interval);
 * ``officers like these``: ``resample="cases+raters"``, the two-way jackknife over cases and
-  officers, on Fisher's z scale with Satterthwaite's degrees of freedom (the interval the
-  audit and ``rater_study`` report).
+  officers, around the case jackknife's bias-corrected estimate, on Fisher's z scale with
+  Satterthwaite's degrees of freedom (the interval the audit and ``rater_study`` report).
 
 2,000 simulated studies per design, seed 2026 (Monte Carlo SE of a 95% coverage about 0.005).
 Run from the repository root: ``python papers/alpha_coverage.py`` (writes
@@ -93,9 +93,10 @@ def main() -> None:
         "",
         "The interval for *these officers* varies the cases only, so when the question is "
         "about officers like them it is too narrow. The interval for *officers like these* "
-        "(the two-way jackknife over cases and officers, on Fisher's z scale with "
-        "Satterthwaite's df) is what `riskeval audit` reports for the overall coefficients "
-        "and `design.rater_study` diagnoses.",
+        "(the two-way jackknife over cases and officers, around the case jackknife's "
+        "bias-corrected estimate, on Fisher's z scale with Satterthwaite's df) is what "
+        "`riskeval audit` reports for the overall coefficients and `design.rater_study` "
+        "diagnoses.",
         "",
         "## Coverage of the 95% interval",
         "",

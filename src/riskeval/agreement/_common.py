@@ -14,7 +14,7 @@ from ..data import WideRatings, as_ratings
 from ..errors import DegenerateDataWarning
 from ._bootstrap import BatchedStat, bootstrap_interval, check_ci_options
 from ._result import AgreementResult
-from ._twoway import fisher_z_interval, twoway_jackknife
+from ._twoway import twoway_interval, twoway_jackknife
 
 
 def prepare(data: Any, case: str | None, rater: str | None, rating: str | None,
@@ -122,8 +122,9 @@ def finish(
     normal when ``df`` is None), truncated to [``lower``, ``upper``] (the coefficient's range)
     and labelled with ``se_method``;
     With ``resample="cases+raters"`` (officers like these) the analytic interval uses the
-    two-way jackknife SE over cases and raters instead of ``se``, on Fisher's z scale with
-    Satterthwaite's degrees of freedom (:mod:`riskeval.agreement._twoway`);
+    two-way jackknife SE over cases and raters instead of ``se``, around the case jackknife's
+    bias-corrected estimate, on Fisher's z scale with Satterthwaite's degrees of freedom
+    (:mod:`riskeval.agreement._twoway`);
     ``"percentile"``/``"bca"`` use the vectorised bootstrap, in which a resample whose value
     falls outside [``lower``, ``upper``] counts as undefined. An interval that does not
     contain the estimate is reported as NaN with a warning (:func:`checked_interval`), and
@@ -145,9 +146,8 @@ def finish(
         se, df = tw["se"], tw["df"]
         se_method = "two-way jackknife SE (cases and raters)"
     if twoway and np.isfinite(se) and np.isfinite(estimate):
-        label = f"{se_method}, Fisher z, t df={df:.1f}"
-        interval = fisher_z_interval(estimate, se, df, n_ratings / max(n_cases, 1),
-                                     confidence)
+        label = f"{se_method}, bias-corrected, Fisher z, t df={df:.1f}"
+        interval = twoway_interval(estimate, tw, n_ratings / max(n_cases, 1), confidence)
         why_nan = "its limits are undefined on these data"
     elif method == "analytic":
         label = (f"{se_method}, normal" if df is None else f"{se_method}, t df={df:g}"

@@ -92,7 +92,7 @@ _COMMON_PARAMS = """
         other cases like these; only the cases vary (the leave-one-case-out jackknife, or a
         bootstrap of cases). ``"cases+raters"``: *officers like these*, the officers being a
         sample too; with ``ci="analytic"`` the two-way jackknife over cases and raters
-        (coverage 0.92-0.97 for alpha in simulated studies of 6-40 officers, see
+        (coverage 0.93-0.965 for alpha in simulated studies of 6-40 officers, see
         ``papers/alpha_coverage.md``; needs at least 3 of each),
         with a bootstrap method cases and raters resampled independently (conservative).
     seed : int, SeedSequence or Generator, optional
