@@ -120,3 +120,4 @@ def test_coverage_of_officers_like_these(officers, vignettes, cuts) -> None:
     own = diagnose(base, n_sims=50, seed=1).table.set_index("estimator")
     assert own.loc["Krippendorff's alpha", "truth"] == pytest.approx(
         0.5 if cuts is None else population_alpha(0.5, cuts))
+

@@ -30,6 +30,11 @@ def make_rng(seed: Any) -> np.random.Generator:
     """A Generator from an int, SeedSequence, Generator or None."""
     if isinstance(seed, np.random.Generator):
         return seed
+    if isinstance(seed, bool):
+        raise RiskevalError(f"seed must be a non-negative int, numpy SeedSequence or "
+                            f"Generator, not {seed!r}")
+    if isinstance(seed, int | np.integer) and seed < 0:
+        raise RiskevalError(f"seed must be a non-negative int (numpy's seeds are); got {seed}")
     if seed is None or isinstance(seed, int | np.integer | np.random.SeedSequence):
         return np.random.default_rng(seed)
     raise RiskevalError(
