@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from .._safecsv import write_csv
 from ..errors import RiskevalError
 from ._findings import ALPHA, METHODS
 
@@ -358,7 +359,7 @@ def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
             pngs[name] = _png(fig)
             (tmp / "figures" / f"{name}.png").write_bytes(pngs[name])
         for name, frame in tables(a).items():
-            frame.to_csv(tmp / "tables" / f"{name}.csv")
+            write_csv(frame, tmp / "tables" / f"{name}.csv")
         (tmp / "summary.json").write_text(json.dumps(summary_dict(a), indent=2),
                                           encoding="utf-8")
         (tmp / "report.html").write_text(render_html(a, pngs), encoding="utf-8")
