@@ -274,7 +274,8 @@ def test_pseudonymise_hides_names_and_codes_are_stable(tmp_path, capsys, src, ra
     opts = [*FAST, "--office", "office", "--reference", "reference",
             "--original", "officer_rating"]
     runs = {}
-    for label, salt in (("first", "s3cret"), ("again", "s3cret"), ("other", "another")):
+    for label, salt in (("first", "s3cret-phrase-2026"), ("again", "s3cret-phrase-2026"),
+                        ("other", "another-phrase-2027")):
         out = tmp_path / label
         code, _, err = run(capsys, "audit", src, *opts, "--pseudonymise", salt, "-o", out)
         assert code == 0, err
@@ -286,8 +287,8 @@ def test_pseudonymise_hides_names_and_codes_are_stable(tmp_path, capsys, src, ra
     assert leaked == []
     n_people = ratings["officer"].nunique() + ratings["office"].nunique()
     assert len(codes) == n_people
-    assert pseudonym(ratings.at[0, "officer"], "s3cret", "officer") in codes
-    assert pseudonym(ratings.at[0, "office"], "s3cret", "office") in codes
+    assert pseudonym(ratings.at[0, "officer"], "s3cret-phrase-2026", "officer") in codes
+    assert pseudonym(ratings.at[0, "office"], "s3cret-phrase-2026", "office") in codes
     assert summary(tmp_path / "first")["meta"]["pseudonymised"] is True
 
     assert runs["again"][0] == codes  # same salt, same codes

@@ -418,7 +418,7 @@ def test_pseudonymised_officers_keyed_within_office_name_no_id():
     data = numbered_offices()
     data = data[data["occasion"] == 1]
     a = audit(data, case="case", rater="officer", rating="rating", office="office",
-              categories=CATS, ordinal=False, pseudonymise="salt")
+              categories=CATS, ordinal=False, pseudonymise="a long secret salt")
     assert a.meta["n_officers"] == 20
     labels = list(a.pairwise.matrix.index)
     assert all(str(x).startswith("officer-") for x in labels)

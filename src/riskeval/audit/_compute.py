@@ -27,7 +27,8 @@ from ..data import (
 from ..errors import RiskevalError, RiskevalTypeError
 from ..funnel import FunnelResult, funnel
 
-__all__ = ["ORDINAL_AUTO_MAX", "Audit", "Finding", "audit", "pseudonym"]
+__all__ = ["MIN_SALT_LENGTH", "ORDINAL_AUTO_MAX", "Audit", "Finding", "audit", "check_salt",
+           "new_salt", "pseudonym", "read_salt"]
 
 #: largest number of ratings for which ``ordinal="auto"`` fits the ordinal mixed model
 ORDINAL_AUTO_MAX = 50_000
@@ -146,14 +147,92 @@ class Audit:
         return render_body(self)
 
 
+#: shortest salt accepted (characters). The codes are only as secret as the salt: anyone
+#: holding a report and a staff list can try candidate salts until the codes of the listed
+#: names appear. Sixteen characters drawn at random (``new_salt`` gives 32) put that search out
+#: of reach (16 random letters and digits are ~95 bits; a four-word passphrase is ~50 bits and
+#: near the limit), whereas a word, a team name or a year is found in seconds.
+MIN_SALT_LENGTH = 16
+#: fewest different characters in a salt ("aaaa..." or "abcabc..." are refused)
+MIN_SALT_DISTINCT = 8
+#: the environment variable :func:`read_salt` reads by default
+SALT_ENV = "RISKEVAL_SALT"
+#: the kinds of identifier a code can stand for; each has its own code space
+CODE_KINDS = ("officer", "office", "case")
+
+
 def pseudonym(value: Any, salt: str, prefix: str, length: int = 6) -> str:
-    """A stable code for an identifier: ``prefix-`` + HMAC-SHA256(salt, value) in hex."""
-    digest = hmac.new(salt.encode(), str(value).encode(), hashlib.sha256).hexdigest()
+    """A stable code for an identifier: ``prefix-`` + HMAC-SHA256 in hex.
+
+    The HMAC is keyed by ``salt`` and computed over ``prefix``, a zero byte and the identifier,
+    so an officer and an office with the same name get unrelated codes (separate code spaces).
+    """
+    message = prefix.encode() + b"\0" + str(value).encode()
+    digest = hmac.new(salt.encode(), message, hashlib.sha256).hexdigest()
     return f"{prefix}-{digest[:length]}"
 
 
+def check_salt(salt: Any, source: str = "the pseudonymisation salt") -> str:
+    """``salt`` as a string if it is long and varied enough, else a :class:`RiskevalError`.
+
+    See :data:`MIN_SALT_LENGTH` for why a short salt is refused.
+    """
+    if not isinstance(salt, str):
+        raise RiskevalTypeError(f"{source} must be a string; got {type(salt).__name__}")
+    if not salt:
+        raise RiskevalError(f"{source} is empty; give a secret string of at least "
+                            f"{MIN_SALT_LENGTH} characters (e.g. riskeval.audit.new_salt())")
+    if len(salt) < MIN_SALT_LENGTH or len(set(salt)) < MIN_SALT_DISTINCT:
+        raise RiskevalError(
+            f"{source} is too weak to keep the codes secret ({len(salt)} characters, "
+            f"{len(set(salt))} different); give at least {MIN_SALT_LENGTH} characters with "
+            f"{MIN_SALT_DISTINCT} or more different ones, e.g. from riskeval.audit.new_salt() "
+            f"(anyone with the report and a staff list could otherwise try likely salts until "
+            f"the names' codes appear)")
+    return salt
+
+
+def new_salt() -> str:
+    """A fresh random salt (32 URL-safe characters, 192 bits) to keep secret and reuse."""
+    import secrets
+
+    return secrets.token_urlsafe(24)
+
+
+def read_salt(file: Any = None, *, env: str = SALT_ENV) -> str:
+    """The pseudonymisation salt from a file or an environment variable (checked).
+
+    A salt given on a command line is visible to other users (``ps``) and kept in shell
+    history; reading it from a file or the environment avoids both.
+
+    Parameters
+    ----------
+    file : path, optional
+        A text file holding the salt; surrounding whitespace and the final newline are
+        removed. Without it, the salt is read from the environment variable ``env``.
+    env : str
+        The environment variable to read (default ``RISKEVAL_SALT``).
+    """
+    import os
+    from pathlib import Path
+
+    if file is not None:
+        try:
+            salt = Path(file).read_text(encoding="utf-8").strip()
+        except OSError as err:
+            raise RiskevalError(f"cannot read the salt file {str(file)!r}: "
+                                f"{err.strerror or err}") from None
+        return check_salt(salt, f"the salt in {str(file)!r}")
+    salt = os.environ.get(env)
+    if salt is None:
+        raise RiskevalError(f"the environment variable {env} is not set; set it to the secret "
+                            f"salt (at least {MIN_SALT_LENGTH} characters)")
+    return check_salt(salt.strip(), f"the salt in ${env}")
+
+
 def _pseudonymise(frame: pd.DataFrame, col: str, salt: str, prefix: str) -> pd.DataFrame:
-    values = pd.Index(pd.unique(frame[col].astype(str)))
+    # codes are assigned over the sorted identifiers, so nothing depends on the input order
+    values = pd.Index(sorted(pd.unique(frame[col].astype(str))))
     for length in range(6, 65, 2):
         codes = [pseudonym(v, salt, prefix, length) for v in values]
         if len(set(codes)) == len(codes):
@@ -162,6 +241,50 @@ def _pseudonymise(frame: pd.DataFrame, col: str, salt: str, prefix: str) -> pd.D
     out = frame.copy()
     out[col] = frame[col].astype(str).map(mapping)
     return out
+
+
+def _by_code(frame: Any, first: tuple = ("(all)",)) -> Any:
+    """Rows in code order (a leading ``(all)`` row stays first); None passes through."""
+    if frame is None or not isinstance(frame, pd.DataFrame | pd.Series) or not len(frame):
+        return frame
+    idx = frame.index
+    if isinstance(idx, pd.MultiIndex):
+        return frame.sort_index(kind="stable")
+    keys = [(0 if x in first else 1, str(x)) for x in idx]
+    order = sorted(range(len(idx)), key=keys.__getitem__)
+    return frame.iloc[order]
+
+
+def _in_code_order(result: Audit, office: str | None) -> Audit:
+    """The audit with every table that lists officers or offices in code order.
+
+    With pseudonyms the input order would otherwise survive into the report: an export
+    sorted by surname re-identifies every officer from a staff list without the salt.
+    """
+    from dataclasses import replace
+
+    names = sorted(result.pairwise.matrix.index, key=str)
+    pairwise = replace(result.pairwise, matrix=result.pairwise.matrix.loc[names, names],
+                       shared=result.pairwise.shared.loc[names, names])
+    effects = {k: _by_code(v) for k, v in result.effects.items()}
+    fun = result.funnel
+    if fun is not None:
+        fun = replace(fun, table=_by_code(fun.table),
+                      outside=type(fun.outside)(sorted(fun.outside, key=str)))
+    ref = result.reference
+    if ref is not None:
+        ref = dict(ref, by_officer=_by_code(ref["by_officer"]))
+        if office is not None:
+            ref["directional"] = _by_code(ref["directional"])
+    by_office = result.agreement_by_office
+    if by_office is not None:
+        by_office = by_office.sort_values(by_office.columns[0], kind="stable",
+                                          key=lambda s: s.astype(str)).reset_index(drop=True)
+    over = result.overrides
+    if over is not None and office is not None:
+        over = _by_code(over)
+    return replace(result, pairwise=pairwise, effects=effects, funnel=fun, reference=ref,
+                   agreement_by_office=by_office, overrides=over)
 
 
 def _identity_notes(identity: dict[str, Any], example: Any, hidden: bool) -> list[str]:
@@ -197,8 +320,8 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
           reference: str | None = None, occasion: str | None = None,
           original: str | None = None, year: str | None = None, categories: Any = None,
           high_from: str | None = None, confidence: float = 0.95,
-          pseudonymise: str | None = None, ordinal: bool | str = "auto",
-          progress: bool = False) -> Audit:
+          pseudonymise: str | None = None, pseudonymise_cases: bool = False,
+          ordinal: bool | str = "auto", progress: bool = False) -> Audit:
     """Run the complete consistency audit of a ratings table.
 
     Parameters
@@ -234,8 +357,16 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     confidence : float
         Level of every interval.
     pseudonymise : str, optional
-        A secret salt: officer and office identifiers are replaced by stable codes
-        (HMAC-SHA256 of the identifier keyed by the salt) before anything is computed.
+        A secret salt of at least ``MIN_SALT_LENGTH`` (16) varied characters (see
+        :func:`new_salt`; :func:`read_salt` reads one from ``$RISKEVAL_SALT`` or a file):
+        officer and office identifiers are replaced by stable codes (HMAC-SHA256 keyed by the
+        salt over the kind of identifier and the identifier, so officer and office codes are
+        separate spaces) before anything is computed, and every table and figure that lists
+        officers or offices is in code order, so that no input order (e.g. by surname)
+        survives into the report.
+    pseudonymise_cases : bool
+        Also replace case identifiers by codes (``case-...``), e.g. for real double-assessed
+        cases; needs ``pseudonymise``.
     ordinal : bool or "auto"
         Also fit the ordinal (probit) mixed model for latent-scale SDs. ``"auto"`` fits it up
         to ``ORDINAL_AUTO_MAX`` ratings and otherwise skips it with a note (its Laplace fit
@@ -276,12 +407,19 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     if original is not None:  # checked like the rating: named values, file lines, hints
         frame[original] = _encode_categorical(data.loc[frame.index, original], cats, original)
     frame = frame[frame[rating].notna()]
+    if pseudonymise_cases and pseudonymise is None:
+        raise RiskevalError("pseudonymise_cases=True needs a salt: pass pseudonymise=SALT")
     if pseudonymise is not None:
-        if not str(pseudonymise):
-            raise RiskevalError("the pseudonymisation salt is empty; give a secret string")
+        check_salt(pseudonymise)
         frame = _pseudonymise(frame, rater, pseudonymise, "officer")
+        sort = [rater]
         if office is not None:
             frame = _pseudonymise(frame, office, pseudonymise, "office")
+            sort = [office, rater]
+        if pseudonymise_cases:
+            frame = _pseudonymise(frame, case, pseudonymise, "case")
+        # rows in code order: whatever keeps the order of first appearance shows no names
+        frame = frame.sort_values([*sort, case], kind="stable", key=lambda s: s.astype(str))
     unit = case
     if occasion is not None:
         unit = "__unit__"
@@ -314,10 +452,13 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     finally:
         if bar is not None:
             bar.close()
+    if pseudonymise is not None:
+        result = _in_code_order(result, office)
     result.meta.update({"officer_identity": identity["officer_identity"],
                         "officer_label": ("office / officer" if identity["shared_ids"]
                                           else "officer"),
                         "pseudonymised": pseudonymise is not None,
+                        "pseudonymised_cases": bool(pseudonymise_cases),
                         "columns": {"case": case, "rater": rater, "rating": rating,
                                     "office": office, "reference": reference,
                                     "occasion": occasion, "original": original, "year": year}})
