@@ -181,26 +181,381 @@ def _summarise(sims: pd.DataFrame, alpha: float) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _check_meta(path: Path, design: Design, ss: np.random.SeedSequence) -> None:
+# -- checkpoints -------------------------------------------------------------------------------
+#
+# A checkpoint is a CSV file, one line per simulation and estimator, each line ending with a
+# newline and carrying the CRC-32 of the rest of the line (column ``crc32``, 8 hex digits). Floats
+# are written as ``repr(float)``, which reads back to the same float. A chunk of simulations is
+# appended in one ``os.write`` (repeated only after a short write) and ``fsync``-ed. A kill during
+# an append leaves a last line without its newline (or with a wrong CRC): on resuming, such lines
+# and every simulation that lacks one of its estimators' lines are dropped -- the file is cut
+# back to its last whole simulation (rewritten atomically when the damage is not at the end) --
+# and those simulations run again. The sidecar ``<file>.meta.json`` holds the seed and the
+# design's fingerprint (see :func:`_fingerprint`); a resume with another seed or design is refused.
+
+_FORMAT = 2
+_COLUMNS = ("sim", "estimator", "estimand", "truth", "estimate", "ci_low", "ci_high", "p")
+_HEADER = ",".join((*_COLUMNS, "crc32")) + "\n"
+_FLOATS = _COLUMNS[3:]
+_PROBE_SEED = 20190606       # the population's data for this seed enter the fingerprint
+_BUDGET = 200_000            # objects fed to the fingerprint at most (deep closures are cut)
+
+
+def _feed(h: Any, x: Any, depth: int = 0, stack: set[int] | None = None,
+          budget: list[int] | None = None) -> None:
+    """Feed a canonical, deterministic encoding of ``x`` to the hash ``h``.
+
+    Values by content (numbers exactly, arrays and frames by their bytes, mappings and sets in
+    a fixed order), functions by their module, name, byte code, constants, defaults, closure
+    values and the data-valued globals they name (not other functions' or modules'), other
+    objects by their type and attributes. Never ``repr`` of an arbitrary object (it may hold
+    a memory address)."""
+    import dataclasses
+    import functools
+    import hashlib
+    import types
+
+    stack = set() if stack is None else stack
+    budget = [_BUDGET] if budget is None else budget
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 12:
+        h.update(b"<deep>")
+        return
+
+    def tag(t: str) -> None:
+        h.update(t.encode() + b"\x00")
+
+    def sub(v: Any) -> None:
+        _feed(h, v, depth + 1, stack, budget)
+
+    def digest(v: Any) -> bytes:
+        g = hashlib.sha256()
+        _feed(g, v, depth + 1, stack, budget)
+        return g.digest()
+
+    if x is None or isinstance(x, (bool, int, str, bytes)):
+        tag(f"{type(x).__name__}:{x!r}")
+        return
+    if isinstance(x, float):
+        tag(f"float:{x.hex()}")
+        return
+    if isinstance(x, complex):
+        tag(f"complex:{x.real.hex()},{x.imag.hex()}")
+        return
+    if isinstance(x, (np.generic, np.ndarray)):
+        a = np.asarray(x)
+        tag(f"ndarray:{a.dtype.str}:{a.shape}")
+        if a.dtype.hasobject:
+            sub(a.ravel().tolist())
+        else:
+            h.update(np.ascontiguousarray(a).tobytes())
+        return
+    if id(x) in stack:
+        tag("<cycle>")
+        return
+    stack.add(id(x))
+    try:
+        if isinstance(x, (pd.DataFrame, pd.Series, pd.Index)):
+            tag(f"pandas:{type(x).__name__}:{x.shape}")
+            frame = x.to_frame() if isinstance(x, pd.Series) else x
+            if isinstance(frame, pd.DataFrame):
+                sub([str(c) for c in frame.columns])
+                sub([str(t) for t in frame.dtypes])
+            try:
+                h.update(pd.util.hash_pandas_object(x, index=not isinstance(x, pd.Index))
+                         .to_numpy().tobytes())
+            except TypeError:      # unhashable cells (lists...)
+                sub(np.asarray(x, dtype=object))
+        elif isinstance(x, np.random.SeedSequence):
+            tag("SeedSequence")
+            sub((x.entropy, tuple(x.spawn_key)))
+        elif isinstance(x, np.random.Generator):
+            tag("Generator")
+            sub(x.bit_generator.state)
+        elif isinstance(x, Mapping):
+            tag(f"mapping:{len(x)}")
+            for kd, vd in sorted((digest(k), digest(v)) for k, v in x.items()):
+                h.update(kd + vd)
+        elif isinstance(x, (set, frozenset)):
+            tag(f"set:{len(x)}")
+            for d in sorted(digest(v) for v in x):
+                h.update(d)
+        elif isinstance(x, (list, tuple)):
+            tag(f"{type(x).__name__}:{len(x)}")
+            for v in x:
+                sub(v)
+        elif isinstance(x, types.CodeType):
+            tag("code")
+            h.update(x.co_code)
+            sub(x.co_names)
+            sub(x.co_consts)
+        elif isinstance(x, types.FunctionType):
+            tag(f"function:{x.__module__}:{x.__qualname__}")
+            sub(x.__code__)
+            sub(x.__defaults__)
+            sub(x.__kwdefaults__)
+            sub([c.cell_contents if _filled(c) else "<empty>" for c in x.__closure__ or ()])
+            glob = x.__globals__
+            sub({n: glob[n] for n in x.__code__.co_names
+                 if n in glob and _is_data(glob[n])})
+        elif isinstance(x, types.MethodType):
+            tag("method")
+            sub(x.__func__)
+            sub(x.__self__)
+        elif isinstance(x, functools.partial):
+            tag("partial")
+            sub((x.func, x.args, x.keywords))
+        elif isinstance(x, (type, types.ModuleType, types.BuiltinFunctionType, np.ufunc)):
+            tag(f"{type(x).__name__}:{getattr(x, '__module__', '')}:"
+                f"{getattr(x, '__qualname__', getattr(x, '__name__', ''))}")
+        elif dataclasses.is_dataclass(x):
+            tag(f"dataclass:{type(x).__module__}:{type(x).__qualname__}")
+            sub({f.name: getattr(x, f.name) for f in dataclasses.fields(x)})
+        else:
+            tag(f"object:{type(x).__module__}:{type(x).__qualname__}")
+            attrs = dict(getattr(x, "__dict__", {}))
+            for slot in getattr(type(x), "__slots__", ()):
+                if isinstance(slot, str) and hasattr(x, slot):
+                    attrs[slot] = getattr(x, slot)
+            sub(attrs)
+    finally:
+        stack.discard(id(x))
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018
+    except ValueError:
+        return False
+    return True
+
+
+def _is_data(v: Any) -> bool:
+    """A global worth fingerprinting: a value, not a module, class or function."""
+    if v is None or isinstance(v, (bool, int, float, complex, str, bytes, np.generic,
+                                   np.ndarray, pd.DataFrame, pd.Series)):
+        return True
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return all(_is_data(e) for e in v)
+    if isinstance(v, Mapping):
+        return all(_is_data(k) and _is_data(e) for k, e in v.items())
+    return False
+
+
+def _fingerprint(design: Design) -> str:
+    """A hash that changes when the design does.
+
+    It covers the design's name, its estimators' names and estimands, ``design.params``, the
+    population's and the estimators' functions (byte code, constants, defaults, closure values
+    and data-valued globals they name, followed into the functions they hold), and the data
+    and true values the population returns for a fixed probe seed. So two designs with the same
+    name and parameters but a different value inside the population's closure (or an
+    estimator's, e.g. the intervals' confidence) have different fingerprints, and one declared
+    twice the same way has the same. A new Python (byte code) or a riskeval or numpy release that
+    changes the simulated data also changes it: such a checkpoint is refused rather than mixed.
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    data, truth = design.population(np.random.SeedSequence(_PROBE_SEED))
+    _feed(h, ("riskeval design", _FORMAT, design.name,
+              [(e.name, e.estimand, e.fn) for e in design.estimators], dict(design.params),
+              design.population, data, dict(truth)))
+    return h.hexdigest()
+
+
+def _check_meta(path: Path, design: Design, ss: np.random.SeedSequence, fingerprint: str
+                ) -> None:
     """A checkpoint belongs to one design and seed: record them, and refuse a mismatch."""
     import json
 
-    meta = {"design": design.name, "params": {k: repr(v) for k, v in design.params.items()},
-            "estimators": [e.name for e in design.estimators],
-            "seed": [str(ss.entropy), list(ss.spawn_key)]}
+    meta = {"format": _FORMAT, "design": design.name,
+            "params": {str(k): repr(v) for k, v in design.params.items()},
+            "estimators": [[e.name, e.estimand] for e in design.estimators],
+            "fingerprint": fingerprint, "seed": [str(ss.entropy), list(ss.spawn_key)]}
     side = path.with_name(path.name + ".meta.json")
     if side.exists():
-        old = json.loads(side.read_text())
-        if old != meta:
+        try:
+            old = json.loads(side.read_text())
+        except ValueError:
+            old = None
+        if not isinstance(old, dict) or old.get("format") != _FORMAT:
+            raise RiskevalError(f"checkpoint {str(path)!r} was written by an earlier version of "
+                                f"riskeval, without a fingerprint of its design or checks on its "
+                                f"lines ({side.name}), and cannot be resumed safely; use a new "
+                                f"file")
+        if old.get("seed") != meta["seed"] or old.get("fingerprint") != fingerprint:
+            what = [f"{k} {old.get(k)!r}, now {meta[k]!r}"
+                    for k in ("design", "estimators", "params") if old.get(k) != meta[k]]
+            if old.get("seed") != meta["seed"]:
+                what.append(f"seed {old.get('seed', ['?'])[0]}, now {meta['seed'][0]}")
+            if not what:
+                what.append("same name and parameters, but the population's or estimators' "
+                            "code, settings or simulated data differ")
             raise RiskevalError(f"checkpoint {str(path)!r} was written for another design or "
-                                f"seed ({old['design']!r}, seed {old['seed'][0]}); use a new "
-                                f"file for {design.name!r}")
+                                f"seed ({'; '.join(what)}); use a new file for "
+                                f"{design.name!r}, or delete {path.name} and {side.name} to "
+                                f"start again")
     else:
         if path.exists() and path.stat().st_size > 0:
             raise RiskevalError(f"checkpoint {str(path)!r} has no record of its design and seed "
                                 f"({side.name}); use a new file")
         path.parent.mkdir(parents=True, exist_ok=True)
-        side.write_text(json.dumps(meta))
+        _replace(side, json.dumps(meta).encode())
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically: a synced temporary file renamed over it."""
+    import os
+
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    _sync_dir(path.parent)
+
+
+def _sync_dir(folder: Path) -> None:
+    import os
+
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:          # not on every platform
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    import os
+
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _lines(rows: list[dict[str, Any]]) -> str:
+    """Checkpoint lines for ``rows``: CSV fields, floats as ``repr``, then the CRC-32."""
+    import csv
+    import io
+    import zlib
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    for r in rows:
+        w.writerow([int(r["sim"]), r["estimator"], r["estimand"],
+                    *(repr(float(r[c])) for c in _FLOATS)])
+    out = []
+    for body in buf.getvalue().splitlines():
+        out.append(f"{body},{zlib.crc32(body.encode()):08x}\n")
+    return "".join(out)
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    """One complete checkpoint line (without its newline) as a row, or None if damaged."""
+    import csv
+    import zlib
+
+    body, sep, crc = line.rpartition(b",")
+    if not sep or len(crc) != 8 or crc != f"{zlib.crc32(body):08x}".encode():
+        return None
+    try:
+        fields = next(csv.reader([body.decode()]))
+        if len(fields) != len(_COLUMNS):
+            return None
+        row: dict[str, Any] = {"sim": int(fields[0]), "estimator": fields[1],
+                               "estimand": fields[2]}
+        row.update({c: float(v) for c, v in zip(_FLOATS, fields[3:], strict=True)})
+    except (ValueError, StopIteration):
+        return None
+    return row
+
+
+def _read_checkpoint(path: Path, design: Design, n_sims: int) -> list[dict[str, Any]]:
+    """The whole simulations below ``n_sims`` that ``path`` holds, in file order.
+
+    Damaged lines (no newline, wrong CRC) and simulations missing a line are dropped from the
+    file -- cut back to its last whole simulation, or rewritten when the damage is not at the
+    end -- so that they run again; whole simulations at or beyond ``n_sims`` are kept."""
+    import os
+    import warnings
+
+    from .errors import RiskevalWarning
+
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    head = raw.find(b"\n") + 1
+    if head == 0:                           # empty, or killed while writing the header
+        if not _HEADER.encode().startswith(raw):
+            raise RiskevalError(f"checkpoint {str(path)!r} is not a riskeval diagnosis file "
+                                f"(its first line is {raw[:80]!r}; expected {_HEADER!r})")
+        if raw:
+            os.truncate(path, 0)
+        return []
+    if raw[:head] != _HEADER.encode():
+        raise RiskevalError(f"checkpoint {str(path)!r} is not a riskeval diagnosis file of this "
+                            f"version (its first line is {raw[:head].decode(errors='replace')!r}"
+                            f"; expected {_HEADER!r}); use a new file")
+    spans = []                               # (start, end incl. newline, row or None)
+    pos = head
+    while pos < len(raw):
+        nl = raw.find(b"\n", pos)
+        if nl < 0:                           # the last line has no newline: cut short
+            spans.append((pos, len(raw), None))
+            break
+        spans.append((pos, nl + 1, _parse(raw[pos:nl])))
+        pos = nl + 1
+    expected = [(e.name, e.estimand) for e in design.estimators]
+    by_sim: dict[int, list[int]] = {}
+    for k, (_, _, row) in enumerate(spans):
+        if row is not None:
+            by_sim.setdefault(row["sim"], []).append(k)
+    keep: set[int] = set()
+    for ks in by_sim.values():
+        first = ks[:len(expected)]
+        if [(spans[k][2]["estimator"], spans[k][2]["estimand"]) for k in first] == expected:
+            keep.update(first)
+    if len(keep) < len(spans):
+        kept = sorted(keep)
+        if kept == list(range(len(kept))):   # damage only at the end: cut it off
+            end = spans[kept[-1]][1] if kept else head
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                os.ftruncate(fd, end)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        else:
+            warnings.warn(f"checkpoint {str(path)!r}: {len(spans) - len(keep)} damaged or "
+                          f"incomplete line(s) before its end were dropped; their simulations "
+                          f"run again", RiskevalWarning, stacklevel=3)
+            _replace(path, raw[:head] + b"".join(raw[spans[k][0]:spans[k][1]] for k in kept))
+    return [spans[k][2] for k in sorted(keep) if spans[k][2]["sim"] < n_sims]
+
+
+def _append(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Append whole lines for ``rows`` (the header first if the file is empty) in one write,
+    then fsync."""
+    import os
+
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        text = _lines(rows)
+        if os.fstat(fd).st_size == 0:
+            text = _HEADER + text
+        _write_all(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: float = 0.05,
@@ -222,11 +577,18 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     alpha : float
         Level of the tests behind ``power``, in (0, 1).
     checkpoint : path, optional
-        A CSV file to which every finished chunk of simulations is appended. If it exists, the
-        simulations it holds are not run again: an interrupted diagnosis resumes where it
-        stopped, and the final table equals an uninterrupted run's. A sidecar
-        ``<file>.meta.json`` records the design and seed; resuming with another design or seed
-        is refused.
+        A CSV file to which every finished chunk of simulations is appended (one line per
+        simulation and estimator, floats as ``repr`` so that they read back exactly, and a
+        ``crc32`` column checking each line; each chunk in one write, synced to disk). If it
+        exists, the whole simulations it holds are not run again: an interrupted diagnosis
+        resumes where it stopped, and the final table equals an uninterrupted run's, bit for
+        bit. A line cut short by a kill (no newline, or a wrong check) is dropped, the file cut
+        back to its last whole simulation, and that simulation run again. A sidecar
+        ``<file>.meta.json`` records the seed and a fingerprint of the design -- its name,
+        estimators, ``params``, the population's and estimators' code and closure values, and
+        the population's data for a fixed probe seed (one extra call of the population) -- and
+        resuming with another seed or design is refused (as is a checkpoint written before
+        this format). Every argument is checked before any file is written.
     chunk_size : int
         Simulations per task (and per checkpoint write), a whole number of at least 1.
     progress : bool
@@ -252,32 +614,47 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     if not isinstance(design, Design):
         raise RiskevalError(f"design must be a riskeval.design.Design; got "
                             f"{type(design).__name__}")
+    if not design.estimators or not all(isinstance(e, Estimator) for e in design.estimators):
+        raise RiskevalError(f"design {design.name!r} must have at least one estimator, each a "
+                            f"riskeval.design.Estimator; got {design.estimators!r}")
+    if backend not in ("local", "dask"):
+        raise RiskevalError(f"backend={backend!r}; expected 'local' or 'dask'")
+    path: Path | None = None
+    if checkpoint is not None:          # every argument is checked before a file is touched
+        import os
+
+        if not isinstance(checkpoint, (str, os.PathLike)):
+            raise RiskevalTypeError(f"checkpoint must be a file path (str or Path); got "
+                                    f"{type(checkpoint).__name__} {checkpoint!r}")
+        path = Path(checkpoint)
+        if path.is_dir():
+            raise RiskevalError(f"checkpoint {str(path)!r} is a folder; expected a file")
+        for e in design.estimators:
+            if any(c in str(v) for v in (e.name, e.estimand) for c in "\r\n"):
+                raise RiskevalError(f"estimator {e.name!r} (estimand {e.estimand!r}): names "
+                                    f"written to a checkpoint must not contain line breaks")
+    cl = None
+    if backend == "dask":
+        try:
+            from distributed import get_client
+        except ImportError:
+            raise RiskevalError("backend='dask' needs the optional dependency: pip install "
+                                "'riskeval[dask]'") from None
+        try:
+            cl = client if client is not None else get_client()
+        except ValueError as exc:
+            raise RiskevalError(f"backend='dask' needs a Dask client: pass client= or start "
+                                f"a distributed.Client first ({exc})") from None
     if isinstance(seed, np.random.SeedSequence):  # a fresh copy: spawning changes the object
         ss = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
     else:
         ss = np.random.SeedSequence(seed)
     children = ss.spawn(n_sims)
-    done: pd.DataFrame | None = None
-    path = Path(checkpoint) if checkpoint is not None else None
+    done: list[dict[str, Any]] = []
     if path is not None:
-        _check_meta(path, design, ss)
-    if path is not None and path.exists() and path.stat().st_size > 0:
-        done = pd.read_csv(path)
-        expected = {"sim", "estimator", "estimand", "truth", "estimate", "ci_low", "ci_high",
-                    "p"}
-        if not expected <= set(done.columns):
-            raise RiskevalError(f"checkpoint {str(path)!r} is not a riskeval diagnosis file "
-                                f"(columns {sorted(done.columns)})")
-        done = done[done["sim"] < n_sims]
-        per_sim = done.groupby("sim").size()
-        complete = set(per_sim.index[per_sim == len(design.estimators)])
-        done = done[done["sim"].isin(complete)]
-        # keep only whole simulations, so a half-written chunk is redone exactly once
-        tmp = path.with_name(path.name + ".tmp")
-        done.to_csv(tmp, index=False, float_format="%.17g")
-        tmp.replace(path)
-    else:
-        complete = set()
+        _check_meta(path, design, ss, _fingerprint(design))
+        done = _read_checkpoint(path, design, n_sims)
+    complete = {row["sim"] for row in done}
     todo = [(i, children[i]) for i in range(n_sims) if i not in complete]
     chunks = [todo[k:k + chunk_size] for k in range(0, len(todo), chunk_size)]
     bar = None
@@ -285,27 +662,17 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_sims, initial=n_sims - len(todo), desc=design.name, unit="sim")
-    results: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = list(done)
 
     def record(rows: list[dict[str, Any]], n: int) -> None:
         results.extend(rows)
         if path is not None:
-            frame = pd.DataFrame(rows)
-            header = not path.exists() or path.stat().st_size == 0
-            frame.to_csv(path, mode="a", header=header, index=False, float_format="%.17g")
+            _append(path, rows)
         if bar is not None:
             bar.update(n)
 
-    if backend not in ("local", "dask"):
-        raise RiskevalError(f"backend={backend!r}; expected 'local' or 'dask'")
     try:
-        if backend == "dask":
-            try:
-                from distributed import get_client
-            except ImportError:
-                raise RiskevalError("backend='dask' needs the optional dependency: pip install "
-                                    "'riskeval[dask]'") from None
-            cl = client if client is not None else get_client()
+        if cl is not None:
             futures = cl.map(_chunk, [design] * len(chunks), chunks, pure=False)
             for c, fut in zip(chunks, futures, strict=True):  # in order: checkpoint appends
                 record(fut.result(), len(c))
@@ -322,9 +689,7 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     finally:
         if bar is not None:
             bar.close()
-    sims = pd.DataFrame(results)
-    if done is not None and len(done):
-        sims = pd.concat([done, sims], ignore_index=True)
+    sims = pd.DataFrame(results, columns=list(_COLUMNS))
     order = {e.name: k for k, e in enumerate(design.estimators)}
     sims = sims.assign(_o=sims["estimator"].map(order)).sort_values(
         ["sim", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
