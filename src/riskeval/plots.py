@@ -5,6 +5,7 @@ Statistics modules never draw; result objects' ``.plot()`` methods call these fu
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -20,9 +21,109 @@ def _pyplot() -> Any:
     return plt
 
 
+#: families tried, in order, for characters the default font lacks (CJK, emoji...); the
+#: last, bundled with matplotlib, draws a placeholder box naming the script when none has them
+_FALLBACK_FAMILIES = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC",
+                      "Noto Sans CJK KR", "Source Han Sans", "WenQuanYi Zen Hei",
+                      "WenQuanYi Micro Hei", "Droid Sans Fallback", "IPAGothic", "IPAexGothic",
+                      "Microsoft YaHei", "SimHei", "MS Gothic", "Malgun Gothic",
+                      "Arial Unicode MS", "Noto Sans", "Noto Sans Symbols",
+                      "Noto Sans Symbols 2", "Noto Emoji", "Symbola", "Segoe UI Symbol")
+_LAST_RESORT = "Last Resort High-Efficiency"
+_warned_missing: set[str] = set()
+
+
+@functools.lru_cache(maxsize=64)
+def _charmap(path: str) -> frozenset[int]:
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        return frozenset(FT2Font(path).get_charmap())
+    except (OSError, RuntimeError, ValueError):
+        return frozenset()
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> dict[str, str]:
+    from matplotlib import font_manager
+
+    return {f.name: f.fname for f in font_manager.fontManager.ttflist}
+
+
+@functools.lru_cache(maxsize=1)
+def _default_charmap() -> frozenset[int]:
+    from matplotlib import font_manager
+
+    return _charmap(font_manager.findfont(font_manager.FontProperties()))
+
+
+def _families(texts: list[str]) -> list[str] | None:
+    """A font family list covering every character of ``texts``, or None when the default
+    font already does. Characters no installed font has are reported once (a warning)."""
+    import matplotlib
+
+    chars = {ch for t in texts for ch in t if ord(ch) >= 0x80 and not ch.isspace()}
+    base = _default_charmap()
+    missing = {ch for ch in chars if ord(ch) not in base}
+    if not missing:
+        return None
+    installed = _installed()
+    extra = []
+    for name in _FALLBACK_FAMILIES:
+        if name in installed and missing:
+            cover = {ch for ch in missing if ord(ch) in _charmap(installed[name])}
+            if cover:
+                extra.append(name)
+                missing -= cover
+    new = sorted(missing - _warned_missing)
+    if new:
+        import warnings
+
+        from .errors import RiskevalWarning
+
+        _warned_missing.update(new)
+        shown = " ".join(new[:12]) + (" ..." if len(new) > 12 else "")
+        warnings.warn(
+            f"no installed font has the characters {shown}; names with them are drawn with "
+            f"placeholder boxes in the figures (tables, summary.json and the report's text "
+            f"keep them exactly). Install a font that covers them (e.g. Noto Sans CJK for "
+            f"Chinese, Japanese and Korean) and clear matplotlib's font cache",
+            RiskevalWarning, stacklevel=3)
+    if _LAST_RESORT in installed:
+        extra.append(_LAST_RESORT)
+    return [*matplotlib.rcParams["font.family"], *extra]
+
+
+def _text_artists(ax: Any) -> list[Any]:
+    out = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label,
+           *ax.texts]
+    for axis in (ax.xaxis, ax.yaxis):
+        for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+            out += [tick.label1, tick.label2]
+    legend = ax.get_legend()
+    if legend is not None:
+        out += [*legend.get_texts(), legend.get_title()]
+    return out
+
+
+def _literal(*axes: Any) -> None:
+    """Draw every text on ``axes`` as written: no mathtext for ``$`` (an officer called
+    ``J$mith {$`` would stop the figure; ``Budget $5 & $10`` would turn italic), no LaTeX,
+    and a font family that covers the characters used where one is installed."""
+    for ax in axes:
+        artists = _text_artists(ax)
+        family = _families([a.get_text() for a in artists])
+        for a in artists:
+            a.set_parse_math(False)
+            a.set_usetex(False)
+            if family is not None and a.get_text():
+                a.set_fontfamily(family)
+
+
 def caterpillar(effects: Any, ax: Any, title: str, z: float = 1.96) -> Any:
     """Effects sorted by size with +/- z SE bars (a caterpillar plot)."""
-    order = effects.sort_values("estimate")
+    # ties in code (index) order, never in the order the rows came in
+    order = effects.sort_index(kind="stable").sort_values("estimate", kind="stable")
     y = np.arange(len(order))
     ax.errorbar(order["estimate"], y, xerr=z * order["se"], fmt="o", ms=3, lw=1,
                 color="#1f4e79", ecolor="#7f9fbf")
@@ -32,6 +133,7 @@ def caterpillar(effects: Any, ax: Any, title: str, z: float = 1.96) -> Any:
         ax.set_yticklabels([str(i) for i in order.index], fontsize=7)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("effect on the rating scale")
+    _literal(ax)
     return ax
 
 
@@ -47,6 +149,7 @@ def shares(table: Any, ax: Any, title: str = "Share of variance") -> Any:
     ax.set_yticklabels(list(table.index))
     ax.set_xlim(0, 1)
     ax.set_title(title, fontsize=10)
+    _literal(ax)
     return ax
 
 
@@ -135,6 +238,7 @@ def funnel(result: Any, ax: Any = None, ylabel: str = "share of ratings",
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8, frameon=False, loc="best")
+    _literal(ax)
     if made:
         fig.tight_layout()
         return fig
@@ -229,6 +333,7 @@ def _heatmap(table: Any, ax: Any, title: str, cmap: Any, fmt: Any, vmin: Any, vm
     ax.set_ylabel(ylabel if ylabel is not None else (yname or ""))
     if title:
         ax.set_title(title, fontsize=10)
+    _literal(ax)
     if fig is not None:
         fig.tight_layout()
     return fig, ax, values, rows, cols
@@ -380,6 +485,7 @@ def km(curves: Any, ax: Any = None, logrank: Any = None, title: str | None = Non
     if parts:
         ax.set_title("; ".join(parts), fontsize=10)
     ax.legend(fontsize=8, frameon=False, loc="lower left")
+    _literal(ax)
     if made:
         fig.tight_layout()
         return fig
@@ -410,6 +516,7 @@ def base_rates(table: Any, ax: Any = None, at: str = "high", events: str = "seri
     ax.set_ylabel("share")
     ax.set_title("Who the reoffences come from", fontsize=10)
     ax.legend(fontsize=8)
+    _literal(ax)
     if not made:
         return ax
     curve = share_curve(table, at=at, events=events)
@@ -425,5 +532,6 @@ def base_rates(table: Any, ax: Any = None, at: str = "high", events: str = "seri
     ax2.set_ylabel(f"share of events from {at} or above")
     ax2.set_title(f"Rates held fixed (rate ratio {cond['rate_ratio']:.1f})", fontsize=10)
     ax2.legend(fontsize=8)
+    _literal(ax2)
     fig.tight_layout()
     return fig

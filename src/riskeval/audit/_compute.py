@@ -407,6 +407,9 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     if original is not None:  # checked like the rating: named values, file lines, hints
         frame[original] = _encode_categorical(data.loc[frame.index, original], cats, original)
     frame = frame[frame[rating].notna()]
+    for col in (rater, office):  # offices or officers with no rating left are not reported
+        if col is not None and isinstance(frame[col].dtype, pd.CategoricalDtype):
+            frame[col] = frame[col].cat.remove_unused_categories()
     if pseudonymise_cases and pseudonymise is None:
         raise RiskevalError("pseudonymise_cases=True needs a salt: pass pseudonymise=SALT")
     if pseudonymise is not None:
