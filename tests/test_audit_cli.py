@@ -75,13 +75,28 @@ def leftovers(folder: Path) -> list[str]:
 def test_wrong_delimiter_is_named_and_delimiter_option_reads_it(tmp_path, capsys, ratings):
     semi = write(ratings, tmp_path / "semi.csv", sep=";")
     out = tmp_path / "out"
-    msg = error_line(capsys, "audit", semi, *FAST, "-o", out)
-    assert "semicolons" in msg and "--delimiter" in msg
+    # a comma given for a file of semicolons: the error says which delimiter it seems to be
+    msg = error_line(capsys, "audit", semi, *FAST, "--delimiter", ",", "-o", out)
+    assert "semicolons" in msg and "--delimiter ';'" in msg
     assert not out.exists()
 
     code, _, err = run(capsys, "audit", semi, *FAST, "--delimiter", ";", "-o", out)
     assert code == 0, err
     assert summary(out)["meta"]["n_ratings"] == len(ratings)
+
+
+@pytest.mark.parametrize(("sep", "name"), [(";", "semicolons"), ("\t", "tabs")])
+def test_semicolons_and_tabs_are_recognised_without_delimiter(tmp_path, capsys, ratings, sep,
+                                                              name):
+    path = write(ratings, tmp_path / f"{name}.csv", sep=sep)
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "audit", path, *FAST, "-o", out)
+    assert code == 0, err
+    assert summary(out)["meta"]["n_ratings"] == len(ratings)
+    code, stdout, err = run(capsys, "agreement", path, *ROLES, "--categories",
+                            "low,medium,high,very high", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["n_ratings"] == len(ratings)
 
 
 def test_utf8_bom_is_accepted(tmp_path, capsys, ratings):

@@ -1,6 +1,14 @@
 """The ``riskeval`` command-line tool.
 
-Exit codes: 0 success, 2 bad input (a one-line message naming the problem), 1 internal error.
+Exit codes: 0 success, 2 bad input (a one-line message naming the problem: also a file that
+cannot be read or an output folder that cannot be written, found before any computation),
+1 internal error, 130 interrupted (Ctrl-C or SIGTERM; a report being written is not left
+half-written), 141 output pipe closed by the reader (``riskeval agreement --json | head``:
+no traceback, as other Unix tools).
+
+Warnings: riskeval's own are one-line ``riskeval: note:`` messages on stderr (no file paths);
+``--quiet`` silences every warning, including those of pandas and matplotlib. Progress: a bar
+on a terminal; one plain line per step when stderr is a file or a pipe (logs, ``make demo``).
 
 JSON output (``agreement --json``, ``demo --json``): a value that is not defined on the data
 (NaN) is ``null`` and its row's ``note`` says why; an infinite interval limit (the lower limit
@@ -11,11 +19,16 @@ JSON has no infinity. Every other number is a JSON number.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
 import json
 import math
+import os
+import signal
 import sys
+import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +37,7 @@ import pandas as pd
 from . import __version__, scenarios, simulate
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
 from .data import RISK_LEVELS, read_ratings, read_table
-from .errors import RiskevalError, RiskevalTypeError
+from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning, command_line_options
 
 _AGREEMENT_EXAMPLE = """example:
   riskeval agreement ratings.csv --case vignette --rater officer --rating rosh \\
@@ -37,6 +50,15 @@ _AUDIT_EXAMPLE = """example:
       --office office --reference evidence_level \\
       --categories "low,medium,high,very high" -o audit-2026/
 """
+
+_ENCODING_HELP = ("text encoding of the file (default UTF-8; UTF-16 is recognised by its "
+                  "byte-order mark); e.g. cp1252 for a CSV saved by Excel on Windows")
+_DELIMITER_HELP = ("column delimiter of the CSV (default: a comma, or semicolons or tabs when "
+                   "the header line has no comma); '\\t' for tabs")
+_CATEGORIES_HELP = ('ordered categories, lowest first, separated by commas, e.g. '
+                    '"low,medium,high,very high"; quote a label that holds a comma: '
+                    '\'"low, but watch",medium,high\' (or give --category once per label)')
+_CATEGORY_HELP = "one category; repeat, lowest first (--category low --category medium ...)"
 
 _JSON_HELP = ("print JSON for machines; a value not defined on the data is null (the row's "
               "note says why), an infinite interval limit is the string \"-inf\" or \"inf\" "
@@ -64,8 +86,11 @@ def _parser() -> argparse.ArgumentParser:
     agr.add_argument("--case", required=True, help="column identifying the case (vignette)")
     agr.add_argument("--rater", required=True, help="column identifying the rater (officer)")
     agr.add_argument("--rating", required=True, help="column holding the rating")
-    agr.add_argument("--categories", default=None,
-                     help='ordered categories, lowest first, e.g. "low,medium,high,very high"')
+    agr.add_argument("--categories", default=None, help=_CATEGORIES_HELP)
+    agr.add_argument("--category", action="append", default=None, metavar="LABEL",
+                     help=_CATEGORY_HELP)
+    agr.add_argument("--delimiter", default=None, help=_DELIMITER_HELP)
+    agr.add_argument("--encoding", default=None, help=_ENCODING_HELP)
     agr.add_argument("--level", default="ordinal",
                      choices=["nominal", "ordinal", "interval", "ratio"],
                      help="level of measurement (default: ordinal)")
@@ -103,11 +128,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="column of the officer's rating before a manager's review")
     aud.add_argument("--year", default=None, help="column of the calendar year of the rating")
     aud.add_argument("--categories", default=None,
-                     help='ordered levels, lowest first (default "low,medium,high,very high")')
+                     help=_CATEGORIES_HELP + ' (default "low,medium,high,very high")')
+    aud.add_argument("--category", action="append", default=None, metavar="LABEL",
+                     help=_CATEGORY_HELP)
     aud.add_argument("--high-from", default=None,
                      help="level from which a rating counts as high in the funnel plot "
                           "(default: the second highest level)")
-    aud.add_argument("--delimiter", default=",", help="column delimiter of the CSV (default ,)")
+    aud.add_argument("--delimiter", default=None, help=_DELIMITER_HELP)
+    aud.add_argument("--encoding", default=None, help=_ENCODING_HELP)
     aud.add_argument("--confidence", type=float, default=0.95, help="confidence level")
     aud.add_argument("--pseudonymise", metavar="SALT", default=None,
                      help="replace officer and office identifiers by stable codes keyed by "
@@ -216,13 +244,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _categories(args: argparse.Namespace) -> list[str] | None:
+    """The categories of ``--categories`` (read as one CSV line, so a quoted label may hold a
+    comma) or of repeated ``--category`` options; None when neither is given."""
+    if args.categories is not None and args.category:
+        raise RiskevalError("give the categories once: --categories or --category, not both")
+    if args.category:
+        labels = [c.strip() for c in args.category]
+        given = " ".join(f"--category {c!r}" for c in args.category)
+    elif args.categories is not None:
+        try:
+            rows = list(csv.reader([args.categories], skipinitialspace=True, strict=True))
+        except csv.Error as exc:
+            raise RiskevalError(f"--categories {args.categories!r} cannot be read: {exc}; "
+                                f"quote a label that holds a comma, e.g. "
+                                f"'\"low, but watch\",medium,high'") from None
+        labels = [c.strip() for c in (rows[0] if rows else [])]
+        given = f"--categories {args.categories!r}"
+    else:
+        return None
+    if any(c == "" for c in labels):
+        raise RiskevalError(f"{given} contains an empty label; expected labels lowest first, "
+                            f"e.g. --categories 'low,medium,high,very high'")
+    if len(labels) < 2:
+        raise RiskevalError(f"{given}: at least two categories are needed, lowest first")
+    return labels
+
+
 def _agreement(file: str, case: str, rater: str, rating: str, categories: Any, level: str,
-               office: str | None, confidence: float) -> dict[str, Any]:
+               office: str | None, confidence: float, *, sep: str | None = None,
+               encoding: str | None = None) -> dict[str, Any]:
     numeric = level in ("interval", "ratio") and categories is None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frame = read_ratings(file, case=case, rater=rater, rating=rating, office=office,
-                             categories=categories, numeric=numeric)
+                             categories=categories, numeric=numeric, sep=sep,
+                             encoding=encoding)
     out = _summarise(frame, file, case, rater, rating, categories, level, office, confidence)
     out["warnings"] = sorted({str(w.message) for w in caught} | set(out["warnings"]))
     return out
@@ -391,13 +448,52 @@ def _to_json(out: dict[str, Any]) -> str:
 
 
 def _output_folder(out: Path, force: bool) -> Path:
-    """``out`` if it can take a command's files: not a file, and empty unless ``force``."""
+    """``out`` if it can take a command's files: not a file, empty unless ``force``, and
+    writable (checked before any computation)."""
     if out.exists() and not out.is_dir():
         raise RiskevalError(f"output {str(out)!r} is a file; -o needs a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
                             f"another folder or pass --force")
+    _writable(out)
     return out
+
+
+def _writable(out: Path) -> None:
+    """An error now, before any computation, if the folder ``out`` cannot be made or written
+    (its parent is where the report is first assembled)."""
+    here = out.absolute().parent
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        raise RiskevalError(f"cannot write the output folder {str(out)!r}: {str(here)!r} is a "
+                            f"file, not a folder; choose another place with -o")
+    try:
+        probe = tempfile.mkdtemp(prefix=".riskeval-probe-", dir=here)
+    except OSError as exc:
+        reason = "permission denied" if isinstance(exc, PermissionError) else \
+            (exc.strerror or str(exc))
+        raise RiskevalError(f"cannot write the output folder {str(out)!r}: {reason} in "
+                            f"{str(here)!r}; choose another place with -o") from None
+    os.rmdir(probe)
+    if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+        raise RiskevalError(f"cannot write the output folder {str(out)!r}: permission denied; "
+                            f"choose another place with -o")
+
+
+def _readable(path: Path) -> None:
+    """An error now if the input file cannot be opened (before any computation)."""
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        raise RiskevalError(f"no such ratings file: {str(path)!r}") from None
+    except IsADirectoryError:
+        raise RiskevalError(f"{str(path)!r} is a folder; expected a CSV file of "
+                            f"ratings") from None
+    except PermissionError:
+        raise RiskevalError(f"cannot read the ratings file {str(path)!r}: permission denied; "
+                            f"check that you may read it") from None
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -416,14 +512,21 @@ def _audit_cmd(args: argparse.Namespace) -> int:
     if src.exists() and _inside(src, out):
         raise RiskevalError(f"the output folder {str(out)!r} contains the input file "
                             f"{str(src)!r}; choose a folder that does not hold your data")
+    _readable(src)
     _output_folder(out, args.force)
-    if args.high_from is not None and args.categories is None \
-            and args.high_from not in RISK_LEVELS:
+    categories = _categories(args) or list(RISK_LEVELS)
+    if args.high_from is not None and args.high_from not in categories:
         raise RiskevalError(f"--high-from {args.high_from!r} is not one of the levels "
-                            f"{', '.join(RISK_LEVELS)}")
-    categories = args.categories if args.categories is not None else list(RISK_LEVELS)
-    ids = [args.case, args.rater, args.office, args.occasion]  # read as text, never numbers
-    frame = read_table(src, sep=args.delimiter, text_columns=[c for c in ids if c])
+                            f"{', '.join(map(repr, categories))}; give the lowest level that "
+                            f"counts as high, e.g. --high-from {categories[-2]!r}")
+    # identifiers and levels are read as text, never numbers: a blank cell must not turn
+    # the rating 1 into 1.0, nor the officer 007 into 7
+    text = [args.case, args.rater, args.office, args.occasion, args.rating, args.reference,
+            args.original]
+    frame = read_table(src, sep=args.delimiter, encoding=args.encoding,
+                       text_columns=[c for c in text if c])
+    if args.office is not None and args.office in frame.columns:
+        _one_office(frame[args.office], args.office)
     result = audit(frame, case=args.case, rater=args.rater, rating=args.rating,
                    office=args.office, reference=args.reference, occasion=args.occasion,
                    original=args.original, year=args.year, categories=categories,
@@ -438,6 +541,17 @@ def _audit_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _one_office(col: pd.Series, name: str) -> None:
+    """One office in the file is an error saying what to do (the office variance and the
+    funnel compare offices)."""
+    offices = col.dropna().astype(str).str.strip()
+    offices = offices[offices != ""].unique()
+    if len(offices) == 1:
+        raise RiskevalError(
+            f"only one office ({offices[0]!r}) in column {name!r}: offices cannot be compared; "
+            f"drop --office to audit its officers, or add the ratings of other offices")
+
+
 def _demo_report(args: argparse.Namespace) -> int:
     from .audit import audit
 
@@ -445,6 +559,7 @@ def _demo_report(args: argparse.Namespace) -> int:
     if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
         raise RiskevalError(f"{str(out)!r} exists, is not empty and holds no earlier riskeval "
                             f"report; choose another folder with -o")
+    _writable(out)
     world = scenarios.six_office_study()
     ratings = simulate.simulate(world, seed=args.seed)
     result = audit(ratings, case="case", rater="officer", rating="rating", office="office",
@@ -534,30 +649,157 @@ def _diagnose_cmd(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StepLines:
+    """A stand-in for a tqdm bar that writes one plain line per step to stderr, for logs:
+    a bar's carriage returns make one endless line in a file. Steps named by
+    ``set_postfix_str`` (the audit's) are each a line; unnamed updates (the simulations of
+    ``diagnose``) a line per tenth of the total."""
+
+    def __init__(self, iterable: Any = None, *, total: int | None = None, desc: str = "",
+                 initial: int = 0, unit: str = "it", **_: Any) -> None:
+        self.iterable, self.total, self.desc, self.n, self.unit = (iterable, total, desc,
+                                                                   initial, unit)
+        self.shown = -1
+
+    def __iter__(self) -> Iterator[Any]:  # pragma: no cover - riskeval passes no iterable
+        for x in self.iterable:
+            yield x
+            self.update(1)
+
+    def __enter__(self) -> _StepLines:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _line(self, text: str) -> None:
+        print(f"{self.desc}: {text}", file=sys.stderr, flush=True)
+
+    def set_postfix_str(self, label: str, refresh: bool = True) -> None:
+        step = f" {self.n + 1}/{self.total}" if self.total else ""
+        self._line(f"step{step}: {label}")
+        self.shown = self.n + 1
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.shown >= self.n or not self.total:
+            return
+        tenth = max(1, self.total // 10)
+        if self.n // tenth > max(self.shown, 0) // tenth or self.n >= self.total:
+            self.shown = self.n
+            self._line(f"{self.n}/{self.total} {self.unit}s")
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _plain_progress() -> Iterator[None]:
+    """On a terminal, progress bars as they are; otherwise (a log file, ``make demo``) the
+    bars riskeval makes with ``tqdm.auto.tqdm`` are :class:`_StepLines`."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        yield
+        return
+    import tqdm.auto
+
+    bar = tqdm.auto.tqdm
+    tqdm.auto.tqdm = _StepLines
+    try:
+        yield
+    finally:
+        tqdm.auto.tqdm = bar
+
+
+def _show_note(message: Any, category: type[Warning], filename: str, lineno: int,
+               file: Any = None, line: str | None = None) -> None:
+    """A warning as one line without a file path: riskeval's own as a note, others named
+    by their kind."""
+    text = " ".join(str(message).split())
+    if issubclass(category, RiskevalWarning):
+        print(f"riskeval: note: {text}", file=sys.stderr)
+    else:
+        print(f"riskeval: note ({category.__name__}): {text}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _warnings_shown(quiet: bool) -> Iterator[None]:
+    """Warnings as one-line notes, or none at all under ``--quiet``."""
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore")
+        else:
+            warnings.showwarning = _show_note
+        yield
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM is handled as Ctrl-C, so that a report being written is cleaned up."""
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    try:
+        before = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as other Unix tools do."""
+    with contextlib.suppress(Exception):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes at exit
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``riskeval`` console script; returns the exit code."""
+    try:
+        with _sigterm_as_interrupt():
+            return _main(argv)
+    except KeyboardInterrupt:
+        with contextlib.suppress(Exception):
+            print("riskeval: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return _pipe_closed()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    flags = {a.dest.replace("_", "-") for a in _subparser(parser, args.command)._actions}
+    quiet = getattr(args, "quiet", False)
     try:
-        if args.command == "audit":
-            return _audit_cmd(args)
-        if args.command == "vignettes":
-            return _vignettes_cmd(args)
-        if args.command == "diagnose":
-            return _diagnose_cmd(args)
-        if args.command == "demo" and not args.json:
-            return _demo_report(args)
-        if args.command == "agreement":
-            out = _agreement(args.file, args.case, args.rater, args.rating, args.categories,
-                             args.level, args.office, args.confidence)
-        else:  # demo --json
-            out = _demo(args.seed)
+        with command_line_options(flags), _warnings_shown(quiet), _plain_progress():
+            if args.command == "audit":
+                return _audit_cmd(args)
+            if args.command == "vignettes":
+                return _vignettes_cmd(args)
+            if args.command == "diagnose":
+                return _diagnose_cmd(args)
+            if args.command == "demo" and not args.json:
+                return _demo_report(args)
+            if args.command == "agreement":
+                out = _agreement(args.file, args.case, args.rater, args.rating,
+                                 _categories(args), args.level, args.office, args.confidence,
+                                 sep=args.delimiter, encoding=args.encoding)
+            else:  # demo --json
+                out = _demo(args.seed)
     except (RiskevalError, RiskevalTypeError) as exc:
         print(f"riskeval: error: {exc}", file=sys.stderr)
         return 2
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
     except Exception as exc:  # an internal error: say so plainly, keep the exit code distinct
         print(f"riskeval: internal error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 1
@@ -565,7 +807,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_to_json(out))
     else:
         _print_table(out)
+    sys.stdout.flush()
     return 0
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[command]
+    raise AssertionError(command)  # pragma: no cover
 
 
 if __name__ == "__main__":  # pragma: no cover

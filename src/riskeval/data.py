@@ -14,6 +14,7 @@ column, rows or values at fault and what was expected.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import os
 import re
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning
+from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning, has_option, option
 
 __all__ = [
     "RISK_LEVELS",
@@ -123,7 +124,8 @@ def level_codes(col: pd.Series, name: str, cats: tuple | None) -> tuple[np.ndarr
             cats = tuple(sorted(pd.unique(col.dropna())))
         else:
             raise RiskevalError(f"column {name!r} holds text; give its levels lowest first with "
-                                f"categories=, e.g. categories=riskeval.RISK_LEVELS")
+                                f"{option('categories')}, e.g. "
+                                f"{option('categories', 'low,medium,high,very high')}")
     values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
     codes = pd.Index(list(cats)).get_indexer(values).astype(np.int64)
     bad = (codes < 0) & col.notna().to_numpy()
@@ -276,14 +278,18 @@ def _check_columns(frame: pd.DataFrame, roles: dict[str, str | None]) -> None:
         )
 
 
-def _rows(index: Sequence, offset: int = 2) -> str:
-    """Row numbers as a person sees them in a CSV (header is line 1)."""
+def _rows(index: Sequence, offset: int = 2, *, lines: bool = True) -> str:
+    """Row numbers as a person sees them in a CSV (header is line 1), or with
+    ``lines=False`` the rows' index labels (a DataFrame's rows, which are not lines)."""
     idx = list(index)[:_SHOW]
-    try:
-        shown = ", ".join(str(int(i) + offset) for i in idx)
-        return f"lines {shown}" + (" ..." if len(index) > _SHOW else "")
-    except (TypeError, ValueError):
-        return f"rows {', '.join(map(repr, idx))}" + (" ..." if len(index) > _SHOW else "")
+    more = " ..." if len(index) > _SHOW else ""
+    if lines:
+        try:
+            shown = ", ".join(str(int(i) + offset) for i in idx)
+            return f"lines {shown}{more}"
+        except (TypeError, ValueError):
+            pass
+    return f"rows {', '.join(repr(_py(i)) for i in idx)}{more}"
 
 
 def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
@@ -306,7 +312,14 @@ def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
         inside = num.isin(cats) | ~present
         values = num
     else:
-        values = col.astype(object).where(~present, col.astype(str))
+        shown = col.astype(str)
+        if pd.api.types.is_float_dtype(col):
+            num = col.to_numpy(dtype=float)
+            if np.all(np.isnan(num) | (num == np.round(num))):
+                # a blank cell made pandas read 1, 2, 3 as 1.0, 2.0, 3.0: match category "1"
+                shown = pd.Series([str(int(x)) if x == x else "" for x in num],
+                                  index=col.index)
+        values = col.astype(object).where(~present, shown)
         inside = values.isin(cats) | ~present
     if not inside.all():
         bad = values[~inside]
@@ -334,6 +347,30 @@ def _na_hint(labels: Sequence[str]) -> str:
         return ""
     return (f" (only empty cells count as missing: {', '.join(map(repr, odd[:_SHOW]))} is "
             "read as text; empty such cells, or declare the label as a category if it is one)")
+
+
+def _complex_at(values: Any) -> np.ndarray:
+    """Where an array holds complex numbers with or without an imaginary part (a complex
+    dtype, or complex objects among other values)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "c":
+        return np.ones(arr.shape, dtype=bool)
+    if arr.dtype == object:
+        return np.vectorize(lambda x: isinstance(x, complex | np.complexfloating),
+                            otypes=[bool])(arr) if arr.size else np.zeros(arr.shape, bool)
+    return np.zeros(arr.shape, dtype=bool)
+
+
+def _reject_complex(col: pd.Series, name: str) -> None:
+    """Complex numbers are not ratings: an error naming the first, instead of silently
+    dropping their imaginary part."""
+    bad = _complex_at(col.to_numpy())
+    if bad.any():
+        vals = col[bad]
+        raise RiskevalError(
+            f"column {name!r} holds complex numbers ({_py(vals.iloc[0])!r} on "
+            f"{_rows(vals.index)}); expected real numbers or category labels"
+        )
 
 
 def _is_text(col: pd.Series) -> bool:
@@ -625,7 +662,12 @@ def _validate(
             for row in first.itertuples(index=False)
         )
         what = "(case, rater, occasion)" if occasion else "(case, rater)"
-        hint = "" if occasion else " If officers rated cases more than once, pass occasion=."
+        hint = ""
+        if not occasion and has_option("occasion"):
+            hint = (f" If officers rated cases more than once, give the column of the "
+                    f"occasion: {option('occasion')}.")
+        elif not occasion:
+            hint = " Keep one rating per officer and case."
         raise RiskevalError(
             f"{int(dup.sum())} rows repeat a {what} pair ({_rows(out.index[dup])}): {shown}. "
             f"Each {what} must appear once.{hint}"
@@ -635,6 +677,7 @@ def _validate(
         if out[rating].cat.ordered:
             cats = tuple(out[rating].cat.categories)
     for col in [rating] + ([reference] if reference else []):
+        _reject_complex(out[col], col)
         if cats is not None:
             out[col] = _encode_categorical(out[col], cats, col)
         elif numeric or pd.api.types.is_numeric_dtype(out[col]):
@@ -645,8 +688,8 @@ def _validate(
                 vals = sorted(set(map(str, text[bad])))
                 raise RiskevalError(
                     f"column {col!r} must hold numbers, but has {vals[:_SHOW]!r} "
-                    f"({_rows(out.index[bad])}). For labelled levels pass categories=, "
-                    f"e.g. 'low,medium,high,very high'.{_na_hint(vals)}"
+                    f"({_rows(out.index[bad])}). For labelled levels pass "
+                    f"{option('categories', 'low,medium,high,very high')}.{_na_hint(vals)}"
                 )
             out[col] = num.astype(float)
             index = out.index
@@ -669,8 +712,74 @@ def _validate(
     return out, info
 
 
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
+
+
+def _shown_sep(sep: str) -> str:
+    return "\\t" if sep == "\t" else sep
+
+
+def _head(path: str) -> bytes:
+    """The first bytes of a file, or an error saying why it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(65536)
+    except PermissionError:
+        raise RiskevalError(f"cannot read the ratings file {path!r}: permission denied; check "
+                            "that you may read it (or copy it somewhere you can)") from None
+    except OSError as exc:
+        raise RiskevalError(f"cannot read the ratings file {path!r}: "
+                            f"{exc.strerror or exc}") from None
+
+
+def _encoding_of(head: bytes, encoding: str | None) -> str:
+    """The encoding to read with: the caller's, else the one a byte-order mark names, else
+    UTF-8 (with or without a mark)."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise RiskevalError(
+                f"unknown encoding {encoding!r}; expected a name such as 'utf-8', 'cp1252' "
+                "(Windows, Western European), 'latin-1' or 'utf-16'") from None
+        return encoding
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    return "utf-8-sig"
+
+
+def _sniff(head: bytes, encoding: str) -> str:
+    """The delimiter of a file whose header line holds no comma but semicolons or tabs."""
+    try:
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    except LookupError:  # pragma: no cover - checked in _encoding_of
+        return ","
+    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    if "," not in first:
+        for sep in (";", "\t"):
+            if sep in first:
+                return sep
+    return ","
+
+
+def _decode_error(path: str, exc: UnicodeDecodeError) -> RiskevalError:
+    byte = exc.object[exc.start:exc.start + 1].hex() if exc.object else "?"
+    if exc.encoding.replace("-", "").replace("_", "").lower().startswith("utf8"):
+        return RiskevalError(
+            f"{path!r} is not UTF-8 text (byte 0x{byte} at position {exc.start}); it was "
+            f"probably saved by a spreadsheet program in the Windows (Western European) "
+            f"encoding: read it with {option('encoding', 'cp1252')} (or "
+            f"{option('encoding', 'latin-1')}), or save the file as 'CSV UTF-8'")
+    return RiskevalError(
+        f"{path!r} cannot be read as {exc.encoding} (byte 0x{byte} at position "
+        f"{exc.start}); give the file's encoding with {option('encoding')}, e.g. "
+        f"{option('encoding', 'utf-8')} or {option('encoding', 'cp1252')}")
+
+
 def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
-               **read_csv_kwargs: Any) -> pd.DataFrame:
+               encoding: str | None = None, **read_csv_kwargs: Any) -> pd.DataFrame:
     """Read a CSV of ratings as it is, with clear errors for files that are not what we expect.
 
     Parameters
@@ -681,6 +790,10 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
         Columns read as text, never as numbers: identifiers (case, officer, office,
         occasion), so that ``0001`` and ``1``, ``007`` and ``7``, ``1.0`` and ``1`` stay
         different identifiers. Names not in the file are ignored here.
+    encoding : str, optional
+        The file's text encoding, e.g. ``"cp1252"`` (Windows, Western European) or
+        ``"latin-1"``. By default UTF-8, or UTF-16 when the file starts with a UTF-16
+        byte-order mark (as spreadsheet programs write "Unicode text").
     **read_csv_kwargs
         Passed to :func:`pandas.read_csv`.
 
@@ -696,18 +809,38 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
     from every text cell; a column whose cells are then all numbers (or empty) is numeric.
     Pass ``keep_default_na=True`` to get pandas' default missing-value tokens back.
 
-    A UTF-8 byte-order mark (as spreadsheet programs write) is accepted. A file whose header
-    is one column holding semicolons, tabs or bars was written with another delimiter: the
-    error says which and how to pass it (``sep=``, or ``--delimiter`` on the command line).
+    A UTF-8 or UTF-16 byte-order mark (as spreadsheet programs write) is accepted. A file
+    that is not UTF-8 is an error suggesting ``encoding="cp1252"``. Without ``sep=``, a
+    file whose header line holds no comma but semicolons (or tabs) is read with that
+    delimiter. A file whose header is one column holding semicolons, tabs or bars, read
+    with a comma, was written with another delimiter: the error says which and how to pass
+    it (``sep=``, or ``--delimiter`` on the command line).
     """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise RiskevalError(f"no such ratings file: {path!r}")
     if os.path.isdir(path):
         raise RiskevalError(f"{path!r} is a folder; expected a CSV file of ratings")
+    head = _head(path)
     if os.path.getsize(path) == 0:
         raise RiskevalError(f"the ratings file {path!r} is empty; expected a CSV with a header")
-    read_csv_kwargs.setdefault("encoding", "utf-8-sig")
+    if "sep" in read_csv_kwargs and "delimiter" in read_csv_kwargs:
+        raise RiskevalTypeError("give the delimiter once: sep= or delimiter=, not both")
+    if "delimiter" in read_csv_kwargs:
+        read_csv_kwargs["sep"] = read_csv_kwargs.pop("delimiter")
+    given_encoding = read_csv_kwargs.pop("encoding", None)
+    encoding = encoding if encoding is not None else given_encoding
+    encoding = _encoding_of(head, encoding)
+    read_csv_kwargs["encoding"] = encoding
+    sep = read_csv_kwargs.get("sep")
+    if sep is None:
+        sep = read_csv_kwargs["sep"] = _sniff(head, encoding)
+    elif not isinstance(sep, str) or sep == "":
+        raise RiskevalError(
+            f"the delimiter {sep!r} is empty; give the character between columns, e.g. "
+            f"{option('sep', ';')} (a tab: {option('sep', _shown_sep(chr(9)))})")
+    elif sep == "\\t":  # typed as backslash-t on the command line
+        sep = read_csv_kwargs["sep"] = "\t"
     read_csv_kwargs.setdefault("keep_default_na", False)
     na_values = read_csv_kwargs.get("na_values")
     if na_values is None:
@@ -723,18 +856,22 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
         frame = pd.read_csv(path, **read_csv_kwargs)
     except pd.errors.EmptyDataError as exc:
         raise RiskevalError(f"the ratings file {path!r} has no columns: {exc}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, exc) from None
+    except PermissionError:
+        raise RiskevalError(f"cannot read the ratings file {path!r}: permission denied")\
+            from None
+    except pd.errors.ParserError as exc:
         raise RiskevalError(f"could not read {path!r} as CSV: {exc}") from None
-    if frame.shape[1] == 1 and read_csv_kwargs.get("sep", read_csv_kwargs.get("delimiter"))\
-            in (None, ","):
+    if frame.shape[1] == 1 and sep == ",":
         header = str(frame.columns[0])
-        for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
-            if sep in header:
-                shown = "\\t" if sep == "\t" else sep
+        for other, name in _SEPARATORS:
+            if other in header:
+                shown = _shown_sep(other)
                 raise RiskevalError(
                     f"{path!r} has a single column {header!r}: its columns seem to be "
-                    f"separated by {name}, not commas; give the delimiter (--delimiter "
-                    f"'{shown}' on the command line, sep='{shown}' in Python)")
+                    f"separated by {name}, not commas; give the delimiter "
+                    f"({option('sep', shown)})")
     if frame.empty:
         raise RiskevalError(
             f"the ratings file {path!r} has a header but no rows of ratings"
@@ -773,14 +910,18 @@ def read_ratings(
     reference: str | None = None,
     categories: Any = None,
     numeric: bool = False,
+    encoding: str | None = None,
     **read_csv_kwargs: Any,
 ) -> pd.DataFrame:
     """Read a ratings CSV and validate it (the file is only read, never modified).
 
-    Parameters are those of :func:`validate_ratings`; further keyword arguments go to
-    :func:`pandas.read_csv`. Identifier columns (case, rater, office, occasion) are read as
-    text and stripped of surrounding spaces, and only empty cells are missing
-    (:func:`read_table`).
+    Parameters are those of :func:`validate_ratings`, and ``encoding`` that of
+    :func:`read_table` (e.g. ``"cp1252"`` for a file saved by a Windows spreadsheet program);
+    further keyword arguments go to :func:`pandas.read_csv`. Identifier columns (case,
+    rater, office, occasion) are read as text and stripped of surrounding spaces, and only
+    empty cells are missing (:func:`read_table`). When ``categories`` are declared, the
+    rating and reference columns are read as text too, so that a file's ``1`` is matched
+    with category ``"1"`` whatever else the column holds.
 
     Returns
     -------
@@ -788,7 +929,9 @@ def read_ratings(
         The validated long table.
     """
     text = [c for c in (case, rater, office, occasion) if c is not None]
-    frame = read_table(path, text_columns=text, **read_csv_kwargs)
+    if categories is not None:
+        text += [c for c in (rating, reference) if c is not None]
+    frame = read_table(path, text_columns=text, encoding=encoding, **read_csv_kwargs)
     return validate_ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
                             office=office, cohort=cohort, reference=reference,
                             categories=categories, numeric=numeric)
@@ -889,6 +1032,14 @@ def as_ratings(
     elif isinstance(data, pd.DataFrame):
         wide = _wide_from_frame(data, categories)
     elif isinstance(data, np.ndarray | list | tuple):
+        try:
+            cplx = _complex_at(data if isinstance(data, np.ndarray)
+                               else np.asarray(data, dtype=object)).any()
+        except ValueError:  # ragged rows: reported below
+            cplx = False
+        if cplx:
+            raise RiskevalError("the ratings array holds complex numbers; expected real "
+                                "numbers (NaN = not rated) or category labels")
         strings = _has_strings(data)
         try:
             arr = np.asarray(data, dtype=object if strings else float)
@@ -940,6 +1091,13 @@ def _wide_numeric(arr: np.ndarray, cases: pd.Index, raters: pd.Index,
 
 
 def _wide_from_frame(frame: pd.DataFrame, categories: Any) -> WideRatings:
+    for col in frame.columns:
+        bad = _complex_at(frame[col].to_numpy())
+        if bad.any():
+            raise RiskevalError(
+                f"the ratings of rater {_py(col)!r} include complex numbers (case "
+                f"{_py(frame.index[np.flatnonzero(bad)[0]])!r}); expected real numbers "
+                "(NaN = not rated) or category labels")
     if all(pd.api.types.is_numeric_dtype(frame[c]) and not isinstance(
             frame[c].dtype, pd.CategoricalDtype) for c in frame.columns):
         return _wide_numeric(frame.to_numpy(dtype=float), pd.Index(frame.index),

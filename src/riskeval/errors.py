@@ -4,9 +4,20 @@ Every problem with user input raises :class:`RiskevalError` (a ``ValueError``) w
 names the column, row or value at fault and what was expected. Degenerate but legal data
 (one category used, zero variance) emits :class:`DegenerateDataWarning` and returns a
 documented value.
+
+A message that tells the user to pass an option names it as the user would write it:
+``occasion=`` from Python, ``--occasion`` on the command line (:func:`option`; the command
+line tool sets :func:`command_line_options` while it runs).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+__all__ = ["DegenerateDataWarning", "RiskevalError", "RiskevalTypeError", "RiskevalWarning",
+           "command_line_options", "has_option", "option"]
 
 
 class RiskevalError(ValueError):
@@ -23,3 +34,37 @@ class RiskevalWarning(UserWarning):
 
 class DegenerateDataWarning(RiskevalWarning):
     """The data are legal but the coefficient is undefined or uninformative on them."""
+
+
+_COMMAND_LINE: ContextVar[frozenset[str] | None] = ContextVar("riskeval_command_line",
+                                                              default=None)
+
+#: Python keyword -> command-line option, where the two are not spelt alike
+_FLAGS = {"sep": "delimiter", "rater": "rater", "n_jobs": "jobs"}
+
+
+def option(name: str, value: str | None = None) -> str:
+    """An option as the user writes it: ``name=`` (``name='value'``) from Python,
+    ``--name`` (``--name 'value'``) on the command line."""
+    if _COMMAND_LINE.get() is not None:
+        flag = "--" + _FLAGS.get(name, name).replace("_", "-")
+        return flag if value is None else f"{flag} '{value}'"
+    return f"{name}=" if value is None else f"{name}='{value}'"
+
+
+def has_option(name: str) -> bool:
+    """Whether the user can pass this option where they are (every keyword from Python; on
+    the command line, only the running command's flags)."""
+    flags = _COMMAND_LINE.get()
+    return flags is None or _FLAGS.get(name, name).replace("_", "-") in flags
+
+
+@contextmanager
+def command_line_options(flags: Iterable[str] = ()) -> Iterator[None]:
+    """Within this block, messages name options as command-line flags (``--occasion``);
+    ``flags`` are the running command's flags, without the dashes."""
+    token = _COMMAND_LINE.set(frozenset(flags))
+    try:
+        yield
+    finally:
+        _COMMAND_LINE.reset(token)
