@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
+import errno
+import hashlib
 import html
 import io
 import json
 import math
 import os
 import re
+import secrets
 import shutil
+import signal
+import socket
+import stat
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -336,44 +346,411 @@ def five_lines(a: Audit) -> list[str]:
     return lines
 
 
+#: the file in every report folder that lists what riskeval wrote there, with each file's
+#: SHA-256, so that ``force`` can tell an earlier report from a folder of other files
+MARKER = ".riskeval-report"
+
+#: the figures a report can hold (to recognise a report written before the marker existed)
+_FIGURES = ("variance_shares", "effects", "funnel", "pairwise_agreement", "confusion")
+
+_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
+
+
 def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
-    """Write the report folder atomically; see :meth:`Audit.save`."""
+    """Write the report folder so that it never deletes anything it did not check.
+
+    The report is written into a private temporary folder (mode 0700) beside ``outdir``,
+    named ``.<outdir>.riskeval-tmp.<host>.<pid>.<random>``, and only then moved into place:
+
+    * ``outdir`` absent: the folder is renamed into place with a rename that never replaces
+      (``renameat2(RENAME_NOREPLACE)`` on Linux, ``renamex_np(RENAME_EXCL)`` on macOS, plain
+      rename on Windows); if anything appeared at ``outdir`` meanwhile, nothing is touched and
+      a :class:`RiskevalError` says so. (Elsewhere a plain rename is used, which on POSIX can
+      replace only an *empty* folder.)
+    * ``outdir`` exists: at the start its entries are listed (name, type, inode, size, mtime);
+      it must be empty, or with ``force`` an earlier riskeval report: every file listed in its
+      :data:`MARKER` with an unchanged SHA-256 (a report of an older version without the marker
+      is recognised by its summary.json and known file names). At the end ``outdir`` is renamed
+      aside to ``.<outdir>.riskeval-old.<host>.<pid>.<random>`` (a name nobody else writes to)
+      and listed again: if anything was added or changed since the check, it is renamed back
+      and the save refuses. Otherwise the new report is renamed into place (never replacing) and
+      exactly the checked files of the old folder are deleted. If that rename fails, the old
+      folder is renamed back. No lock is needed: every decision is made by a rename the kernel
+      performs atomically, and two saves into one folder cannot both succeed.
+
+    SIGINT, SIGTERM and SIGHUP are caught while saving (main thread only), the temporary
+    folder is removed, the previous handlers are restored and the signal is delivered to them
+    again (SIGINT raises KeyboardInterrupt; SIGTERM ends the process as it would have). A save
+    killed outright (SIGKILL) leaves its temporary folder; the next save into the same
+    ``outdir`` removes it once its process is gone, and puts back an old report it had moved
+    aside. Returns the path of report.html.
+    """
     out = Path(outdir)
-    if out.exists() and not out.is_dir():
-        raise RiskevalError(f"output {str(out)!r} exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
-                            f"another folder or pass --force (force=True) to replace it")
-    parent = out.resolve().parent
+    target = Path(os.path.realpath(out))      # a symbolic link: its folder gets the report
+    _remove_stale(target)
+    before = _check_outdir(out, target, force)
+    parent = target.parent
     created = parent   # the highest folder this call creates, removed again on failure
     while not created.parent.exists():
         created = created.parent
     created = None if created.exists() else created
     parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    try:
-        (tmp / "tables").mkdir()
-        (tmp / "figures").mkdir()
-        pngs = {}
-        for name, fig in figures(a).items():
-            pngs[name] = _png(fig)
-            (tmp / "figures" / f"{name}.png").write_bytes(pngs[name])
-        for name, frame in tables(a).items():
-            write_csv(frame, tmp / "tables" / f"{name}.csv")
-        (tmp / "summary.json").write_text(json.dumps(summary_dict(a), indent=2),
-                                          encoding="utf-8")
-        (tmp / "report.html").write_text(render_html(a, pngs), encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        if out.is_dir():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-            os.replace(out, old / "x")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if created is not None:
-            shutil.rmtree(created, ignore_errors=True)
-        raise
+    with _Signals() as guard:
+        with guard.held():
+            tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target, "tmp"), dir=parent))
+        try:
+            os.chmod(tmp, 0o700)
+            (tmp / "tables").mkdir()
+            (tmp / "figures").mkdir()
+            pngs = {}
+            for name, fig in figures(a).items():
+                pngs[name] = _png(fig)
+                (tmp / "figures" / f"{name}.png").write_bytes(pngs[name])
+            for name, frame in tables(a).items():
+                write_csv(frame, tmp / "tables" / f"{name}.csv")
+            (tmp / "summary.json").write_text(json.dumps(summary_dict(a), indent=2),
+                                              encoding="utf-8")
+            (tmp / "report.html").write_text(render_html(a, pngs), encoding="utf-8")
+            _write_marker(tmp)
+            with guard.held():
+                _place(tmp, out, target, before)
+        except BaseException:
+            with guard.held():
+                shutil.rmtree(tmp, ignore_errors=True)
+                if created is not None:
+                    shutil.rmtree(created, ignore_errors=True)
+            raise
     return out / "report.html"
+
+
+def check_outdir(outdir: Any, *, force: bool = False) -> None:
+    """Raise :class:`RiskevalError` unless :func:`save` may write to ``outdir`` (call it
+    before a long computation; ``save`` checks again)."""
+    out = Path(outdir)
+    _check_outdir(out, Path(os.path.realpath(out)), force)
+
+
+def _names(paths: Any, limit: int = 5) -> str:
+    paths = sorted(p.rstrip("/") for p in paths)
+    more = f" and {len(paths) - limit} more" if len(paths) > limit else ""
+    return ", ".join(paths[:limit]) + more
+
+
+def _listing(folder: Path) -> dict[str, tuple[int, ...]]:
+    """Every entry below ``folder`` (symbolic links not followed): folders as ``name/``."""
+    found: dict[str, tuple[int, ...]] = {}
+
+    def walk(path: str, rel: str) -> None:
+        with os.scandir(path) as entries:
+            for e in entries:
+                st = e.stat(follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    found[f"{rel}{e.name}/"] = (stat.S_IFDIR, st.st_ino)
+                    walk(e.path, f"{rel}{e.name}/")
+                else:
+                    found[rel + e.name] = (stat.S_IFMT(st.st_mode), st.st_ino, st.st_size,
+                                           st.st_mtime_ns)
+    walk(str(folder), "")
+    return found
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_marker(folder: Path) -> None:
+    written = {rel: _sha256(folder / rel) for rel in sorted(_listing(folder))
+               if not rel.endswith("/")}
+    (folder / MARKER).write_text(json.dumps(
+        {"riskeval_report": 1, "riskeval_version": __version__, "files": written}, indent=1),
+        encoding="utf-8")
+
+
+def _report_files(folder: Path, found: dict[str, tuple[int, ...]]) -> dict[str, str | None]:
+    """The files riskeval wrote into an earlier report in ``folder`` (with their SHA-256, or
+    None for a report of an older version, which lists no hashes); {} if it is none."""
+    if MARKER in found:
+        try:
+            marker = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+            listed = marker["files"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+        if not isinstance(listed, dict):
+            return {}
+        return {MARKER: None, **{str(k): str(v) for k, v in listed.items()}}
+    if "summary.json" not in found:
+        return {}
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+        names = [*summary["tables"], "findings"] if "riskeval_version" in summary else []
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    if not names:
+        return {}
+    legacy = ["report.html", "summary.json", *(f"tables/{n}.csv" for n in names),
+              *(f"figures/{n}.png" for n in _FIGURES)]
+    return dict.fromkeys(legacy)
+
+
+def _check_outdir(out: Path, target: Path, force: bool) -> dict[str, tuple[int, ...]] | None:
+    """None if ``out`` does not exist, else the listing of its entries, which may be replaced:
+    none, or with ``force`` exactly the files of an earlier riskeval report."""
+    if os.path.islink(out) and not target.exists():
+        raise RiskevalError(f"output {str(out)!r} is a symbolic link to {str(target)!r}, "
+                            f"which does not exist; create that folder or choose another")
+    if not target.exists():
+        return None
+    if not target.is_dir():
+        raise RiskevalError(f"output {str(out)!r} exists and is not a folder")
+    found = _listing(target)
+    if not found:
+        return found
+    if not force:
+        raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
+                            f"another folder or pass --force (force=True) to replace an "
+                            f"earlier riskeval report there")
+    ours = _report_files(target, found)
+    files = {k: v for k, v in found.items() if not k.endswith("/")}
+    if not ours:
+        raise RiskevalError(
+            f"output folder {str(out)!r} is not an earlier riskeval report (it has no "
+            f"{MARKER} file) and --force replaces only a report riskeval wrote; it holds "
+            f"{_names(files or found)}. Choose another folder, or move those files away "
+            f"yourself")
+    dirs = {rel.rsplit("/", 1)[0] + "/" for rel in ours if "/" in rel}
+    foreign = [rel for rel, kind in found.items()
+               if not (rel in dirs or (rel in ours and kind[0] == stat.S_IFREG))]
+    if foreign:
+        raise RiskevalError(f"output folder {str(out)!r} holds files riskeval did not write: "
+                            f"{_names(foreign)}; --force replaces only riskeval's own report "
+                            f"and never deletes other files. Move them elsewhere or choose "
+                            f"another folder")
+    changed = [rel for rel in files if ours[rel] is not None and _sha256(target / rel) != ours[rel]]
+    if changed:
+        raise RiskevalError(f"in output folder {str(out)!r} these files changed since riskeval "
+                            f"wrote them: {_names(changed)}; --force will not delete edited "
+                            f"files. Move them elsewhere or choose another folder")
+    return found
+
+
+def _place(tmp: Path, out: Path, target: Path, before: dict[str, tuple[int, ...]] | None) -> None:
+    """Move the finished report ``tmp`` to ``target``, replacing only what ``before`` lists."""
+    gone = (errno.EEXIST, errno.ENOTEMPTY)
+    if before is None:
+        os.chmod(tmp, stat.S_IMODE((tmp / "tables").stat().st_mode))   # as the umask says
+        try:
+            _rename_noreplace(tmp, target)
+        except OSError as exc:
+            if exc.errno not in gone:
+                raise
+            raise RiskevalError(f"output folder {str(out)!r} appeared while the report was "
+                                f"written (another program or riskeval run?); nothing in it "
+                                f"was touched and this report was not saved") from None
+        return
+    aside = target.parent / f"{_temp_prefix(target, 'old')}{secrets.token_hex(4)}"
+    try:
+        _rename_noreplace(target, aside)
+    except FileNotFoundError:
+        raise RiskevalError(f"output folder {str(out)!r} changed while the report was written "
+                            f"(it was moved or removed); this report was not saved") from None
+    try:
+        now = _listing(aside)
+        if now != before:
+            news = [k for k in now if now[k] != before.get(k)]
+            news += [k for k in before if k not in now]
+            raise RiskevalError(f"output folder {str(out)!r} changed while the report was "
+                                f"written ({_names(news)}); nothing in it was deleted and this "
+                                f"report was not saved")
+        os.chmod(tmp, stat.S_IMODE(aside.stat().st_mode))
+        _rename_noreplace(tmp, target)
+    except BaseException:
+        try:
+            _rename_noreplace(aside, target)
+        except OSError as exc:
+            raise RiskevalError(f"could not put the earlier contents of {str(out)!r} back: "
+                                f"they are in {str(aside)!r} ({exc})") from exc
+        raise
+    _discard(aside, before)
+
+
+def _discard(folder: Path, listing: dict[str, tuple[int, ...]]) -> None:
+    """Delete the checked entries of ``folder`` and the folder; anything else stays."""
+    for rel in sorted(listing, key=lambda r: (r.endswith("/"), -r.count("/"), r)):
+        path = folder / rel.rstrip("/")
+        try:
+            if rel.endswith("/"):
+                path.rmdir()
+            else:
+                path.unlink()
+        except OSError:
+            pass
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:24] or "host"
+
+
+def _temp_prefix(target: Path, kind: str) -> str:
+    """``.<name>.riskeval-<kind>.<host>.<pid>.``: a temporary folder of this process."""
+    name = target.name
+    if len(name) > 120:
+        name = name[:80] + "-" + hashlib.sha256(target.name.encode()).hexdigest()[:12]
+    return f".{name}.riskeval-{kind}.{_host()}.{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove what saves into ``target`` killed outright (SIGKILL, power loss) left beside it:
+    their temporary folders, and an earlier report one of them had moved aside (put back if
+    ``target`` is missing; deleted only if it is wholly a riskeval report)."""
+    own = re.escape(_temp_prefix(target, "KIND")).replace("KIND", "(tmp|old)", 1)
+    host, pid = re.escape(f".{_host()}.{os.getpid()}."), r"\.([A-Za-z0-9-]*)\.(\d+)\."
+    pattern = re.compile(own.replace(host, pid, 1) + r"[A-Za-z0-9_]+")
+    legacy = re.compile(re.escape(f".{target.name}.tmp-") + r"[a-z0-9_]{8}")
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path)
+        m = pattern.fullmatch(entry.name)
+        if m is None:   # an older version's temporary folder: removed after a day
+            if legacy.fullmatch(entry.name) and time.time() - entry.stat().st_mtime > 86400:
+                shutil.rmtree(path, ignore_errors=True)
+            continue
+        kind, host, pid = m.group(1), m.group(2), int(m.group(3))
+        if host != _host() or _alive(pid):
+            continue
+        if kind == "tmp":
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        try:
+            if not os.path.lexists(target):
+                _rename_noreplace(path, target)
+            else:
+                _discard(path, _check_outdir(path, path, force=True) or {})
+        except (OSError, RiskevalError):
+            pass    # not wholly a report: left for its owner
+
+
+class _Interrupted(KeyboardInterrupt):
+    """A signal that arrived during a save (re-delivered once the save has cleaned up)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+
+
+class _Signals:
+    """While a save runs, SIGINT/SIGTERM/SIGHUP raise :class:`_Interrupted` (so the cleanup
+    runs) or, inside :meth:`held`, wait until the end. On exit the previous handlers come back
+    and a signal received is delivered to them."""
+
+    def __enter__(self) -> _Signals:
+        self.old: dict[int, Any] = {}
+        self.pending: int | None = None
+        self.depth = 0
+        if threading.current_thread() is not threading.main_thread():
+            return self     # signals reach the main thread only
+        for sig in _SIGNALS:
+            previous = signal.getsignal(sig)
+            if previous in (signal.SIG_IGN, None):
+                continue    # ignored (nohup), or set outside Python: left alone
+            try:
+                signal.signal(sig, self._handler)
+            except (ValueError, OSError):
+                continue
+            self.old[sig] = previous
+        return self
+
+    def _handler(self, signum: int, frame: Any) -> None:
+        if self.depth:
+            self.pending = self.pending or signum
+            return
+        raise _Interrupted(signum)
+
+    @contextlib.contextmanager
+    def held(self) -> Any:
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        for sig, previous in self.old.items():
+            signal.signal(sig, previous)
+        signum = exc.signum if isinstance(exc, _Interrupted) else self.pending
+        if signum is None or signum not in self.old:
+            return False
+        previous = self.old[signum]
+        if callable(previous):
+            previous(signum, None)      # Python's SIGINT handler raises KeyboardInterrupt
+        elif previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signum)    # ends the process, as it would have
+        return False
+
+
+def _noreplace_function() -> Any:
+    """The C function that renames without replacing, or None."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    if hasattr(libc, "renameat2"):      # Linux (glibc 2.28+)
+        fn = libc.renameat2
+        fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                       ctypes.c_uint]
+        fn.restype = ctypes.c_int
+        return lambda a, b: fn(-100, a, -100, b, 1)    # AT_FDCWD, RENAME_NOREPLACE
+    if hasattr(libc, "renamex_np"):     # macOS
+        fn = libc.renamex_np
+        fn.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint]
+        fn.restype = ctypes.c_int
+        return lambda a, b: fn(a, b, 4)                # RENAME_EXCL
+    return None
+
+
+_NOREPLACE: list[Any] = []
+
+
+def _rename_noreplace(src: Any, dst: Any) -> None:
+    """Rename ``src`` to ``dst``; FileExistsError if ``dst`` exists (it is never replaced)."""
+    if not _NOREPLACE:
+        _NOREPLACE.append(_noreplace_function() if os.name == "posix" else None)
+    fn = _NOREPLACE[0]
+    if fn is not None:
+        if fn(os.fsencode(src), os.fsencode(dst)) == 0:
+            return
+        err = ctypes.get_errno()
+        unsupported = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP,
+                       getattr(errno, "EOPNOTSUPP", errno.ENOTSUP))
+        if err not in unsupported:
+            raise OSError(err, os.strerror(err), str(src), None, str(dst))
+    if os.name == "nt":
+        os.rename(src, dst)     # never replaces on Windows
+        return
+    if os.path.lexists(dst):    # no such call here: a plain rename, which on POSIX replaces
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(dst))   # only an
+    os.rename(src, dst)         # empty folder
