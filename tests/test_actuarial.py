@@ -327,7 +327,7 @@ def test_sex_labels_are_coded_male_1_and_bad_ones_are_named():
                                    reference, rtol=1e-10)
     bad = frame.assign(sex=frame["sex"].astype(object))
     bad.loc[[3, 9], "sex"] = ["unknown", None]
-    with pytest.raises(RiskevalError, match=r"sex column 'sex' .* lines 5, 11 hold 'unknown', "
+    with pytest.raises(RiskevalError, match=r"sex column 'sex' .* rows 3, 9 hold 'unknown', "
                                             r"None"):
         ActuarialScore().fit(bad, y)
 
@@ -353,10 +353,10 @@ def test_actuarial_score_refuses_bad_tables_naming_the_problem():
     with pytest.raises(RiskevalError, match=r"age column 'agee' is not in the table\. Did you "
                                             r"mean 'age'"):
         ActuarialScore(age="agee").fit(frame, y)
-    with pytest.raises(RiskevalError, match=r"positive ages .* lines 4 hold 0.0"):
+    with pytest.raises(RiskevalError, match=r"positive ages .* rows 2 hold 0.0"):
         ActuarialScore().fit(frame.assign(age=frame["age"].where(frame.index != 2, 0.0)), y)
     with pytest.raises(RiskevalError, match="history column 'n_previous' must hold finite "
-                                            "numbers; lines 2 hold 'many'"):
+                                            "numbers; rows 0 hold 'many'"):
         ActuarialScore().fit(frame.assign(n_previous=["many", *frame["n_previous"][1:]]), y)
     with pytest.raises(RiskevalError, match="'n_previous' take a single value"):
         ActuarialScore().fit(frame.assign(n_previous=3), y)
@@ -445,7 +445,7 @@ def test_fixed_score_names_what_is_wrong():
                                             r"mean 'n_prev'"):
         FixedScore(coefficients={"n_previous": 0.1}).fit(cases)
     with pytest.raises(RiskevalError, match=r"log of column 'age', which must be positive; "
-                                            r"lines 3 hold 0\.0"):
+                                            r"rows 1 hold 0\.0"):
         FixedScore(coefficients={"la": 1.0}, transforms={"la": ("age", "log")}).fit(cases)
     with pytest.raises(RiskevalError, match="unknown transform 'cube'"):
         FixedScore(coefficients={"c": 1.0}, transforms={"c": ("age", "cube")}).fit(cases)

@@ -136,6 +136,12 @@ def _where(values: Any, mask: np.ndarray) -> str:
     return f"positions {', '.join(str(i) for i in idx[:_SHOW])}{more} (counting from 0)"
 
 
+def _row_labels(index: Any) -> str:
+    """The rows at fault by their index labels ("rows 3, 9"): a DataFrame's rows are not the
+    lines of a file, so they are not counted from a header line."""
+    return _rows(index, lines=False)
+
+
 def _shown(values: np.ndarray) -> str:
     """A few distinct offending values, as the user wrote them."""
     seen: list[Any] = []
@@ -324,7 +330,7 @@ def _numeric(frame: pd.DataFrame, col: Any, role: str) -> np.ndarray:
     bad = ~np.isfinite(num)
     if bad.any():
         raise RiskevalError(
-            f"the {role} column {col!r} must hold finite numbers; {_rows(s.index[bad])} hold "
+            f"the {role} column {col!r} must hold finite numbers; {_row_labels(s.index[bad])} hold "
             f"{_shown(s.to_numpy(dtype=object)[bad])}"
         )
     return num
@@ -344,7 +350,8 @@ def _male(frame: pd.DataFrame, col: Any) -> np.ndarray:
     if bad.any():
         raise RiskevalError(
             f"the sex column {col!r} must say male ('male', 'M', 1, True) or female ('female', "
-            f"'F', 0, False); {_rows(s.index[bad])} hold {_shown(s.to_numpy(dtype=object)[bad])}"
+            f"'F', 0, False); {_row_labels(s.index[bad])} hold "
+            f"{_shown(s.to_numpy(dtype=object)[bad])}"
         )
     return male.astype(float)
 
@@ -544,7 +551,7 @@ class ActuarialScore(ClassifierMixin, BaseEstimator):
                 if bad.any():
                     raise RiskevalError(
                         f"the age column {self.age!r} must hold positive ages in years (the "
-                        f"score uses 1/age); {_rows(frame.index[bad])} hold "
+                        f"score uses 1/age); {_row_labels(frame.index[bad])} hold "
                         f"{_shown(age[bad])}"
                     )
                 cols += [age, 1.0 / age]
@@ -861,7 +868,7 @@ class FixedScore(ClassifierMixin, TransformerMixin, BaseEstimator):
                 if bad.any():
                     raise RiskevalError(
                         f"the transform of term {term!r} gave non-finite or non-numeric values "
-                        f"at {_rows(frame.index[bad])}: {_shown(vals[bad])}"
+                        f"at {_row_labels(frame.index[bad])}: {_shown(vals[bad])}"
                     )
                 return num
             if not (isinstance(spec, tuple | list) and len(spec) == 2):
@@ -885,7 +892,7 @@ class FixedScore(ClassifierMixin, TransformerMixin, BaseEstimator):
                     if bad.any():
                         raise RiskevalError(
                             f"term {term!r} takes the {func} of column {col!r}, which must be "
-                            f"{what}; {_rows(frame.index[bad])} hold {_shown(x[bad])}"
+                            f"{what}; {_row_labels(frame.index[bad])} hold {_shown(x[bad])}"
                         )
                 return np.asarray(_NAMED[func](x), dtype=float)
             if not callable(func):
