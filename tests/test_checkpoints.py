@@ -213,3 +213,56 @@ def test_a_process_killed_at_any_moment_resumes_exactly(tmp_path):
     resumed = dz.diagnose(mod.make(0.01), n_sims=300, seed=5, checkpoint=ck, chunk_size=3)
     full = dz.diagnose(mod.make(), n_sims=300, seed=5)
     _same(full, resumed)
+
+
+def test_a_damaged_line_before_the_end_is_dropped_with_a_warning(tmp_path):
+    from riskeval.errors import RiskevalWarning
+
+    d = _mean_design()
+    ck = tmp_path / "ck.csv"
+    full = dz.diagnose(d, n_sims=10, seed=2, checkpoint=ck, chunk_size=4)
+    lines = ck.read_bytes().splitlines(keepends=True)
+    damaged = bytearray(lines[7])                     # sim 3, a digit changed
+    k = damaged.index(b".") + 2
+    damaged[k] = ord("7") if damaged[k] != ord("7") else ord("3")
+    ck.write_bytes(b"".join([*lines[:7], bytes(damaged), *lines[8:]]))
+    with pytest.warns(RiskevalWarning, match=r"1 damaged line.*simulation\(s\) 3,"):
+        resumed = dz.diagnose(d, n_sims=10, seed=2, checkpoint=ck, chunk_size=4)
+    _same(full, resumed)
+    back = pd.read_csv(ck)
+    assert len(back) == 20 and not back.duplicated(["sim", "estimator"]).any()
+
+
+def test_a_header_cut_short_and_an_old_checkpoint(tmp_path):
+    d = _mean_design()
+    ck = tmp_path / "ck.csv"
+    dz.diagnose(d, n_sims=3, seed=2, checkpoint=ck)
+    ck.write_bytes(b"sim,estim")                      # killed while writing the header
+    _same(dz.diagnose(d, n_sims=3, seed=2), dz.diagnose(d, n_sims=3, seed=2, checkpoint=ck))
+    # a checkpoint of the earlier format (no fingerprint, no line checks) is not resumed
+    _sidecar(ck).write_text('{"design": "design", "params": {}, "estimators": ["sd"], '
+                            '"seed": ["2", []]}')
+    with pytest.raises(RiskevalError, match="earlier version of riskeval") as err:
+        dz.diagnose(d, n_sims=3, seed=2, checkpoint=ck)
+    assert str(ck) in str(err.value)
+
+
+def test_the_presets_fingerprints_are_the_same_in_another_process():
+    """No false refusals: a preset declared again, in a new process with another string hash
+    seed, has the same fingerprint (so a checkpoint resumes)."""
+    import os
+
+    code = textwrap.dedent('''
+        from riskeval import design as dz
+        print(dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.5])),
+              dz._fingerprint(dz.training_study(2, 3, 6)),
+              dz._fingerprint(dz.skills_trial(n_officers=6, supervisees_per_officer=5)),
+              dz._fingerprint(dz.world_study(2, 3, 6)))
+    ''')
+    here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "1"}, check=True).stdout.split()
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env={**os.environ, "PYTHONHASHSEED": "2"}, check=True).stdout.split()
+    assert here == there and len(set(here)) == 4
+    assert here[0] == dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.5]))
+    assert here[0] != dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.6]))

@@ -535,9 +535,13 @@ def _read_checkpoint(path: Path, design: Design, n_sims: int) -> list[dict[str, 
             finally:
                 os.close(fd)
         else:
-            warnings.warn(f"checkpoint {str(path)!r}: {len(spans) - len(keep)} damaged or "
-                          f"incomplete line(s) before its end were dropped; their simulations "
-                          f"run again", RiskevalWarning, stacklevel=3)
+            bad = sum(row is None for _, _, row in spans)
+            redo = sorted(i for i, ks in by_sim.items() if not set(ks) <= keep)
+            shown = ", ".join(map(str, redo[:10])) + (", ..." if len(redo) > 10 else "")
+            warnings.warn(f"checkpoint {str(path)!r}: {bad} damaged line(s) (cut short or a "
+                          f"wrong crc32) before its end; dropped, with the other lines of "
+                          f"simulation(s) {shown or 'none'}, which run again", RiskevalWarning,
+                          stacklevel=3)
             _replace(path, raw[:head] + b"".join(raw[spans[k][0]:spans[k][1]] for k in kept))
     return [spans[k][2] for k in sorted(keep) if spans[k][2]["sim"] < n_sims]
 
