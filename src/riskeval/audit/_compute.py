@@ -155,6 +155,7 @@ class Audit:
 MIN_SALT_LENGTH = 16
 #: fewest different characters in a salt ("aaaa..." or "abcabc..." are refused)
 MIN_SALT_DISTINCT = 8
+_MAKE_SALT = "python -c \"import secrets; print(secrets.token_urlsafe(24))\""
 #: the environment variable :func:`read_salt` reads by default
 SALT_ENV = "RISKEVAL_SALT"
 #: the kinds of identifier a code can stand for; each has its own code space
@@ -181,12 +182,12 @@ def check_salt(salt: Any, source: str = "the pseudonymisation salt") -> str:
         raise RiskevalTypeError(f"{source} must be a string; got {type(salt).__name__}")
     if not salt:
         raise RiskevalError(f"{source} is empty; give a secret string of at least "
-                            f"{MIN_SALT_LENGTH} characters (e.g. riskeval.audit.new_salt())")
+                            f"{MIN_SALT_LENGTH} characters (e.g. from {_MAKE_SALT})")
     if len(salt) < MIN_SALT_LENGTH or len(set(salt)) < MIN_SALT_DISTINCT:
         raise RiskevalError(
             f"{source} is too weak to keep the codes secret ({len(salt)} characters, "
             f"{len(set(salt))} different); give at least {MIN_SALT_LENGTH} characters with "
-            f"{MIN_SALT_DISTINCT} or more different ones, e.g. from riskeval.audit.new_salt() "
+            f"{MIN_SALT_DISTINCT} or more different ones, e.g. from {_MAKE_SALT} "
             f"(anyone with the report and a staff list could otherwise try likely salts until "
             f"the names' codes appear)")
     return salt
