@@ -113,6 +113,10 @@ def test_bad_arguments_leave_no_file_behind(tmp_path):
     with pytest.raises(TypeError, match="checkpoint"):
         dz.diagnose(d, n_sims=3, seed=1, checkpoint=3)
     assert list(tmp_path.iterdir()) == []
+    pytest.importorskip("distributed")
+    with pytest.raises(RiskevalError, match="needs a Dask client"):     # none is running
+        dz.diagnose(d, n_sims=3, seed=1, backend="dask", checkpoint=ck)
+    assert list(tmp_path.iterdir()) == []
 
 
 _CHILD_DESIGN = '''
@@ -226,7 +230,8 @@ def test_a_damaged_line_before_the_end_is_dropped_with_a_warning(tmp_path):
     k = damaged.index(b".") + 2
     damaged[k] = ord("7") if damaged[k] != ord("7") else ord("3")
     ck.write_bytes(b"".join([*lines[:7], bytes(damaged), *lines[8:]]))
-    with pytest.warns(RiskevalWarning, match=r"1 damaged line.*simulation\(s\) 3,"):
+    with pytest.warns(RiskevalWarning,
+                      match=r"2 line\(s\) before its end dropped \(1 damaged.*\(s\) 3 run"):
         resumed = dz.diagnose(d, n_sims=10, seed=2, checkpoint=ck, chunk_size=4)
     _same(full, resumed)
     back = pd.read_csv(ck)

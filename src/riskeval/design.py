@@ -23,6 +23,7 @@ statistical methods. *Statistics in Medicine* 38(11), 2074-2102 (Monte Carlo SEs
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from numbers import Real
@@ -199,6 +200,7 @@ _HEADER = ",".join((*_COLUMNS, "crc32")) + "\n"
 _FLOATS = _COLUMNS[3:]
 _PROBE_SEED = 20190606       # the population's data for this seed enter the fingerprint
 _BUDGET = 200_000            # objects fed to the fingerprint at most (deep closures are cut)
+_BINARY = getattr(os, "O_BINARY", 0)   # no newline translation on Windows
 
 
 def _feed(h: Any, x: Any, depth: int = 0, stack: set[int] | None = None,
@@ -406,10 +408,8 @@ def _check_meta(path: Path, design: Design, ss: np.random.SeedSequence, fingerpr
 
 def _replace(path: Path, data: bytes) -> None:
     """Write ``path`` atomically: a synced temporary file renamed over it."""
-    import os
-
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | _BINARY, 0o666)
     try:
         _write_all(fd, data)
         os.fsync(fd)
@@ -420,8 +420,6 @@ def _replace(path: Path, data: bytes) -> None:
 
 
 def _sync_dir(folder: Path) -> None:
-    import os
-
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:          # not on every platform
@@ -435,8 +433,6 @@ def _sync_dir(folder: Path) -> None:
 
 
 def _write_all(fd: int, data: bytes) -> None:
-    import os
-
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -485,7 +481,6 @@ def _read_checkpoint(path: Path, design: Design, n_sims: int) -> list[dict[str, 
     Damaged lines (no newline, wrong CRC) and simulations missing a line are dropped from the
     file -- cut back to its last whole simulation, or rewritten when the damage is not at the
     end -- so that they run again; whole simulations at or beyond ``n_sims`` are kept."""
-    import os
     import warnings
 
     from .errors import RiskevalWarning
@@ -528,19 +523,25 @@ def _read_checkpoint(path: Path, design: Design, n_sims: int) -> list[dict[str, 
         kept = sorted(keep)
         if kept == list(range(len(kept))):   # damage only at the end: cut it off
             end = spans[kept[-1]][1] if kept else head
-            fd = os.open(path, os.O_WRONLY)
+            fd = os.open(path, os.O_WRONLY | _BINARY)
             try:
                 os.ftruncate(fd, end)
                 os.fsync(fd)
             finally:
                 os.close(fd)
         else:
-            bad = sum(row is None for _, _, row in spans)
-            redo = sorted(i for i, ks in by_sim.items() if not set(ks) <= keep)
+            bad = [raw[a:b] for a, b, row in spans if row is None]
+            touched = set(by_sim)
+            for line in bad:             # the simulation a damaged line names, if legible
+                first = line.split(b",", 1)[0]
+                if first.isdigit():
+                    touched.add(int(first))
+            redo = sorted(touched - {spans[k][2]["sim"] for k in keep})
             shown = ", ".join(map(str, redo[:10])) + (", ..." if len(redo) > 10 else "")
-            warnings.warn(f"checkpoint {str(path)!r}: {bad} damaged line(s) (cut short or a "
-                          f"wrong crc32) before its end; dropped, with the other lines of "
-                          f"simulation(s) {shown or 'none'}, which run again", RiskevalWarning,
+            warnings.warn(f"checkpoint {str(path)!r}: {len(spans) - len(keep)} line(s) before "
+                          f"its end dropped ({len(bad)} damaged: cut short or a wrong crc32; "
+                          f"the others repeated or of a simulation missing a line); "
+                          f"simulation(s) {shown or 'unknown'} run again", RiskevalWarning,
                           stacklevel=3)
             _replace(path, raw[:head] + b"".join(raw[spans[k][0]:spans[k][1]] for k in kept))
     return [spans[k][2] for k in sorted(keep) if spans[k][2]["sim"] < n_sims]
@@ -549,9 +550,7 @@ def _read_checkpoint(path: Path, design: Design, n_sims: int) -> list[dict[str, 
 def _append(path: Path, rows: list[dict[str, Any]]) -> None:
     """Append whole lines for ``rows`` (the header first if the file is empty) in one write,
     then fsync."""
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
     try:
         text = _lines(rows)
         if os.fstat(fd).st_size == 0:
@@ -625,8 +624,6 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         raise RiskevalError(f"backend={backend!r}; expected 'local' or 'dask'")
     path: Path | None = None
     if checkpoint is not None:          # every argument is checked before a file is touched
-        import os
-
         if not isinstance(checkpoint, (str, os.PathLike)):
             raise RiskevalTypeError(f"checkpoint must be a file path (str or Path); got "
                                     f"{type(checkpoint).__name__} {checkpoint!r}")
