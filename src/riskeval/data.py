@@ -314,11 +314,9 @@ def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
     else:
         shown = col.astype(str)
         if pd.api.types.is_float_dtype(col):
-            num = col.to_numpy(dtype=float)
-            if np.all(np.isnan(num) | (num == np.round(num))):
-                # a blank cell made pandas read 1, 2, 3 as 1.0, 2.0, 3.0: match category "1"
-                shown = pd.Series([str(int(x)) if x == x else "" for x in num],
-                                  index=col.index)
+            # a blank cell made pandas read 1, 2, 3 as 1.0, 2.0, 3.0: 1.0 matches category "1"
+            shown = pd.Series([str(int(x)) if np.isfinite(x) and x == int(x) else str(x)
+                               for x in col.to_numpy(dtype=float)], index=col.index)
         values = col.astype(object).where(~present, shown)
         inside = values.isin(cats) | ~present
     if not inside.all():
