@@ -353,3 +353,29 @@ def test_an_earlier_report_moved_aside_by_a_killed_save_is_put_back(result, tmp_
     with pytest.raises(RiskevalError, match="not empty"):
         result.save(out)
     assert files(out) == before and hidden(tmp_path) == []
+
+
+def test_signal_handlers_are_restored_after_a_save(result, tmp_path):
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    result.save(tmp_path / "out")
+    assert {s: signal.getsignal(s) for s in before} == before
+
+
+def test_a_symbolic_link_to_a_folder_gets_the_report_and_stays_a_link(result, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    assert result.save(link) == link / "report.html"
+    assert link.is_symlink() and is_report(real)
+    result.save(link, force=True)
+    assert link.is_symlink() and is_report(real) and hidden(tmp_path) == []
+
+
+def test_a_new_folder_gets_the_mode_the_umask_gives(result, tmp_path):
+    old = os.umask(0o027)
+    try:
+        result.save(tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750

@@ -353,6 +353,9 @@ MARKER = ".riskeval-report"
 #: the figures a report can hold (to recognise a report written before the marker existed)
 _FIGURES = ("variance_shares", "effects", "funnel", "pairwise_agreement", "confusion")
 
+#: the folders in a report
+_REPORT_FOLDERS = ("tables", "figures")
+
 _SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
@@ -395,10 +398,11 @@ def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
         created = created.parent
     created = None if created.exists() else created
     parent.mkdir(parents=True, exist_ok=True)
+    tmp = None
     with _Signals() as guard:
-        with guard.held():
-            tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target, "tmp"), dir=parent))
         try:
+            with guard.held():
+                tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target, "tmp"), dir=parent))
             os.chmod(tmp, 0o700)
             (tmp / "tables").mkdir()
             (tmp / "figures").mkdir()
@@ -416,7 +420,8 @@ def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
                 _place(tmp, out, target, before)
         except BaseException:
             with guard.held():
-                shutil.rmtree(tmp, ignore_errors=True)
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
                 if created is not None:
                     shutil.rmtree(created, ignore_errors=True)
             raise
@@ -436,8 +441,9 @@ def _names(paths: Any, limit: int = 5) -> str:
     return ", ".join(paths[:limit]) + more
 
 
-def _listing(folder: Path) -> dict[str, tuple[int, ...]]:
-    """Every entry below ``folder`` (symbolic links not followed): folders as ``name/``."""
+def _listing(folder: Path, into: Any = None) -> dict[str, tuple[int, ...]]:
+    """Every entry below ``folder`` (symbolic links not followed), folders as ``name/``; of the
+    folders directly in ``folder`` only those named in ``into`` are entered (None: all)."""
     found: dict[str, tuple[int, ...]] = {}
 
     def walk(path: str, rel: str) -> None:
@@ -446,7 +452,8 @@ def _listing(folder: Path) -> dict[str, tuple[int, ...]]:
                 st = e.stat(follow_symlinks=False)
                 if stat.S_ISDIR(st.st_mode):
                     found[f"{rel}{e.name}/"] = (stat.S_IFDIR, st.st_ino)
-                    walk(e.path, f"{rel}{e.name}/")
+                    if rel or into is None or e.name in into:
+                        walk(e.path, f"{rel}{e.name}/")
                 else:
                     found[rel + e.name] = (stat.S_IFMT(st.st_mode), st.st_ino, st.st_size,
                                            st.st_mtime_ns)
@@ -506,22 +513,23 @@ def _check_outdir(out: Path, target: Path, force: bool) -> dict[str, tuple[int, 
         return None
     if not target.is_dir():
         raise RiskevalError(f"output {str(out)!r} exists and is not a folder")
-    found = _listing(target)
-    if not found:
-        return found
+    with os.scandir(target) as entries:
+        top = sorted(e.name + ("/" if e.is_dir(follow_symlinks=False) else "") for e in entries)
+    if not top:
+        return {}
     if not force:
         raise RiskevalError(f"output folder {str(out)!r} exists and is not empty; choose "
                             f"another folder or pass --force (force=True) to replace an "
                             f"earlier riskeval report there")
-    ours = _report_files(target, found)
+    found = _listing(target, into=_REPORT_FOLDERS)
+    ours = _report_files(target, found) if {MARKER, "summary.json"} & set(top) else {}
     files = {k: v for k, v in found.items() if not k.endswith("/")}
     if not ours:
         raise RiskevalError(
             f"output folder {str(out)!r} is not an earlier riskeval report (it has no "
             f"{MARKER} file) and --force replaces only a report riskeval wrote; it holds "
-            f"{_names(files or found)}. Choose another folder, or move those files away "
-            f"yourself")
-    dirs = {rel.rsplit("/", 1)[0] + "/" for rel in ours if "/" in rel}
+            f"{_names(top)}. Choose another folder, or move those files away yourself")
+    dirs = {f"{d}/" for d in _REPORT_FOLDERS}
     foreign = [rel for rel, kind in found.items()
                if not (rel in dirs or (rel in ours and kind[0] == stat.S_IFREG))]
     if foreign:
@@ -557,8 +565,11 @@ def _place(tmp: Path, out: Path, target: Path, before: dict[str, tuple[int, ...]
     except FileNotFoundError:
         raise RiskevalError(f"output folder {str(out)!r} changed while the report was written "
                             f"(it was moved or removed); this report was not saved") from None
+    except OSError as exc:     # e.g. a mount point, or a parent folder that is not writable
+        raise RiskevalError(f"cannot replace the output folder {str(out)!r}: "
+                            f"{exc.strerror or exc}; choose another folder") from None
     try:
-        now = _listing(aside)
+        now = _listing(aside, into=_REPORT_FOLDERS)
         if now != before:
             news = [k for k in now if now[k] != before.get(k)]
             news += [k for k in before if k not in now]
@@ -598,12 +609,18 @@ def _host() -> str:
     return re.sub(r"[^A-Za-z0-9-]", "", socket.gethostname())[:24] or "host"
 
 
-def _temp_prefix(target: Path, kind: str) -> str:
-    """``.<name>.riskeval-<kind>.<host>.<pid>.``: a temporary folder of this process."""
+def _temp_stem(target: Path) -> str:
+    """``.<name>.riskeval-``, the start of the temporary folders of saves into ``target``
+    (a long name shortened, with a hash of the whole)."""
     name = target.name
     if len(name) > 120:
         name = name[:80] + "-" + hashlib.sha256(target.name.encode()).hexdigest()[:12]
-    return f".{name}.riskeval-{kind}.{_host()}.{os.getpid()}."
+    return f".{name}.riskeval-"
+
+
+def _temp_prefix(target: Path, kind: str) -> str:
+    """``.<name>.riskeval-<kind>.<host>.<pid>.``: a temporary folder of this process."""
+    return f"{_temp_stem(target)}{kind}.{_host()}.{os.getpid()}."
 
 
 def _alive(pid: int) -> bool:
@@ -622,9 +639,8 @@ def _remove_stale(target: Path) -> None:
     """Remove what saves into ``target`` killed outright (SIGKILL, power loss) left beside it:
     their temporary folders, and an earlier report one of them had moved aside (put back if
     ``target`` is missing; deleted only if it is wholly a riskeval report)."""
-    own = re.escape(_temp_prefix(target, "KIND")).replace("KIND", "(tmp|old)", 1)
-    host, pid = re.escape(f".{_host()}.{os.getpid()}."), r"\.([A-Za-z0-9-]*)\.(\d+)\."
-    pattern = re.compile(own.replace(host, pid, 1) + r"[A-Za-z0-9_]+")
+    pattern = re.compile(re.escape(_temp_stem(target))
+                         + r"(tmp|old)\.([A-Za-z0-9-]*)\.(\d+)\.[A-Za-z0-9_]+")
     legacy = re.compile(re.escape(f".{target.name}.tmp-") + r"[a-z0-9_]{8}")
     try:
         entries = list(os.scandir(target.parent))
