@@ -21,6 +21,7 @@ from riskeval.design import Design, Estimator, diagnose, population_alpha, rater
 def _grand_mean(values: np.ndarray):
     """The batched grand mean of a complete table: sum_ij U_i V_j x_ij / sum U_i V_j."""
     def stat(U, V):
+        V = np.ones((len(U), values.shape[1])) if V is None else V   # None: every rater
         return np.einsum("bi,ij,bj->b", U, values, V) / (U.sum(1) * V.sum(1))
     return stat
 
@@ -121,3 +122,21 @@ def test_coverage_of_officers_like_these(officers, vignettes, cuts) -> None:
     assert own.loc["Krippendorff's alpha", "truth"] == pytest.approx(
         0.5 if cuts is None else population_alpha(0.5, cuts))
 
+
+
+def test_rater_jackknife_fast_path_equals_the_general_counts() -> None:
+    """Leaving one rater out subtracts that rater's ratings from the counts; the shortcut
+    gives exactly what the general weighted count gives (random levels, gaps)."""
+    from riskeval.agreement.categorical import _Categorical
+
+    rng = np.random.default_rng(12)
+    x = rng.integers(1, 5, (30, 7)).astype(float)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    state = _Categorical(x, None, None, None, None, None)
+    drop = 1.0 - np.eye(7)
+    general = np.einsum("nrq,br->bnq", (state.codes[:, :, None] == np.arange(state.q)), drop)
+    np.testing.assert_array_equal(state._count(drop), general)
+    half = drop.copy()
+    half[0, 1] = 0.5                                   # not a deletion: the general path
+    np.testing.assert_allclose(state._count(half)[0], np.einsum(
+        "nrq,r->nq", (state.codes[:, :, None] == np.arange(state.q)), half[0]))

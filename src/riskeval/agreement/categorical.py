@@ -138,6 +138,9 @@ class _Categorical:
             return counts[:, :q].astype(float)
         if self._onehot is None:
             self._onehot = (self.codes[:, :, None] == np.arange(q)).astype(float)
+        dropped = _one_rater_dropped(V)
+        if dropped is not None:  # the rater jackknife: the counts less that rater's ratings
+            return self.counts[None, :, :] - np.moveaxis(self._onehot[:, dropped, :], 1, 0)
         return np.einsum("nrq,br->bnq", self._onehot, V)
 
     # -- kernels -----------------------------------------------------------------------------
@@ -210,6 +213,17 @@ class _Categorical:
                 x = coef_i - 2 * (1 - est) * (pe_i - pe) / (1 - pe)
         var = ((x - est) ** 2).sum() / (n * (n - 1))
         return float(est), float(np.sqrt(var)), float(pa), float(pe), n
+
+
+def _one_rater_dropped(V: np.ndarray) -> np.ndarray | None:
+    """For rater weights that each leave out exactly one rater (the rows of ``1 - I``), the
+    index dropped in each row; otherwise None (general weights)."""
+    if V.ndim != 2 or V.shape[1] < 2:
+        return None
+    zero = V == 0
+    if not (zero.sum(axis=1) == 1).all() or not (zero | (V == 1)).all():
+        return None
+    return np.argmax(zero, axis=1)
 
 
 def _check_pairs(state: _Categorical, name: str) -> None:
