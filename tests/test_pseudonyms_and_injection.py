@@ -268,3 +268,29 @@ def test_names_outside_the_font_warn_once(ratings):
     assert len(ours) == 1 and "王" in str(ours[0].message)
     labels = [t.get_text() for t in figs["effects"].axes[0].get_yticklabels()]
     assert "王伟办公室" in labels and "🙂 team" in labels
+
+
+def test_cohort_names_with_dollars_are_drawn_literally():
+    # the cohort comparison draws its own tick labels: "$" must not start mathtext there either
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rng = np.random.default_rng(3)
+    rows = [(c, f"{k}-{o}", k, int(np.clip(round(rng.normal(c % 4, 0.7)), 0, 3)))
+            for k in ("J$mith {$", "Budget $5 & $10") for o in range(5) for c in range(12)]
+    d = pd.DataFrame(rows, columns=["case", "officer", "cohort", "rating"])
+    res = rv.cohorts.compare_cohorts(d, cohort="cohort", case="case", rater="officer",
+                                     rating="rating", n_boot=200, n_perm=200, seed=1)
+    ax = res.plot().axes[0]
+    labels = {t.get_text() for t in ax.get_yticklabels()}
+    assert labels == {"J$mith {$", "Budget $5 & $10"}
+    ax.figure.canvas.draw()   # before: mathtext parsing of "J$mith {$" raised ValueError
+    assert not any(t.get_parse_math() for t in ax.get_yticklabels())
+
+
+def test_narrative_rating_sheets_are_written_through_the_guard():
+    from riskeval.narratives import _csv_text
+
+    text = _csv_text(pd.DataFrame({"case": ["=HYPERLINK(\"x\")", "V2"], "score": [-1.5, 2]}))
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[1][0].startswith("'=") and rows[1][1] == "-1.5"

@@ -148,7 +148,7 @@ class CohortComparison:
 
     def plot(self, ax: Any = None) -> Any:
         """Each cohort's statistic with its bootstrap interval."""
-        from .plots import _pyplot
+        from .plots import _literal, _pyplot
 
         t = self.estimates
         made = ax is None
@@ -162,6 +162,7 @@ class CohortComparison:
         ax.set_yticklabels(list(t.index))
         ax.set_xlabel(f"{self.statistic} ({self.confidence:.0%} bootstrap interval)")
         ax.set_title(f"permutation p = {self.p_value:.3g}", fontsize=10)
+        _literal(ax)  # cohort names drawn as written ("$" is not maths)
         return fig if made else ax
 
 

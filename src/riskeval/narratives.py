@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ._keyed import Streams, hash_ids
+from ._safecsv import write_csv
 from .data import RISK_LEVELS, parse_categories
 from .errors import RiskevalError, RiskevalTypeError
 from .vignettes import NEED_AREAS, validate_vignettes
@@ -406,7 +407,8 @@ def _html(text: pd.Series, title: str) -> str:
 
 
 def _csv_text(frame: pd.DataFrame) -> str:
-    return frame.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    # through the formula-injection guard: a case label like "=HYPERLINK(...)" stays text
+    return write_csv(frame, index=False, lineterminator="\n", float_format="%.10g")
 
 
 def _write_atomic(path: Path, text: str) -> Path:

@@ -8,7 +8,17 @@
 5
 """
 
-from ._compute import Audit, Finding, audit, pseudonym
+from ._compute import (
+    MIN_SALT_LENGTH,
+    Audit,
+    Finding,
+    audit,
+    check_salt,
+    new_salt,
+    pseudonym,
+    read_salt,
+)
 from ._findings import METHODS
 
-__all__ = ["METHODS", "Audit", "Finding", "audit", "pseudonym"]
+__all__ = ["METHODS", "MIN_SALT_LENGTH", "Audit", "Finding", "audit", "check_salt", "new_salt",
+           "pseudonym", "read_salt"]
