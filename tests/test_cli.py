@@ -148,3 +148,96 @@ def test_diagnose_writes_the_table_and_plot(tmp_path, capsys):
     assert main(["diagnose", "--design", "world", "--offices", "3", "--officers", "2",
                  "-o", str(tmp_path / "w")]) == 2
     assert "--design world needs --cases" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- logs and signals
+
+
+def _small_ratings(tmp_path):
+    sim = rv.simulate(rv.scenarios.six_office_study(), seed=1)
+    sim = sim[sim["office"].isin(sorted(sim["office"].unique())[:2])]
+    path = tmp_path / "r.csv"
+    sim[["case", "officer", "office", "rating"]].to_csv(path, index=False)
+    return path
+
+
+AUDIT = ["--case", "case", "--rater", "officer", "--rating", "rating", "--no-ordinal"]
+
+
+def test_progress_is_one_plain_line_per_step_when_stderr_is_not_a_terminal(tmp_path, capsys):
+    """Under `make demo` stderr is a log file: no carriage returns, one line per step."""
+    src = _small_ratings(tmp_path)
+    assert main(["audit", str(src), *AUDIT, "--office", "office", "-o", str(tmp_path / "o")]) \
+        == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    lines = err.splitlines()
+    assert lines[0] == "riskeval audit: step 1/8: agreement"
+    assert 5 <= len(lines) <= 8
+    assert all(line.startswith("riskeval audit: step ") for line in lines)
+
+
+_WARNS = ("import warnings, riskeval as rv, riskeval.audit as a, riskeval.cli as c\n"
+          "def warns(*args, **kw):\n"
+          "    warnings.warn('a library talks', FutureWarning, stacklevel=1)\n"
+          "    warnings.warn('riskeval explains\\n  over two lines', rv.RiskevalWarning,\n"
+          "                  stacklevel=1)\n"
+          "    raise rv.RiskevalError('stopped here')\n"
+          "a.audit = warns\n"
+          "import sys; sys.exit(c.main(sys.argv[1:]))\n")
+
+
+def test_warnings_are_one_line_notes_and_silent_under_quiet(tmp_path):
+    """pandas' and matplotlib's warnings (with their file paths) never reach stderr under
+    --quiet; otherwise every warning is one line without a path."""
+    src = _small_ratings(tmp_path)
+
+    def run(*extra):
+        proc = subprocess.run([sys.executable, "-c", _WARNS, "audit", str(src), *AUDIT,
+                               *extra, "-o", str(tmp_path / "o")],
+                              capture_output=True, text=True, check=False)
+        assert proc.returncode == 2, proc.stderr
+        return proc.stderr
+
+    assert run("--quiet") == "riskeval: error: stopped here\n"
+    assert run().splitlines() == ["riskeval: note (FutureWarning): a library talks",
+                                  "riskeval: note: riskeval explains over two lines",
+                                  "riskeval: error: stopped here"]
+
+
+def test_closed_pipe_exits_quietly(tmp_path):
+    """`riskeval agreement --json | head -c 10`: the reader has gone; no traceback."""
+    proc = subprocess.Popen([sys.executable, "-m", "riskeval.cli", "agreement",
+                             example_ratings_path(), *ARGS, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader goes away before anything is written
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    proc.stderr.close()
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert proc.returncode == 141
+
+
+def test_sigterm_ends_a_run_like_ctrl_c(tmp_path):
+    """SIGTERM while the audit is computed: exit 130, one line, no traceback, nothing left."""
+    import signal
+    import time
+
+    src = _small_ratings(tmp_path)
+    script = ("import time, riskeval.audit as a, riskeval.cli as c\n"
+              "def slow(*args, **kw):\n"
+              "    print('started', flush=True)\n"
+              "    time.sleep(60)\n"
+              "a.audit = slow\n"
+              "import sys; sys.exit(c.main(sys.argv[1:]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, "audit", str(src), *AUDIT,
+                             "--quiet", "-o", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip() == "riskeval: interrupted"
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv"]
