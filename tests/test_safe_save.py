@@ -43,6 +43,20 @@ from riskeval.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
+# the library alone (no CLI, so SIGTERM has its default action), its save slowed down likewise
+SLOW_SAVE = """
+import sys, time
+import pandas as pd
+import riskeval as rv
+from riskeval.audit import _report, audit
+png = _report._png
+_report._png = lambda fig: (time.sleep(0.3), png(fig))[1]
+result = audit(pd.read_csv(sys.argv[1]), case="case", rater="officer", rating="rating",
+               office="office", categories=list(rv.RISK_LEVELS), ordinal=False,
+               progress=False)
+result.save(sys.argv[2])
+"""
+
 
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
@@ -103,9 +117,12 @@ def dead_pid() -> int:
 
 
 def slow_cli(src: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return python(SLOW_CLI, "audit", src, *ROLES, *extra, "-o", out)
+
+
+def python(script: str, *argv: object) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(Path(rv.__file__).parents[1]))
-    return subprocess.Popen([sys.executable, "-c", SLOW_CLI, "audit", str(src), *ROLES,
-                             *extra, "-o", str(out)], env=env,
+    return subprocess.Popen([sys.executable, "-c", script, *map(str, argv)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -308,6 +325,19 @@ def test_sigterm_during_the_save_leaves_no_temporary_folder(tmp_path, ratings):
 
 
 @posix_only
+def test_sigterm_during_a_save_by_the_library_alone_leaves_nothing(tmp_path, ratings):
+    """Without the CLI's handler: the save cleans up, then SIGTERM ends the process."""
+    src = tmp_path / "ratings.csv"
+    ratings.to_csv(src, index=False)
+    proc = python(SLOW_SAVE, src, tmp_path / "out")
+    wait_for_temporary(tmp_path, proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ratings.csv"]
+
+
+@posix_only
 def test_sigterm_during_a_forced_save_keeps_the_earlier_report(result, tmp_path, ratings):
     src = tmp_path / "ratings.csv"
     ratings.to_csv(src, index=False)
@@ -379,3 +409,41 @@ def test_a_new_folder_gets_the_mode_the_umask_gives(result, tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o750
+
+
+@posix_only
+def test_of_two_audit_commands_into_one_folder_exactly_one_succeeds(tmp_path, ratings):
+    src = tmp_path / "ratings.csv"
+    ratings.to_csv(src, index=False)
+    out = tmp_path / "out"
+    procs = [slow_cli(src, out) for _ in range(2)]
+    results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
+    assert sorted(code for code, _ in results) == [0, 2], results
+    err = next(e for code, e in results if code == 2)
+    assert "appeared while the report was written" in err and "out" in err
+    assert is_report(out) and hidden(tmp_path) == []
+
+
+def test_a_superseded_report_left_aside_is_removed_but_other_files_are_not(result, tmp_path):
+    out = tmp_path / "out"
+    result.save(out)
+    pid = dead_pid()
+    report = tmp_path / f".out.riskeval-old.{_report._host()}.{pid}.aaaaaaaa"
+    result.save(report)
+    mine = tmp_path / f".out.riskeval-old.{_report._host()}.{pid}.bbbbbbbb"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    result.save(out, force=True)
+    assert hidden(tmp_path) == [mine.name]
+    assert (mine / "notes.txt").read_text() == "mine"
+
+
+def test_an_older_version_s_temporary_folder_is_removed_after_a_day(result, tmp_path):
+    old, new = tmp_path / ".out.tmp-abcd1234", tmp_path / ".out.tmp-efgh5678"
+    for folder in (old, new):
+        folder.mkdir()
+        (folder / "report.html").write_text("partial")
+    day_ago = time.time() - 2 * 86400
+    os.utime(old, (day_ago, day_ago))
+    result.save(tmp_path / "out")
+    assert hidden(tmp_path) == [new.name]
