@@ -179,7 +179,7 @@ def test_one_officer_only(tmp_path, capsys, ratings):
 # ----------------------------------------------------------------------------- the output folder
 
 
-def test_non_empty_outdir_needs_force(tmp_path, capsys, src):
+def test_non_empty_outdir_needs_force(tmp_path, capsys, src, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("an earlier file")
@@ -187,9 +187,20 @@ def test_non_empty_outdir_needs_force(tmp_path, capsys, src):
     assert "--force" in msg and "not empty" in msg and "out" in msg
     assert (out / "old.txt").read_text() == "an earlier file"
 
+    # --force replaces only a report riskeval wrote, and says so before computing anything
+    computed = []
+    monkeypatch.setattr("riskeval.audit.audit", lambda *a, **k: computed.append(1))
+    msg = error_line(capsys, "audit", src, *FAST, "--force", "-o", out)
+    assert "only a report riskeval wrote" in msg and "old.txt" in msg
+    assert computed == []
+    assert (out / "old.txt").read_text() == "an earlier file"
+    monkeypatch.undo()
+
+    (out / "old.txt").unlink()
+    code, _, err = run(capsys, "audit", src, *FAST, "-o", out)
+    assert code == 0, err
     code, _, err = run(capsys, "audit", src, *FAST, "--force", "-o", out)
     assert code == 0, err
-    assert not (out / "old.txt").exists()
     assert (out / "report.html").is_file() and (out / "summary.json").is_file()
     assert leftovers(tmp_path) == []
 

@@ -506,6 +506,7 @@ def _inside(path: Path, folder: Path) -> bool:
 
 def _audit_cmd(args: argparse.Namespace) -> int:
     from .audit import audit
+    from .audit._report import check_outdir
 
     src = Path(args.file)
     out = Path(args.output)
@@ -514,6 +515,7 @@ def _audit_cmd(args: argparse.Namespace) -> int:
                             f"{str(src)!r}; choose a folder that does not hold your data")
     _readable(src)
     _output_folder(out, args.force)
+    check_outdir(out, force=args.force)  # what save() will refuse, refused before computing
     categories = _categories(args) or list(RISK_LEVELS)
     if args.high_from is not None and args.high_from not in categories:
         raise RiskevalError(f"--high-from {args.high_from!r} is not one of the levels "
