@@ -104,6 +104,42 @@ def test_two_designs_differing_only_inside_the_population_closure_do_not_share(t
         dz.diagnose(dz.rater_study(4, 5, confidence=0.9), n_sims=3, seed=1, checkpoint=ck2)
 
 
+_SEEN: list[int] = []          # a counter an estimator appends to: not part of the design
+
+
+def _counted_mean(x: np.ndarray) -> float:
+    _SEEN.append(1)
+    return float(x.mean())
+
+
+def test_what_the_fingerprint_sees_and_what_it_does_not(tmp_path):
+    base = _mean_design()
+    ck = tmp_path / "ck.csv"
+    counted = dz.Design(base.population, (dz.Estimator("mean", "mean", _counted_mean),))
+    first = dz.diagnose(counted, n_sims=5, seed=1, checkpoint=ck)
+    assert _SEEN                                     # the counter has grown: still resumes
+    _same(first, dz.diagnose(counted, n_sims=5, seed=1, checkpoint=ck))
+    # a population wrapped in another function that simulates the same data: the same design
+    calls = []
+
+    def wrapped(seed):
+        calls.append(seed)
+        return base.population(seed)
+
+    more = dz.diagnose(dz.Design(wrapped, counted.estimators), n_sims=8, seed=1,
+                       checkpoint=ck)
+    _same(more, dz.diagnose(counted, n_sims=8, seed=1))
+    assert len(calls) == 1 + 3                       # the probe, and simulations 5-7
+    # an estimator whose code changed (another ddof) is another design
+    ck2 = tmp_path / "sd.csv"
+    dz.diagnose(dz.Design(base.population, (dz.Estimator("sd", "sd", lambda x: x.std()),)),
+                n_sims=3, seed=1, checkpoint=ck2)
+    with pytest.raises(RiskevalError, match="another design"):
+        dz.diagnose(dz.Design(base.population,
+                              (dz.Estimator("sd", "sd", lambda x: x.std(ddof=1)),)),
+                    n_sims=3, seed=1, checkpoint=ck2)
+
+
 def test_bad_arguments_leave_no_file_behind(tmp_path):
     d = _mean_design()
     ck = tmp_path / "runs" / "ck.csv"

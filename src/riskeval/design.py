@@ -333,14 +333,14 @@ def _filled(cell: Any) -> bool:
 
 
 def _is_data(v: Any) -> bool:
-    """A global worth fingerprinting: a value, not a module, class or function."""
+    """A global worth fingerprinting: a value that is not changed in place -- a number, a
+    string, a tuple of such, an array or a frame -- not a module, class or function, nor a list,
+    dict or set (often a counter or a cache, which would make the fingerprint drift)."""
     if v is None or isinstance(v, (bool, int, float, complex, str, bytes, np.generic,
                                    np.ndarray, pd.DataFrame, pd.Series)):
         return True
-    if isinstance(v, (list, tuple, set, frozenset)):
+    if isinstance(v, (tuple, frozenset)):
         return all(_is_data(e) for e in v)
-    if isinstance(v, Mapping):
-        return all(_is_data(k) and _is_data(e) for k, e in v.items())
     return False
 
 
@@ -348,13 +348,16 @@ def _fingerprint(design: Design) -> str:
     """A hash that changes when the design does.
 
     It covers the design's name, its estimators' names and estimands, ``design.params``, the
-    population's and the estimators' functions (byte code, constants, defaults, closure values
-    and data-valued globals they name, followed into the functions they hold), and the data
-    and true values the population returns for a fixed probe seed. So two designs with the same
-    name and parameters but a different value inside the population's closure (or an
-    estimator's, e.g. the intervals' confidence) have different fingerprints, and one declared
-    twice the same way has the same. A new Python (byte code) or a riskeval or numpy release that
-    changes the simulated data also changes it: such a checkpoint is refused rather than mixed.
+    estimators' functions (byte code, constants, defaults, closure values and the number-,
+    string- and array-valued globals they name, followed into the functions they hold), and
+    the data and true values that the population returns for a fixed probe seed. The population
+    is judged by what it simulates, not by its code: two designs with the same name and
+    parameters but another value inside the population's closure differ (their probe data
+    do), while a population wrapped in another function that simulates the same data does not.
+    An estimator's setting outside ``params`` (the intervals' confidence in
+    :func:`rater_study`) or an edit of its code changes the fingerprint. So does a new Python
+    (byte code) or a numpy release that changes the simulated data: such a checkpoint is
+    refused rather than mixed.
     """
     import hashlib
 
@@ -362,7 +365,7 @@ def _fingerprint(design: Design) -> str:
     data, truth = design.population(np.random.SeedSequence(_PROBE_SEED))
     _feed(h, ("riskeval design", _FORMAT, design.name,
               [(e.name, e.estimand, e.fn) for e in design.estimators], dict(design.params),
-              design.population, data, dict(truth)))
+              data, dict(truth)))
     return h.hexdigest()
 
 
@@ -588,8 +591,8 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         bit. A line cut short by a kill (no newline, or a wrong check) is dropped, the file cut
         back to its last whole simulation, and that simulation run again. A sidecar
         ``<file>.meta.json`` records the seed and a fingerprint of the design -- its name,
-        estimators, ``params``, the population's and estimators' code and closure values, and
-        the population's data for a fixed probe seed (one extra call of the population) -- and
+        ``params``, the estimators' names, code and closure values, and the data the
+        population simulates for a fixed probe seed (one extra call of the population) -- and
         resuming with another seed or design is refused (as is a checkpoint written before
         this format). Every argument is checked before any file is written.
     chunk_size : int
