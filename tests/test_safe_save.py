@@ -447,3 +447,15 @@ def test_an_older_version_s_temporary_folder_is_removed_after_a_day(result, tmp_
     os.utime(old, (day_ago, day_ago))
     result.save(tmp_path / "out")
     assert hidden(tmp_path) == [new.name]
+
+
+def test_a_refused_save_keeps_files_written_into_the_folders_it_made(result, tmp_path,
+                                                                     monkeypatch):
+    out = tmp_path / "deep" / "out"
+    def create():
+        out.mkdir()
+        (out / "notes.txt").write_text("written meanwhile")
+    during_write(monkeypatch, create)
+    with pytest.raises(RiskevalError, match="appeared"):
+        result.save(out)
+    assert files(tmp_path) == {"deep/out/notes.txt": b"written meanwhile"}

@@ -422,8 +422,15 @@ def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
             with guard.held():
                 if tmp is not None:
                     shutil.rmtree(tmp, ignore_errors=True)
-                if created is not None:
-                    shutil.rmtree(created, ignore_errors=True)
+                here = parent    # the folders this call made, if still empty (a folder
+                while created is not None:   # that appeared meanwhile is not ours to delete)
+                    try:
+                        here.rmdir()
+                    except OSError:
+                        break
+                    if here == created:
+                        break
+                    here = here.parent
             raise
     return out / "report.html"
 
