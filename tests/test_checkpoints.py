@@ -190,6 +190,7 @@ def _child_module(tmp_path: Path):
     return mod
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc (Linux)")
 def test_a_process_killed_in_the_middle_of_an_append_resumes_exactly(tmp_path):
     """A real SIGKILL while the third chunk is half written (the child writes half of it and
     kills itself), then a resume in this process."""
@@ -227,6 +228,7 @@ def test_a_process_killed_in_the_middle_of_an_append_resumes_exactly(tmp_path):
     assert ck.read_bytes() == full_ck.read_bytes()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_a_process_killed_at_any_moment_resumes_exactly(tmp_path):
     """SIGKILL from outside, at whatever moment the child has reached."""
     mod = _child_module(tmp_path)
@@ -307,3 +309,21 @@ def test_the_presets_fingerprints_are_the_same_in_another_process():
     assert here == there and len(set(here)) == 4
     assert here[0] == dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.5]))
     assert here[0] != dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.6]))
+
+
+def test_a_shorter_run_keeps_the_longer_runs_simulations_in_the_file(tmp_path):
+    d = _mean_design()
+    ck = tmp_path / "ck.csv"
+    dz.diagnose(d, n_sims=12, seed=6, checkpoint=ck, chunk_size=5)
+    short = dz.diagnose(d, n_sims=6, seed=6, checkpoint=ck)
+    _same(short, dz.diagnose(d, n_sims=6, seed=6))
+    assert pd.read_csv(ck)["sim"].nunique() == 12
+    calls = []
+
+    def counted(seed):
+        calls.append(seed)
+        return d.population(seed)
+
+    long = dz.diagnose(dz.Design(counted, d.estimators), n_sims=12, seed=6, checkpoint=ck)
+    _same(long, dz.diagnose(d, n_sims=12, seed=6))
+    assert len(calls) == 1                            # the probe only: nothing run again
