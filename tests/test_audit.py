@@ -180,8 +180,14 @@ def test_save_refuses_a_non_empty_folder_and_replaces_with_force(result, tmp_pat
     with pytest.raises(RiskevalError, match=r"not empty.*force"):
         result.save(out)
     assert (out / "old.txt").read_text() == "x"
+    # force replaces only an earlier riskeval report, never a user's files (issue 15, item 2)
+    with pytest.raises(RiskevalError, match=r"not an earlier riskeval report.*old\.txt"):
+        result.save(out, force=True)
+    assert (out / "old.txt").read_text() == "x"
+    (out / "old.txt").unlink()
+    result.save(out)
     result.save(out, force=True)
-    assert not (out / "old.txt").exists() and (out / "report.html").exists()
+    assert (out / "report.html").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["out"]   # no temporary folders left
 
 

@@ -61,7 +61,7 @@ def test_demo_writes_the_audit_of_the_six_office_study(tmp_path, capsys):
     (other / "notes.txt").write_text("keep me")
     capsys.readouterr()
     assert main(["demo", "--quiet", "-o", str(other)]) == 2
-    assert "holds no earlier riskeval report" in capsys.readouterr().err
+    assert "not an earlier riskeval report" in capsys.readouterr().err
     assert (other / "notes.txt").read_text() == "keep me"
     assert main(["demo", "--seed", "2", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

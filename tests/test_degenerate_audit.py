@@ -58,3 +58,16 @@ def test_one_level_throughout_is_reported(tmp_path, capsys) -> None:
     notes = " ".join(summary["notes"])
     assert "ordinal mixed model: not fitted" in notes
     assert "funnel: not drawn" in notes
+
+
+def test_one_office_in_the_python_api_says_what_to_do() -> None:
+    # issue 15, item 11: the API surfaced the mixed model's "office factor has 1 level(s)"
+    from riskeval.audit import audit
+    from riskeval.errors import RiskevalError
+
+    d = _ratings(np.array([0, 1, 2, 1, 3, 0, 1, 2]), n_officers=4)
+    d["office"] = "office A"
+    d.loc[d.index % 3 == 0, "rating"] = "high"
+    with pytest.raises(RiskevalError, match=r"only one office \('office A'\).*leave out office="):
+        audit(d, case="case", rater="officer", rating="rating", office="office",
+              categories=LEVELS)

@@ -146,7 +146,7 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                      help="folder to write the report into (must be new or empty)")
     aud.add_argument("--force", action="store_true",
-                     help="replace OUTDIR even if it is not empty")
+                     help="replace an earlier riskeval report in OUTDIR (never other files)")
     aud.add_argument("--quiet", action="store_true", help="no progress bar or summary")
 
     demo = sub.add_parser(
@@ -556,11 +556,10 @@ def _one_office(col: pd.Series, name: str) -> None:
 
 def _demo_report(args: argparse.Namespace) -> int:
     from .audit import audit
+    from .audit._report import check_outdir
 
     out = Path(args.output)
-    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
-        raise RiskevalError(f"{str(out)!r} exists, is not empty and holds no earlier riskeval "
-                            f"report; choose another folder with -o")
+    check_outdir(out, force=True)  # only an earlier riskeval report is replaced
     _writable(out)
     world = scenarios.six_office_study()
     ratings = simulate.simulate(world, seed=args.seed)

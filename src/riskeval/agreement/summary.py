@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import RiskevalError
+from ..errors import RiskevalError, option
 from ._common import prepare
 from .categorical import (
     brennan_prediger,
@@ -66,7 +66,8 @@ def agreement_summary(
     if level != "nominal" and not wide.ordered:
         raise RiskevalError(
             f"level={level!r} needs ordered categories, but the ratings are labels with no "
-            "declared order; pass categories= (lowest first) or level='nominal'"
+            f"declared order; pass {option('categories')} (lowest first) or "
+            f"{option('level', 'nominal')}"
         )
     n_distinct = np.unique(wide.values[~np.isnan(wide.values)]).size
     categorical = level in ("nominal", "ordinal") or n_distinct <= 20

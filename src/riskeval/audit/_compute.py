@@ -24,7 +24,7 @@ from ..data import (
     level_codes,
     parse_categories,
 )
-from ..errors import RiskevalError, RiskevalTypeError
+from ..errors import RiskevalError, RiskevalTypeError, option
 from ..funnel import FunnelResult, funnel
 
 __all__ = ["MIN_SALT_LENGTH", "ORDINAL_AUTO_MAX", "Audit", "Finding", "audit", "check_salt",
@@ -431,7 +431,12 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     if high_from is None:
         high_from = cats[-2] if len(cats) >= 3 else cats[-1]
     elif high_from not in cats:
-        raise RiskevalError(f"high_from={high_from!r} is not one of the levels {list(cats)}")
+        raise RiskevalError(f"{option('high_from', high_from)} is not one of the levels "
+                            f"{list(cats)}")
+    if office is not None and frame[office].nunique() < 2:
+        raise RiskevalError(f"only one office ({frame[office].iloc[0]!r}) in column {office!r}: "
+                            f"offices cannot be compared; leave out {option('office')} to audit "
+                            f"its officers, or add the ratings of other offices")
 
     bar = _progress(progress, 8)
     notes = _identity_notes(identity, frame[rater].iloc[0], pseudonymise is not None)
