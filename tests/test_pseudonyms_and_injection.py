@@ -294,3 +294,29 @@ def test_narrative_rating_sheets_are_written_through_the_guard():
     text = _csv_text(pd.DataFrame({"case": ["=HYPERLINK(\"x\")", "V2"], "score": [-1.5, 2]}))
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1][0].startswith("'=") and rows[1][1] == "-1.5"
+
+
+def test_cli_reads_the_salt_from_the_environment_or_a_file(ratings, tmp_path, monkeypatch):
+    """The salt need not appear on the command line (ps, shell history): --salt-env and
+    --salt-file give the same codes as the salt itself; --pseudonymise-cases codes cases."""
+    from riskeval.cli import main
+
+    salt = "a long secret salt for the tests"
+    src = tmp_path / "r.csv"
+    ratings.to_csv(src, index=False)
+    base = ["audit", str(src), "--case", "case", "--rater", "officer", "--rating", "rating",
+            "--office", "office", "--categories", ",".join(rv.RISK_LEVELS), "--no-ordinal",
+            "--quiet"]
+    monkeypatch.setenv("RISKEVAL_SALT", salt)
+    (tmp_path / "salt.txt").write_text(salt + "\n")
+    outs = {}
+    for name, extra in {"arg": ["--pseudonymise", salt], "env": ["--salt-env"],
+                        "file": ["--salt-file", str(tmp_path / "salt.txt")]}.items():
+        assert main([*base, *extra, "-o", str(tmp_path / name)]) == 0
+        outs[name] = (tmp_path / name / "tables" / "officer_agreement.csv").read_text()
+    assert outs["arg"] == outs["env"] == outs["file"]
+    assert main([*base, "--salt-env", "--pseudonymise-cases", "-o", str(tmp_path / "c")]) == 0
+    text = (tmp_path / "c" / "summary.json").read_text()
+    assert not any(str(c) in text for c in ratings["case"].unique())     # V0001 ... V0024
+    monkeypatch.setenv("RISKEVAL_SALT", "short")
+    assert main([*base, "--salt-env", "-o", str(tmp_path / "weak")]) == 2

@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__, scenarios, simulate
+from ._safecsv import write_csv
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
 from .data import RISK_LEVELS, read_ratings, read_table
 from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning, command_line_options
@@ -137,9 +138,21 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--delimiter", default=None, help=_DELIMITER_HELP)
     aud.add_argument("--encoding", default=None, help=_ENCODING_HELP)
     aud.add_argument("--confidence", type=float, default=0.95, help="confidence level")
-    aud.add_argument("--pseudonymise", metavar="SALT", default=None,
-                     help="replace officer and office identifiers by stable codes keyed by "
-                          "this secret salt")
+    salt = aud.add_mutually_exclusive_group()
+    salt.add_argument("--pseudonymise", metavar="SALT", default=None,
+                      help="replace officer and office identifiers by stable codes keyed by "
+                           "this secret salt (at least 16 characters); a salt on the command "
+                           "line is visible in ps and kept in shell history: prefer "
+                           "--salt-env or --salt-file")
+    salt.add_argument("--salt-env", metavar="VAR", nargs="?", const="RISKEVAL_SALT",
+                      default=None,
+                      help="pseudonymise with the salt in environment variable VAR "
+                           "(default RISKEVAL_SALT)")
+    salt.add_argument("--salt-file", metavar="FILE", default=None,
+                      help="pseudonymise with the salt held in FILE")
+    aud.add_argument("--pseudonymise-cases", action="store_true",
+                     help="code case identifiers too (real double-assessed cases); needs a "
+                          "salt")
     aud.add_argument("--no-ordinal", action="store_true",
                      help="skip the ordinal mixed model (it is skipped anyway above 50,000 "
                           "ratings)")
@@ -529,11 +542,20 @@ def _audit_cmd(args: argparse.Namespace) -> int:
                        text_columns=[c for c in text if c])
     if args.office is not None and args.office in frame.columns:
         _one_office(frame[args.office], args.office)
+    salt = args.pseudonymise
+    if args.salt_file is not None or args.salt_env is not None:
+        from .audit import read_salt
+
+        salt = (read_salt(args.salt_file) if args.salt_file is not None
+                else read_salt(env=args.salt_env))
+    if args.pseudonymise_cases and salt is None:
+        raise RiskevalError("--pseudonymise-cases needs a salt: give --salt-env, --salt-file "
+                            "or --pseudonymise")
     result = audit(frame, case=args.case, rater=args.rater, rating=args.rating,
                    office=args.office, reference=args.reference, occasion=args.occasion,
                    original=args.original, year=args.year, categories=categories,
                    high_from=args.high_from, confidence=args.confidence,
-                   pseudonymise=args.pseudonymise,
+                   pseudonymise=salt, pseudonymise_cases=args.pseudonymise_cases,
                    ordinal=False if args.no_ordinal else "auto",
                    progress=not args.quiet)
     report = result.save(out, force=args.force)
@@ -626,7 +648,7 @@ def _diagnose_cmd(args: argparse.Namespace) -> int:
     result = diagnose(design, n_sims=args.n_sims, seed=args.seed, n_jobs=args.jobs,
                       checkpoint=args.checkpoint, progress=not args.quiet)
     out.mkdir(parents=True, exist_ok=True)
-    result.table.to_csv(out / "diagnosis.csv", index=False)
+    write_csv(result.table, out / "diagnosis.csv", index=False)
     fig = Figure(figsize=(6, 1.2 + 0.5 * len(result.table)))
     shown = "coverage" if result.table["coverage"].notna().any() else "power"
     result.plot(ax=fig.subplots(), diagnosand=shown)
