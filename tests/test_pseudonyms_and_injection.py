@@ -320,3 +320,18 @@ def test_cli_reads_the_salt_from_the_environment_or_a_file(ratings, tmp_path, mo
     assert not any(str(c) in text for c in ratings["case"].unique())     # V0001 ... V0024
     monkeypatch.setenv("RISKEVAL_SALT", "short")
     assert main([*base, "--salt-env", "-o", str(tmp_path / "weak")]) == 2
+
+
+def test_diagnosis_plot_draws_estimator_names_literally():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from riskeval import design as dz
+
+    base = dz.rater_study(4, 6)
+    named = dz.Design(base.population, tuple(
+        dz.Estimator(f"J$mith {{$ {e.name}", e.estimand, e.fn) for e in base.estimators),
+        name="Budget $5 & $10")
+    ax = dz.diagnose(named, n_sims=5, seed=1).plot().axes[0]
+    ax.figure.canvas.draw()      # before: mathtext raised on "J$mith {$"
+    assert all(t.get_text().startswith("J$mith {$") for t in ax.get_yticklabels())

@@ -1458,6 +1458,8 @@ class CalibrationResult:
         """
         import matplotlib.pyplot as plt
 
+        from .plots import _literal
+
         made = ax is None
         if made:
             fig, ax = plt.subplots(figsize=(5, 5))
@@ -1482,6 +1484,7 @@ class CalibrationResult:
         ax.set_title(f"Calibration slope {_fmt(self.slope, 2)}, intercept "
                      f"{_fmt(self.intercept, 2)}", fontsize=10)
         ax.legend(fontsize=8, frameon=False, loc="upper left")
+        _literal(ax)  # band and group labels drawn as written ("$" is not maths)
         if made:
             fig.tight_layout()
             return fig

@@ -126,7 +126,7 @@ class Diagnosis:
 
     def plot(self, ax: Any = None, diagnosand: str = "coverage") -> Any:
         """Each estimator's ``diagnosand`` with a 95% Monte Carlo interval."""
-        from .plots import _pyplot
+        from .plots import _literal, _pyplot
 
         t = self.table
         made = ax is None
@@ -142,6 +142,7 @@ class Diagnosis:
             ax.axvline(0.95, color="grey", ls="--", lw=0.8)
         ax.set_xlabel(diagnosand)
         ax.set_title(f"{self.design}: {self.n_sims} simulated studies", fontsize=10)
+        _literal(ax)  # design and estimator names drawn as written ("$" is not maths)
         return fig if made else ax
 
 
