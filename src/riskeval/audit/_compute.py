@@ -125,8 +125,11 @@ class Audit:
     def save(self, outdir: Any, *, force: bool = False) -> Any:
         """Write report.html, summary.json, tables/*.csv and figures/*.png atomically.
 
-        Refuses an existing non-empty ``outdir`` unless ``force``; a failure part-way leaves
-        no half-written report. Returns the path of report.html.
+        Refuses an existing non-empty ``outdir``; with ``force`` it replaces only an earlier
+        riskeval report (recognised by its ``.riskeval-report`` file), never other files. A
+        failure or an interruption part-way leaves no half-written report, and a file that
+        appears in ``outdir`` during the save is kept (the save stops). Returns the path of
+        report.html.
         """
         from ._report import save
 
