@@ -226,6 +226,7 @@ def _small_designs() -> tuple[dict, dict[str, pd.DataFrame]]:
     return meta, {k: g.reset_index(drop=True) for k, g in data.groupby("dataset", sort=True)}
 
 
+@functools.lru_cache(maxsize=2)
 def _fit_all(reml: bool) -> list[tuple[str, dict, object]]:
     meta, data = _small_designs()
     out = []

@@ -354,9 +354,7 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     stats_ = sufficient_stats(y, X, [f[1] for f in factors], [len(f[2]) for f in factors])
     prof = Profiled(stats_, reml)
     spread = float(np.ptp(y))
-    case_codes = factors[0][1]
-    within = np.bincount(case_codes, weights=y) / np.bincount(case_codes)
-    if spread == 0 or np.all(y == within[case_codes]):
+    if spread == 0 or alike_within(factors[0][1], y):
         return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes,
                           "constant" if spread == 0 else "within-case")
     try:
@@ -366,6 +364,16 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     if opt is None or opt.solution.r2 <= 1e-12 * spread ** 2 * n:
         return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes, "additive")
     return _result(opt, prof, factors, names, n, p, reml, confidence, n_dropped, notes, ci)
+
+
+def alike_within(codes: np.ndarray, y: np.ndarray) -> bool:
+    """Whether every group (e.g. every case) has one value throughout (exact comparison:
+    no group mean, whose rounding could split equal values)."""
+    low = np.full(int(codes.max()) + 1, np.inf)
+    high = np.full(len(low), -np.inf)
+    np.minimum.at(low, codes, y)
+    np.maximum.at(high, codes, y)
+    return bool(np.all(low == high))
 
 
 #: What a degenerate fit reports, by the reason the likelihood has no maximum.

@@ -16,7 +16,7 @@ from scipy import stats
 
 from ..data import _check_columns, level_codes, parse_categories
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
-from ._fit import _fixed_design, grouping_factors
+from ._fit import _fixed_design, alike_within, grouping_factors
 from ._ordinal import Design, fit
 
 _REFERENCES = (
@@ -171,10 +171,7 @@ def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     if per_level < 5:
         notes.append(f"about {per_level:.1f} ratings per level of the largest factor: the "
                      f"Laplace approximation may understate variance components")
-    c_codes = factors[0][1]
-    lowest = np.full(len(factors[0][2]), np.iinfo(np.int64).max)
-    np.minimum.at(lowest, c_codes, y)
-    if np.all(y == lowest[c_codes]):
+    if alike_within(factors[0][1], y.astype(float)):
         note = ("every officer gave each case the same level: the case SD has no finite "
                 "estimate (the likelihood grows as it increases) and the reported value is "
                 "where the optimiser stopped; there is no officer or office variation")
