@@ -373,7 +373,7 @@ def _rating_stat(wide: Any, statistic: str, level: str | None,
                                 f"missing. Use statistic='alpha' for incomplete designs")
         return (lambda U, V: _icc_values(_mean_squares(X, U, V))[statistic]), X.shape[0]
     numeric = wide.categories is None
-    n_distinct = np.unique(wide.values[~np.isnan(wide.values)]).size
+    n_distinct = np.unique(wide.entries()[2]).size
     if statistic == "alpha":
         level = level or ("interval" if numeric else "ordinal")
         if level == "interval" and n_distinct > 50:

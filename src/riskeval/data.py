@@ -141,9 +141,16 @@ def _is_numeric_cats(cats: tuple) -> bool:
                for c in cats)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class WideRatings:
-    """Ratings in wide form: ``values[i, j]`` is rater ``j``'s rating of case ``i``.
+    """Ratings of cases by raters: ``values[i, j]`` is rater ``j``'s rating of case ``i``.
+
+    Held either as the dense cases x raters array (from a wide table or array) or, for a
+    long table, as the ratings given, one entry per (case, rater) pair
+    (:meth:`from_entries`): memory then grows with the number of ratings, not with
+    cases x raters, which matters for real double-assessed cases (many officers, two ratings
+    a case). The agreement coefficients read the entries (:meth:`coded_entries`); the dense
+    array ``values`` is built only when asked for.
 
     Attributes
     ----------
@@ -159,20 +166,75 @@ class WideRatings:
         Whether the category order is meaningful (False only for undeclared string labels).
     """
 
-    values: np.ndarray
     cases: pd.Index
     raters: pd.Index
-    categories: tuple | None = None
-    ordered: bool = True
-    _codes: dict = field(default_factory=dict, repr=False, compare=False)
+    categories: tuple | None
+    ordered: bool
+    _store: dict = field(repr=False, compare=False)
+
+    def __init__(self, values: np.ndarray, cases: pd.Index, raters: pd.Index,
+                 categories: tuple | None = None, ordered: bool = True):
+        self._set(cases, raters, categories, ordered, {"values": np.asarray(values, float)})
+
+    def _set(self, cases: pd.Index, raters: pd.Index, categories: tuple | None, ordered: bool,
+             store: dict) -> None:
+        object.__setattr__(self, "cases", cases)
+        object.__setattr__(self, "raters", raters)
+        object.__setattr__(self, "categories", categories)
+        object.__setattr__(self, "ordered", ordered)
+        object.__setattr__(self, "_store", store)
+
+    @classmethod
+    def from_entries(cls, case_index: np.ndarray, rater_index: np.ndarray, value: np.ndarray,
+                     cases: pd.Index, raters: pd.Index, categories: tuple | None = None,
+                     ordered: bool = True) -> WideRatings:
+        """The ratings given, one entry per (case, rater) pair, without a dense array.
+
+        ``case_index`` and ``rater_index`` are positions in ``cases`` and ``raters``;
+        ``value`` is the rating (NaN entries are dropped: not rated). Each (case, rater)
+        pair may appear once.
+        """
+        value = np.asarray(value, dtype=float)
+        given = ~np.isnan(value)
+        out = cls.__new__(cls)
+        out._set(cases, raters, categories, ordered, {"entries": (
+            np.asarray(case_index, np.int64)[given], np.asarray(rater_index, np.int64)[given],
+            value[given])})
+        return out
 
     @property
     def n_cases(self) -> int:
-        return self.values.shape[0]
+        return len(self.cases)
 
     @property
     def n_raters(self) -> int:
-        return self.values.shape[1]
+        return len(self.raters)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The dense cases x raters array (built from the entries when held as entries)."""
+        if "values" not in self._store:
+            i, j, v = self._store["entries"]
+            dense = np.full((self.n_cases, self.n_raters), np.nan)
+            dense[i, j] = v
+            self._store["values"] = dense
+        return self._store["values"]
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ratings given: case positions, rater positions and values (no NaN)."""
+        if "entries" not in self._store:
+            v = self._store["values"]
+            i, j = np.nonzero(~np.isnan(v))
+            self._store["entries"] = (i, j, v[i, j])
+        return self._store["entries"]
+
+    def coded_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple, np.ndarray]:
+        """Case positions, rater positions and category codes 0..q-1 of the ratings given,
+        with the categories and their numeric scale (see :meth:`coded`)."""
+        if "coded_entries" not in self._store:
+            i, j, v = self.entries()
+            self._store["coded_entries"] = (i, j, *self._code(v, i, j))
+        return self._store["coded_entries"]
 
     def coded(self) -> tuple[np.ndarray, tuple, np.ndarray]:
         """Category codes 0..q-1 (``-1`` = missing), the categories and their numeric scale.
@@ -180,23 +242,19 @@ class WideRatings:
         The scale is the numeric value of each category: the number itself for numeric
         categories, the rank 1..q for labels.
         """
-        if "coded" not in self._codes:
-            v = self.values
-            mask = np.isnan(v)
-            if self.categories is not None and not _is_numeric_cats(self.categories):
-                q = len(self.categories)
-                scale = np.arange(1.0, q + 1.0)
-                codes = np.where(mask, -1, np.nan_to_num(v, nan=1.0) - 1).astype(np.int64)
-                cats = self.categories
-            else:
-                codes, scale = self._numeric_codes(v, mask)
-                cats = tuple(s.item() for s in scale)
-            self._codes["coded"] = (codes, cats, scale)
-        return self._codes["coded"]
+        if "coded" not in self._store:
+            i, j, c, cats, scale = self.coded_entries()
+            codes = np.full((self.n_cases, self.n_raters), -1, dtype=np.int64)
+            codes[i, j] = c
+            self._store["coded"] = (codes, cats, scale)
+        return self._store["coded"]
 
-    def _numeric_codes(self, v: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Codes of numeric ratings against the declared (or observed) numeric categories."""
-        rated = ~mask
+    def _code(self, v: np.ndarray, i: np.ndarray,
+              j: np.ndarray) -> tuple[np.ndarray, tuple, np.ndarray]:
+        """Codes of the given ratings ``v`` (cases ``i``, raters ``j``), categories, scale."""
+        if self.categories is not None and not _is_numeric_cats(self.categories):
+            q = len(self.categories)
+            return (v - 1).astype(np.int64), self.categories, np.arange(1.0, q + 1.0)
         declared = None
         if self.categories is not None:
             declared = np.asarray(self.categories, dtype=float)
@@ -204,42 +262,34 @@ class WideRatings:
                 raise RiskevalError(
                     f"numeric categories {self.categories!r} must be listed in increasing order"
                 )
-        lo, hi = float(np.fmin.reduce(v, axis=None)), float(np.fmax.reduce(v, axis=None))
-        if hi - lo <= 100_000 and lo == np.floor(lo):
-            # small integer scale (the usual case): a lookup table instead of a sort;
-            # missing cells point at an extra slot hi + 1 of the table, coded -1
-            shifted = np.where(mask, hi + 1, v) - lo
-            offset = shifted.astype(np.int64)
-            if (offset == shifted).all():
-                size = int(hi - lo) + 2
-                used = np.bincount(offset.ravel(), minlength=size)[:-1] > 0
-                values = np.flatnonzero(used) + lo
-                scale = values.astype(float) if declared is None else declared
-                pos = np.searchsorted(scale, values)
-                hit = (pos < scale.size) & (scale[np.minimum(pos, scale.size - 1)] == values)
-                lut = np.full(size, -1, dtype=np.int64)
-                lut[np.flatnonzero(used)] = np.where(hit, pos, -2)
-                codes = lut[offset]
-                self._check_codes(v, codes)
-                return codes, scale
-        observed = v[rated]
-        scale = np.unique(observed) if declared is None else declared
-        found = np.minimum(np.searchsorted(scale, observed), scale.size - 1)
-        found = np.where(scale[found] == observed, found, -2)
-        codes = np.full(v.shape, -1, dtype=np.int64)
-        codes[rated] = found
-        self._check_codes(v, codes)
-        return codes, scale
-
-    def _check_codes(self, v: np.ndarray, codes: np.ndarray) -> None:
+        if v.size == 0:
+            scale = np.zeros(0) if declared is None else declared
+            return np.zeros(0, np.int64), tuple(s.item() for s in scale), scale
+        lo, hi = float(v.min()), float(v.max())
+        offset = (v - lo).astype(np.int64) if hi - lo <= 100_000 else None
+        if offset is not None and (offset == v - lo).all():
+            # small integer scale (the usual case): a lookup table instead of a sort
+            used = np.bincount(offset, minlength=int(hi - lo) + 1) > 0
+            values = np.flatnonzero(used) + lo
+            scale = values.astype(float) if declared is None else declared
+            pos = np.searchsorted(scale, values)
+            hit = (pos < scale.size) & (scale[np.minimum(pos, scale.size - 1)] == values)
+            lut = np.full(used.size, -1, dtype=np.int64)
+            lut[np.flatnonzero(used)] = np.where(hit, pos, -2)
+            codes = lut[offset]
+        else:
+            scale = np.unique(v) if declared is None else declared
+            found = np.minimum(np.searchsorted(scale, v), scale.size - 1)
+            codes = np.where(scale[found] == v, found, -2)
         bad = codes == -2
         if bad.any():
-            i, j = np.argwhere(bad)[0]
+            k = int(np.flatnonzero(bad)[0])
             raise RiskevalError(
-                f"rating {_py(v[i, j])!r} (case {_py(self.cases[i])!r}, "
-                f"rater {_py(self.raters[j])!r}) "
+                f"rating {_py(v[k])!r} (case {_py(self.cases[i[k]])!r}, "
+                f"rater {_py(self.raters[j[k]])!r}) "
                 f"is not one of the declared categories {self.categories!r}"
             )
+        return codes, tuple(s.item() for s in scale), scale
 
     def to_frame(self) -> pd.DataFrame:
         """The wide table as a DataFrame, with category labels where they were declared."""
@@ -954,7 +1004,6 @@ def to_wide(
     col = frame[rating]
     cases, case_idx = _factor(frame[case])
     raters, rater_idx = _factor(frame[rater])
-    values = np.full((len(cases), len(raters)), np.nan)
     cats: tuple | None = None
     ordered = True
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -974,8 +1023,7 @@ def to_wide(
         ordered = False
         lookup = {c: k + 1.0 for k, c in enumerate(seen)}
         v = np.array([lookup.get(x, np.nan) for x in col], dtype=float)
-    values[case_idx, rater_idx] = v
-    return WideRatings(values, cases, raters, cats, ordered)
+    return WideRatings.from_entries(case_idx, rater_idx, v, cases, raters, cats, ordered)
 
 
 def _factor(col: pd.Series) -> tuple[pd.Index, np.ndarray]:
@@ -1084,7 +1132,7 @@ def _wide_numeric(arr: np.ndarray, cases: pd.Index, raters: pd.Index,
         )
     wide = WideRatings(np.array(arr, dtype=float), cases, raters, cats, True)
     if cats is not None:
-        wide.coded()  # raises on a value outside the declared categories
+        wide.coded_entries()  # raises on a value outside the declared categories
     return wide
 
 
@@ -1128,22 +1176,22 @@ def _wide_from_frame(frame: pd.DataFrame, categories: Any) -> WideRatings:
 
 
 def _check_wide(wide: WideRatings) -> None:
-    v = wide.values
-    if v.size == 0:
-        raise RiskevalError(f"the ratings table is empty (shape {v.shape})")
+    i, j, v = wide.entries()
+    if wide.n_cases * wide.n_raters == 0:
+        raise RiskevalError(
+            f"the ratings table is empty (shape {(wide.n_cases, wide.n_raters)})")
 
     def where(k: int) -> str:
-        i, j = divmod(k, v.shape[1])
-        return f"the rating of case {_py(wide.cases[i])!r} by rater {_py(wide.raters[j])!r}"
+        return (f"the rating of case {_py(wide.cases[i[k]])!r} by rater "
+                f"{_py(wide.raters[j[k]])!r}")
     _check_scale(v, where)
-    rated = ~np.isnan(v)
-    if not rated.any():
+    if v.size == 0:
         raise RiskevalError("every rating is missing; the table has no data")
-    if (rated.sum(axis=0) > 0).sum() < 2:
+    if np.unique(j).size < 2:
         raise RiskevalError(
             "fewer than two raters have any ratings; agreement needs at least two raters"
         )
-    if (rated.sum(axis=1) > 0).sum() < 2:
+    if np.unique(i).size < 2:
         raise RiskevalError(
             "fewer than two cases have any ratings; agreement needs at least two cases"
         )

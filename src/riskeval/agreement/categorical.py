@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import sparse, stats
 
 from ..errors import RiskevalError
 from ._common import RANGE_TOL, finish, in_range, prepare, warn_degenerate
@@ -106,12 +106,13 @@ class _Categorical:
     def __init__(self, data: Any, case: str | None, rater: str | None, rating: str | None,
                  categories: Any, weights: Any):
         wide = prepare(data, case, rater, rating, categories)
-        codes, cats, scale = wide.coded()
-        rated = (codes >= 0).any(axis=1)
-        if not rated.all():
-            codes = codes[rated]  # cases nobody rated carry no information
+        case_at, rater_at, code, cats, scale = wide.coded_entries()
+        # cases nobody rated carry no information: number the rated ones 0..n-1
+        rated = np.bincount(case_at, minlength=wide.n_cases) > 0
+        n = int(rated.sum())
+        if n < wide.n_cases:
+            case_at = (np.cumsum(rated) - 1)[case_at]
         self.wide = wide
-        self.codes = codes
         self.categories = cats
         self.scale = scale
         self.q = len(cats)
@@ -122,26 +123,25 @@ class _Categorical:
             self.scale = np.array([scale[0], scale[0] + 1.0])
         self.W = agreement_weights(weights, self.scale, ordered=wide.ordered)
         self.weights_name = weights_label(weights)
-        self.n_raters = codes.shape[1]
-        self.counts = self._count(None)
+        self.n_raters = wide.n_raters
+        # one row per rater, one column per (case, category): a rater's ratings as counts,
+        # so that rater weights V give the counts V @ M; memory grows with the ratings given
+        cell = case_at * self.q + code
+        self._by_rater = sparse.csr_matrix(
+            (np.ones(cell.size), (rater_at, cell)), shape=(self.n_raters, n * self.q))
+        self.counts = np.bincount(cell, minlength=n * self.q).reshape(n, self.q).astype(float)
         self.r = self.counts.sum(axis=1)
         self.n_ratings = int(self.r.sum())
-        self._onehot: np.ndarray | None = None
 
-    def _count(self, V: np.ndarray | None) -> np.ndarray:
-        n = self.codes.shape[0]
-        q = self.q
-        if V is None:
-            # missing (-1) is counted in an extra column q, then dropped: no boolean indexing
-            idx = np.arange(n)[:, None] * (q + 1) + np.where(self.codes < 0, q, self.codes)
-            counts = np.bincount(idx.ravel(), minlength=n * (q + 1)).reshape(n, q + 1)
-            return counts[:, :q].astype(float)
-        if self._onehot is None:
-            self._onehot = (self.codes[:, :, None] == np.arange(q)).astype(float)
+    def _count(self, V: np.ndarray) -> np.ndarray:
+        """Counts (B, n, q) under rater weights ``V`` (B, raters)."""
+        n, q = self.counts.shape
         dropped = _one_rater_dropped(V)
         if dropped is not None:  # the rater jackknife: the counts less that rater's ratings
-            return self.counts[None, :, :] - np.moveaxis(self._onehot[:, dropped, :], 1, 0)
-        return np.einsum("nrq,br->bnq", self._onehot, V)
+            out = self.counts.reshape(1, n * q) - self._by_rater[dropped].toarray()
+        else:
+            out = np.asarray(self._by_rater.T @ V.T).T
+        return out.reshape(V.shape[0], n, q)
 
     # -- kernels -----------------------------------------------------------------------------
     def pa_pi(self, U: np.ndarray, V: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -618,21 +618,29 @@ class _IntervalAlpha:
     """
 
     def __init__(self, wide: Any):
-        v = wide.values
-        v = v[~np.isnan(v).all(axis=1)]
-        self.rated = (~np.isnan(v)).astype(float)
-        self.x = np.nan_to_num(v - np.nanmean(v))  # centred: alpha is shift-invariant
-        self.x2 = self.x**2
-        self.r = self.rated.sum(axis=1)
-        self.counts = self.rated  # (n, r): only its first dimension is used by callers
-        self.n_raters = v.shape[1]
-        self.n_ratings = int(self.r.sum())
+        case_at, rater_at, v = wide.entries()
+        rated = np.bincount(case_at, minlength=wide.n_cases) > 0
+        n = int(rated.sum())
+        if n < wide.n_cases:
+            case_at = (np.cumsum(rated) - 1)[case_at]
+        x = v - v.mean()  # centred: alpha is shift-invariant
+        self.n_raters = wide.n_raters
+        # raters x cases: each rater's ratings (count, sum, sum of squares) by case
+        shape = (self.n_raters, n)
+        self._rated = sparse.csr_matrix((np.ones(v.size), (rater_at, case_at)), shape=shape)
+        self._x = sparse.csr_matrix((x, (rater_at, case_at)), shape=shape)
+        self._x2 = sparse.csr_matrix((x**2, (rater_at, case_at)), shape=shape)
+        self.r = np.bincount(case_at, minlength=n).astype(float)
+        self._s1 = np.bincount(case_at, weights=x, minlength=n)
+        self._s2 = np.bincount(case_at, weights=x**2, minlength=n)
+        self.counts = self.r[:, None]  # (n, 1): only its first dimension is used by callers
+        self.n_ratings = int(v.size)
         self.q = 1
 
     def _moments(self, V: np.ndarray | None):
         if V is None:
-            return self.r, self.x.sum(axis=1), self.x2.sum(axis=1)
-        return V @ self.rated.T, V @ self.x.T, V @ self.x2.T
+            return self.r, self._s1, self._s2
+        return tuple(np.asarray(M.T @ V.T).T for M in (self._rated, self._x, self._x2))
 
     @staticmethod
     def _alpha(U, m, s1, s2):
@@ -711,7 +719,7 @@ def krippendorff_alpha(
             f"level={level!r} needs ordered categories, but the ratings are labels with no "
             "declared order; pass categories=, lowest first (e.g. 'low,medium,high,very high')"
         )
-    n_distinct = len(wide.coded()[1])
+    n_distinct = len(wide.coded_entries()[3])
     if level != "interval" and n_distinct > _MAX_CODED:
         raise RiskevalError(
             f"{n_distinct} distinct rating values: level={level!r} builds a "

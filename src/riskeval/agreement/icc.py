@@ -166,6 +166,24 @@ def _undefined_notes(ms: dict[str, float], raw: dict[str, float], n: int,
     return notes
 
 
+
+def _complete_cases(wide: Any) -> tuple[np.ndarray, int]:
+    """The cases x raters array of the cases rated by every rater who rated anything, and
+    the number of other rated cases (dropped listwise); built from the ratings given, so
+    sparse designs need no cases x raters array."""
+    case_at, rater_at, v = wide.entries()
+    active = np.bincount(rater_at, minlength=wide.n_raters) > 0
+    k = int(active.sum())
+    per_case = np.bincount(case_at, minlength=wide.n_cases)
+    complete = per_case == k
+    keep = complete[case_at]
+    row = (np.cumsum(complete) - 1)[case_at[keep]]
+    col = (np.cumsum(active) - 1)[rater_at[keep]]
+    X = np.empty((int(complete.sum()), k))
+    X[row, col] = v[keep]
+    return X, int((~complete & (per_case > 0)).sum())
+
+
 def icc(
     data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
     *, form: str = "ICC2", confidence: float = 0.95, missing: str = "listwise",
@@ -254,17 +272,12 @@ def icc(
         raise RiskevalError(f"r0={r0!r}: the null ICC must be in [0, 1)")
     method = check_ci_options(ci, resample, n_boot, confidence)
     wide = prepare(data, case, rater, rating, categories, numeric=True)
-    X = wide.values
     if wide.categories is not None and not wide.ordered:
         raise RiskevalError(
             "the ICC needs numeric or ordered ratings, but the ratings are labels with no "
             "declared order; pass categories=, lowest first"
         )
-    rated_by_any = ~np.isnan(X).all(axis=0)
-    X = X[:, rated_by_any]
-    complete = ~np.isnan(X).any(axis=1)
-    n_dropped = int((~complete).sum() - np.isnan(X).all(axis=1).sum())
-    X = X[complete]
+    X, n_dropped = _complete_cases(wide)
     n, k = X.shape
     if n < 2:
         raise RiskevalError(

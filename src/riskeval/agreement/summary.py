@@ -69,7 +69,7 @@ def agreement_summary(
             f"declared order; pass {option('categories')} (lowest first) or "
             f"{option('level', 'nominal')}"
         )
-    n_distinct = np.unique(wide.values[~np.isnan(wide.values)]).size
+    n_distinct = np.unique(wide.entries()[2]).size
     categorical = level in ("nominal", "ordinal") or n_distinct <= 20
     fixed = {"confidence": confidence}
     opts = {"confidence": confidence, "resample": resample}
