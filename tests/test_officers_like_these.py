@@ -138,7 +138,7 @@ def test_rater_jackknife_fast_path_equals_the_general_counts() -> None:
     onehot = codes[:, :, None] == np.arange(state.q)
     drop = 1.0 - np.eye(7)
     general = np.einsum("nrq,br->bnq", onehot, drop)
-    np.testing.assert_array_equal(state._count(drop), general)
+    np.testing.assert_array_equal(state.weighted(drop), general)
     half = drop.copy()
     half[0, 1] = 0.5                                   # not a deletion: the general path
-    np.testing.assert_allclose(state._count(half)[0], np.einsum("nrq,r->nq", onehot, half[0]))
+    np.testing.assert_allclose(state.weighted(half)[0], np.einsum("nrq,r->nq", onehot, half[0]))

@@ -122,7 +122,7 @@ def test_counts_equal_a_pandas_crosstab(seed: int) -> None:
     np.testing.assert_array_equal(got, full[some])
     assert state.n_ratings == len(rated)
     # leaving one officer out subtracts exactly that officer's ratings
-    drop = state._count(1.0 - np.eye(state.n_raters))
+    drop = state.weighted(1.0 - np.eye(state.n_raters))
     for j, officer in enumerate(pd.unique(frame["officer"])):
         mine = table(rated[rated["officer"] == officer])
         np.testing.assert_array_equal(drop[j][:, : levels.size], got - mine[some])
@@ -205,3 +205,103 @@ def test_memory_grows_with_the_ratings_not_cases_times_officers() -> None:
     np.testing.assert_allclose(kappa.estimate, rv.fleiss_kappa(pairs).estimate, rtol=1e-12)
     np.testing.assert_allclose(interval.estimate, rv.krippendorff_alpha(
         pairs, level="interval").estimate, rtol=1e-12)
+
+
+def _kernels(x: np.ndarray):
+    """Every statistic with its own deletions, on the table ``x``."""
+    from riskeval.agreement.categorical import _Alpha, _IntervalAlpha
+
+    state = _Categorical(x, None, None, None, None, "quadratic")
+    for kind in ("percent", "fleiss", "gwet", "bp"):
+        yield kind, state.stat(kind)
+    for level in ("nominal", "ordinal", "interval"):
+        yield f"alpha_{level}", _Alpha(state, level)
+    yield "alpha_scores", _IntervalAlpha(as_ratings(x))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_deletions_from_sums_equal_the_batched_weights(seed: int) -> None:
+    """Leaving out a case, a rater, or both, from per-case sums gives what the batched
+    statistic gives with rows of ``1 - I`` as weights (the two-way jackknife's inputs)."""
+    from riskeval.agreement._kernel import both_deleted, deleted
+    from riskeval.agreement._twoway import twoway_jackknife
+
+    x, _ = _design(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, stat in _kernels(x):
+            n, m = stat.data.n_cases, stat.data.n_raters
+
+            def plain(U, V, s=stat):          # the same statistic without its deletions
+                return s(U, V)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                pairs = [(stat.case_deleted(), deleted(plain, n, m, cases=True)),
+                         (stat.rater_deleted(), deleted(plain, n, m, cases=False)),
+                         (stat.both_deleted(), both_deleted(plain, n, m))]
+            for fast, slow in pairs:
+                np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-10, equal_nan=True,
+                                           err_msg=name)
+            est = float(stat(np.ones((1, n)), None)[0])
+            fast = twoway_jackknife(stat, n, m, est)
+            slow = twoway_jackknife(plain, n, m, est)
+            for key in fast:
+                np.testing.assert_allclose(fast[key], slow[key], rtol=1e-8, atol=1e-12,
+                                           equal_nan=True, err_msg=f"{name} {key}")
+
+
+@pytest.mark.parametrize("resample", ["cases", "cases+raters"])
+def test_bootstrap_draws_do_not_depend_on_the_chunk_size(resample: str, monkeypatch) -> None:
+    """The resamples are those of one multinomial draw for the cases and then one for the
+    raters, however many are evaluated at once."""
+    from riskeval.agreement import _bootstrap
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(1, 5, (25, 6)).astype(float)
+    x[rng.random(x.shape) < 0.3] = np.nan
+    state = _Categorical(x, None, None, None, None, None)
+    stat = state.stat("fleiss")
+    n, m = state.n_cases, state.n_raters
+    draw = np.random.default_rng(11)
+    U = draw.multinomial(n, np.full(n, 1 / n), size=300).astype(float)
+    V = (draw.multinomial(m, np.full(m, 1 / m), size=300).astype(float)
+         if resample == "cases+raters" else None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        theta = stat(U, V)
+    want = np.quantile(theta[np.isfinite(theta)], [0.025, 0.975])
+    for cells in (4_000_000, 700):                     # one chunk, then many small ones
+        monkeypatch.setattr(_bootstrap, "_CHUNK_CELLS", cells)
+        got, _ = _bootstrap.bootstrap_interval(stat, 0.5, n, m, n_boot=300, seed=11,
+                                               resample=resample, width=stat.cells)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    after = np.random.default_rng(11)                  # the caller's generator moves on
+    _bootstrap.bootstrap_interval(stat, 0.5, n, m, n_boot=300, seed=after,
+                                  resample=resample, width=stat.cells)
+    assert after.integers(1 << 30) == draw.integers(1 << 30)
+
+
+def test_officer_intervals_stay_within_the_ratings_memory() -> None:
+    """The two-way jackknife and the bootstrap on 20,000 double-assessed cases from 10,000
+    officers: no cases x cases or cases x officers array (which would take 3.2 and 1.6 GB)."""
+    rng = np.random.default_rng(5)
+    n, m = 20_000, 10_000
+    first = rng.integers(0, m, n)
+    second = (first + rng.integers(1, m, n)) % m
+    levels = np.digitize(rng.normal(0, 1, (n, 1)) + rng.normal(0, 0.7, (n, 2)),
+                         [-0.8, 0.3, 1.2]) + 1
+    frame = pd.DataFrame({"case": np.repeat(np.arange(n), 2),
+                          "officer": np.stack([first, second], axis=1).ravel(),
+                          "rating": levels.ravel()})
+    cols = {"case": "case", "rater": "officer", "rating": "rating"}
+    tracemalloc.start()
+    try:
+        twoway = rv.krippendorff_alpha(frame, **cols, level="ordinal", resample="cases+raters")
+        boot = rv.fleiss_kappa(frame, **cols, ci="bca", n_boot=200, seed=3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 2**20, f"peak traced memory {peak / 2**20:.0f} MB"
+    assert twoway.ci[0] < twoway.estimate < twoway.ci[1]
+    assert boot.ci[0] < boot.estimate < boot.ci[1]
+    # officers like these add uncertainty: wider than the interval for these officers
+    these = rv.krippendorff_alpha(frame, **cols, level="ordinal")
+    assert twoway.ci[1] - twoway.ci[0] > these.ci[1] - these.ci[0]

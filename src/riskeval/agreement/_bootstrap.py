@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from ..errors import DegenerateDataWarning, RiskevalError
+from ._kernel import deleted
 
 BatchedStat = Callable[[np.ndarray, np.ndarray | None], np.ndarray]
 
@@ -61,14 +62,34 @@ def check_ci_options(ci: str | None, resample: str, n_boot: int, confidence: flo
     return method
 
 
-def _evaluate(stat: BatchedStat, U: np.ndarray, V: np.ndarray | None, width: int) -> np.ndarray:
-    """Evaluate ``stat`` over row-chunks of U/V so that memory stays bounded."""
-    B = U.shape[0]
-    step = max(1, _CHUNK_CELLS // max(1, width))
-    out = np.empty(B)
-    for start in range(0, B, step):
-        stop = min(B, start + step)
-        out[start:stop] = stat(U[start:stop], None if V is None else V[start:stop])
+def _resampled(stat: BatchedStat, rng: np.random.Generator, n: int, m: int, n_boot: int,
+               resample: str, width: int) -> np.ndarray:
+    """``stat`` on ``n_boot`` resamples, drawn and evaluated a chunk at a time so that
+    memory stays bounded.
+
+    The draws are those of one ``multinomial(n, 1/n, size=n_boot)`` call for the cases
+    followed, for ``"cases+raters"``, by one for the raters: drawing in chunks gives the same
+    numbers, so the chunk size never changes a result. The rater draws come after all the
+    case draws, so a second generator is first moved past them.
+    """
+    step = max(1, min(_CHUNK_CELLS // max(1, width), _CHUNK_CELLS // max(1, n + m)))
+    sizes = [min(step, n_boot - start) for start in range(0, n_boot, step)]
+    raters = None
+    if resample == "cases+raters":
+        raters = np.random.Generator(type(rng.bit_generator)())
+        raters.bit_generator.state = rng.bit_generator.state
+        for size in sizes:
+            raters.multinomial(n, np.full(n, 1.0 / n), size=size)
+    out = np.empty(n_boot)
+    start = 0
+    for size in sizes:
+        U = rng.multinomial(n, np.full(n, 1.0 / n), size=size).astype(float)
+        V = (None if raters is None else
+             raters.multinomial(m, np.full(m, 1.0 / m), size=size).astype(float))
+        out[start:start + size] = stat(U, V)
+        start += size
+    if raters is not None:  # leave the caller's generator where one whole draw leaves it
+        rng.bit_generator.state = raters.bit_generator.state
     return out
 
 
@@ -120,13 +141,8 @@ def bootstrap_interval(
     ch. 13-14 (percentile and BCa intervals).
     """
     rng = make_rng(seed)
-    U = rng.multinomial(n_cases, np.full(n_cases, 1.0 / n_cases), size=n_boot).astype(float)
-    V = None
-    if resample == "cases+raters":
-        V = rng.multinomial(n_raters, np.full(n_raters, 1.0 / n_raters), size=n_boot)
-        V = V.astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        theta = _evaluate(stat, U, V, width)
+        theta = _resampled(stat, rng, n_cases, n_raters, n_boot, resample, width)
     ok = np.isfinite(theta)
     if ok.sum() < 0.9 * n_boot:
         warnings.warn(
@@ -148,10 +164,8 @@ def bootstrap_interval(
     below = np.clip(below, 1.0 / (2 * theta.size), 1 - 1.0 / (2 * theta.size))
     z0 = stats.norm.ppf(below)
     # ... and acceleration from the leave-one-case-out jackknife (as a batch of weights).
-    Uj = 1.0 - np.eye(n_cases)
-    Vj = None if V is None else np.ones((n_cases, n_raters))
     with np.errstate(invalid="ignore", divide="ignore"):
-        jack = _evaluate(stat, Uj, Vj, width)
+        jack = deleted(stat, n_cases, n_raters, cases=True)
     jack = jack[np.isfinite(jack)]
     d = jack.mean() - jack
     denom = 6.0 * (d**2).sum() ** 1.5

@@ -55,10 +55,14 @@ def bounded(stat: BatchedStat, lower: float | None, upper: float | None) -> Batc
     lo = -np.inf if lower is None else lower
     hi = np.inf if upper is None else upper
 
-    def inner(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
-        v = stat(U, V)
+    def clip(v: np.ndarray) -> np.ndarray:
         ok = (v >= lo - RANGE_TOL) & (v <= hi + RANGE_TOL)
         return np.where(ok, np.clip(v, lo, hi), np.nan)
+
+    def inner(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
+        return clip(stat(U, V))
+    if hasattr(stat, "case_deleted"):  # the statistic's own leave-one-case-out values
+        inner.case_deleted = lambda: clip(stat.case_deleted())  # type: ignore[attr-defined]
     return inner
 
 

@@ -13,8 +13,9 @@ interaction is measured by deleting a case and a rater together:
 ``D_ij = t(-i,-j) - t(-i) - t(-j) + t``, whose sum of squares times ``(n-1)(m-1)/(n m)``
 estimates ``s_int / (n m)`` (exactly so for the grand mean of a complete table). The
 variance is then ``V_case + V_rater - V_int``, floored at ``V_case`` (generalising to other
-officers can only add uncertainty). Every deleted-and-recomputed value is one row of the
-batched statistic, so the ``n m`` joint deletions cost a few array operations.
+officers can only add uncertainty). The coefficients compute every deletion from per-case
+sums (:mod:`riskeval.agreement._kernel`), in memory proportional to the ratings given; any
+other batched statistic is evaluated on rows of ``1 - I``, a batch at a time.
 
 References
 ----------
@@ -37,6 +38,7 @@ import numpy as np
 from scipy import stats
 
 from ._bootstrap import BatchedStat
+from ._kernel import SumStatistic, both_deleted, deleted
 
 #: Above this many (case, rater) pairs the joint deletions are skipped and the sum of the
 #: two one-way jackknife variances is used (conservative by ``s_int / (n m)``, which is then
@@ -73,11 +75,10 @@ def twoway_jackknife(stat: BatchedStat, n_cases: int, n_raters: int,
            "df": np.nan, "bias_cases": np.nan}
     if n < 3 or m < 3 or not np.isfinite(estimate):
         return nan
-    drop_case = 1.0 - np.eye(n)
-    drop_rater = 1.0 - np.eye(m)
+    fast = isinstance(stat, SumStatistic)   # deletions from per-case sums: no n x n array
     with np.errstate(invalid="ignore", divide="ignore"):
-        t_case = stat(drop_case, None)           # raters all in: the kernels' fast path
-        t_rater = stat(np.ones((m, n)), drop_rater)
+        t_case = deleted(stat, n, m, cases=True)
+        t_rater = deleted(stat, n, m, cases=False)
     if not (np.isfinite(t_case).all() and np.isfinite(t_rater).all()):
         return nan
     v_case = (n - 1) / n * float(((t_case - t_case.mean()) ** 2).sum())
@@ -85,18 +86,11 @@ def twoway_jackknife(stat: BatchedStat, n_cases: int, n_raters: int,
     v_rater = (m - 1) / m * float(((t_rater - t_rater.mean()) ** 2).sum())
     v_int = 0.0
     if n * m <= MAX_PAIRS:
-        sq = 0.0
-        step = max(1, 20_000 // m)           # cases per batch: bounded memory
-        for start in range(0, n, step):
-            rows = np.arange(start, min(n, start + step))
-            U = np.repeat(drop_case[rows], m, axis=0)
-            V = np.tile(drop_rater, (len(rows), 1))
-            with np.errstate(invalid="ignore", divide="ignore"):
-                both = stat(U, V).reshape(len(rows), m)
-            d = both - t_case[rows, None] - t_rater[None, :] + estimate
-            d = d[np.isfinite(d)]
-            sq += float((d ** 2).sum())
-        v_int = (n - 1) * (m - 1) / (n * m) * sq
+        with np.errstate(invalid="ignore", divide="ignore"):
+            both = stat.both_deleted() if fast else both_deleted(stat, n, m)
+        d = both - t_case[:, None] - t_rater[None, :] + estimate
+        d = d[np.isfinite(d)]
+        v_int = (n - 1) * (m - 1) / (n * m) * float((d ** 2).sum())
     v_extra = max(v_rater - v_int, 0.0)      # what other officers add
     total = v_case + v_extra
     # Satterthwaite: the two parts rest on n - 1 and m - 1 degrees of freedom

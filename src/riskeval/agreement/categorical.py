@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import stats
 
 from ..errors import RiskevalError
 from ._common import RANGE_TOL, finish, in_range, prepare, warn_degenerate
+from ._kernel import RatingSums, SumStatistic
 from ._result import AgreementResult
 from ._weights import agreement_weights, weights_label
 
@@ -100,19 +101,21 @@ _COMMON_PARAMS = """
 """
 
 
-class _Categorical:
-    """Count matrix and weights of a categorical rating table, with batched kernels."""
+class _Categorical(RatingSums):
+    """The case x category counts of a categorical rating table and its agreement weights.
+
+    Held as the ratings given (case, rater, category code): the counts under any rater
+    weights, and every deletion, cost memory in proportion to the ratings, not to cases x
+    raters (:mod:`riskeval.agreement._kernel`).
+    """
 
     def __init__(self, data: Any, case: str | None, rater: str | None, rating: str | None,
                  categories: Any, weights: Any):
         wide = prepare(data, case, rater, rating, categories)
         case_at, rater_at, code, cats, scale = wide.coded_entries()
-        # cases nobody rated carry no information: number the rated ones 0..n-1
-        rated = np.bincount(case_at, minlength=wide.n_cases) > 0
-        n = int(rated.sum())
-        if n < wide.n_cases:
-            case_at = (np.cumsum(rated) - 1)[case_at]
+        case_at, n = _rated_cases(case_at, wide.n_cases)
         self.wide = wide
+        self.code = code
         self.categories = cats
         self.scale = scale
         self.q = len(cats)
@@ -123,43 +126,18 @@ class _Categorical:
             self.scale = np.array([scale[0], scale[0] + 1.0])
         self.W = agreement_weights(weights, self.scale, ordered=wide.ordered)
         self.weights_name = weights_label(weights)
-        self.n_raters = wide.n_raters
-        # one row per rater, one column per (case, category): a rater's ratings as counts,
-        # so that rater weights V give the counts V @ M; memory grows with the ratings given
-        cell = case_at * self.q + code
-        self._by_rater = sparse.csr_matrix(
-            (np.ones(cell.size), (rater_at, cell)), shape=(self.n_raters, n * self.q))
-        self.counts = np.bincount(cell, minlength=n * self.q).reshape(n, self.q).astype(float)
+        super().__init__(case_at, rater_at, n, wide.n_raters, self.q)
+        self.counts = self.sums
         self.r = self.counts.sum(axis=1)
-        self.n_ratings = int(self.r.sum())
+        self.n_ratings = int(code.size)
 
-    def _count(self, V: np.ndarray) -> np.ndarray:
-        """Counts (B, n, q) under rater weights ``V`` (B, raters)."""
-        n, q = self.counts.shape
-        dropped = _one_rater_dropped(V)
-        if dropped is not None:  # the rater jackknife: the counts less that rater's ratings
-            out = self.counts.reshape(1, n * q) - self._by_rater[dropped].toarray()
-        else:
-            out = np.asarray(self._by_rater.T @ V.T).T
-        return out.reshape(V.shape[0], n, q)
+    def _coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return np.arange(self.code.size), self.code, np.ones(self.code.size)
 
-    # -- kernels -----------------------------------------------------------------------------
-    def pa_pi(self, U: np.ndarray, V: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted observed agreement (B,) and category shares (B, q)."""
-        C = self.counts if V is None else self._count(V)
-        r = C.sum(axis=-1)
-        two = r >= 2
-        one = r >= 1
-        star = C @ self.W.T
-        a = np.where(two, (C * (star - 1)).sum(axis=-1) / np.where(two, r * (r - 1), 1), 0.0)
-        P = C / np.where(one, r, 1)[..., None]
-        if C.ndim == 2:
-            pa = (U @ a) / (U @ two)
-            pi = (U @ P) / (U @ one)[:, None]
-        else:
-            pa = (U * a).sum(-1) / (U * two).sum(-1)
-            pi = np.einsum("bn,bnq->bq", U, P) / (U * one).sum(-1)[:, None]
-        return pa, pi
+    def _terms(self, sel: np.ndarray) -> np.ndarray:
+        out = np.zeros((sel.size, self.q))
+        out[np.arange(sel.size), self.code[sel]] = 1.0
+        return out
 
     def pe(self, kind: str, pi: np.ndarray) -> np.ndarray:
         W, q = self.W, self.q
@@ -171,14 +149,8 @@ class _Categorical:
             return np.full(pi.shape[0], W.sum() / q**2)
         return np.zeros(pi.shape[0])  # percent agreement
 
-    def stat(self, kind: str):
-        def _stat(U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
-            pa, pi = self.pa_pi(U, V)
-            if kind == "percent":
-                return pa
-            pe = self.pe(kind, pi)
-            return 1 - (1 - pa) / (1 - pe)
-        return _stat
+    def stat(self, kind: str) -> _Chance:
+        return _Chance(self, kind)
 
     # -- Gwet's linearised variance -----------------------------------------------------------
     def linearised(self, kind: str) -> tuple[float, float, float, float, int]:
@@ -187,13 +159,11 @@ class _Categorical:
         n = C.shape[0]
         two = r >= 2
         n2 = int(two.sum())
-        ones = np.ones((1, self.counts.shape[0]))
-        pa, pi = self.pa_pi(ones, None)
+        chance = self.stat(kind)
+        pa, pi = chance.parts(chance.full.sum(axis=0)[None, :])
         pa, pi = pa[0], pi[0]  # numpy scalars: 0/0 gives NaN (flagged by the caller)
         pe = self.pe(kind, pi[None, :])[0]
-        star = C @ self.W.T
-        den = np.where(two, r * (r - 1), 1)
-        pa_i = np.where(two, (C * (star - 1)).sum(axis=1) / den, 0.0)
+        pa_i = chance.full[:, 0]
         if kind == "percent":
             coef_i = (n / n2) * pa_i
             est = pa
@@ -215,15 +185,52 @@ class _Categorical:
         return float(est), float(np.sqrt(var)), float(pa), float(pe), n
 
 
-def _one_rater_dropped(V: np.ndarray) -> np.ndarray | None:
-    """For rater weights that each leave out exactly one rater (the rows of ``1 - I``), the
-    index dropped in each row; otherwise None (general weights)."""
-    if V.ndim != 2 or V.shape[1] < 2:
-        return None
-    zero = V == 0
-    if not (zero.sum(axis=1) == 1).all() or not (zero | (V == 1)).all():
-        return None
-    return np.argmax(zero, axis=1)
+class _Chance(SumStatistic):
+    """Observed agreement and category shares, and a chance-corrected coefficient of them.
+
+    Per-case features: the case's weighted agreement among its rater pairs, whether it is
+    rated twice, whether it is rated, and its category shares; ``pa`` and ``pi`` are their
+    means over the cases rated twice (or once), as in Gwet (2014).
+    """
+
+    def __init__(self, state: _Categorical, kind: str):
+        super().__init__(state)
+        self.s = state
+        self.kind = kind
+
+    def features(self, C: np.ndarray) -> np.ndarray:
+        r = C.sum(axis=-1)
+        two = r >= 2
+        one = r >= 1
+        star = C @ self.s.W.T
+        a = np.where(two, (C * (star - 1)).sum(axis=-1) / np.where(two, r * (r - 1), 1), 0.0)
+        P = C / np.where(one, r, 1)[..., None]
+        return np.concatenate([a[..., None], two[..., None], one[..., None], P], axis=-1)
+
+    def parts(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Observed agreement (B,) and category shares (B, q) from feature totals (NaN with
+        no case rated twice, or none rated)."""
+        two, one = S[:, 1], S[:, 2:3]   # whole numbers: exact under any deletion
+        pa = np.where(two > 0, S[:, 0] / np.where(two > 0, two, 1), np.nan)
+        return pa, np.where(one > 0, S[:, 3:] / np.where(one > 0, one, 1), np.nan)
+
+    def value(self, S: np.ndarray) -> np.ndarray:
+        pa, pi = self.parts(S)
+        if self.kind == "percent":
+            return pa
+        gap = 1 - self.s.pe(self.kind, pi)
+        # chance agreement 1 (one category) is undefined, also when a deletion's rounding
+        # leaves it a hair below 1
+        gap = np.where(np.abs(gap) > 1e-12, gap, np.nan)
+        return 1 - (1 - pa) / gap
+
+
+def _rated_cases(case_at: np.ndarray, n_cases: int) -> tuple[np.ndarray, int]:
+    """Case positions renumbered over the rated cases only (cases nobody rated carry no
+    information), and their number."""
+    rated = np.bincount(case_at, minlength=n_cases) > 0
+    n = int(rated.sum())
+    return ((np.cumsum(rated) - 1)[case_at] if n < n_cases else case_at), n
 
 
 def _check_pairs(state: _Categorical, name: str) -> None:
@@ -251,10 +258,11 @@ def _chance_coefficient(kind: str, name: str, refs: tuple[str, ...], state: _Cat
         se = se if np.isfinite(est) else np.nan
     extra = {"pa": pa, "pe": pe, "weights": state.weights_name, "n_categories": state.q,
              **(tests or {})}
+    chance = state.stat(kind)
     return finish(
-        name, state.stat(kind), n_cases=n, n_raters=state.n_raters, n_ratings=state.n_ratings,
+        name, chance, n_cases=n, n_raters=state.n_raters, n_ratings=state.n_ratings,
         se=se, ci=ci, confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
-        width=state.counts.size * (1 if resample == "cases" else state.n_raters), df=n - 1,
+        width=chance.cells, df=n - 1,
         extra=extra, per_category=per_category, references=refs, estimate=est,
         se_method="Gwet linearised SE", lower=lower, note=note,
     )
@@ -542,40 +550,38 @@ def _delta2(level: str, scale: np.ndarray, nc: np.ndarray) -> np.ndarray:
     return diff**2
 
 
-class _Alpha:
-    """Coincidence-matrix kernels of Krippendorff's alpha (batched)."""
+class _Alpha(SumStatistic):
+    """Krippendorff's alpha from the coincidence matrix (batched).
+
+    Per-case features: the case's contribution to the coincidence matrix,
+    ``(c c' - diag(c)) / (m - 1)`` for a case with counts ``c`` rated ``m >= 2`` times (as its
+    products ``c c' / (m - 1)`` and its diagonal ``c / (m - 1)``).
+    """
 
     def __init__(self, state: _Categorical, level: str):
+        super().__init__(state)
         self.s = state
         self.level = level
-        C = state.counts
-        m = state.r
-        self.pairable = m >= 2
-        inv = np.where(self.pairable, 1.0 / np.where(self.pairable, m - 1, 1), 0.0)
-        self.inv = inv
-        q = state.q
-        self.outer = (C[:, :, None] * C[:, None, :]).reshape(C.shape[0], q * q)
+        self.pairable = state.r >= 2
 
-    def coincidences(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
-        s = self.s
-        q = s.q
-        if V is None:
-            Ui = U * self.inv
-            coin = (Ui @ self.outer).reshape(-1, q, q)
-            diag = Ui @ s.counts
-        else:
-            C = s._count(V)
-            m = C.sum(-1)
-            ok = m >= 2
-            Ui = U * np.where(ok, 1.0 / np.where(ok, m - 1, 1), 0.0)
-            coin = np.einsum("bn,bnc,bnk->bck", Ui, C, C)
-            diag = np.einsum("bn,bnq->bq", Ui, C)
+    def features(self, C: np.ndarray) -> np.ndarray:
+        m = C.sum(axis=-1)
+        ok = m >= 2
+        inv = np.where(ok, 1.0 / np.where(ok, m - 1, 1), 0.0)[..., None]
+        q = C.shape[-1]
+        outer = (C[..., :, None] * C[..., None, :]).reshape(*C.shape[:-1], q * q)
+        return np.concatenate([outer * inv, C * inv], axis=-1)
+
+    def value(self, S: np.ndarray) -> np.ndarray:
+        q = self.s.q
+        coin = S[:, : q * q].reshape(-1, q, q).copy()
         idx = np.arange(q)
-        coin[:, idx, idx] -= diag
-        return coin
-
-    def __call__(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
-        return self.from_coincidences(self.coincidences(U, V))
+        coin[:, idx, idx] -= S[:, q * q:]
+        # a deletion by subtraction leaves rounding residue where a coincidence is 0; a true
+        # coincidence is at least 1 / (m - 1) for m raters of a case, far above this
+        tiny = 1e-12 * max(1.0, float(self.s.r.sum()))
+        coin[np.abs(coin) <= tiny] = 0.0
+        return self.from_coincidences(coin)
 
     def from_coincidences(self, coin: np.ndarray) -> np.ndarray:
         nc = coin.sum(axis=-1)
@@ -586,30 +592,44 @@ class _Alpha:
         return 1.0 - (n - 1) * do / de
 
     def jackknife_se(self) -> float:
-        """Jackknife standard error over pairable cases (leave one case out at a time).
-
-        Each leave-one-out coincidence matrix is the full one minus that case's contribution,
-        so all n replicates cost one (n, q, q) array operation.
-        """
-        s = self.s
-        q = s.q
-        keep = self.pairable
-        n = int(keep.sum())
-        if n < 3:
-            return np.nan
-        full = self.coincidences(np.ones((1, s.counts.shape[0])), None)[0]
-        inv = self.inv[keep]
-        contrib = (self.outer[keep] * inv[:, None]).reshape(n, q, q)
-        idx = np.arange(q)
-        contrib[:, idx, idx] -= s.counts[keep] * inv[:, None]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            loo = self.from_coincidences(full[None, :, :] - contrib)
-        if not np.isfinite(loo).all():
-            return np.nan
-        return float(np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum()))
+        """Jackknife standard error over pairable cases (leave one case out at a time); each
+        leave-one-out value is the total less that case's features."""
+        return _case_jackknife_se(self, self.pairable)
 
 
-class _IntervalAlpha:
+def _case_jackknife_se(stat: SumStatistic, keep: np.ndarray) -> float:
+    """The leave-one-case-out jackknife SE over the cases ``keep`` (NaN below 3 of them or
+    when a deletion leaves the statistic undefined)."""
+    n = int(keep.sum())
+    if n < 3:
+        return np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loo = stat.case_deleted()[keep]
+    if not np.isfinite(loo).all():
+        return np.nan
+    return float(np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum()))
+
+
+class _Scores(RatingSums):
+    """Per-case count, sum and sum of squares of numeric ratings (centred)."""
+
+    def __init__(self, wide: Any):
+        case_at, rater_at, v = wide.entries()
+        case_at, n = _rated_cases(case_at, wide.n_cases)
+        self.x = v - v.mean()  # centred: alpha is shift-invariant
+        super().__init__(case_at, rater_at, n, wide.n_raters, 3)
+
+    def _coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        x = self.x
+        return (np.repeat(np.arange(x.size), 3), np.tile(np.arange(3), x.size),
+                np.stack([np.ones_like(x), x, x**2], axis=1).ravel())
+
+    def _terms(self, sel: np.ndarray) -> np.ndarray:
+        x = self.x[sel]
+        return np.stack([np.ones_like(x), x, x**2], axis=1)
+
+
+class _IntervalAlpha(SumStatistic):
     """Interval alpha from per-case moments (no coincidence matrix), for continuous ratings.
 
     For the interval metric the coincidence sums reduce to within-case and total sums of
@@ -618,56 +638,30 @@ class _IntervalAlpha:
     """
 
     def __init__(self, wide: Any):
-        case_at, rater_at, v = wide.entries()
-        rated = np.bincount(case_at, minlength=wide.n_cases) > 0
-        n = int(rated.sum())
-        if n < wide.n_cases:
-            case_at = (np.cumsum(rated) - 1)[case_at]
-        x = v - v.mean()  # centred: alpha is shift-invariant
-        self.n_raters = wide.n_raters
-        # raters x cases: each rater's ratings (count, sum, sum of squares) by case
-        shape = (self.n_raters, n)
-        self._rated = sparse.csr_matrix((np.ones(v.size), (rater_at, case_at)), shape=shape)
-        self._x = sparse.csr_matrix((x, (rater_at, case_at)), shape=shape)
-        self._x2 = sparse.csr_matrix((x**2, (rater_at, case_at)), shape=shape)
-        self.r = np.bincount(case_at, minlength=n).astype(float)
-        self._s1 = np.bincount(case_at, weights=x, minlength=n)
-        self._s2 = np.bincount(case_at, weights=x**2, minlength=n)
+        super().__init__(_Scores(wide))
+        self.r = self.data.sums[:, 0]
         self.counts = self.r[:, None]  # (n, 1): only its first dimension is used by callers
-        self.n_ratings = int(v.size)
+        self.n_raters = self.data.n_raters
+        self.n_ratings = int(self.data.x.size)
         self.q = 1
 
-    def _moments(self, V: np.ndarray | None):
-        if V is None:
-            return self.r, self._s1, self._s2
-        return tuple(np.asarray(M.T @ V.T).T for M in (self._rated, self._x, self._x2))
-
-    @staticmethod
-    def _alpha(U, m, s1, s2):
+    def features(self, M: np.ndarray) -> np.ndarray:
+        m, s1, s2 = M[..., 0], M[..., 1], M[..., 2]
         p = m >= 2
         mm = np.where(p, m, 2.0)
         within = np.where(p, (s2 - s1**2 / mm) * mm / (mm - 1), 0.0)
-        n = (U * m * p).sum(axis=-1)
-        total = (U * s2 * p).sum(axis=-1) - (U * s1 * p).sum(axis=-1) ** 2 / n
-        return 1.0 - (n - 1) * (U * within).sum(axis=-1) / (n * total)
+        return np.stack([m * p, s1 * p, s2 * p, within], axis=-1)
 
-    def __call__(self, U: np.ndarray, V: np.ndarray | None) -> np.ndarray:
-        return self._alpha(U, *self._moments(V))
+    def value(self, S: np.ndarray) -> np.ndarray:
+        n = S[:, 0]
+        total = S[:, 2] - S[:, 1] ** 2 / n
+        # no variation (undefined), also when a deletion's rounding leaves a residue
+        tiny = 1e-12 * float(self.full[:, 2].sum())
+        total = np.where(total > tiny, total, np.nan)
+        return 1.0 - (n - 1) * S[:, 3] / (n * total)
 
     def jackknife_se(self) -> float:
-        m, s1, s2 = self._moments(None)
-        keep = m >= 2
-        n = int(keep.sum())
-        if n < 3:
-            return np.nan
-        # leave one pairable case out at a time, from running totals: O(n)
-        mm = np.where(keep, m, 2.0)
-        w = np.where(keep, (s2 - s1**2 / mm) * mm / (mm - 1), 0.0)
-        tn, t1, t2, tw = (m * keep).sum(), (s1 * keep).sum(), (s2 * keep).sum(), w.sum()
-        nn = tn - m[keep]
-        tot = (t2 - s2[keep]) - (t1 - s1[keep]) ** 2 / nn
-        loo = 1.0 - (nn - 1) * (tw - w[keep]) / (nn * tot)
-        return float(np.sqrt((n - 1) / n * ((loo - loo.mean()) ** 2).sum()))
+        return _case_jackknife_se(self, self.r >= 2)
 
 
 def krippendorff_alpha(
@@ -753,8 +747,7 @@ def krippendorff_alpha(
         "Krippendorff's alpha", kernel, n_cases=state.counts.shape[0],
         n_raters=state.n_raters, n_ratings=state.n_ratings, se=se, ci=ci,
         confidence=confidence, n_boot=n_boot, resample=resample, seed=seed,
-        width=state.q * state.q * state.counts.shape[0]
-        * (1 if resample == "cases" else state.n_raters),
+        width=kernel.cells,
         df=max(n_pairable - 1, 1), extra={"level": level, "n_pairable_cases": n_pairable},
         references=(REF_KRIPP_2004, REF_KRIPP_2011, REF_EFRON_1993), estimate=est,
         se_method="jackknife SE", lower=-1.0, upper=1.0, note=note,
