@@ -1187,11 +1187,11 @@ def _check_wide(wide: WideRatings) -> None:
     _check_scale(v, where)
     if v.size == 0:
         raise RiskevalError("every rating is missing; the table has no data")
-    if np.unique(j).size < 2:
+    if np.count_nonzero(np.bincount(j, minlength=wide.n_raters)) < 2:
         raise RiskevalError(
             "fewer than two raters have any ratings; agreement needs at least two raters"
         )
-    if np.unique(i).size < 2:
+    if np.count_nonzero(np.bincount(i, minlength=wide.n_cases)) < 2:
         raise RiskevalError(
             "fewer than two cases have any ratings; agreement needs at least two cases"
         )

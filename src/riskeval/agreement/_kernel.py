@@ -47,11 +47,20 @@ class RatingSums:
         self.n_raters = n_raters
         self.width = width
         rating, term, value = self._coo()
-        # raters x (case, term): rater weights V give the weighted sums V @ this
-        self._by_rater = sparse.csr_matrix(
-            (value, (rater_at[rating], case_at[rating] * width + term)),
-            shape=(n_raters, n_cases * width))
-        self.sums = np.asarray(self._by_rater.sum(axis=0)).reshape(n_cases, width)
+        self._cell = (rating, case_at[rating] * width + term, value)
+        self.sums = np.bincount(self._cell[1], weights=value,
+                                minlength=n_cases * width).reshape(n_cases, width)
+        self._matrix: sparse.csr_matrix | None = None
+
+    @property
+    def _by_rater(self) -> sparse.csr_matrix:
+        """Raters x (case, term): rater weights ``V`` give the weighted sums ``V @ this``."""
+        if self._matrix is None:
+            rating, cell, value = self._cell
+            self._matrix = sparse.csr_matrix(
+                (value, (self.rater_at[rating], cell)),
+                shape=(self.n_raters, self.n_cases * self.width))
+        return self._matrix
 
     def _coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         raise NotImplementedError
