@@ -387,3 +387,18 @@ def test_crash_while_replacing_keeps_the_old_report(tmp_path, capsys, monkeypatc
     assert code == 1, err
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == old
     assert leftovers(tmp_path) == []
+
+
+def test_out_of_memory_names_the_step_and_what_to_do(tmp_path, capsys, src, monkeypatch):
+    """A step that runs out of memory (the pairwise table on tens of thousands of officers)
+    is named, with what scales and what to run instead; exit 1, no traceback, no folder."""
+    def too_big(*args, **kwargs):
+        raise MemoryError("Unable to allocate 3.78 GiB")
+    monkeypatch.setattr("riskeval.audit._compute.pairwise_agreement", too_big)
+    out = tmp_path / "out"
+    code, stdout, err = run(capsys, "audit", src, *FAST, "-o", out)
+    assert code == 1 and stdout == ""
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "out of memory (pairwise agreement: Unable to allocate 3.78 GiB)" in err
+    assert "riskeval agreement" in err
+    assert not out.exists() or not any(out.iterdir())

@@ -823,6 +823,13 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     except (KeyboardInterrupt, BrokenPipeError):
         raise
+    except MemoryError as exc:
+        print(f"riskeval: out of memory ({exc or 'no detail'}). The agreement coefficients "
+              "need memory in proportion to the ratings; the audit's pairwise agreement and "
+              "mixed model grow with officers x officers and cases x officers, too much for "
+              "tens of thousands of officers: use `riskeval agreement` on such data, or "
+              "audit one office or sample at a time", file=sys.stderr)
+        return 1
     except Exception as exc:  # an internal error: say so plainly, keep the exit code distinct
         print(f"riskeval: internal error ({type(exc).__name__}): {exc}", file=sys.stderr)
         return 1

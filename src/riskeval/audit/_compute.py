@@ -449,7 +449,10 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
             bar.set_postfix_str(label)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            out = fn()
+            try:
+                out = fn()
+            except MemoryError as exc:  # say which step: the user can drop or split it
+                raise MemoryError(f"{label}: {exc}") from exc
         notes.extend(f"{label}: {w.message}" for w in caught
                      if f"{label}: {w.message}" not in notes)
         if bar is not None:
