@@ -29,8 +29,11 @@ $(BENCH_VENV)/.bench-installed: pyproject.toml
 demo: $(VENV)/.run-installed
 	$(VENV)/bin/riskeval demo
 
+# ruff, and the layers of the package (pyproject.toml [tool.importlinter]: each layer imports
+# only those below it, and no module cycles)
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check src tests benchmarks notebooks
+	$(VENV)/bin/ruff check src tests benchmarks notebooks papers
+	$(VENV)/bin/lint-imports --no-cache
 
 test: $(VENV)/.test-installed lint
 	$(PY) -m pytest --nbmake --doctest-modules src/riskeval tests notebooks

@@ -1,7 +1,7 @@
 """Benchmark: a design diagnosis of 1,000 simulated consistency studies.
 
 Each replication simulates a 30-officer x 20-vignette study on the four-level scale
-(``riskeval.design.rater_study(30, 20, categories=...)``) and computes ICC(2,1) with its exact
+(``riskeval.studies.rater_study(30, 20, categories=...)``) and computes ICC(2,1) with its exact
 F interval and Krippendorff's ordinal alpha with its interval. Target: 1,000 replications in
 under 10 seconds on 2 cores. The script times 1 worker, then 2 worker processes twice (the
 first call pays for starting the workers and importing riskeval in them; joblib keeps them for
@@ -24,7 +24,7 @@ import time  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from _bench import emit, header  # noqa: E402
-from riskeval import design as dz  # noqa: E402
+from riskeval import studies as dz  # noqa: E402
 
 N_SIMS = 1000
 TARGET_S = 10.0

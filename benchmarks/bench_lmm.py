@@ -5,7 +5,7 @@ missing at random -- simulated once with ``riskeval.simulate`` (national-style w
 mechanism on), with the officer's experience as a fixed effect. The latent judgement is the
 response.
 
-- ours: ``riskeval.multilevel.crossed_lmm(df, rating="y", case="case", rater="officer",
+- ours: ``riskeval.variation.crossed_lmm(df, rating="y", case="case", rater="officer",
   office="office", fixed="experience", reml=True, ci=None)``, median of several runs: the
   point estimates, as statsmodels gives (its fit has no intervals for variance components).
   The time with the default profile-likelihood intervals is printed too.
@@ -42,7 +42,7 @@ TARGET = 30.0
 
 
 def data() -> pd.DataFrame:
-    world = rv.scenarios.national(n_offices=10, officers_per_office=10, n_cases=200, seed=11)
+    world = rv.world.scenarios.national(n_offices=10, officers_per_office=10, n_cases=200, seed=11)
     r = rv.simulate(world, seed=1)
     keep = np.random.default_rng(2).permutation(len(r))[: len(r) // 2]
     r = r.iloc[np.sort(keep)]
@@ -53,8 +53,8 @@ def data() -> pd.DataFrame:
     return out
 
 
-def ours(df: pd.DataFrame, ci: str | None = None) -> rv.multilevel.LMMResult:
-    return rv.multilevel.crossed_lmm(df, rating="y", case="case", rater="officer",
+def ours(df: pd.DataFrame, ci: str | None = None) -> rv.variation.LMMResult:
+    return rv.variation.crossed_lmm(df, rating="y", case="case", rater="officer",
                                      office="office", fixed="experience", reml=True, ci=ci)
 
 

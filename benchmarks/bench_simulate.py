@@ -1,6 +1,6 @@
 """Benchmark: throughput and memory of the generative model (``riskeval.simulate``).
 
-Data: ``riskeval.scenarios.national()`` -- 100 offices x 30 officers, every officer rating the
+Data: ``riskeval.world.scenarios.national()`` -- 100 offices x 30 officers, every officer rating the
 same 500 cases: 1.5 million ratings, all fourteen components (thirteen mechanisms and noise)
 switched on, with the ``changed_by_*`` attribution columns.
 
@@ -56,7 +56,7 @@ def numpy_draws(n: int) -> float:
 def main() -> None:
     header("simulate: national scenario, 100 offices x 30 officers x 500 cases")
     start = time.perf_counter()
-    world = rv.scenarios.national()
+    world = rv.world.scenarios.national()
     first = rv.simulate(world, seed=1)
     cold = time.perf_counter() - start
     n = len(first)

@@ -2,10 +2,10 @@
 
 Writes, under ``DIR`` (default: this ``datasets/`` folder):
 
-* ``vignettes/canonical_vignettes.csv`` -- ``riskeval.vignettes.population(24, seed=2020)``,
+* ``vignettes/canonical_vignettes.csv`` -- ``riskeval.world.vignettes.population(24, seed=2020)``,
   every column including the ground truth;
 * ``vignettes/canonical_vignettes.md`` and ``.html`` -- the same cases as plain-English
-  narratives (``riskeval.narratives``, phrasing seed 2020);
+  narratives (``riskeval.world.narratives``, phrasing seed 2020);
 * ``vignettes/DATASHEET.md`` -- how the files were made and what every column means;
 * ``six_office_demo_ratings.csv`` -- ``riskeval.simulate(six_office_study(), seed=2020)``
   (its vignettes are the canonical ones), without the ``latent`` column.
@@ -15,7 +15,7 @@ Run from the repository root::
     python datasets/make_vignette_set.py [--out DIR]
 
 Everything is synthetic: no person, officer or office is real, and every number behind the
-files is a named assumption of riskeval (see ``riskeval.vignettes.parameters()``). The output
+files is a named assumption of riskeval (see ``riskeval.world.vignettes.parameters()``). The output
 is bit-identical on every run (no dates, fixed float format, ``\\n`` line endings) for a given
 riskeval version, so ``tests/test_datasets.py`` can compare it with the committed files.
 """
@@ -32,18 +32,18 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 try:
     import riskeval as rv
-    from riskeval import narratives
+    from riskeval.world import narratives
 except ImportError:  # running from a checkout without an installed package
     sys.path.insert(0, str(HERE.parent / "src"))
     import riskeval as rv
-    from riskeval import narratives
+    from riskeval.world import narratives
 
 VIGNETTE_SEED = 2020  # seed of the cases (the six-office preset's own) and of the phrasing
 N_VIGNETTES = 24
 RATINGS_SEED = 2020  # seed of rv.simulate for the demo ratings
 FLOAT_FORMAT = "%.10g"
 
-#: What each column of the canonical vignette table means (from riskeval.vignettes).
+#: What each column of the canonical vignette table means (from riskeval.world.vignettes).
 VIGNETTE_COLUMNS: dict[str, str] = {
     "case": "case identifier, V0001 to V0024",
     "age": "age in whole years (18 plus a gamma-distributed variable, at most 80)",
@@ -55,10 +55,10 @@ VIGNETTE_COLUMNS: dict[str, str] = {
                           "previous sanctions",
     "years_since_last_sanction": "years since the most recent previous sanction, one decimal; "
                                  "empty when there are no previous sanctions",
-    "offence": "index offence type: " + ", ".join(rv.vignettes.OFFENCE_TYPES),
+    "offence": "index offence type: " + ", ".join(rv.world.vignettes.OFFENCE_TYPES),
     "seriousness": "seriousness of the index offence: 1 minor, 2 moderate, 3 serious",
     "need_<area>": "OASys-style need area score, 0 no problem, 1 some problem, 2 significant "
-                   "problem; the eleven areas are " + ", ".join(rv.vignettes.NEED_AREAS)
+                   "problem; the eleven areas are " + ", ".join(rv.world.vignettes.NEED_AREAS)
                    + " (all load on one latent need factor, so needs co-occur)",
     "protective_factors": "number of protective factors (strengths), 0 to 3; fewer with more "
                           "need",
@@ -102,12 +102,12 @@ RATING_COLUMNS: dict[str, str] = {
 
 def canonical_vignettes() -> pd.DataFrame:
     """The canonical 24 synthetic vignettes with their ground truth."""
-    return rv.vignettes.population(N_VIGNETTES, seed=VIGNETTE_SEED)
+    return rv.world.vignettes.population(N_VIGNETTES, seed=VIGNETTE_SEED)
 
 
 def demo_ratings() -> pd.DataFrame:
     """Every rating of the six-office study world, simulated with seed 2020."""
-    world = rv.scenarios.six_office_study().with_vignettes(canonical_vignettes())
+    world = rv.world.scenarios.six_office_study().with_vignettes(canonical_vignettes())
     # the latent judgement involves single-precision transcendental functions whose last bits
     # can differ between CPU families, so it is left out to keep the file bit-reproducible
     return rv.simulate(world, seed=RATINGS_SEED).drop(columns=["latent"])
@@ -127,14 +127,14 @@ def _value(value: object) -> str:
 
 def datasheet(ratings: pd.DataFrame) -> str:
     """The datasheet (Markdown) of the canonical vignettes and the demo ratings."""
-    params = rv.vignettes.parameters()
+    params = rv.world.vignettes.parameters()
     n_assumed = int(params["is_assumption"].sum())
     if n_assumed == len(params):
         share = f"all {len(params)} population and truth parameters below are labelled assumptions"
     else:
         share = (f"{n_assumed} of the {len(params)} population and truth parameters below are "
                  "labelled assumptions; the others are listed with their source")
-    world = rv.scenarios.six_office_study()
+    world = rv.world.scenarios.six_office_study()
     mechanisms = [c.removeprefix("changed_by_") for c in ratings.columns
                   if c.startswith("changed_by_")]
     lines = [
@@ -151,13 +151,13 @@ def datasheet(ratings: pd.DataFrame) -> str:
         "",
         "| file | what |",
         "|---|---|",
-        f"| `canonical_vignettes.csv` | `riskeval.vignettes.population({N_VIGNETTES}, "
+        f"| `canonical_vignettes.csv` | `riskeval.world.vignettes.population({N_VIGNETTES}, "
         f"seed={VIGNETTE_SEED})`: one row per case, all columns including the ground truth; "
         f"floats written with `{FLOAT_FORMAT}` |",
         f"| `canonical_vignettes.md`, `canonical_vignettes.html` | the same cases as "
-        f"plain-English narratives, `riskeval.narratives` with seed {VIGNETTE_SEED}; they show "
+        f"plain-English narratives, `riskeval.world.narratives` with seed {VIGNETTE_SEED}; they show "
         "no ground truth and are what officers would be given |",
-        f"| `../six_office_demo_ratings.csv` | `riskeval.simulate(riskeval.scenarios."
+        f"| `../six_office_demo_ratings.csv` | `riskeval.simulate(riskeval.world.scenarios."
         f"six_office_study(), seed={RATINGS_SEED})`: {len(ratings)} ratings, every officer of "
         f"the world rating every case once; floats written with `{FLOAT_FORMAT}` |",
         "",
@@ -166,7 +166,7 @@ def datasheet(ratings: pd.DataFrame) -> str:
         "The officers' latent judgement (`latent`) is left out of the file: it is computed "
         "with single-precision functions whose last digits can differ between CPU families. "
         "The offices, officers and mechanisms are listed, with every parameter and its "
-        "provenance, by `riskeval.scenarios.six_office_study().parameters()`.",
+        "provenance, by `riskeval.world.scenarios.six_office_study().parameters()`.",
         "",
         "The ground truth (`p_reconviction`, the `harm_*` columns and `reference`) is for the "
         "organiser of a study and for checking methods; never show it to the people who rate "
@@ -189,7 +189,7 @@ def datasheet(ratings: pd.DataFrame) -> str:
         "",
         "## Parameters of the vignette population and ground truth",
         "",
-        "From `riskeval.vignettes.parameters()`.",
+        "From `riskeval.world.vignettes.parameters()`.",
         "",
         "| component | parameter | value | meaning | provenance |",
         "|---|---|---|---|---|",

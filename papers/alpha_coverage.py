@@ -2,10 +2,10 @@
 
 An inspector who reports alpha for a service's officers usually means "officers like these":
 the officers are a sample, as the cases are. This study diagnoses, with
-``riskeval.design.diagnose``, the 95% analytic intervals of alpha on ten designs of the
-two-way random-effects rater model (``riskeval.design.rater_study``: ``x = case + officer +
+``riskeval.studies.diagnose``, the 95% analytic intervals of alpha on ten designs of the
+two-way random-effects rater model (``riskeval.studies.rater_study``: ``x = case + officer +
 error``, latent scores or four levels cut at -0.8, 0.3, 1.2), against alpha's population
-value (``riskeval.design.population_alpha``; the ICC itself on latent scores):
+value (``riskeval.studies.population_alpha``; the ICC itself on latent scores):
 
 * ``these officers``: ``resample="cases"``, the leave-one-case-out jackknife (t interval);
 * ``officers like these``: ``resample="cases+raters"``, the two-way jackknife over cases and
@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from riskeval.agreement import krippendorff_alpha
-from riskeval.design import Design, Estimator, diagnose, rater_study
+from riskeval.studies import Design, Estimator, diagnose, rater_study
 
 CUTS = (-0.8, 0.3, 1.2)
 

@@ -2,12 +2,13 @@
 
 For each scenario, 200 independent worlds are simulated with ``riskeval.simulate`` at known
 values -- office SD 0.35, officer SD 0.30, experience effect -0.015 per year, judgement noise
-SD 0.5, every other mechanism off -- and ``riskeval.multilevel.crossed_lmm`` (REML, profile
+SD 0.5, every other mechanism off -- and ``riskeval.variation.crossed_lmm`` (REML, profile
 likelihood intervals) is fitted to the officers' latent judgements with experience as a fixed
 effect. Scenario C adds defensive inflation as a latent shift growing with calendar year (every
 officer rates every case in three years, three years apart); its slope is estimated by the
 year coefficient of the same model and, on the recorded levels, by
-``riskeval.bias.inflation_trend``. Reported per estimand: mean estimate, bias with its Monte
+``riskeval.variation.bias.inflation_trend``. Reported per estimand: mean estimate, bias with its
+Monte
 Carlo SE, RMSE, and the coverage of the 95% interval with its Monte Carlo SE. Every replication
 has its own seed (replication number), so the table is reproducible bit for bit.
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 import riskeval as rv
-from riskeval.multilevel._recovery import Scenario, replicate, replicate_ordinal, summarise
+from riskeval.studies.recovery import Scenario, replicate, replicate_ordinal, summarise
 
 SCENARIOS = (
     Scenario("A: 20 offices x 6 officers x 30 cases", 20, 6, 30),

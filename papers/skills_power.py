@@ -1,6 +1,7 @@
 """Power of skills studies by simulation (writes papers/skills_power.md).
 
-Four questions, each answered with ``riskeval.skills.power_curve`` (200 simulated studies per
+Four questions, each answered with ``riskeval.studies.skills_power.power_curve`` (200 simulated
+studies per
 point, seed 2026, officer-clustered Cox model with the small-sample correction):
 
 1. A training trial in the image of the STICS British Columbia roll-out (``stics_bc()``: half
@@ -27,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from riskeval import skills as sk
+from riskeval.studies import skills_power
 
 
 def confounding(n_sims: int = 200, seed: int = 2026) -> pd.DataFrame:
@@ -51,8 +53,8 @@ def confounding(n_sims: int = 200, seed: int = 2026) -> pd.DataFrame:
 def main() -> None:
     start = time.perf_counter()
     kw = {"n_sims": 200, "seed": 2026}
-    trial = sk.power_curve(sk.stics_bc(), [10, 20, 30, 40, 60], estimand="training", **kw)
-    study = sk.power_curve(sk.jersey(), [14, 20, 30, 40, 60], estimand="skill", **kw)
+    trial = skills_power.power_curve(sk.stics_bc(), [10, 20, 30, 40, 60], estimand="training", **kw)
+    study = skills_power.power_curve(sk.jersey(), [14, 20, 30, 40, 60], estimand="skill", **kw)
     conf = confounding()
     trial2011 = sk.power(sk.stics_2011(), estimand="training", **kw)
     minutes = (time.perf_counter() - start) / 60

@@ -1,4 +1,5 @@
-"""Actuarial scores, DeLong AUCs, calibration and reclassification (riskeval.actuarial)."""
+"""Actuarial scores, DeLong AUCs, calibration and reclassification
+(riskeval.prediction.actuarial)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from riskeval import RISK_LEVELS, DegenerateDataWarning, RiskevalError
-from riskeval.actuarial import (
+from riskeval.prediction.actuarial import (
     ActuarialScore,
     FixedScore,
     auc,

@@ -14,15 +14,15 @@ from _browser import render, require_chromium
 from riskeval import RiskevalError
 from riskeval.agreement import pairwise_agreement
 from riskeval.audit import audit, pseudonym
-from riskeval.funnel import funnel
-from riskeval.multilevel import crossed_lmm
+from riskeval.variation import crossed_lmm
+from riskeval.variation.funnel import funnel
 
 COLS = {"case": "case", "rater": "officer", "rating": "rating"}
 
 
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
-    return rv.simulate(rv.scenarios.six_office_study(), seed=1)
+    return rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,13 @@ def test_summary_json_equals_the_library_on_the_same_data(ratings, saved):
         assert var[comp]["share_low"] == pytest.approx(
             fit.variance_shares.loc[comp, "ci_low"], rel=1e-6)
 
-    d = rv.bias.directional(ratings, rating="rating", reference="reference", by="office",
+    d = rv.variation.bias.directional(ratings, rating="rating", reference="reference", by="office",
                             cluster="officer")
     got = {r["office"]: r for r in tables["directional"]}
     for office, want in d.iterrows():
         for col in ("upward", "downward", "net", "net_low", "net_high"):
             assert got[office][col] == pytest.approx(want[col], abs=1e-12), (office, col)
-    sym = rv.bias.symmetry(ratings, rating="rating", reference="reference")
+    sym = rv.variation.bias.symmetry(ratings, rating="rating", reference="reference")
     assert summary["symmetry"]["statistic"] == pytest.approx(sym.statistic, rel=1e-12)
     assert summary["symmetry"]["upward"] == sym.upward
 
@@ -82,7 +82,7 @@ def test_summary_json_equals_the_library_on_the_same_data(ratings, saved):
         assert got[office]["outside_99.8"] == bool(want["outside_99.8"])
     assert summary["funnel"]["outside"] == [str(x) for x in fun.outside]
 
-    o = rv.bias.overrides(ratings, officer_rating="officer_rating", final_rating="rating",
+    o = rv.variation.bias.overrides(ratings, officer_rating="officer_rating", final_rating="rating",
                           reference="reference", by="office", cluster="officer")
     got = {r["office"]: r for r in tables["overrides"]}
     assert got["(all)"]["changed"] == pytest.approx(o.loc["(all)", "changed"], abs=1e-12)
@@ -201,12 +201,12 @@ def test_minimal_audit_without_office_or_reference(ratings):
 
 
 def test_repeat_assessments_and_years_add_anchoring_and_trend():
-    world = rv.scenarios.six_office_study(n_vignettes=12).with_design(
+    world = rv.world.scenarios.six_office_study(n_vignettes=12).with_design(
         occasions=2, interval_years=2.0, evidence_change_sd=0.6)
     data = rv.simulate(world, seed=3)
     res = audit(data, **COLS, office="office", reference="reference", occasion="occasion",
                 year="year", ordinal=False)
-    want = rv.bias.anchoring(data, rating="rating", case="case", rater="officer",
+    want = rv.variation.bias.anchoring(data, rating="rating", case="case", rater="officer",
                              occasion="occasion", evidence="reference")
     pd.testing.assert_frame_equal(res.anchoring, want)
     assert res.inflation_trend is not None and np.isfinite(res.inflation_trend["estimate"])

@@ -28,7 +28,7 @@ CODE = re.compile(r"\b(?:officer|office)-[0-9a-f]{6,64}\b")
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
     """The simulated six-office study as plain text columns, as a CSV would hold it."""
-    sim = rv.simulate(rv.scenarios.six_office_study(), seed=1)[COLUMNS]
+    sim = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)[COLUMNS]
     return pd.read_csv(io.StringIO(sim.to_csv(index=False)))
 
 

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskeval import RiskevalError, baserates
-from riskeval.plots import base_rates as plot_base_rates
+from riskeval import RiskevalError
+from riskeval.prediction import baserates
+from riskeval.prediction.baserates import plot_base_rates
 
 
 def _population() -> pd.DataFrame:
@@ -106,7 +107,7 @@ def test_errors_are_named_and_plot_draws():
 def test_simulated_outcomes_follow_the_truth_and_the_practitioners_base_rate_fact():
     import riskeval as rv
 
-    v = rv.vignettes.population(50_000, seed=3)
+    v = rv.world.vignettes.population(50_000, seed=3)
     o = baserates.simulate_outcomes(v, seed=1)
     assert o["reconvicted"].mean() == pytest.approx(v["p_reconviction"].mean(), abs=0.01)
     assert o["serious"].mean() == pytest.approx(0.01, abs=0.002)

@@ -8,14 +8,14 @@ import pytest
 
 import riskeval as rv
 from riskeval import RiskevalError
-from riskeval.bias import anchoring, directional, overrides, symmetry
+from riskeval.variation.bias import anchoring, directional, overrides, symmetry
 
 LEVELS = list(rv.RISK_LEVELS)
 
 
 @pytest.fixture(scope="module")
 def world() -> rv.World:
-    return rv.scenarios.six_office_study(n_vignettes=120, seed=31)
+    return rv.world.scenarios.six_office_study(n_vignettes=120, seed=31)
 
 
 def _table(pairs: dict[tuple[str, str], int], officers: int = 1) -> pd.DataFrame:
@@ -162,17 +162,17 @@ def test_symmetry_holds_its_level_under_exact_symmetry():
 
 
 def test_inflation_trend_detects_growth_with_scrutiny():
-    w = rv.scenarios.six_office_study(n_vignettes=16).with_design(
+    w = rv.world.scenarios.six_office_study(n_vignettes=16).with_design(
         occasions=5, interval_years=3.0, start_year=2015.0)
     kw = dict(rating="rating", reference="reference", year="year", case="case",
               rater="officer", office="office")
-    on = rv.bias.inflation_trend(rv.simulate(w.only("defensive_inflation", "who_assesses")
+    on = rv.variation.bias.inflation_trend(rv.simulate(w.only("defensive_inflation", "who_assesses")
                                              .with_mechanisms(defensive_inflation={
                                                  "strength": 1.5}), seed=4), **kw)
-    off = rv.bias.inflation_trend(rv.simulate(w.only("who_assesses"), seed=4), **kw)
+    off = rv.variation.bias.inflation_trend(rv.simulate(w.only("who_assesses"), seed=4), **kw)
     assert on["ci_low"] > 0.01                      # ratings drift up relative to evidence
     assert off["ci_low"] < 0 < off["ci_high"]       # no drift without inflation
     assert on["years"] == 5
-    one_year = rv.simulate(rv.scenarios.six_office_study(), seed=1)
+    one_year = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
     with pytest.raises(RiskevalError, match="holds a single year"):
-        rv.bias.inflation_trend(one_year, **kw)
+        rv.variation.bias.inflation_trend(one_year, **kw)

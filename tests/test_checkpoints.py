@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from riskeval import RiskevalError
-from riskeval import design as dz
+from riskeval import studies as dz
 
 
 def _mean_design(scale: float = 1.0, n: int = 15) -> dz.Design:
@@ -161,7 +161,7 @@ import time
 
 import numpy as np
 
-from riskeval import design as dz
+from riskeval import studies as dz
 
 
 def make(pause=0.0):
@@ -200,7 +200,7 @@ def test_a_process_killed_in_the_middle_of_an_append_resumes_exactly(tmp_path):
         import os, signal, sys
         sys.path.insert(0, {str(tmp_path)!r})
         import ckdesign
-        from riskeval import design as dz
+        from riskeval import studies as dz
 
         target, real, calls = os.path.realpath({str(ck)!r}), os.write, []
 
@@ -237,7 +237,7 @@ def test_a_process_killed_at_any_moment_resumes_exactly(tmp_path):
         import sys
         sys.path.insert(0, {str(tmp_path)!r})
         import ckdesign
-        from riskeval import design as dz
+        from riskeval import studies as dz
 
         dz.diagnose(ckdesign.make(0.01), n_sims=300, seed=5, checkpoint={str(ck)!r},
                     chunk_size=3)
@@ -296,19 +296,19 @@ def test_the_presets_fingerprints_are_the_same_in_another_process():
     import os
 
     code = textwrap.dedent('''
-        from riskeval import design as dz
-        print(dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.5])),
-              dz._fingerprint(dz.training_study(2, 3, 6)),
-              dz._fingerprint(dz.skills_trial(n_officers=6, supervisees_per_officer=5)),
-              dz._fingerprint(dz.world_study(2, 3, 6)))
+        from riskeval import studies as dz
+        print(dz.diagnosis._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.5])),
+              dz.diagnosis._fingerprint(dz.training_study(2, 3, 6)),
+              dz.diagnosis._fingerprint(dz.skills_trial(n_officers=6, supervisees_per_officer=5)),
+              dz.diagnosis._fingerprint(dz.world_study(2, 3, 6)))
     ''')
     here = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONHASHSEED": "1"}, check=True).stdout.split()
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={**os.environ, "PYTHONHASHSEED": "2"}, check=True).stdout.split()
     assert here == there and len(set(here)) == 4
-    assert here[0] == dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.5]))
-    assert here[0] != dz._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.6]))
+    assert here[0] == dz.diagnosis._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.5]))
+    assert here[0] != dz.diagnosis._fingerprint(dz.rater_study(4, 5, categories=[-0.5, 0.6]))
 
 
 def test_a_shorter_run_keeps_the_longer_runs_simulations_in_the_file(tmp_path):

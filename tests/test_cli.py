@@ -12,7 +12,7 @@ import pytest
 
 import riskeval as rv
 from riskeval.cli import main
-from riskeval.datasets import example_ratings, example_ratings_path
+from riskeval.data.datasets import example_ratings, example_ratings_path
 
 ARGS = ["--case", "vignette", "--rater", "officer", "--rating", "rosh",
         "--categories", "low,medium,high,very high"]
@@ -122,7 +122,7 @@ def test_diagnose_writes_the_table_and_plot(tmp_path, capsys):
     assert list(table["estimator"]) == ["ICC(2,1)", "Krippendorff's alpha"]
     assert (out / "diagnosis.png").stat().st_size > 1000
     assert "30 simulated studies" in capsys.readouterr().out
-    from riskeval import design as dz
+    from riskeval import studies as dz
     want = dz.diagnose(dz.rater_study(6, 8), n_sims=30, seed=1).table
     assert table["bias"].to_numpy() == pytest.approx(want["bias"].to_numpy(), abs=1e-12)
     assert main(["diagnose", "--raters", "6", "--cases", "8", "-o", str(out)]) == 2
@@ -154,7 +154,7 @@ def test_diagnose_writes_the_table_and_plot(tmp_path, capsys):
 
 
 def _small_ratings(tmp_path):
-    sim = rv.simulate(rv.scenarios.six_office_study(), seed=1)
+    sim = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
     sim = sim[sim["office"].isin(sorted(sim["office"].unique())[:2])]
     path = tmp_path / "r.csv"
     sim[["case", "officer", "office", "rating"]].to_csv(path, index=False)

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from riskeval import RiskevalError, cohorts
+from riskeval import RiskevalError
 from riskeval.agreement import icc
+from riskeval.studies import cohorts
 
 
 def _study(seed: int, icc_a: float = 0.6, icc_b: float = 0.6, n: int = 20, k: int = 10,
@@ -82,9 +83,9 @@ def test_paired_design_and_errors():
 
 def test_training_in_the_simulator_changes_traits_and_is_detected():
     import riskeval as rv
-    from riskeval import raters
+    from riskeval.world import raters
 
-    w = rv.scenarios.six_office_study(seed=3)
+    w = rv.world.scenarios.six_office_study(seed=3)
     off = w.officers
     mask = np.arange(len(off)) % 2 == 0
     t = raters.train(off, mask, noise_factor=0.5, actuarial_weight_shift=0.1,

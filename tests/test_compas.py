@@ -1,4 +1,5 @@
-"""ProPublica's COMPAS figures reproduced with riskeval.compas and riskeval.fairness.
+"""ProPublica's COMPAS figures reproduced with riskeval.data.compas and
+riskeval.prediction.fairness.
 
 The data are ProPublica's ``compas-scores-two-years.csv`` (repository propublica/compas-analysis,
 commit bafff5da3f2e45eca6c2d5055faad269defd135a), read from ``../shared/datasets/compas`` beside
@@ -37,8 +38,8 @@ import pytest
 from scipy import stats
 
 from riskeval import RiskevalError
-from riskeval.compas import REQUIRED_COLUMNS, load_compas, propublica_mask
-from riskeval.fairness import calibration_within_groups, error_rates, score_auc_by_group
+from riskeval.data.compas import REQUIRED_COLUMNS, load_compas, propublica_mask
+from riskeval.prediction.fairness import calibration_within_groups, error_rates, score_auc_by_group
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "compas"
 CSV = DATA_DIR / "compas-scores-two-years.csv"

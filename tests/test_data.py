@@ -199,7 +199,7 @@ def test_validate_returns_copy_and_leaves_input_alone():
 
 
 def test_example_dataset_loads():
-    from riskeval.datasets import example_ratings
+    from riskeval.data.datasets import example_ratings
 
     ex = example_ratings()
     assert ex["rosh"].dtype.ordered

@@ -82,8 +82,8 @@ def test_committed_files_are_consistent():
     import riskeval as rv
 
     cases = pd.read_csv(DATASETS / "vignettes" / "canonical_vignettes.csv")
-    assert len(cases) == 24 and list(cases.columns) == ["case", *rv.vignettes.FEATURE_COLUMNS,
-                                                        *rv.vignettes.TRUTH_COLUMNS]
+    assert len(cases) == 24 and list(cases.columns) == ["case", *rv.world.vignettes.FEATURE_COLUMNS,
+                                                        *rv.world.vignettes.TRUTH_COLUMNS]
     md = (DATASETS / "vignettes" / "canonical_vignettes.md").read_text(encoding="utf-8")
     assert md.count("## Case V00") == 24 and "p_reconviction" not in md
     ratings = rv.read_ratings(DATASETS / "six_office_demo_ratings.csv", case="case",

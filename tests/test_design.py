@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from riskeval import RiskevalError
-from riskeval import design as dz
+from riskeval import studies as dz
 
 
 def test_icc_diagnosands_by_simulation_and_by_hand():

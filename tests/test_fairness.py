@@ -1,4 +1,4 @@
-"""riskeval.fairness: error rates, calibration within groups and AUC by group.
+"""riskeval.prediction.fairness: error rates, calibration within groups and AUC by group.
 
 Simulated data with known group error rates (recovered within their intervals), agreement
 with statsmodels / scikit-learn on the same quantities, bad inputs, and an office example
@@ -14,7 +14,7 @@ from scipy import stats
 
 from riskeval import RiskevalError
 from riskeval.errors import DegenerateDataWarning
-from riskeval.fairness import (
+from riskeval.prediction.fairness import (
     calibration_within_groups,
     error_rates,
     newcombe_difference,

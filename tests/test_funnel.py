@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from riskeval import RiskevalError, plots
-from riskeval.funnel import FunnelResult, control_limits, funnel
+from riskeval import RiskevalError
+from riskeval._core import plots
+from riskeval.variation.funnel import FunnelResult, control_limits, funnel
 
 # ----------------------------------------------------------------------------- helpers
 

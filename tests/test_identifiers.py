@@ -17,9 +17,9 @@ import riskeval as rv
 from riskeval import RiskevalError
 from riskeval.agreement import agreement_summary
 from riskeval.audit import audit
-from riskeval.bias import inflation_trend
 from riskeval.cli import main
 from riskeval.errors import RiskevalWarning
+from riskeval.variation.bias import inflation_trend
 
 CATS = list(rv.RISK_LEVELS)
 ALPHA = "Krippendorff's alpha (ordinal)"
@@ -393,7 +393,7 @@ def test_occasions_read_as_text_keep_their_numeric_order(tmp_path):
     clean = rv.read_ratings(path, case="case", rater="officer", rating="rating",
                             occasion="occasion", reference="evidence", categories=CATS)
     assert clean["occasion"].tolist()[:2] == ["9", "10"]  # identifiers are text
-    table = rv.bias.anchoring(clean, rating="rating", case="case", rater="officer",
+    table = rv.variation.bias.anchoring(clean, rating="rating", case="case", rater="officer",
                               occasion="occasion", evidence="evidence", categories=CATS)
     assert table.loc["up", "n"] == 24 and table.loc["down", "n"] == 0
     assert table.loc["up", "downgraded"] == 0

@@ -36,7 +36,7 @@ COLUMNS = ["case", "officer", "office", "rating", "reference"]
 
 def _ratings() -> pd.DataFrame:
     """Two offices of the simulated six-office study, as plain text (384 ratings)."""
-    sim = rv.simulate(rv.scenarios.six_office_study(), seed=1)[COLUMNS]
+    sim = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)[COLUMNS]
     keep = sim["office"].isin(sorted(sim["office"].unique())[:2])
     return sim[keep].astype(str).reset_index(drop=True)
 
@@ -327,7 +327,7 @@ def test_duplicate_hint_names_the_option_as_the_user_writes_it():
 
 
 def test_actuarial_rows_are_named_by_their_labels():
-    from riskeval.actuarial import ActuarialScore
+    from riskeval.prediction.actuarial import ActuarialScore
 
     frame = pd.DataFrame({"age": [20.0, 30.0, 0.0, 40.0] * 5, "sex": ["m", "f"] * 10,
                           "n_previous": [1, 2, 3, 4] * 5}, index=range(100, 120))

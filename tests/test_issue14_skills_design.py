@@ -155,7 +155,7 @@ def test_bonett_n_adds_bonetts_own_adjustment_for_two_raters_and_a_high_icc():
     as quoted by R's presize::prec_icc); k = 2, rho .8, w .2 gives n0 = 51 and n = 51 + 5 x 0.8
     = 55 (as quoted by the Psychometric sample size calculators of P. ten Klooster, citing
     Bonett 2002); the rule itself is also that of presize::prec_icc (ceiling of n0 + 5 rho)."""
-    from riskeval.samplesize import bonett_n, zou_n
+    from riskeval.studies.samplesize import bonett_n, zou_n
 
     assert bonett_n(0.85, 4, 0.2) == 20                     # his worked example, no adjustment
     assert bonett_n(0.8, 2, 0.2) == 55                      # 50.78 + 4.0, was 51
@@ -170,7 +170,7 @@ def test_bonett_n_adds_bonetts_own_adjustment_for_two_raters_and_a_high_icc():
 def test_bonett_n_gives_the_target_width_in_simulated_studies():
     """The mean width of the exact F interval at Bonett's adjusted n is close to the target;
     at the unadjusted n0 it is clearly wider (the issue: 0.247 at n = 15 for rho .9)."""
-    from riskeval.samplesize import bonett_n
+    from riskeval.studies.samplesize import bonett_n
 
     for rho, n0 in ((0.8, 51), (0.9, 15)):
         n = bonett_n(rho, 2, 0.2)
@@ -195,7 +195,7 @@ def test_bonett_n_gives_the_target_width_in_simulated_studies():
     ({"width": 0}, r"width .* must be in \(0, 2\); got width=0"),
 ])
 def test_bonett_n_names_an_argument_outside_its_range(kwargs, match):
-    from riskeval.samplesize import bonett_n
+    from riskeval.studies.samplesize import bonett_n
 
     args = {"icc": 0.6, "raters": 3, "width": 0.2, **kwargs}
     with pytest.raises(RiskevalError, match=match):
@@ -203,7 +203,7 @@ def test_bonett_n_names_an_argument_outside_its_range(kwargs, match):
 
 
 def test_bonett_n_accepts_a_whole_float_and_refuses_text():
-    from riskeval.samplesize import bonett_n
+    from riskeval.studies.samplesize import bonett_n
 
     assert bonett_n(0.6, 3.0, 0.2) == bonett_n(0.6, 3, 0.2) == 101
     with pytest.raises(RiskevalTypeError, match=r"icc must be a number; got '0\.6'"):
@@ -212,7 +212,7 @@ def test_bonett_n_accepts_a_whole_float_and_refuses_text():
 
 @pytest.mark.parametrize("power", [1.2, 1.0, 0, 0.01, 0.05])
 def test_walter_n_refuses_a_power_outside_alpha_to_1(power):
-    from riskeval.samplesize import walter_n
+    from riskeval.studies.samplesize import walter_n
 
     with pytest.raises(RiskevalError, match=rf"power must be in \(alpha, 1\) = \(0\.05, 1\).*"
                                             rf"got power={power!r}"):
@@ -220,7 +220,7 @@ def test_walter_n_refuses_a_power_outside_alpha_to_1(power):
 
 
 def test_walter_n_checks_raters_alpha_and_the_iccs():
-    from riskeval.samplesize import walter_n
+    from riskeval.studies.samplesize import walter_n
 
     assert walter_n(0.4, 0.6, 3, power=0.06) < walter_n(0.4, 0.6, 3)     # legal, if weak
     with pytest.raises(RiskevalError, match=r"raters must be a whole number .* got raters=2\.5"):
@@ -245,7 +245,7 @@ def test_walter_n_checks_raters_alpha_and_the_iccs():
     ({"alpha": 5}, RiskevalError, r"alpha must be in \(0, 1\); got alpha=5"),
 ])
 def test_diagnose_names_a_bad_run_setting(kwargs, error, match):
-    from riskeval import design as dz
+    from riskeval import studies as dz
 
     args = {"n_sims": 3, "seed": 1, **kwargs}
     with pytest.raises(error, match=match):
@@ -253,7 +253,7 @@ def test_diagnose_names_a_bad_run_setting(kwargs, error, match):
 
 
 def test_diagnose_accepts_whole_floats():
-    from riskeval import design as dz
+    from riskeval import studies as dz
 
     d = dz.rater_study(3, 6)
     a = dz.diagnose(d, n_sims=4.0, seed=1, chunk_size=2.0)
@@ -274,7 +274,7 @@ def test_diagnose_accepts_whole_floats():
     ((3, 10), {"confidence": 95}, r"confidence must be in \(0, 1\); got confidence=95"),
 ])
 def test_rater_study_names_a_bad_design(args, kwargs, match):
-    from riskeval import design as dz
+    from riskeval import studies as dz
 
     with pytest.raises(RiskevalError, match=match):
         dz.rater_study(*args, **kwargs)
@@ -376,9 +376,9 @@ def test_a_large_simulation_agrees_with_the_closed_form():
 def test_skills_trial_truth_is_the_closed_form_difference():
     """The estimand of design.skills_trial is the exact expected difference, not a Monte
     Carlo average (which was off by about 6e-5 at a half-SD shift)."""
-    from riskeval import design as dz
-    from riskeval._trial_design import _reconviction_difference
+    from riskeval import studies as dz
     from riskeval.skills._model import resolve_params
+    from riskeval.studies.trials import _reconviction_difference
 
     p = resolve_params(None).updated({"trained_share": 0.5, "training_shift": 0.5})
     assert _reconviction_difference(p) == pytest.approx(

@@ -7,19 +7,20 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import riskeval as rv
-from riskeval import RiskevalError, baserates, judgement
+from riskeval import RiskevalError
+from riskeval.prediction import baserates, judgement
 
 
 @pytest.fixture(scope="module")
 def world():
-    return rv.scenarios.six_office_study(n_vignettes=400, seed=5)
+    return rv.world.scenarios.six_office_study(n_vignettes=400, seed=5)
 
 
 def test_accuracy_table_equals_its_parts(world):
     r = rv.simulate(world, seed=1)
     o = baserates.simulate_outcomes(world.vignettes, seed=0)
     acc = judgement.judgement_accuracy(r, world.vignettes, o)
-    direct = rv.actuarial.auc(o["reconvicted"].to_numpy(),
+    direct = rv.prediction.actuarial.auc(o["reconvicted"].to_numpy(),
                               world.vignettes["actuarial_p"].to_numpy())
     assert acc.loc["actuarial score", "auc"] == pytest.approx(direct.estimate)
     assert acc.loc["actuarial score", "auc_low"] == pytest.approx(direct.ci[0])
@@ -35,7 +36,7 @@ def test_accuracy_table_equals_its_parts(world):
 
 
 def test_officers_rating_harm_discriminate_serious_offences_less_than_the_reference():
-    w = rv.scenarios.six_office_study(n_vignettes=3000, seed=5)
+    w = rv.world.scenarios.six_office_study(n_vignettes=3000, seed=5)
     r = rv.simulate(w, seed=1)
     o = baserates.simulate_outcomes(w.vignettes, seed=0)
     officers = judgement.judgement_accuracy(r, w.vignettes, o, outcome="serious")
@@ -58,7 +59,7 @@ def test_switching_mechanisms_off_moves_what_they_should(world):
 
 
 def test_only_mechanisms_that_are_on_are_switched_off():
-    w = rv.scenarios.six_office_study(n_vignettes=200, seed=5).with_mechanisms(
+    w = rv.world.scenarios.six_office_study(n_vignettes=200, seed=5).with_mechanisms(
         familiarity=False, manager_override=False)
     eff = judgement.mechanism_accuracy(w, seed=1)
     assert "familiarity" not in eff.index and "manager_override" not in eff.index

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
-import riskeval.multilevel as ml
+import riskeval.variation as ml
 from riskeval.errors import DegenerateDataWarning
-from riskeval.multilevel._boundary import minimize_nonneg
+from riskeval.variation._boundary import minimize_nonneg
 
 
 def issue_design(seed: int) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def test_issue_reproducer_reaches_lme4() -> None:
 def test_no_better_optimum_nearby_on_random_designs(reml: bool) -> None:
     """Independent of the gradient: Nelder-Mead from several starts on the same profiled
     deviance never finds a lower value than the fit (60 random small designs)."""
-    from riskeval.multilevel._lmm import Profiled, sufficient_stats
+    from riskeval.variation._lmm import Profiled, sufficient_stats
 
     worse = []
     for seed in range(60):
@@ -103,9 +103,9 @@ def test_ordinal_leaves_the_saddle(seed: int) -> None:
     """The Laplace deviance is even in each SD too: started with every SD exactly at zero
     (where its derivative vanishes), the fit moves off and reaches the optimum found from
     inside (before the fix it stayed at zero, the starting point)."""
-    from riskeval.data import level_codes
-    from riskeval.multilevel._ordinal import Design
-    from riskeval.multilevel._ordinal import fit as ordinal_fit
+    from riskeval.data.ratings import level_codes
+    from riskeval.variation._ordinal import Design
+    from riskeval.variation._ordinal import fit as ordinal_fit
 
     d = issue_design(seed)
     y, _ = level_codes(d["score"], "score", None)

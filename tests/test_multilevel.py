@@ -18,13 +18,13 @@ import pytest
 
 import riskeval as rv
 from riskeval import RiskevalError
-from riskeval.multilevel import crossed_lmm
+from riskeval.variation import crossed_lmm
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 LME4 = json.loads((FIXTURES / "lme4_results.json").read_text())
 
 
-def _fit_like(entry: dict) -> rv.multilevel.LMMResult:
+def _fit_like(entry: dict) -> rv.variation.LMMResult:
     data = pd.read_csv(FIXTURES / entry["data"])
     lhs, rhs = entry["formula"].split("~")
     fixed = rhs.split("+ (1|case)")[0].strip()
@@ -95,8 +95,8 @@ def test_matches_statsmodels_variance_components():
 def test_recovers_the_simulated_components_in_a_large_design():
     """Office and officer variances of a simulated world with known SDs (office practice 0.4,
     personal severity 0.3, noise 0.5) come back within sampling error."""
-    world = rv.scenarios.six_office_study(n_offices=40, officers_per_office=10, n_vignettes=60,
-                                          seed=9)
+    world = rv.world.scenarios.six_office_study(n_offices=40, officers_per_office=10,
+                                                n_vignettes=60, seed=9)
     world = world.only("office_practice", "who_assesses").with_mechanisms(
         office_practice={"sd": 0.4}, who_assesses={"sd": 0.3, "per_decade_experience": 0.0,
                                                    "per_decade_age": 0.0},
@@ -118,7 +118,7 @@ def test_recovers_the_simulated_components_in_a_large_design():
 
 
 def test_ordered_ratings_are_scored_with_a_note():
-    r = rv.simulate(rv.scenarios.six_office_study(), seed=1)
+    r = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
     fit = crossed_lmm(r, rating="rating", case="case", rater="officer", office="office")
     assert any("scored 1..4" in n for n in fit.notes)
     codes = pd.read_csv(FIXTURES / "lmm_balanced.csv")
@@ -255,7 +255,7 @@ def test_plot_draws_shares_and_caterpillars():
 
 def test_conditional_variances_match_a_dense_inverse():
     """The random effects' conditional SDs (lme4's condVar) against a brute-force inverse."""
-    from riskeval.multilevel._lmm import Profiled, sufficient_stats
+    from riskeval.variation._lmm import Profiled, sufficient_stats
 
     data = pd.read_csv(FIXTURES / "lmm_unbalanced.csv")
     fit = crossed_lmm(data, rating="y", case="case", rater="officer", office="office",
@@ -283,13 +283,13 @@ def test_familiarity_and_time_effects_are_recovered_as_fixed_effects():
     """Familiarity (item 6) and time available (item 11) enter the simulator as latent shifts;
     entered as covariates, crossed_lmm recovers their slopes (over 8 simulated studies: mean
     within 3 Monte Carlo SEs of the truth, and most 95% intervals covering it)."""
-    world = rv.scenarios.six_office_study(n_offices=15, officers_per_office=8, n_vignettes=40,
+    world = rv.world.scenarios.six_office_study(n_offices=15, officers_per_office=8, n_vignettes=40,
                                           seed=21)
     world = world.only("familiarity", "time_resources").with_mechanisms(
         familiarity={"strength": 0.25}, time_resources={"per_doubling": 0.15},
         noise={"sd": 0.4})
-    shares = rv.vignettes.population_params()
-    total = sum(shares[f"share_{k}"] for k in rv.vignettes.OFFENCE_TYPES)
+    shares = rv.world.vignettes.population_params()
+    total = sum(shares[f"share_{k}"] for k in rv.world.vignettes.OFFENCE_TYPES)
     offices = world.offices.set_index("office")
     est = {"familiarity": [], "time": []}
     covered = {"familiarity": 0, "time": 0}
@@ -331,7 +331,7 @@ def test_wald_log_scale_intervals_approximate_the_profile():
 
 
 def test_auto_intervals_switch_to_wald_for_large_designs():
-    world = rv.scenarios.national(n_offices=41, officers_per_office=10, n_cases=420, seed=2)
+    world = rv.world.scenarios.national(n_offices=41, officers_per_office=10, n_cases=420, seed=2)
     r = rv.simulate(world, seed=1)
     fit = crossed_lmm(r, rating="latent", case="case", rater="officer", office="office")
     assert any("Wald intervals" in n for n in fit.notes)

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import riskeval as rv
-from riskeval import narratives as nar
-from riskeval.vignettes import TRUTH_COLUMNS, factorial, population
+from riskeval.world import narratives as nar
+from riskeval.world.vignettes import TRUTH_COLUMNS, factorial, population
 
 LEVELS = "low,medium,high,very high"
 
@@ -100,7 +100,8 @@ def test_content_of_each_attribute(seed):
 
 
 def test_every_offence_named_and_sentence_count():
-    design = factorial({"offence": list(rv.vignettes.OFFENCE_TYPES), "seriousness": [1, 2, 3]})
+    offences = list(rv.world.vignettes.OFFENCE_TYPES)
+    design = factorial({"offence": offences, "seriousness": [1, 2, 3]})
     text = nar.narratives(design, seed=7)
     words = {"violence": "violent", "domestic_abuse": "domestic abuse", "sexual": "sexual",
              "acquisitive": "acquisitive", "drugs_supply": "drugs supply", "arson": "arson",

@@ -15,7 +15,7 @@ from scipy import stats
 
 import riskeval.agreement as ag
 from riskeval.agreement._twoway import fisher_z_interval, twoway_jackknife
-from riskeval.design import Design, Estimator, diagnose, population_alpha, rater_study
+from riskeval.studies import Design, Estimator, diagnose, population_alpha, rater_study
 
 
 def _grand_mean(values: np.ndarray):

@@ -16,7 +16,7 @@ import pytest
 
 import riskeval as rv
 from riskeval import RiskevalError
-from riskeval.multilevel import ordinal_mixed
+from riskeval.variation import ordinal_mixed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CLMM = json.loads((FIXTURES / "clmm_results.json").read_text())
@@ -41,7 +41,7 @@ def test_matches_clmm(entry):
 
 def test_latent_scale_recovers_simulated_spread():
     """Officer and office SDs relative to the noise SD come back on the probit scale."""
-    world = rv.scenarios.six_office_study(n_offices=10, officers_per_office=8,
+    world = rv.world.scenarios.six_office_study(n_offices=10, officers_per_office=8,
                                           n_vignettes=40, seed=3)
     world = world.only("office_practice", "who_assesses").with_mechanisms(
         noise={"sd": 0.5}, office_practice={"sd": 0.4},
@@ -56,7 +56,7 @@ def test_latent_scale_recovers_simulated_spread():
     assert fit.sd.loc["office", "estimate"] == pytest.approx(off.std(), rel=0.3)
     assert fit.sd.loc["officer", "estimate"] == pytest.approx(ofc.std(), rel=0.2)
     # the thresholds are the reference cuts in noise-SD units, shifted by the case mean
-    cuts = rv.vignettes.thresholds(rv.vignettes.truth_params()) / 0.5
+    cuts = rv.world.vignettes.thresholds(rv.world.vignettes.truth_params()) / 0.5
     assert np.diff(fit.thresholds["estimate"]) == pytest.approx(np.diff(cuts), rel=0.15)
 
 

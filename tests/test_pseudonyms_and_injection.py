@@ -13,7 +13,7 @@ import pytest
 
 import riskeval as rv
 from riskeval import RiskevalError
-from riskeval._safecsv import neutralise, write_csv
+from riskeval._core.safecsv import neutralise, write_csv
 from riskeval.audit import audit, pseudonym
 from riskeval.audit._compute import MIN_SALT_LENGTH, read_salt
 
@@ -24,7 +24,7 @@ FAST = {"ordinal": False}
 
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
-    return rv.simulate(rv.scenarios.six_office_study(), seed=1)
+    return rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
 
 
 @pytest.fixture(scope="module")
@@ -279,7 +279,7 @@ def test_cohort_names_with_dollars_are_drawn_literally():
     rows = [(c, f"{k}-{o}", k, int(np.clip(round(rng.normal(c % 4, 0.7)), 0, 3)))
             for k in ("J$mith {$", "Budget $5 & $10") for o in range(5) for c in range(12)]
     d = pd.DataFrame(rows, columns=["case", "officer", "cohort", "rating"])
-    res = rv.cohorts.compare_cohorts(d, cohort="cohort", case="case", rater="officer",
+    res = rv.studies.cohorts.compare_cohorts(d, cohort="cohort", case="case", rater="officer",
                                      rating="rating", n_boot=200, n_perm=200, seed=1)
     ax = res.plot().axes[0]
     labels = {t.get_text() for t in ax.get_yticklabels()}
@@ -289,7 +289,7 @@ def test_cohort_names_with_dollars_are_drawn_literally():
 
 
 def test_narrative_rating_sheets_are_written_through_the_guard():
-    from riskeval.narratives import _csv_text
+    from riskeval.world.narratives import _csv_text
 
     text = _csv_text(pd.DataFrame({"case": ["=HYPERLINK(\"x\")", "V2"], "score": [-1.5, 2]}))
     rows = list(csv.reader(io.StringIO(text)))
@@ -326,7 +326,7 @@ def test_diagnosis_plot_draws_estimator_names_literally():
     import matplotlib
 
     matplotlib.use("Agg")
-    from riskeval import design as dz
+    from riskeval import studies as dz
 
     base = dz.rater_study(4, 6)
     named = dz.Design(base.population, tuple(

@@ -60,7 +60,7 @@ result.save(sys.argv[2])
 
 @pytest.fixture(scope="module")
 def ratings() -> pd.DataFrame:
-    sim = rv.simulate(rv.scenarios.six_office_study(n_vignettes=8), seed=1)[COLUMNS]
+    sim = rv.simulate(rv.world.scenarios.six_office_study(n_vignettes=8), seed=1)[COLUMNS]
     return pd.read_csv(io.StringIO(sim.to_csv(index=False)))
 
 

@@ -1,8 +1,9 @@
 """Analytic sample sizes against published values and against simulations of the studies they size.
 
-Each formula of :mod:`riskeval.samplesize` is checked twice: (a) against numbers published for
+Each formula of :mod:`riskeval.studies.samplesize` is checked twice: (a) against numbers published
+for
 it, quoted here with their source, and (b) by simulating the study it sizes with
-:func:`riskeval.design.diagnose` and comparing the simulated width, assurance or power with the
+:func:`riskeval.studies.diagnose` and comparing the simulated width, assurance or power with the
 target, within 3 Monte Carlo standard errors plus a small allowance for the formulas'
 large-sample approximations. The tolerances are tight enough that a factor-2 slip, or a
 half-width read as a width, fails (see the negative controls in each simulation test).
@@ -22,8 +23,8 @@ from scipy import stats
 
 from riskeval import RiskevalError
 from riskeval.agreement import icc as icc_fn
-from riskeval.design import Design, Estimator, diagnose
-from riskeval.samplesize import bonett_n, kappa_n, zou_n
+from riskeval.studies import Design, Estimator, diagnose
+from riskeval.studies.samplesize import bonett_n, kappa_n, zou_n
 
 # ----------------------------------------------------------------------------------------------
 # The studies, written out independently of the package

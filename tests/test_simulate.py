@@ -10,8 +10,8 @@ import pytest
 
 import riskeval as rv
 from riskeval import RiskevalError
-from riskeval.simulate import MECHANISMS, Design, disagreement_statistics
-from riskeval.vignettes import thresholds, truth_params
+from riskeval.world.engine import MECHANISMS, Design, disagreement_statistics
+from riskeval.world.vignettes import thresholds, truth_params
 
 LATENT = ("offence_over_offender", "generic_factors", "psychological_ignored", "office_practice",
           "who_assesses", "familiarity", "actuarial_distrust", "trust_honesty", "noise")
@@ -19,14 +19,14 @@ LATENT = ("offence_over_offender", "generic_factors", "psychological_ignored", "
 
 @pytest.fixture(scope="module")
 def world() -> rv.World:
-    return rv.scenarios.six_office_study()
+    return rv.world.scenarios.six_office_study()
 
 
 @pytest.fixture(scope="module")
 def big() -> rv.World:
     """Twelve offices x ten officers x 150 cases: 18,000 ratings."""
-    return rv.scenarios.six_office_study(n_offices=12, officers_per_office=10, n_vignettes=150,
-                                         seed=77)
+    return rv.world.scenarios.six_office_study(n_offices=12, officers_per_office=10,
+                                               n_vignettes=150, seed=77)
 
 
 def _digest(frame: pd.DataFrame) -> str:
@@ -58,7 +58,7 @@ def test_seed_forms_agree(world):
 
 
 def test_module_is_callable_and_function_agree(world):
-    pd.testing.assert_frame_equal(rv.simulate(world, seed=3), rv.simulate.simulate(world, 3))
+    pd.testing.assert_frame_equal(rv.simulate(world, seed=3), rv.world.simulate(world, 3))
 
 
 def _common(small: pd.DataFrame, large: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -71,10 +71,10 @@ def _common(small: pd.DataFrame, large: pd.DataFrame) -> tuple[pd.DataFrame, pd.
 
 
 def test_adding_officers_offices_or_cases_leaves_existing_ratings_unchanged():
-    small = rv.simulate(rv.scenarios.six_office_study(), seed=11)
-    for bigger in (rv.scenarios.six_office_study(officers_per_office=9),
-                   rv.scenarios.six_office_study(n_offices=7),
-                   rv.scenarios.six_office_study(n_vignettes=30)):
+    small = rv.simulate(rv.world.scenarios.six_office_study(), seed=11)
+    for bigger in (rv.world.scenarios.six_office_study(officers_per_office=9),
+                   rv.world.scenarios.six_office_study(n_offices=7),
+                   rv.world.scenarios.six_office_study(n_vignettes=30)):
         large = rv.simulate(bigger, seed=11)
         assert len(large) > len(small)
         s, g = _common(small, large)
@@ -184,7 +184,7 @@ def test_who_assesses_drives_the_between_officer_share(big):
 
 
 def test_anchoring_suppresses_downgrades_when_evidence_falls(world):
-    w = rv.scenarios.six_office_study(n_vignettes=200).with_design(occasions=2,
+    w = rv.world.scenarios.six_office_study(n_vignettes=200).with_design(occasions=2,
                                                                    evidence_change_sd=0.6)
 
     def shares(ww: rv.World) -> tuple[float, float]:
@@ -232,7 +232,7 @@ def test_familiarity_lowers_ratings_of_locally_common_offences(big):
     offices = big.offices.set_index("office")
     local = np.array([offices.loc[o, f"share_{k}"] for o, k in
                       zip(r["office"].astype(str), _case_attr(big, r, "offence"), strict=True)])
-    national = np.array([rv.vignettes.population_params()[f"share_{k}"]
+    national = np.array([rv.world.vignettes.population_params()[f"share_{k}"]
                          for k in _case_attr(big, r, "offence")])
     exp_ = big.officers.set_index("officer").loc[r["officer"].astype(str),
                                                  "experience_years"].to_numpy()
@@ -321,7 +321,7 @@ def test_incomplete_design_is_balanced(world):
 
 
 def test_caseload_design_allocates_by_local_offence_mix():
-    w = rv.scenarios.national(n_offices=10, officers_per_office=5, n_cases=4000, seed=3,
+    w = rv.world.scenarios.national(n_offices=10, officers_per_office=5, n_cases=4000, seed=3,
                               design=Design(allocation="caseload", second_assessor=0.2))
     r = rv.simulate(w, seed=1)
     counts = r.groupby("case", observed=True).size()
@@ -420,7 +420,7 @@ def test_world_is_not_modified_in_place(world):
 
 
 def test_sensitivity_curve_is_monotone_in_inflation_strength(world):
-    curve = rv.simulate.sensitivity(world, "defensive_inflation", "strength", [0.0, 0.5, 1.0, 2.0],
+    curve = rv.world.sensitivity(world, "defensive_inflation", "strength", [0.0, 0.5, 1.0, 2.0],
                                     seed=3)
     up = curve.query("statistic == 'upward'").set_index("value")["estimate"]
     assert up.is_monotonic_increasing and up[2.0] - up[0.0] > 0.1
@@ -428,4 +428,4 @@ def test_sensitivity_curve_is_monotone_in_inflation_strength(world):
                                                seed=3))["upward"]
     assert up[0.0] == pytest.approx(zero)     # strength 0 is the mechanism switched off
     with pytest.raises(RiskevalError, match="must be a finite number >= 0"):
-        rv.simulate.sensitivity(world, "defensive_inflation", "strength", [-1.0])
+        rv.world.sensitivity(world, "defensive_inflation", "strength", [-1.0])

@@ -14,6 +14,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from riskeval import RiskevalError
 from riskeval import skills as sk
 from riskeval.skills._cox import cox_fit
+from riskeval.studies import skills_power
 
 FIX = Path(__file__).parent / "fixtures"
 
@@ -240,15 +241,15 @@ def test_jersey_preset_records_the_published_design():
 
 def test_power_is_reproducible_for_any_n_jobs_and_has_its_size_under_the_null():
     p = sk.stics_bc()
-    a = sk.power(p, estimand="training", n_sims=8, seed=3)
-    b = sk.power(p, estimand="training", n_sims=8, seed=3, n_jobs=2)
+    a = skills_power.power(p, estimand="training", n_sims=8, seed=3)
+    b = skills_power.power(p, estimand="training", n_sims=8, seed=3, n_jobs=2)
     pd.testing.assert_series_equal(a, b)
-    null = sk.power(p, estimand="training", n_sims=120, seed=4, training_shift=0.0,
+    null = skills_power.power(p, estimand="training", n_sims=120, seed=4, training_shift=0.0,
                     frailty_sd=0.0)
     assert null["power"] <= 0.05 + 3 * np.sqrt(0.05 * 0.95 / 120), null["power"]
     assert abs(null["mean_coef"]) < 0.05
     with pytest.raises(RiskevalError, match="trained_share"):
-        sk.power(sk.jersey(), estimand="training", n_sims=4)
+        skills_power.power(sk.jersey(), estimand="training", n_sims=4)
 
 
 def test_few_officers_warn_that_clustered_intervals_are_too_narrow():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from riskeval import RiskevalError, plots
+from riskeval import RiskevalError
 from riskeval import skills as sk
+from riskeval._core import plots
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from riskeval import RiskevalError
-from riskeval import design as dz
-from riskeval._trial_design import _reconviction_difference
+from riskeval import studies as dz
 from riskeval.skills import simulate_skills
 from riskeval.skills._model import _PARAMS
+from riskeval.studies.trials import _reconviction_difference
 
 
 def test_the_true_reconviction_difference_matches_a_very_large_trial():

@@ -9,7 +9,7 @@ from scipy import special
 
 import riskeval as rv
 from riskeval import RiskevalError
-from riskeval.vignettes import (
+from riskeval.world.vignettes import (
     FEATURE_COLUMNS,
     NEED_COLUMNS,
     OFFENCE_TYPES,
@@ -63,7 +63,7 @@ def test_population_is_keyed_by_case_id():
 
 
 def test_truth_model_is_the_documented_formula(pop):
-    tp = rv.vignettes.truth_params()
+    tp = rv.world.vignettes.truth_params()
     row = pop.iloc[123]
     career = row["age"] - row["age_first_sanction"]
     copas = np.log((row["previous_sanctions"] + 1) / (10 + career))
@@ -149,12 +149,12 @@ def test_a_panel_reference_is_kept():
 
 
 def test_offices_and_officers_are_keyed_and_valid():
-    offices = rv.raters.make_offices(6, seed=1)
+    offices = rv.world.raters.make_offices(6, seed=1)
     shares = offices[[f"share_{o}" for o in OFFENCE_TYPES]].to_numpy()
     np.testing.assert_allclose(shares.sum(axis=1), 1)
     assert offices["override_rate"].between(0, 1).all()
-    three = rv.raters.make_officers(offices, 3, seed=1)
-    five = rv.raters.make_officers(offices, 5, seed=1)
+    three = rv.world.raters.make_officers(offices, 3, seed=1)
+    five = rv.world.raters.make_officers(offices, 5, seed=1)
     merged = three.merge(five, on="officer", suffixes=("", "_5"))
     assert len(merged) == len(three)
     for c in three.columns.drop("officer"):
@@ -165,19 +165,19 @@ def test_offices_and_officers_are_keyed_and_valid():
     for col in ("actuarial_weight", "inflation_tendency", "anchoring_strength"):
         assert five[col].between(0, 1).all()
     assert (five["age"] >= 23 + five["experience_years"] - 1).all()
-    seven = rv.raters.make_offices(7, seed=1)
+    seven = rv.world.raters.make_offices(7, seed=1)
     pd.testing.assert_frame_equal(seven.iloc[:6], offices)
 
 
 def test_raters_errors():
-    offices = rv.raters.make_offices(2, seed=1)
+    offices = rv.world.raters.make_offices(2, seed=1)
     with pytest.raises(RiskevalError, match="per_office names unknown office 'Office 9'"):
-        rv.raters.make_officers(offices, {"Office 9": 2})
+        rv.world.raters.make_officers(offices, {"Office 9": 2})
     with pytest.raises(RiskevalError, match="gives no officers"):
-        rv.raters.make_officers(offices, 0)
+        rv.world.raters.make_officers(offices, 0)
     with pytest.raises(RiskevalError, match=r"offices\.override_mean must be a probability"):
-        rv.raters.make_offices(2, params={"override_mean": 2})
+        rv.world.raters.make_offices(2, params={"override_mean": 2})
     with pytest.raises(RiskevalError, match="officers has no parameter 'noise'"):
-        rv.raters.make_officers(offices, 2, params={"noise": 1})
+        rv.world.raters.make_officers(offices, 2, params={"noise": 1})
     with pytest.raises(RiskevalError, match="names must be unique"):
-        rv.raters.make_offices(["A", "A"])
+        rv.world.raters.make_offices(["A", "A"])

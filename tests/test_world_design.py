@@ -1,4 +1,4 @@
-"""Design diagnosis of a multilevel rating study in simulated worlds (riskeval._world_design).
+"""Design diagnosis of a multilevel rating study in simulated worlds (riskeval.studies.worlds).
 
 Timings on 2 cores: one crossed_lmm fit with profile intervals takes about 0.4 s at these
 sizes, one without intervals about 0.03 s, one simulated world about 0.035 s.
@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 import riskeval
-from riskeval import _world_design
-from riskeval._world_design import ESTIMANDS, world_study
-from riskeval.design import Design, diagnose, sample_size
-from riskeval.multilevel._recovery import Scenario
+from riskeval.studies import Design, diagnose, sample_size
+from riskeval.studies import worlds as _world_design
+from riskeval.studies.recovery import Scenario
+from riskeval.studies.worlds import ESTIMANDS, world_study
 
 
 def test_estimates_are_unbiased_and_intervals_cover():

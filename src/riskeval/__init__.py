@@ -1,36 +1,25 @@
 """riskeval: why probation officers' risk assessments of the same person differ.
 
-The generative world (:mod:`riskeval.vignettes`, :mod:`riskeval.raters`,
-:mod:`riskeval.simulate`, :mod:`riskeval.scenarios`), agreement and reliability coefficients
-(:mod:`riskeval.agreement`), the ratings data model (:mod:`riskeval.data`) and a command-line
-tool (``riskeval``). The inspector's consistency audit is :mod:`riskeval.audit`.
+The package is built in layers, each using only those below it:
+
+- :mod:`riskeval.data`: the ratings data model, readers and bundled datasets;
+- :mod:`riskeval.world`: the generative world (vignettes, officers, the thirteen mechanisms,
+  :func:`simulate`) and :mod:`riskeval.agreement`: agreement and reliability coefficients;
+- :mod:`riskeval.variation` (mixed models, bias, funnels), :mod:`riskeval.prediction`
+  (actuarial scores, fairness, base rates, judgement) and :mod:`riskeval.skills`
+  (supervision skills and reconviction);
+- :mod:`riskeval.studies`: designing and diagnosing studies, sample sizes, cohorts;
+- :mod:`riskeval.audit`: the inspector's consistency audit, and the ``riskeval`` command.
 
 >>> import riskeval as rv
->>> world = rv.scenarios.six_office_study()
->>> ratings = rv.simulate(world, seed=1)     # riskeval.simulate is also callable
+>>> world = rv.world.scenarios.six_office_study()
+>>> ratings = rv.simulate(world, seed=1)
+>>> len(ratings) > 0
+True
 """
 
-from . import (
-    actuarial,
-    agreement,
-    audit,
-    baserates,
-    bias,
-    cohorts,
-    compas,
-    data,
-    design,
-    fairness,
-    funnel,
-    judgement,
-    multilevel,
-    narratives,
-    raters,
-    scenarios,
-    simulate,
-    skills,
-    vignettes,
-)
+from . import agreement, audit, data, prediction, skills, studies, variation, world
+from ._version import __version__
 from .agreement import (
     agreement_summary,
     brennan_prediger,
@@ -44,50 +33,37 @@ from .agreement import (
 )
 from .data import RISK_LEVELS, as_ratings, read_ratings, to_long, to_wide, validate_ratings
 from .errors import DegenerateDataWarning, RiskevalError, RiskevalWarning
-from .simulate import Design, World, mechanism_effects
-
-__version__ = "0.1.0"
+from .world import World, mechanism_effects, simulate
 
 __all__ = [
     "RISK_LEVELS",
     "DegenerateDataWarning",
-    "Design",
     "RiskevalError",
     "RiskevalWarning",
     "World",
     "__version__",
-    "actuarial",
     "agreement",
     "agreement_summary",
     "as_ratings",
     "audit",
-    "baserates",
-    "bias",
     "brennan_prediger",
     "by_group",
     "cohen_kappa",
-    "cohorts",
-    "compas",
     "data",
-    "design",
-    "fairness",
     "fleiss_kappa",
-    "funnel",
     "gwet_ac",
     "icc",
-    "judgement",
     "krippendorff_alpha",
     "mechanism_effects",
-    "multilevel",
-    "narratives",
     "percent_agreement",
-    "raters",
+    "prediction",
     "read_ratings",
-    "scenarios",
     "simulate",
     "skills",
+    "studies",
     "to_long",
     "to_wide",
     "validate_ratings",
-    "vignettes",
+    "variation",
+    "world",
 ]

@@ -34,11 +34,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__, scenarios, simulate
-from ._safecsv import write_csv
+from ._core.safecsv import write_csv
+from ._version import __version__
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
-from .data import RISK_LEVELS, read_ratings, read_table
+from .data.ratings import RISK_LEVELS, read_ratings, read_table
 from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning, command_line_options
+from .world import engine as simulate
+from .world import scenarios
 
 _AGREEMENT_EXAMPLE = """example:
   riskeval agreement ratings.csv --case vignette --rater officer --rating rosh \\
@@ -596,8 +598,8 @@ def _demo_report(args: argparse.Namespace) -> int:
 
 
 def _vignettes_cmd(args: argparse.Namespace) -> int:
-    from .narratives import write_pack
-    from .vignettes import population
+    from .world.narratives import write_pack
+    from .world.vignettes import population
 
     if args.n < 1:
         raise RiskevalError(f"--n must be at least 1; got {args.n}")
@@ -612,7 +614,7 @@ def _vignettes_cmd(args: argparse.Namespace) -> int:
 
 def _preset_design(args: argparse.Namespace) -> Any:
     """The named preset design of ``riskeval diagnose``, from its options."""
-    from . import design as dz
+    from . import studies as dz
 
     needs = {"rater": ("raters", "cases"), "world": ("offices", "officers", "cases"),
              "training": ("offices", "officers", "cases"), "skills": ("officers", "supervisees")}
@@ -639,7 +641,7 @@ def _preset_design(args: argparse.Namespace) -> Any:
 def _diagnose_cmd(args: argparse.Namespace) -> int:
     from matplotlib.figure import Figure
 
-    from .design import diagnose
+    from .studies.diagnosis import diagnose
 
     out = _output_folder(Path(args.output), args.force)
     if args.n_sims < 2 or args.jobs < 1:

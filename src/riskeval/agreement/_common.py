@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data import WideRatings, as_ratings
+from ..data.ratings import WideRatings, as_ratings
 from ..errors import DegenerateDataWarning
 from ._bootstrap import BatchedStat, bootstrap_interval, check_ci_options
 from ._result import AgreementResult

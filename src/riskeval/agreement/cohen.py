@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data import WideRatings
+from ..data.ratings import WideRatings
 from ..errors import RiskevalError
 from ._common import finish, in_range, prepare, warn_degenerate
 from ._result import AgreementResult

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..data import _check_columns, _validate
+from ..data.ratings import _check_columns, _validate
 from ..errors import RiskevalError, RiskevalTypeError
 from ._bootstrap import make_rng
 

@@ -60,8 +60,8 @@ class PairwiseAgreement:
                             index=self.matrix.index)
 
     def plot(self, ax: Any = None) -> Any:
-        """Heatmap of the matrix (:func:`riskeval.plots.heatmap`)."""
-        from ..plots import heatmap
+        """Heatmap of the matrix (:func:`riskeval._core.plots.heatmap`)."""
+        from .._core.plots import heatmap
 
         return heatmap(self.matrix, ax=ax, title=f"Pairwise agreement ({self.weights} weights)",
                        vmin=0.0, vmax=1.0)

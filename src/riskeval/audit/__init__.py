@@ -1,7 +1,7 @@
 """The inspector's consistency audit: one call, every analysis, a report that can be filed.
 
 >>> import riskeval as rv
->>> ratings = rv.simulate(rv.scenarios.six_office_study(), seed=1)
+>>> ratings = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
 >>> result = rv.audit.audit(ratings, case="case", rater="officer", rating="rating",
 ...                         office="office", reference="reference", ordinal=False)
 >>> len(result.summary().splitlines())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,10 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import bias
 from ..agreement import agreement_summary
 from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
-from ..data import (
+from ..data.ratings import (
     _check_columns,
     _encode_categorical,
     _numbers,
@@ -25,25 +23,15 @@ from ..data import (
     parse_categories,
 )
 from ..errors import RiskevalError, RiskevalTypeError, option
-from ..funnel import FunnelResult, funnel
+from ..variation import bias
+from ..variation.funnel import FunnelResult, funnel
+from ._findings import Finding, findings
 
 __all__ = ["MIN_SALT_LENGTH", "ORDINAL_AUTO_MAX", "Audit", "Finding", "audit", "check_salt",
            "new_salt", "pseudonym", "read_salt"]
 
 #: largest number of ratings for which ``ordinal="auto"`` fits the ordinal mixed model
 ORDINAL_AUTO_MAX = 50_000
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One plain-language finding: a title, a paragraph, and the number it rests on."""
-
-    key: str
-    title: str
-    text: str
-    value: float
-    ci_low: float = math.nan
-    ci_high: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -65,10 +53,10 @@ class Audit:
         Exact agreement of every pair of officers on the cases both rated.
     variance : pandas.DataFrame
         Variance components, shares and intervals from the crossed linear mixed model on the
-        level scores (:func:`riskeval.multilevel.crossed_lmm`).
+        level scores (:func:`riskeval.variation.crossed_lmm`).
     ordinal : pandas.DataFrame or None
         SDs of the office, officer and case effects on the latent (probit) scale
-        (:func:`riskeval.multilevel.ordinal_mixed`), or None when not fitted.
+        (:func:`riskeval.variation.ordinal_mixed`), or None when not fitted.
     effects : dict of str to pandas.DataFrame
         Office and officer effects (BLUPs) with standard errors.
     funnel : FunnelResult or None
@@ -352,7 +340,7 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
         one): override rates, directions and their effect on agreement with the reference.
     year : str, optional
         Calendar year of each rating; with a reference and two or more years, the drift of
-        ratings above the evidence (:func:`riskeval.bias.inflation_trend`).
+        ratings above the evidence (:func:`riskeval.variation.bias.inflation_trend`).
     categories : sequence or str, optional
         Ordered levels, lowest first (default: the column's ordered categories).
     high_from : str, optional
@@ -484,7 +472,7 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
          *, unit: str, case: str, rater: str, rating: str, office: str | None,
          reference: str | None, occasion: str | None, original: str | None, year: str | None,
          cats: tuple, high_from: str, confidence: float, ordinal: bool | str) -> Audit:
-    from ..multilevel import crossed_lmm, ordinal_mixed
+    from ..variation import crossed_lmm, ordinal_mixed
 
     cat_list = list(cats)
     codes = level_codes(frame[rating], rating, cats)[0]
@@ -593,7 +581,6 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
                    pairwise=pairwise, variance=variance, ordinal=ord_table, effects=effects,
                    funnel=fun, reference=ref, anchoring=anchor, overrides=over,
                    inflation_trend=trend, findings=[], notes=notes)
-    from ._findings import findings
 
     result.findings.extend(findings(result))
     return result

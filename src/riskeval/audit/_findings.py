@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
-
-from ._compute import Finding
 
 if TYPE_CHECKING:
     from ._compute import Audit
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-language finding: a title, a paragraph, and the number it rests on."""
+
+    key: str
+    title: str
+    text: str
+    value: float
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+
 
 ALPHA = "Krippendorff's alpha (ordinal)"
 

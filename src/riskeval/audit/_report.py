@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .. import __version__
-from .._safecsv import write_csv
+from .._core.safecsv import write_csv
+from .._version import __version__
 from ..errors import RiskevalError
 from ._findings import ALPHA, METHODS
 
@@ -140,7 +140,7 @@ def figures(a: Audit) -> dict[str, Any]:
     """The report's figures (matplotlib Figures, made without pyplot)."""
     from matplotlib.figure import Figure
 
-    from .. import plots
+    from .._core import plots
 
     figs: dict[str, Any] = {}
     fig = Figure(figsize=(6, 3))

@@ -16,7 +16,6 @@ from ._estimate import (
 )
 from ._expected import expected_rates, reconviction_rate
 from ._model import DOMAINS, ITEMS, SkillsData, parameters, simulate_skills, skills_params
-from ._power import power, power_curve
 from ._presets import PUBLISHED, jersey, stics_2011, stics_bc, training_meta
 
 __all__ = [
@@ -32,8 +31,6 @@ __all__ = [
     "km_by_group",
     "officer_scores",
     "parameters",
-    "power",
-    "power_curve",
     "rater_agreement",
     "reconviction_rate",
     "score_reliability",

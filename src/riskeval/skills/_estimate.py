@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data import _check_columns
+from ..data.ratings import _check_columns
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ._cox import cox_fit
 

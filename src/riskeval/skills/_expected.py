@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .._params import ParamSet
+from .._core.params import ParamSet
 from ..errors import RiskevalError
 from ._model import resolve_params
 

@@ -29,7 +29,7 @@ Structure (all sizes and effects are parameters, listed with their provenance by
   ends at ``follow_up_years`` (administrative censoring).
 
 Randomness is keyed by officer, session, rater, item and supervisee identifiers through
-:class:`riskeval._keyed.Streams`: the same seed gives the same data, and enlarging the study
+:class:`riskeval._core.keyed.Streams`: the same seed gives the same data, and enlarging the study
 does not change the existing officers' draws.
 
 References
@@ -54,8 +54,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._keyed import Streams, hash_ids
-from .._params import P, ParamSet, assumption, params_table
+from .._core.keyed import Streams, hash_ids
+from .._core.params import P, ParamSet, assumption, params_table
 from ..errors import RiskevalError
 
 __all__ = ["DOMAINS", "ITEMS", "SkillsData", "parameters", "simulate_skills", "skills_params"]

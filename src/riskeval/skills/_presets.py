@@ -1,6 +1,6 @@
 """Scenario presets for published studies of supervision skills (sources: papers/).
 
-Each preset is a :class:`~riskeval._params.ParamSet` for :func:`simulate_skills`; the values it
+Each preset is a :class:`~riskeval._core.params.ParamSet` for :func:`simulate_skills`; the values it
 changes carry their own provenance: a published figure with its citation, a value solved
 exactly from a published figure by the model's closed form (:func:`expected_rates`), or a
 named assumption. ``papers/skills_reconviction.md`` sets the published figures next to what
@@ -9,7 +9,7 @@ the presets reproduce.
 
 from __future__ import annotations
 
-from .._params import Param, ParamSet, assumption
+from .._core.params import Param, ParamSet, assumption
 from ._expected import _rate
 from ._model import skills_params
 

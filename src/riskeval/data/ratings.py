@@ -1,0 +1,1197 @@
+"""The ratings data model: a tidy (long) table, its wide form, and validation.
+
+A *ratings table* has one row per (case, rater[, occasion]) with the rating given, and
+optionally the office, cohort and a reference rating. Its *wide form* is a cases x raters
+array with ``NaN`` where a rater did not rate a case.
+
+Ordered categories are declared explicitly (for example ``RISK_LEVELS``: low < medium <
+high < very high) and kept as such: string labels are never ordered by sort order. Numeric
+ratings are allowed and keep their numeric values for interval and ratio coefficients.
+
+Every problem raises :class:`riskeval.errors.RiskevalError` with a message naming the
+column, rows or values at fault and what was expected.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import os
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning, has_option, option
+
+__all__ = [
+    "RISK_LEVELS",
+    "WideRatings",
+    "as_ratings",
+    "parse_categories",
+    "read_ratings",
+    "read_table",
+    "to_long",
+    "to_wide",
+    "validate_ratings",
+]
+
+#: The Risk of Serious Harm scale used in OASys, lowest first.
+RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high", "very high")
+
+_SHOW = 5  # how many offending rows/values an error message lists
+
+#: roles whose columns hold identifiers: read as text from files, stripped of spaces
+ID_ROLES: tuple[str, ...] = ("case", "rater", "office", "occasion")
+
+#: ratings larger than this in magnitude (or whose spread is below its inverse) cannot be
+#: squared, summed and squared again in double precision without overflow (underflow)
+MAX_MAGNITUDE = 1e100
+
+#: how an officer is identified when an office column is given / when it is not
+OFFICER_IN_OFFICE = ("office and officer id together: the same officer id in two offices is "
+                     "two officers")
+OFFICER_BY_ID = "officer id"
+
+# text that other tools read as missing; here only an empty cell is missing
+_NA_LOOKALIKES = frozenset({"na", "n/a", "nan", "none", "null", "nil", "missing", "-", "?",
+                            "#n/a", "<na>"})
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_SMALL = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
+          9: "nine"}
+
+
+def _py(x: Any) -> Any:
+    """A numpy scalar as the plain Python value, so messages read 7.0 rather than np.float64."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def parse_categories(categories: Any) -> tuple | None:
+    """Normalise a declaration of ordered categories.
+
+    Parameters
+    ----------
+    categories : None, str, sequence or pandas.CategoricalDtype
+        ``"low,medium,high,very high"`` (comma-separated, lowest first), a sequence of labels
+        or numbers (lowest first), or an ordered ``CategoricalDtype``.
+
+    Returns
+    -------
+    tuple or None
+        The categories, lowest first, or ``None`` when nothing was declared.
+    """
+    if categories is None:
+        return None
+    if isinstance(categories, pd.CategoricalDtype):
+        cats = tuple(categories.categories)
+    elif isinstance(categories, str):
+        cats = tuple(c.strip() for c in categories.split(","))
+        if any(c == "" for c in cats):
+            raise RiskevalError(
+                f"categories {categories!r} contain an empty label; expected labels separated "
+                "by commas, lowest first, e.g. 'low,medium,high,very high'"
+            )
+    elif isinstance(categories, Sequence | np.ndarray | pd.Index):
+        cats = tuple(c.item() if isinstance(c, np.generic) else c for c in categories)
+    else:
+        raise RiskevalTypeError(
+            f"categories must be a list of labels (lowest first) or a comma-separated string, "
+            f"not {type(categories).__name__}"
+        )
+    if len(cats) < 2:
+        raise RiskevalError(f"categories {cats!r}: at least two categories are needed")
+    if len(set(cats)) != len(cats):
+        dup = sorted({str(c) for c in cats if cats.count(c) > 1})
+        raise RiskevalError(f"categories {cats!r} repeat {', '.join(dup)}; each must appear once")
+    return cats
+
+
+def level_codes(col: pd.Series, name: str, cats: tuple | None) -> tuple[np.ndarray, tuple]:
+    """0-based codes of an ordered column (-1 = missing) and its levels, lowest first.
+
+    Levels come from ``cats`` when given, else from an ordered categorical's categories, else
+    from the sorted values of a numeric column; text without ``cats`` is an error, because
+    sort order is not risk order. A value outside the levels is an error naming its row.
+    """
+    if cats is None:
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered:
+            cats = tuple(col.cat.categories)
+        elif pd.api.types.is_numeric_dtype(col):
+            cats = tuple(sorted(pd.unique(col.dropna())))
+        else:
+            raise RiskevalError(f"column {name!r} holds text; give its levels lowest first with "
+                                f"{option('categories')}, e.g. "
+                                f"{option('categories', 'low,medium,high,very high')}")
+    values = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
+    codes = pd.Index(list(cats)).get_indexer(values).astype(np.int64)
+    bad = (codes < 0) & col.notna().to_numpy()
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise RiskevalError(f"column {name!r} row {col.index[i]!r} holds {_py(col.iloc[i])!r}, "
+                            f"which is not one of the levels {list(cats)}")
+    return codes, tuple(cats)
+
+
+def _is_numeric_cats(cats: tuple) -> bool:
+    return all(isinstance(c, int | float | np.integer | np.floating) and not isinstance(c, bool)
+               for c in cats)
+
+
+@dataclass(frozen=True, init=False)
+class WideRatings:
+    """Ratings of cases by raters: ``values[i, j]`` is rater ``j``'s rating of case ``i``.
+
+    Held either as the dense cases x raters array (from a wide table or array) or, for a
+    long table, as the ratings given, one entry per (case, rater) pair
+    (:meth:`from_entries`): memory then grows with the number of ratings, not with
+    cases x raters, which matters for real double-assessed cases (many officers, two ratings
+    a case). The agreement coefficients read the entries (:meth:`coded_entries`); the dense
+    array ``values`` is built only when asked for.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        Cases x raters float array, ``NaN`` where not rated. For declared non-numeric
+        categories the values are the ranks 1..q of the categories.
+    cases, raters : pandas.Index
+        Labels of the rows and columns.
+    categories : tuple or None
+        The ordered categories (lowest first) when declared or derived from labels; ``None``
+        for numeric ratings without a declared set (categories are then the observed values).
+    ordered : bool
+        Whether the category order is meaningful (False only for undeclared string labels).
+    """
+
+    cases: pd.Index
+    raters: pd.Index
+    categories: tuple | None
+    ordered: bool
+    _store: dict = field(repr=False, compare=False)
+
+    def __init__(self, values: np.ndarray, cases: pd.Index, raters: pd.Index,
+                 categories: tuple | None = None, ordered: bool = True):
+        self._set(cases, raters, categories, ordered, {"values": np.asarray(values, float)})
+
+    def _set(self, cases: pd.Index, raters: pd.Index, categories: tuple | None, ordered: bool,
+             store: dict) -> None:
+        object.__setattr__(self, "cases", cases)
+        object.__setattr__(self, "raters", raters)
+        object.__setattr__(self, "categories", categories)
+        object.__setattr__(self, "ordered", ordered)
+        object.__setattr__(self, "_store", store)
+
+    @classmethod
+    def from_entries(cls, case_index: np.ndarray, rater_index: np.ndarray, value: np.ndarray,
+                     cases: pd.Index, raters: pd.Index, categories: tuple | None = None,
+                     ordered: bool = True) -> WideRatings:
+        """The ratings given, one entry per (case, rater) pair, without a dense array.
+
+        ``case_index`` and ``rater_index`` are positions in ``cases`` and ``raters``;
+        ``value`` is the rating (NaN entries are dropped: not rated). Each (case, rater)
+        pair may appear once.
+        """
+        value = np.asarray(value, dtype=float)
+        given = ~np.isnan(value)
+        out = cls.__new__(cls)
+        out._set(cases, raters, categories, ordered, {"entries": (
+            np.asarray(case_index, np.int64)[given], np.asarray(rater_index, np.int64)[given],
+            value[given])})
+        return out
+
+    @property
+    def n_cases(self) -> int:
+        return len(self.cases)
+
+    @property
+    def n_raters(self) -> int:
+        return len(self.raters)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The dense cases x raters array (built from the entries when held as entries)."""
+        if "values" not in self._store:
+            i, j, v = self._store["entries"]
+            dense = np.full((self.n_cases, self.n_raters), np.nan)
+            dense[i, j] = v
+            self._store["values"] = dense
+        return self._store["values"]
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ratings given: case positions, rater positions and values (no NaN)."""
+        if "entries" not in self._store:
+            v = self._store["values"]
+            i, j = np.nonzero(~np.isnan(v))
+            self._store["entries"] = (i, j, v[i, j])
+        return self._store["entries"]
+
+    def coded_entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple, np.ndarray]:
+        """Case positions, rater positions and category codes 0..q-1 of the ratings given,
+        with the categories and their numeric scale (see :meth:`coded`)."""
+        if "coded_entries" not in self._store:
+            i, j, v = self.entries()
+            self._store["coded_entries"] = (i, j, *self._code(v, i, j))
+        return self._store["coded_entries"]
+
+    def coded(self) -> tuple[np.ndarray, tuple, np.ndarray]:
+        """Category codes 0..q-1 (``-1`` = missing), the categories and their numeric scale.
+
+        The scale is the numeric value of each category: the number itself for numeric
+        categories, the rank 1..q for labels.
+        """
+        if "coded" not in self._store:
+            i, j, c, cats, scale = self.coded_entries()
+            codes = np.full((self.n_cases, self.n_raters), -1, dtype=np.int64)
+            codes[i, j] = c
+            self._store["coded"] = (codes, cats, scale)
+        return self._store["coded"]
+
+    def _code(self, v: np.ndarray, i: np.ndarray,
+              j: np.ndarray) -> tuple[np.ndarray, tuple, np.ndarray]:
+        """Codes of the given ratings ``v`` (cases ``i``, raters ``j``), categories, scale."""
+        if self.categories is not None and not _is_numeric_cats(self.categories):
+            q = len(self.categories)
+            return (v - 1).astype(np.int64), self.categories, np.arange(1.0, q + 1.0)
+        declared = None
+        if self.categories is not None:
+            declared = np.asarray(self.categories, dtype=float)
+            if (np.diff(declared) <= 0).any():
+                raise RiskevalError(
+                    f"numeric categories {self.categories!r} must be listed in increasing order"
+                )
+        if v.size == 0:
+            scale = np.zeros(0) if declared is None else declared
+            return np.zeros(0, np.int64), tuple(s.item() for s in scale), scale
+        lo, hi = float(v.min()), float(v.max())
+        offset = (v - lo).astype(np.int64) if hi - lo <= 100_000 else None
+        if offset is not None and (offset == v - lo).all():
+            # small integer scale (the usual case): a lookup table instead of a sort
+            used = np.bincount(offset, minlength=int(hi - lo) + 1) > 0
+            values = np.flatnonzero(used) + lo
+            scale = values.astype(float) if declared is None else declared
+            pos = np.searchsorted(scale, values)
+            hit = (pos < scale.size) & (scale[np.minimum(pos, scale.size - 1)] == values)
+            lut = np.full(used.size, -1, dtype=np.int64)
+            lut[np.flatnonzero(used)] = np.where(hit, pos, -2)
+            codes = lut[offset]
+        else:
+            scale = np.unique(v) if declared is None else declared
+            found = np.minimum(np.searchsorted(scale, v), scale.size - 1)
+            codes = np.where(scale[found] == v, found, -2)
+        bad = codes == -2
+        if bad.any():
+            k = int(np.flatnonzero(bad)[0])
+            raise RiskevalError(
+                f"rating {_py(v[k])!r} (case {_py(self.cases[i[k]])!r}, "
+                f"rater {_py(self.raters[j[k]])!r}) "
+                f"is not one of the declared categories {self.categories!r}"
+            )
+        return codes, tuple(s.item() for s in scale), scale
+
+    def to_frame(self) -> pd.DataFrame:
+        """The wide table as a DataFrame, with category labels where they were declared."""
+        if self.categories is not None and not _is_numeric_cats(self.categories):
+            codes, cats, _ = self.coded()
+            labels = np.asarray(cats, dtype=object)[np.maximum(codes, 0)]
+            labels[codes < 0] = None
+            out = pd.DataFrame(labels, index=self.cases, columns=self.raters)
+            dtype = pd.CategoricalDtype(list(cats), ordered=self.ordered)
+            return out.astype(dtype)
+        return pd.DataFrame(self.values, index=self.cases, columns=self.raters)
+
+
+def _suggest(name: str, columns: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(name), [str(c) for c in columns], n=1, cutoff=0.5)
+    if not close:
+        low = {str(c).lower(): str(c) for c in columns}
+        if str(name).lower() in low:
+            close = [low[str(name).lower()]]
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"{hint} Columns present: {', '.join(map(repr, map(str, columns)))}."
+
+
+def _check_columns(frame: pd.DataFrame, roles: dict[str, str | None]) -> None:
+    for role, col in roles.items():
+        if col is None:
+            continue
+        if col not in frame.columns:
+            raise RiskevalError(
+                f"the {role} column {col!r} is not in the table.{_suggest(col, frame.columns)}"
+            )
+    used = [c for c in roles.values() if c is not None]
+    if len(set(used)) != len(used):
+        raise RiskevalError(
+            f"the same column is given for two roles: {roles!r}; each role needs its own column"
+        )
+
+
+def _rows(index: Sequence, offset: int = 2, *, lines: bool = True) -> str:
+    """Row numbers as a person sees them in a CSV (header is line 1), or with
+    ``lines=False`` the rows' index labels (a DataFrame's rows, which are not lines)."""
+    idx = list(index)[:_SHOW]
+    more = " ..." if len(index) > _SHOW else ""
+    if lines:
+        try:
+            shown = ", ".join(str(int(i) + offset) for i in idx)
+            return f"lines {shown}{more}"
+        except (TypeError, ValueError):
+            pass
+    return f"rows {', '.join(repr(_py(i)) for i in idx)}{more}"
+
+
+def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
+    """Map a column onto declared categories; raise naming every value that is not one."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(object)
+    col = _strip_text(col)  # surrounding spaces go; a blank cell is an empty one
+    present = col.notna()
+    if _is_numeric_cats(cats):
+        num = pd.to_numeric(col, errors="coerce")
+        not_num = present & num.isna()
+        if not_num.any():
+            vals = col[not_num]
+            labels = sorted(set(map(str, vals)))
+            raise RiskevalError(
+                f"column {name!r} has non-numeric values {labels[:_SHOW]} "
+                f"({_rows(vals.index)}); expected one of the numeric categories {cats!r}"
+                f"{_na_hint(labels)}"
+            )
+        inside = num.isin(cats) | ~present
+        values = num
+    else:
+        shown = col.astype(str)
+        if pd.api.types.is_float_dtype(col):
+            # a blank cell made pandas read 1, 2, 3 as 1.0, 2.0, 3.0: 1.0 matches category "1"
+            shown = pd.Series([str(int(x)) if np.isfinite(x) and x == int(x) else str(x)
+                               for x in col.to_numpy(dtype=float)], index=col.index)
+        values = col.astype(object).where(~present, shown)
+        inside = values.isin(cats) | ~present
+    if not inside.all():
+        bad = values[~inside]
+        labels = sorted(set(map(str, bad)))
+        hints = []
+        lowered = {str(c).lower(): c for c in cats}
+        for lab in labels[:_SHOW]:
+            if lab.lower() in lowered:
+                hints.append(f"{lab!r} -> {lowered[lab.lower()]!r}?")
+        hint = f" (case differs: {'; '.join(hints)})" if hints else ""
+        raise RiskevalError(
+            f"column {name!r} has {len(bad)} rating(s) outside the declared categories "
+            f"{list(cats)!r}: {labels[:_SHOW]!r} ({_rows(bad.index)}){hint}. Declare every "
+            f"category, lowest first, or correct the ratings.{_na_hint(labels)}"
+        )
+    return pd.Series(
+        pd.Categorical(values, categories=list(cats), ordered=True), index=col.index, name=name
+    )
+
+
+def _na_hint(labels: Sequence[str]) -> str:
+    """A reminder, when text that other tools treat as missing is what went wrong."""
+    odd = [lab for lab in labels if str(lab).strip().lower() in _NA_LOOKALIKES]
+    if not odd:
+        return ""
+    return (f" (only empty cells count as missing: {', '.join(map(repr, odd[:_SHOW]))} is "
+            "read as text; empty such cells, or declare the label as a category if it is one)")
+
+
+def _complex_at(values: Any) -> np.ndarray:
+    """Where an array holds complex numbers with or without an imaginary part (a complex
+    dtype, or complex objects among other values)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "c":
+        return np.ones(arr.shape, dtype=bool)
+    if arr.dtype == object:
+        return np.vectorize(lambda x: isinstance(x, complex | np.complexfloating),
+                            otypes=[bool])(arr) if arr.size else np.zeros(arr.shape, bool)
+    return np.zeros(arr.shape, dtype=bool)
+
+
+def _reject_complex(col: pd.Series, name: str) -> None:
+    """Complex numbers are not ratings: an error naming the first, instead of silently
+    dropping their imaginary part."""
+    bad = _complex_at(col.to_numpy())
+    if bad.any():
+        vals = col[bad]
+        raise RiskevalError(
+            f"column {name!r} holds complex numbers ({_py(vals.iloc[0])!r} on "
+            f"{_rows(vals.index)}); expected real numbers or category labels"
+        )
+
+
+def _is_text(col: pd.Series) -> bool:
+    return col.dtype == object or isinstance(col.dtype, pd.StringDtype)
+
+
+def _strip_text(col: pd.Series) -> pd.Series:
+    """Text stripped of surrounding white space, blank text missing; other values as they are.
+
+    Works on the distinct values (a few thousand identifiers in a million ratings), and returns
+    the column itself when nothing changes.
+    """
+    if not _is_text(col):
+        return col
+    codes, uniques = pd.factorize(col)
+    values = np.asarray(uniques, dtype=object)
+    stripped = np.array([x.strip() if isinstance(x, str) else x for x in values] or [],
+                        dtype=object)
+    blank = np.array([isinstance(x, str) and x == "" for x in stripped], dtype=bool)
+    changed = blank.any() or any(isinstance(x, str) and x != y
+                                 for x, y in zip(values, stripped, strict=True))
+    if not changed:
+        return col
+    stripped[blank] = np.nan
+    out = np.where(codes < 0, np.nan, stripped[np.maximum(codes, 0)]) if len(stripped) else \
+        np.full(len(col), np.nan, dtype=object)
+    dtype = col.dtype if isinstance(col.dtype, pd.StringDtype) else object
+    return pd.Series(out, index=col.index, name=col.name, dtype=dtype)
+
+
+def _clean_ids(col: pd.Series, role: str, name: str) -> pd.Series:
+    """An identifier column stripped of surrounding spaces (blank = missing).
+
+    A column that mixes numbers and text (a DataFrame built by hand, or read from a
+    spreadsheet) may hold ``1`` and ``"1"``: one identifier or two? That is an error naming
+    both; numbers and text that cannot be confused are kept as they are.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = col.cat.categories
+        if not any(isinstance(c, str) and (c == "" or c != c.strip()) for c in cats):
+            return col
+        col = col.astype(object)
+    col = _strip_text(col)
+    if col.dtype == object and pd.api.types.infer_dtype(col, skipna=True).startswith("mixed"):
+        values = pd.unique(col.dropna())
+        texts = {v for v in values if isinstance(v, str)}
+        for v in values:
+            if isinstance(v, bool | np.bool_) or not isinstance(
+                    v, int | float | np.integer | np.floating):
+                continue
+            forms = {str(_py(v))} | ({str(int(v))} if float(v).is_integer() else set())
+            clash = sorted(forms & texts)
+            if clash:
+                hit = col.map(lambda x, v=v, t=clash[0]: x == t if isinstance(x, str)
+                              else (x == v if not isinstance(x, bool) else False))
+                raise RiskevalError(
+                    f"the {role} column {name!r} holds both {_py(v)!r} (a number) and "
+                    f"{clash[0]!r} (text) ({_rows(col.index[hit.to_numpy(dtype=bool)])}); "
+                    f"they may be one {role} or two. Give the column one type: all text "
+                    f"(df[{name!r}].astype(str)) or all numbers"
+                )
+    return col
+
+
+def _officer_key(out: pd.DataFrame, rater: str, office: str
+                 ) -> tuple[pd.Series, list[Any], list[str]]:
+    """Officers keyed within their office: the rater column, the ids in several offices, warnings.
+
+    When no officer id occurs in two offices the ids are kept as they are (they already
+    identify the officer). Otherwise every officer is labelled ``"office / officer"``. When
+    only a minority of the ids occur in several offices (ids otherwise unique across offices)
+    a warning names them: each is counted as one officer per office, which is wrong if it
+    is one person who moved office.
+    """
+    pairs = out[[office, rater]].drop_duplicates()
+    counts = pairs[rater].value_counts(sort=False)
+    counts = counts[counts > 0]
+    shared = counts[counts > 1]
+    if shared.empty:
+        return out[rater], [], []
+    labels = out[office].astype(str) + " / " + out[rater].astype(str)
+    if labels.nunique() != len(pairs):
+        raise RiskevalError(
+            f"officers labelled 'office / officer' from columns {office!r} and {rater!r} "
+            "collide (an office or officer name contains ' / '); rename them"
+        )
+    shared_ids = [_py(i) for i in shared.index]
+    notes = []
+    if len(shared) < len(counts) / 2:
+        parts = []
+        for ident in shared.index[:_SHOW]:
+            offices = sorted(map(str, pairs.loc[pairs[rater] == ident, office]))
+            n = len(offices)
+            parts.append(f"{_py(ident)!r} in offices {', '.join(offices)} "
+                         f"({_SMALL.get(n, str(n))} officers)")
+        more = f" and {len(shared) - _SHOW} more" if len(shared) > _SHOW else ""
+        notes.append(
+            f"officer id {'; '.join(parts)}{more} occurs in more than one office, while "
+            f"most ids occur in one. With an office column an officer is identified by "
+            f"office and officer id together, so each is counted as separate officers, "
+            f"labelled 'office / officer'. If it is one person who moved office, give them "
+            f"one office, or leave out the office to identify officers by id alone."
+        )
+    return labels, shared_ids, notes
+
+
+def _numbers(col: pd.Series, role: str, name: str, expected: str) -> pd.Series:
+    """A column as floats: empty (or blank) cells missing; text or infinities an error."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        col = col.astype(object)
+    if pd.api.types.is_bool_dtype(col) or not (
+            pd.api.types.is_numeric_dtype(col) or _is_text(col)):
+        raise RiskevalError(f"the {role} column {name!r} holds {col.dtype} values; expected "
+                            f"{expected}")
+    text = _strip_text(col)
+    num = pd.to_numeric(text, errors="coerce").astype(float)
+    bad = (text.notna() & num.isna()).to_numpy(dtype=bool) | np.isinf(num.to_numpy())
+    if bad.any():
+        vals = sorted(set(map(str, text[bad])))
+        raise RiskevalError(
+            f"the {role} column {name!r} holds {', '.join(map(repr, vals[:_SHOW]))} on "
+            f"{_rows(text.index[bad])}; expected {expected} or an empty cell"
+        )
+    return num
+
+
+def _check_scale(values: np.ndarray, where: Any) -> None:
+    """Finite numbers that can be squared and summed: ``|x| <= MAX_MAGNITUDE``, and a spread
+    of at least ``1 / MAX_MAGNITUDE`` when the values differ at all.
+
+    ``where(i)`` describes the value at flat index ``i`` (its column and line, or its case and
+    rater) for the message.
+    """
+    flat = np.asarray(values, dtype=float).ravel()
+    inf = np.isinf(flat)
+    if inf.any():
+        i = int(np.flatnonzero(inf)[0])
+        raise RiskevalError(f"{where(i)} is infinite ({_py(flat[i])!r}); expected a finite "
+                            "number or missing")
+    finite = ~np.isnan(flat)
+    if not finite.any():
+        return
+    mag = np.where(finite, np.abs(flat), 0.0)
+    i = int(np.argmax(mag))
+    if mag[i] > MAX_MAGNITUDE:
+        power = int(np.floor(np.log10(mag[i])))
+        raise RiskevalError(
+            f"{where(i)} is {_py(flat[i])!r}: ratings this large overflow when squared in "
+            f"double precision (the limit is {MAX_MAGNITUDE:g} in magnitude); rescale the "
+            f"ratings, e.g. divide them all by 1e{power} (interval and ratio coefficients do "
+            f"not change when every rating is multiplied by the same number)"
+        )
+    lo, hi = float(np.min(flat[finite])), float(np.max(flat[finite]))
+    spread = hi - lo
+    if 0 < spread < 1 / MAX_MAGNITUDE:
+        power = -int(np.floor(np.log10(spread)))
+        raise RiskevalError(
+            f"the ratings differ by at most {spread:.3g} (from {lo!r} to {hi!r}): differences "
+            f"this small vanish when squared in double precision; rescale the ratings, e.g. "
+            f"multiply them all by 1e{power} (interval and ratio coefficients do not change "
+            f"when every rating is multiplied by the same number)"
+        )
+
+
+def validate_ratings(
+    frame: pd.DataFrame,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    occasion: str | None = None,
+    office: str | None = None,
+    cohort: str | None = None,
+    reference: str | None = None,
+    categories: Any = None,
+    numeric: bool = False,
+) -> pd.DataFrame:
+    """Check a long ratings table and return a clean copy.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per (case, rater[, occasion]).
+    case, rater, rating : str
+        Column names of the case (vignette) identifier, the rater (officer) identifier and
+        the rating.
+    occasion, office, cohort, reference : str, optional
+        Optional columns: repeated-assessment occasion, the rater's office, the rater's
+        training cohort, and a reference (e.g. expert or true) rating of the case.
+    categories : sequence, str or CategoricalDtype, optional
+        Ordered categories, lowest first. When given, the rating (and reference) columns are
+        returned as ordered categoricals and any other value is an error.
+    numeric : bool
+        Require numeric ratings (interval/ratio coefficients such as the ICC).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy containing only the named columns; the input is never modified.
+
+    Notes
+    -----
+    *Identifiers* (case, rater, office, occasion) are stripped of surrounding spaces, so
+    ``"A"`` and ``"A "`` are one officer; a blank identifier is an empty one. A column that
+    holds both a number and the same text (``1`` and ``"1"``) is an error: it is not known
+    whether they are one identifier or two; equal numbers (``1`` and ``1.0``) are one. Only
+    an empty cell is missing; a blank rating is an empty one. (Files are read with
+    identifiers as text, so there ``"1.0"`` and ``"1"`` are two: see :func:`read_table`.)
+
+    *One officer, one identity.* When ``office`` is given, an officer is identified by office
+    and officer id together: the same id in two offices is two officers (officers numbered
+    1, 2, 3... within each office). The ids are kept as they are when none occurs in two
+    offices; otherwise every officer is labelled ``"office / officer"`` (e.g. ``"A / 3"``) in
+    the returned rater column, and every analysis of the table sees one identity per officer.
+    When only a minority of ids occur in several offices (ids otherwise unique, perhaps a
+    person who moved office) a :class:`~riskeval.errors.RiskevalWarning` names them.
+
+    Numeric ratings must be finite and between -1e100 and 1e100 (and, if they differ at all,
+    differ by more than 1e-100): beyond that their squares overflow (or vanish) in double
+    precision and coefficients would silently be NaN. Rescale such ratings.
+
+    Raises
+    ------
+    RiskevalError
+        Missing or misspelt columns, empty identifiers, duplicate (case, rater[, occasion])
+        rows, ratings outside the categories, non-numeric ratings where numbers are needed,
+        fewer than two raters or cases with data, or an all-missing rating column.
+    """
+    out, info = _validate(frame, case=case, rater=rater, rating=rating, occasion=occasion,
+                          office=office, cohort=cohort, reference=reference,
+                          categories=categories, numeric=numeric)
+    for message in info["warnings"]:
+        warnings.warn(message, RiskevalWarning, stacklevel=2)
+    return out
+
+
+def _validate(
+    frame: pd.DataFrame,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    occasion: str | None = None,
+    office: str | None = None,
+    cohort: str | None = None,
+    reference: str | None = None,
+    categories: Any = None,
+    numeric: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`validate_ratings`, returning also how officers are identified.
+
+    The dict holds ``officer_identity`` (:data:`OFFICER_IN_OFFICE` or :data:`OFFICER_BY_ID`),
+    ``shared_ids`` (officer ids used in more than one office; when not empty the rater column
+    holds ``"office / officer"`` labels) and ``warnings`` (messages, not yet issued).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise RiskevalTypeError(
+            f"expected a pandas DataFrame of ratings, got {type(frame).__name__}"
+        )
+    roles = {"case": case, "rater": rater, "rating": rating, "occasion": occasion,
+             "office": office, "cohort": cohort, "reference": reference}
+    _check_columns(frame, roles)
+    if len(frame) == 0:
+        raise RiskevalError("the ratings table has no rows; expected one row per (case, rater)")
+    out = frame[[c for c in roles.values() if c is not None]].copy()
+    for role in ID_ROLES:
+        col = roles[role]
+        if col is None:
+            continue
+        out[col] = _clean_ids(out[col], role, col)
+        missing = out[col].isna().to_numpy(dtype=bool)
+        if missing.any():
+            article = "an" if role[0] in "aeiou" else "a"
+            raise RiskevalError(
+                f"the {role} column {col!r} is empty on {_rows(out.index[missing])}; every row "
+                f"needs {article} {role} identifier"
+            )
+    info: dict[str, Any] = {"officer_identity": OFFICER_BY_ID, "shared_ids": [],
+                            "warnings": []}
+    if office is not None:
+        out[rater], info["shared_ids"], info["warnings"] = _officer_key(out, rater, office)
+        info["officer_identity"] = OFFICER_IN_OFFICE
+    keys = [case, rater] + ([occasion] if occasion else [])
+    dup = out.duplicated(keys, keep=False)
+    if dup.any():
+        first = out.loc[dup, keys].drop_duplicates().head(_SHOW)
+        shown = "; ".join(
+            ", ".join(f"{k}={_py(v)!r}" for k, v in zip(keys, row, strict=True))
+            for row in first.itertuples(index=False)
+        )
+        what = "(case, rater, occasion)" if occasion else "(case, rater)"
+        hint = ""
+        if not occasion and has_option("occasion"):
+            hint = (f" If officers rated cases more than once, give the column of the "
+                    f"occasion: {option('occasion')}.")
+        elif not occasion:
+            hint = " Keep one rating per officer and case."
+        raise RiskevalError(
+            f"{int(dup.sum())} rows repeat a {what} pair ({_rows(out.index[dup])}): {shown}. "
+            f"Each {what} must appear once.{hint}"
+        )
+    cats = parse_categories(categories)
+    if isinstance(out[rating].dtype, pd.CategoricalDtype) and cats is None:
+        if out[rating].cat.ordered:
+            cats = tuple(out[rating].cat.categories)
+    for col in [rating] + ([reference] if reference else []):
+        _reject_complex(out[col], col)
+        if cats is not None:
+            out[col] = _encode_categorical(out[col], cats, col)
+        elif numeric or pd.api.types.is_numeric_dtype(out[col]):
+            text = _strip_text(out[col])
+            num = pd.to_numeric(text, errors="coerce")
+            bad = (text.notna() & num.isna()).to_numpy(dtype=bool)
+            if bad.any():
+                vals = sorted(set(map(str, text[bad])))
+                raise RiskevalError(
+                    f"column {col!r} must hold numbers, but has {vals[:_SHOW]!r} "
+                    f"({_rows(out.index[bad])}). For labelled levels pass "
+                    f"{option('categories', 'low,medium,high,very high')}.{_na_hint(vals)}"
+                )
+            out[col] = num.astype(float)
+            index = out.index
+            _check_scale(out[col].to_numpy(),
+                         lambda i, c=col, ix=index: f"column {c!r} on {_rows(ix[i:i + 1])}")
+    if out[rating].isna().all():
+        raise RiskevalError(f"the rating column {rating!r} is entirely missing")
+    rated = out[out[rating].notna()]
+    n_raters, n_cases = rated[rater].nunique(), rated[case].nunique()
+    if n_raters < 2:
+        raise RiskevalError(
+            f"only {n_raters} rater ({rated[rater].unique()[:1].tolist()!r}) has ratings in "
+            f"column {rater!r}; agreement needs at least two raters"
+        )
+    if n_cases < 2:
+        raise RiskevalError(
+            f"only {n_cases} case has ratings in column {case!r}; agreement needs at least "
+            "two cases"
+        )
+    return out, info
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+_SEPARATORS = ((";", "semicolons"), ("\t", "tabs"), ("|", "bars"))
+
+
+def _shown_sep(sep: str) -> str:
+    return "\\t" if sep == "\t" else sep
+
+
+def _head(path: str) -> bytes:
+    """The first bytes of a file, or an error saying why it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(65536)
+    except PermissionError:
+        raise RiskevalError(f"cannot read the ratings file {path!r}: permission denied; check "
+                            "that you may read it (or copy it somewhere you can)") from None
+    except OSError as exc:
+        raise RiskevalError(f"cannot read the ratings file {path!r}: "
+                            f"{exc.strerror or exc}") from None
+
+
+def _encoding_of(head: bytes, encoding: str | None) -> str:
+    """The encoding to read with: the caller's, else the one a byte-order mark names, else
+    UTF-8 (with or without a mark)."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise RiskevalError(
+                f"unknown encoding {encoding!r}; expected a name such as 'utf-8', 'cp1252' "
+                "(Windows, Western European), 'latin-1' or 'utf-16'") from None
+        return encoding
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name
+    return "utf-8-sig"
+
+
+def _sniff(head: bytes, encoding: str) -> str:
+    """The delimiter of a file whose header line holds no comma but semicolons or tabs."""
+    try:
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head)
+    except LookupError:  # pragma: no cover - checked in _encoding_of
+        return ","
+    first = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    if "," not in first:
+        for sep in (";", "\t"):
+            if sep in first:
+                return sep
+    return ","
+
+
+def _decode_error(path: str, exc: UnicodeDecodeError) -> RiskevalError:
+    byte = exc.object[exc.start:exc.start + 1].hex() if exc.object else "?"
+    if exc.encoding.replace("-", "").replace("_", "").lower().startswith("utf8"):
+        return RiskevalError(
+            f"{path!r} is not UTF-8 text (byte 0x{byte} at position {exc.start}); it was "
+            f"probably saved by a spreadsheet program in the Windows (Western European) "
+            f"encoding: read it with {option('encoding', 'cp1252')} (or "
+            f"{option('encoding', 'latin-1')}), or save the file as 'CSV UTF-8'")
+    return RiskevalError(
+        f"{path!r} cannot be read as {exc.encoding} (byte 0x{byte} at position "
+        f"{exc.start}); give the file's encoding with {option('encoding')}, e.g. "
+        f"{option('encoding', 'utf-8')} or {option('encoding', 'cp1252')}")
+
+
+def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
+               encoding: str | None = None, **read_csv_kwargs: Any) -> pd.DataFrame:
+    """Read a CSV of ratings as it is, with clear errors for files that are not what we expect.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file; only read, never modified.
+    text_columns : sequence of str
+        Columns read as text, never as numbers: identifiers (case, officer, office,
+        occasion), so that ``0001`` and ``1``, ``007`` and ``7``, ``1.0`` and ``1`` stay
+        different identifiers. Names not in the file are ignored here.
+    encoding : str, optional
+        The file's text encoding, e.g. ``"cp1252"`` (Windows, Western European) or
+        ``"latin-1"``. By default UTF-8, or UTF-16 when the file starts with a UTF-16
+        byte-order mark (as spreadsheet programs write "Unicode text").
+    **read_csv_kwargs
+        Passed to :func:`pandas.read_csv`.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Notes
+    -----
+    Only an empty cell is missing: text such as ``NA``, ``None`` or ``null`` is read as the
+    text it is (it may be a category or an officer's initials), unlike pandas' default. A
+    cell holding only white space counts as empty, and surrounding white space is stripped
+    from every text cell; a column whose cells are then all numbers (or empty) is numeric.
+    Pass ``keep_default_na=True`` to get pandas' default missing-value tokens back.
+
+    A UTF-8 or UTF-16 byte-order mark (as spreadsheet programs write) is accepted. A file
+    that is not UTF-8 is an error suggesting ``encoding="cp1252"``. Without ``sep=``, a
+    file whose header line holds no comma but semicolons (or tabs) is read with that
+    delimiter. A file whose header is one column holding semicolons, tabs or bars, read
+    with a comma, was written with another delimiter: the error says which and how to pass
+    it (``sep=``, or ``--delimiter`` on the command line).
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise RiskevalError(f"no such ratings file: {path!r}")
+    if os.path.isdir(path):
+        raise RiskevalError(f"{path!r} is a folder; expected a CSV file of ratings")
+    head = _head(path)
+    if os.path.getsize(path) == 0:
+        raise RiskevalError(f"the ratings file {path!r} is empty; expected a CSV with a header")
+    if "sep" in read_csv_kwargs and "delimiter" in read_csv_kwargs:
+        raise RiskevalTypeError("give the delimiter once: sep= or delimiter=, not both")
+    if "delimiter" in read_csv_kwargs:
+        read_csv_kwargs["sep"] = read_csv_kwargs.pop("delimiter")
+    given_encoding = read_csv_kwargs.pop("encoding", None)
+    encoding = encoding if encoding is not None else given_encoding
+    encoding = _encoding_of(head, encoding)
+    read_csv_kwargs["encoding"] = encoding
+    sep = read_csv_kwargs.get("sep")
+    if sep is None:
+        sep = read_csv_kwargs["sep"] = _sniff(head, encoding)
+    elif not isinstance(sep, str) or sep == "":
+        raise RiskevalError(
+            f"the delimiter {sep!r} is empty; give the character between columns, e.g. "
+            f"{option('sep', ';')} (a tab: {option('sep', _shown_sep(chr(9)))})")
+    elif sep == "\\t":  # typed as backslash-t on the command line
+        sep = read_csv_kwargs["sep"] = "\t"
+    read_csv_kwargs.setdefault("keep_default_na", False)
+    na_values = read_csv_kwargs.get("na_values")
+    if na_values is None:
+        read_csv_kwargs["na_values"] = [""]
+    elif not isinstance(na_values, dict):
+        extra = [na_values] if isinstance(na_values, str) else list(na_values)
+        read_csv_kwargs["na_values"] = ["", *extra]
+    text = [c for c in text_columns if c is not None]
+    dtype = read_csv_kwargs.get("dtype")
+    if text and (dtype is None or isinstance(dtype, dict)):
+        read_csv_kwargs["dtype"] = {**{c: str for c in text}, **(dtype or {})}
+    try:
+        frame = pd.read_csv(path, **read_csv_kwargs)
+    except pd.errors.EmptyDataError as exc:
+        raise RiskevalError(f"the ratings file {path!r} has no columns: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise _decode_error(path, exc) from None
+    except PermissionError:
+        raise RiskevalError(f"cannot read the ratings file {path!r}: permission denied")\
+            from None
+    except pd.errors.ParserError as exc:
+        raise RiskevalError(f"could not read {path!r} as CSV: {exc}") from None
+    if frame.shape[1] == 1 and sep == ",":
+        header = str(frame.columns[0])
+        for other, name in _SEPARATORS:
+            if other in header:
+                shown = _shown_sep(other)
+                raise RiskevalError(
+                    f"{path!r} has a single column {header!r}: its columns seem to be "
+                    f"separated by {name}, not commas; give the delimiter "
+                    f"({option('sep', shown)})")
+    if frame.empty:
+        raise RiskevalError(
+            f"the ratings file {path!r} has a header but no rows of ratings"
+        )
+    as_given = set(frame.columns) if dtype is not None and not isinstance(dtype, dict) \
+        else set(dtype or {})  # the caller's own dtype= is kept as given
+    return _tidy_text(frame, set(text) | as_given)
+
+
+def _tidy_text(frame: pd.DataFrame, text: set[str]) -> pd.DataFrame:
+    """Strip text cells, blank cells missing; a column of numbers and blanks becomes numeric
+    (unless it is in ``text``: identifiers, or columns whose type the caller gave)."""
+    for col in frame.columns:
+        if not _is_text(frame[col]):
+            continue
+        before = frame[col]
+        tidy = _strip_text(before)
+        if col not in text and tidy.isna().to_numpy().sum() > before.isna().to_numpy().sum():
+            # blank cells kept pandas from reading a column of numbers as numbers
+            present = tidy.dropna().astype(str)
+            if present.str.fullmatch(_NUMBER).all():
+                tidy = pd.to_numeric(tidy)
+        frame[col] = tidy
+    return frame
+
+
+def read_ratings(
+    path: str | os.PathLike,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    occasion: str | None = None,
+    office: str | None = None,
+    cohort: str | None = None,
+    reference: str | None = None,
+    categories: Any = None,
+    numeric: bool = False,
+    encoding: str | None = None,
+    **read_csv_kwargs: Any,
+) -> pd.DataFrame:
+    """Read a ratings CSV and validate it (the file is only read, never modified).
+
+    Parameters are those of :func:`validate_ratings`, and ``encoding`` that of
+    :func:`read_table` (e.g. ``"cp1252"`` for a file saved by a Windows spreadsheet program);
+    further keyword arguments go to :func:`pandas.read_csv`. Identifier columns (case,
+    rater, office, occasion) are read as text and stripped of surrounding spaces, and only
+    empty cells are missing (:func:`read_table`). When ``categories`` are declared, the
+    rating and reference columns are read as text too, so that a file's ``1`` is matched
+    with category ``"1"`` whatever else the column holds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated long table.
+    """
+    text = [c for c in (case, rater, office, occasion) if c is not None]
+    if categories is not None:
+        text += [c for c in (rating, reference) if c is not None]
+    frame = read_table(path, text_columns=text, encoding=encoding, **read_csv_kwargs)
+    return validate_ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
+                            office=office, cohort=cohort, reference=reference,
+                            categories=categories, numeric=numeric)
+
+
+def to_wide(
+    frame: pd.DataFrame,
+    *,
+    case: str,
+    rater: str,
+    rating: str,
+    categories: Any = None,
+    validate: bool = True,
+) -> WideRatings:
+    """Long ratings table -> :class:`WideRatings` (cases x raters, NaN = not rated).
+
+    Cases and raters keep their order of first appearance.
+    """
+    if validate:
+        frame = validate_ratings(frame, case=case, rater=rater, rating=rating,
+                                 categories=categories)
+    col = frame[rating]
+    cases, case_idx = _factor(frame[case])
+    raters, rater_idx = _factor(frame[rater])
+    cats: tuple | None = None
+    ordered = True
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = tuple(col.cat.categories)
+        ordered = bool(col.cat.ordered)
+        codes = col.cat.codes.to_numpy()
+        if _is_numeric_cats(cats):
+            v = np.where(codes >= 0, np.asarray(cats, dtype=float)[codes], np.nan)
+        else:
+            v = np.where(codes >= 0, codes + 1.0, np.nan)
+    elif pd.api.types.is_numeric_dtype(col):
+        v = col.to_numpy(dtype=float)
+    else:
+        # undeclared labels: usable for nominal coefficients only; order of first appearance
+        seen = pd.unique(col.dropna())
+        cats = tuple(seen)
+        ordered = False
+        lookup = {c: k + 1.0 for k, c in enumerate(seen)}
+        v = np.array([lookup.get(x, np.nan) for x in col], dtype=float)
+    return WideRatings.from_entries(case_idx, rater_idx, v, cases, raters, cats, ordered)
+
+
+def _factor(col: pd.Series) -> tuple[pd.Index, np.ndarray]:
+    codes, uniques = pd.factorize(col, sort=False)
+    return pd.Index(uniques, name=col.name), codes
+
+
+def to_long(
+    wide: WideRatings | pd.DataFrame | np.ndarray,
+    *,
+    case: str = "case",
+    rater: str = "rater",
+    rating: str = "rating",
+) -> pd.DataFrame:
+    """Wide ratings -> long table with one row per rating given (missing cells dropped)."""
+    if not isinstance(wide, WideRatings):
+        wide = as_ratings(wide)
+    frame = wide.to_frame()
+    long = frame.rename_axis(index=case, columns=rater).stack(future_stack=True)
+    long = long.rename(rating).reset_index()
+    return long[long[rating].notna()].reset_index(drop=True)
+
+
+def as_ratings(
+    data: Any,
+    case: str | None = None,
+    rater: str | None = None,
+    rating: str | None = None,
+    *,
+    categories: Any = None,
+    numeric: bool = False,
+) -> WideRatings:
+    """Normalise any accepted input to :class:`WideRatings`.
+
+    Accepted inputs: a long DataFrame with ``case=``, ``rater=`` and ``rating=`` column names;
+    a wide DataFrame (rows = cases, columns = raters) or a 2-D array (NaN = not rated); or a
+    :class:`WideRatings`.
+    """
+    given = [k is not None for k in (case, rater, rating)]
+    if isinstance(data, WideRatings):
+        return data  # already normalised and checked
+    if isinstance(data, pd.DataFrame) and any(given):
+        if not all(given):
+            names = [n for n, g in zip(("case", "rater", "rating"), given, strict=True) if not g]
+            raise RiskevalError(
+                f"a long table needs case=, rater= and rating= column names; missing "
+                f"{', '.join(n + '=' for n in names)}"
+            )
+        frame = validate_ratings(data, case=case, rater=rater, rating=rating,
+                                 categories=categories, numeric=numeric)
+        wide = to_wide(frame, case=case, rater=rater, rating=rating, validate=False)
+    elif isinstance(data, pd.DataFrame):
+        wide = _wide_from_frame(data, categories)
+    elif isinstance(data, np.ndarray | list | tuple):
+        try:
+            cplx = _complex_at(data if isinstance(data, np.ndarray)
+                               else np.asarray(data, dtype=object)).any()
+        except ValueError:  # ragged rows: reported below
+            cplx = False
+        if cplx:
+            raise RiskevalError("the ratings array holds complex numbers; expected real "
+                                "numbers (NaN = not rated) or category labels")
+        strings = _has_strings(data)
+        try:
+            arr = np.asarray(data, dtype=object if strings else float)
+        except (TypeError, ValueError):
+            raise RiskevalError(
+                "the ratings array holds values that are neither numbers nor labels; expected "
+                "a 2-D cases x raters array of numbers (NaN = not rated) or of category labels"
+            ) from None
+        if arr.ndim != 2:
+            raise RiskevalError(
+                f"expected a 2-D cases x raters array, got an array of shape {arr.shape}"
+            )
+        if strings:
+            wide = _wide_from_frame(pd.DataFrame(arr), categories)
+        else:
+            wide = _wide_numeric(arr, pd.RangeIndex(arr.shape[0]),
+                                 pd.RangeIndex(arr.shape[1]), categories)
+    else:
+        raise RiskevalTypeError(
+            "ratings must be a long DataFrame with case=, rater=, rating= columns, a wide "
+            f"DataFrame or a 2-D array; got {type(data).__name__}"
+        )
+    _check_wide(wide)
+    return wide
+
+
+def _has_strings(data: Any) -> bool:
+    if isinstance(data, np.ndarray):
+        if data.dtype.kind in "biuf":
+            return False
+        return any(isinstance(x, str) for x in data.ravel()[:1000])
+    rows = list(data)[:1000]
+    return any(isinstance(x, str) for row in rows for x in np.ravel(np.asarray(row, object)))
+
+
+def _wide_numeric(arr: np.ndarray, cases: pd.Index, raters: pd.Index,
+                  categories: Any) -> WideRatings:
+    """Fast path for numeric wide input: no reshaping, categories checked when coded."""
+    cats = parse_categories(categories)
+    if cats is not None and not _is_numeric_cats(cats):
+        raise RiskevalError(
+            f"the ratings are numbers but the categories {cats!r} are labels; pass the ratings "
+            "as labels, or numeric categories (e.g. [1, 2, 3, 4])"
+        )
+    wide = WideRatings(np.array(arr, dtype=float), cases, raters, cats, True)
+    if cats is not None:
+        wide.coded_entries()  # raises on a value outside the declared categories
+    return wide
+
+
+def _wide_from_frame(frame: pd.DataFrame, categories: Any) -> WideRatings:
+    for col in frame.columns:
+        bad = _complex_at(frame[col].to_numpy())
+        if bad.any():
+            raise RiskevalError(
+                f"the ratings of rater {_py(col)!r} include complex numbers (case "
+                f"{_py(frame.index[np.flatnonzero(bad)[0]])!r}); expected real numbers "
+                "(NaN = not rated) or category labels")
+    if all(pd.api.types.is_numeric_dtype(frame[c]) and not isinstance(
+            frame[c].dtype, pd.CategoricalDtype) for c in frame.columns):
+        return _wide_numeric(frame.to_numpy(dtype=float), pd.Index(frame.index),
+                             pd.Index(frame.columns), categories)
+    cats = parse_categories(categories)
+    long = frame.rename_axis(index="_case", columns="_rater").stack(future_stack=True)
+    long = long.rename("_rating").reset_index()
+    long["_rating"] = long["_rating"].where(long["_rating"].notna(), None)
+    if cats is None and not all(
+        pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns
+    ):
+        cat_dtypes = [frame[c].dtype for c in frame.columns
+                      if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+        if cat_dtypes and cat_dtypes[0].ordered:
+            cats = tuple(cat_dtypes[0].categories)
+    if cats is not None:
+        long["_rating"] = _encode_categorical(long["_rating"], cats, "rating")
+    else:
+        conv = pd.to_numeric(long["_rating"], errors="coerce")
+        if (conv.notna() == long["_rating"].notna()).all():
+            long["_rating"] = conv.astype(float)
+    wide = to_wide(long, case="_case", rater="_rater", rating="_rating", validate=False)
+    # keep every row and column of the input, rated or not
+    full = np.full(frame.shape, np.nan)
+    r = frame.index.get_indexer(wide.cases)
+    c = frame.columns.get_indexer(wide.raters)
+    full[np.ix_(r, c)] = wide.values
+    return WideRatings(full, pd.Index(frame.index), pd.Index(frame.columns),
+                       wide.categories, wide.ordered)
+
+
+def _check_wide(wide: WideRatings) -> None:
+    i, j, v = wide.entries()
+    if wide.n_cases * wide.n_raters == 0:
+        raise RiskevalError(
+            f"the ratings table is empty (shape {(wide.n_cases, wide.n_raters)})")
+
+    def where(k: int) -> str:
+        return (f"the rating of case {_py(wide.cases[i[k]])!r} by rater "
+                f"{_py(wide.raters[j[k]])!r}")
+    _check_scale(v, where)
+    if v.size == 0:
+        raise RiskevalError("every rating is missing; the table has no data")
+    if np.count_nonzero(np.bincount(j, minlength=wide.n_raters)) < 2:
+        raise RiskevalError(
+            "fewer than two raters have any ratings; agreement needs at least two raters"
+        )
+    if np.count_nonzero(np.bincount(i, minlength=wide.n_cases)) < 2:
+        raise RiskevalError(
+            "fewer than two cases have any ratings; agreement needs at least two cases"
+        )

@@ -1,0 +1,145 @@
+"""Clinical judgement against the actuarial score, on the same simulated cases.
+
+Officers say they decide by clinical judgement rather than by the static actuarial score. In a
+simulated world both are known for every case, together with the case's outcome (drawn from its
+true probability by :func:`riskeval.prediction.baserates.simulate_outcomes`), so their
+discrimination and
+calibration can be compared -- and each mechanism of :mod:`riskeval.simulate` switched off in
+turn, with every random draw unchanged, to see what it does to them.
+
+Discrimination is the AUC for the outcome: for the actuarial score over cases (DeLong
+interval), for the officers' levels as the mean of each officer's own AUC over the cases they
+rated (an interval from the spread between officers), since one officer's ratings of many cases
+are the unit a service would audit. Calibration of a judgement on four levels is shown by the
+outcome rate within each level and by the positive predictive value of "high or above".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..errors import RiskevalError
+from .actuarial import auc
+from .baserates import simulate_outcomes, threshold_metrics
+
+__all__ = ["judgement_accuracy", "mechanism_accuracy"]
+
+
+def _officer_aucs(frame: pd.DataFrame, rater: str, score: str, y: str) -> np.ndarray:
+    from sklearn.metrics import roc_auc_score
+
+    out = []
+    for _, g in frame.groupby(rater, sort=False, observed=True):
+        if g[y].nunique() == 2 and g[score].nunique() > 1:
+            out.append(roc_auc_score(g[y], g[score]))
+        elif g[y].nunique() == 2:
+            out.append(0.5)   # one level for everyone: no discrimination
+    return np.asarray(out)
+
+
+def judgement_accuracy(ratings: pd.DataFrame, cases: pd.DataFrame, outcomes: pd.DataFrame, *,
+                       outcome: str = "reconvicted", rating: str = "rating",
+                       rater: str = "officer", case: str = "case",
+                       actuarial: str = "actuarial_p", at: str = "high",
+                       confidence: float = 0.95) -> pd.DataFrame:
+    """Discrimination and calibration of officers' levels and of the actuarial score.
+
+    Parameters
+    ----------
+    ratings : DataFrame
+        One row per rating (e.g. from :func:`riskeval.simulate`), levels as an ordered
+        categorical.
+    cases : DataFrame
+        The cases with the actuarial probability (``actuarial``).
+    outcomes : DataFrame
+        Per case: the 0/1 ``outcome`` column
+        (:func:`riskeval.prediction.baserates.simulate_outcomes`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``actuarial score`` and ``officers' levels``: ``auc``, ``auc_low``, ``auc_high``
+        (officers: the mean of officers' AUCs with a t interval across officers), ``ppv`` and
+        ``flagged_share`` of "``at`` or above" (the actuarial score is banded at the same
+        share of cases flagged, so the two are compared at equal workload).
+    """
+    for name, frame, cols in (("ratings", ratings, (case, rater, rating)),
+                              ("cases", cases, (case, actuarial)),
+                              ("outcomes", outcomes, (case, outcome))):
+        missing = [c for c in cols if c not in frame.columns]
+        if missing:
+            raise RiskevalError(f"{name} lack column {missing[0]!r}")
+    y_case = outcomes.set_index(case)[outcome]
+    act = cases.set_index(case)[actuarial]
+    joined = ratings[[case, rater, rating]].assign(
+        __y__=y_case.reindex(ratings[case]).to_numpy(),
+        __score__=ratings[rating].cat.codes.to_numpy() if isinstance(
+            ratings[rating].dtype, pd.CategoricalDtype) else pd.to_numeric(ratings[rating]))
+    if joined["__y__"].isna().any():
+        raise RiskevalError("some rated cases have no outcome; outcomes must cover every case")
+    common = act.index.intersection(y_case.index)
+    a = auc(y_case.loc[common].to_numpy(), act.loc[common].to_numpy(), confidence=confidence)
+    per = _officer_aucs(joined, rater, "__score__", "__y__")
+    if len(per) < 2:
+        raise RiskevalError("need at least two officers who rated cases with both outcomes")
+    t = stats.t.ppf(0.5 + confidence / 2, len(per) - 1)
+    se = per.std(ddof=1) / math.sqrt(len(per))
+    m = threshold_metrics(ratings[rating], joined["__y__"].astype(int), at=at)
+    flagged_share = m["flagged"] / len(joined)
+    cut = np.quantile(act.loc[common], 1 - flagged_share) if flagged_share > 0 else np.inf
+    act_pos = act.loc[common].to_numpy() >= cut
+    y_c = y_case.loc[common].to_numpy().astype(bool)
+    ppv_act = float(y_c[act_pos].mean()) if act_pos.any() else math.nan
+    return pd.DataFrame({
+        "auc": [a.estimate, float(per.mean())],
+        "auc_low": [a.ci[0], float(per.mean() - t * se)],
+        "auc_high": [a.ci[1], float(per.mean() + t * se)],
+        "ppv": [ppv_act, m["ppv"]],
+        "flagged_share": [float(act_pos.mean()), flagged_share],
+        "n": [len(common), len(per)]},
+        index=["actuarial score", "officers' levels"])
+
+
+def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
+                       mechanisms: Sequence[str] | None = None,
+                       outcome: str = "reconvicted", at: str = "high") -> pd.DataFrame:
+    """How each mechanism changes officers' discrimination and the PPV of "``at`` or above".
+
+    Each mechanism that is on is switched off alone, all random draws unchanged (the same
+    ``seed``), and the officers' mean AUC, the share flagged and the PPV are compared with the
+    full world. The outcomes are drawn once per case (``outcome_seed``), so every row is scored
+    against the same outcomes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mechanism (and ``(all on)``): ``auc``, ``flagged_share``, ``ppv``, and
+        their changes ``d_auc`` etc. from switching the mechanism *off* (positive ``d_auc``:
+        the mechanism was costing discrimination).
+    """
+    from ..world.engine import simulate
+
+    cases = world.vignettes
+    outs = simulate_outcomes(cases, seed=outcome_seed)
+    on = list(world.enabled) if mechanisms is None else list(mechanisms)
+    on = [m for m in on if m != "noise"]
+
+    def score(w: Any) -> dict[str, float]:
+        r = simulate(w, seed=seed)
+        acc = judgement_accuracy(r, cases, outs, outcome=outcome, at=at)
+        row = acc.loc["officers' levels"]
+        return {"auc": row["auc"], "flagged_share": row["flagged_share"], "ppv": row["ppv"]}
+
+    base = score(world)
+    rows = [{"mechanism": "(all on)", **base, "d_auc": 0.0, "d_flagged_share": 0.0,
+             "d_ppv": 0.0}]
+    for m in on:
+        s = score(world.with_mechanisms(**{m: False}))
+        rows.append({"mechanism": m, **s, **{f"d_{k}": s[k] - base[k] for k in base}})
+    return pd.DataFrame(rows).set_index("mechanism")

@@ -1,0 +1,50 @@
+"""Studies: designing and diagnosing them by simulation, sample sizes, comparing cohorts,
+parameter recovery and the power of a skills trial.
+
+:func:`diagnose` runs a :class:`Design` (a study: a population, estimators and their
+estimands) many times; :func:`rater_study`, :func:`world_study`, :func:`training_study` and
+:func:`skills_trial` are preset designs; :mod:`.samplesize` has closed-form sample sizes,
+:mod:`.cohorts` compares training cohorts, :mod:`.recovery` checks that the mixed models
+recover the world's parameters and :mod:`.skills_power` the power of a skills study.
+"""
+
+from . import cohorts, diagnosis, recovery, samplesize, skills_power
+from .cohorts import CohortComparison, compare_cohorts, compare_icc, compare_outcomes
+from .diagnosis import (
+    Design,
+    Diagnosis,
+    Estimator,
+    diagnose,
+    population_alpha,
+    rater_study,
+    sample_size,
+)
+from .samplesize import bonett_n, kappa_n, walter_n, zou_n
+from .trials import skills_trial, training_study
+from .worlds import world_study
+
+__all__ = [
+    "CohortComparison",
+    "Design",
+    "Diagnosis",
+    "Estimator",
+    "bonett_n",
+    "cohorts",
+    "compare_cohorts",
+    "compare_icc",
+    "compare_outcomes",
+    "diagnose",
+    "diagnosis",
+    "kappa_n",
+    "population_alpha",
+    "rater_study",
+    "recovery",
+    "sample_size",
+    "samplesize",
+    "skills_power",
+    "skills_trial",
+    "training_study",
+    "walter_n",
+    "world_study",
+    "zou_n",
+]

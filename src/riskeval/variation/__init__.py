@@ -1,0 +1,18 @@
+"""Where disagreement comes from: mixed models, bias diagnostics and funnel plots.
+
+:func:`crossed_lmm` fits a linear mixed model with random intercepts for the case (vignette),
+crossed with the officer, who is nested in an office, plus fixed effects for officer and case
+covariates -- the model of R's ``lme4::lmer(y ~ x + (1|case) + (1|office) + (1|officer))`` --
+by REML or ML, and reports variance components, variance shares, fixed effects and fit
+statistics. :func:`ordinal_mixed` fits the cumulative probit (or logit) counterpart for the
+ordered risk levels themselves -- the model of R's ``ordinal::clmm`` -- on the latent scale.
+:mod:`.bias` diagnoses directional bias, inflation, anchoring and overrides;
+:mod:`.funnel` compares officers or offices with control limits.
+"""
+
+from . import bias, funnel
+from ._fit import LMMResult, crossed_lmm
+from ._ofit import OrdinalMixedResult, ordinal_mixed
+
+__all__ = ["LMMResult", "OrdinalMixedResult", "bias", "crossed_lmm", "funnel",
+           "ordinal_mixed"]

@@ -1,0 +1,537 @@
+"""DataFrame-facing fitting of the crossed random-intercepts model, and its result object."""
+
+from __future__ import annotations
+
+import html
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from threadpoolctl import threadpool_limits
+
+from ..data.ratings import _check_columns, _py
+from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
+from ._lmm import SMALL_DENSE, Optimum, Profiled, optimise, sufficient_stats
+from ._profile import FullDeviance, Profiler, sd_of, share_of, wald_log_intervals
+
+#: Above this many levels outside the largest factor, ``ci='auto'`` uses Wald intervals.
+AUTO_PROFILE_MAX = 400
+
+#: Relative standard deviation below which a variance component is reported as on the boundary
+#: (the tolerance lme4 uses for a singular fit).
+BOUNDARY_TOL = 1e-4
+
+_REFERENCES = (
+    "Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects "
+    "models using lme4. Journal of Statistical Software 67(1), 1-48.",
+)
+
+
+@dataclass(frozen=True)
+class LMMResult:
+    """A fitted crossed random-intercepts model.
+
+    Attributes
+    ----------
+    variance_components : pandas.Series
+        Variances indexed by ``case``, ``officer``, ``office`` (those in the model) and
+        ``residual``.
+    sd : pandas.Series
+        Their square roots.
+    variance_shares : pandas.DataFrame
+        Each component's share of the total variance: ``estimate``, ``ci_low``, ``ci_high``
+        (profile-likelihood intervals, or NaN when ``ci=None``).
+    variance_table : pandas.DataFrame
+        ``variance``, ``ci_low``, ``ci_high``, ``sd``, ``sd_low``, ``sd_high`` per component.
+    fixed_effects : pandas.DataFrame
+        ``estimate``, ``se`` (conditional on the variance components, as in lme4's
+        ``summary``), ``df`` (Satterthwaite, as lmerTest), ``t``, ``p``, ``ci_low``,
+        ``ci_high`` (t intervals on those df).
+    loglik, aic, bic : float
+        REML or ML log-likelihood (as ``reml``) and the information criteria built on it.
+    random_effects : mapping of name to pandas.DataFrame
+        Conditional modes (BLUPs) of each level's intercept, on the rating scale
+        (``estimate``), with their conditional standard deviations (``se``; lme4's
+        ``condVar``).
+    boundary : tuple of str
+        Components estimated at zero; see ``notes``.
+    """
+
+    variance_components: pd.Series
+    sd: pd.Series
+    variance_shares: pd.DataFrame
+    fixed_effects: pd.DataFrame
+    loglik: float
+    aic: float
+    bic: float
+    reml: bool
+    n_obs: int
+    n_groups: pd.Series
+    n_dropped: int
+    theta: pd.Series
+    converged: bool
+    message: str
+    n_evaluations: int
+    boundary: tuple[str, ...]
+    notes: tuple[str, ...]
+    random_effects: Mapping[str, pd.DataFrame] = field(repr=False)
+    variance_table: pd.DataFrame | None = None
+    confidence: float = 0.95
+    references: tuple[str, ...] = _REFERENCES
+
+    @property
+    def deviance(self) -> float:
+        """-2 log-likelihood (the REML criterion when ``reml``)."""
+        return -2.0 * self.loglik
+
+    def to_frame(self) -> pd.DataFrame:
+        """Variance components with intervals, SDs and shares as one table."""
+        out = self.variance_table.copy()
+        out["share"] = self.variance_shares["estimate"]
+        out["share_low"] = self.variance_shares["ci_low"]
+        out["share_high"] = self.variance_shares["ci_high"]
+        out["n_levels"] = self.n_groups.reindex(out.index)
+        return out
+
+    def plot(self, ax: Any = None) -> Any:
+        """Variance shares with intervals, and caterpillar plots of office and officer effects.
+
+        Returns the matplotlib Figure (or the Axes of the shares panel when ``ax`` is given).
+        """
+        from .._core.plots import lmm_overview
+
+        return lmm_overview(self, ax=ax)
+
+    def summary(self) -> str:
+        """Plain text in the style of lme4's ``summary``."""
+        kind = "REML" if self.reml else "ML"
+        lines = [f"Linear mixed model fit by {kind}: {self.n_obs} ratings"
+                 + (f" ({self.n_dropped} incomplete rows dropped)" if self.n_dropped else ""),
+                 f"  {kind} log-likelihood {self.loglik:.4f}, AIC {self.aic:.2f}, "
+                 f"BIC {self.bic:.2f}", "Random effects:"]
+        for name in self.variance_components.index:
+            n = "" if name == "residual" else f" ({int(self.n_groups[name])} levels)"
+            lines.append(f"  {name:<9} variance {self.variance_components[name]:.5g}, "
+                         f"sd {self.sd[name]:.5g}, share "
+                         f"{self.variance_shares.loc[name, 'estimate']:.3f}{n}")
+        lines.append("Fixed effects:")
+        for name, row in self.fixed_effects.iterrows():
+            lines.append(f"  {name:<20} {row['estimate']:>10.5g}  se {row['se']:.4g}  "
+                         f"df {row['df']:.1f}  p {row['p']:.3g}  "
+                         f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]")
+        if not self.converged and not self.message.startswith("not fitted"):
+            lines.append(f"warning: the optimiser did not report convergence ({self.message})")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        fmt = {"float_format": lambda x: f"{x:.4g}"}
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        kind = "REML" if self.reml else "ML"
+        return (f"<div><strong>Crossed linear mixed model ({kind})</strong>: "
+                f"{self.n_obs} ratings, log-likelihood {self.loglik:.4f}, AIC {self.aic:.2f}"
+                f"{self.to_frame().to_html(**fmt)}{self.fixed_effects.to_html(**fmt)}"
+                f"<ul>{notes}</ul></div>")
+
+
+def _rating_values(col: pd.Series, name: str) -> tuple[np.ndarray, str | None]:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        if not col.cat.ordered:
+            raise RiskevalError(f"rating column {name!r} is an unordered categorical; a linear "
+                                f"mixed model needs numbers or ordered categories")
+        codes = col.cat.codes.to_numpy().astype(float)
+        codes[codes < 0] = np.nan
+        cats = list(col.cat.categories)
+        return codes + 1.0, (f"the ordered levels of {name!r} were scored 1..{len(cats)} "
+                             f"({', '.join(map(str, cats))})")
+    values = pd.to_numeric(col, errors="coerce")
+    bad = col.notna() & values.isna()
+    if bad.any():
+        i = col.index[bad.to_numpy()][0]
+        raise RiskevalError(f"rating column {name!r} must be numeric or an ordered categorical; "
+                            f"row {i!r} holds {_py(col[i])!r}")
+    v = values.to_numpy(float)
+    if np.isinf(v).any():
+        raise RiskevalError(f"rating column {name!r} holds an infinite value")
+    return v, None
+
+
+def _fixed_design(frame: pd.DataFrame, fixed: str | Sequence[str] | None) -> pd.DataFrame:
+    """The fixed-effects design (with intercept); rows with a missing covariate are absent."""
+    if fixed is None or (isinstance(fixed, str) and fixed.strip() in ("", "1")):
+        return pd.DataFrame({"(Intercept)": np.ones(len(frame))}, index=frame.index)
+    if not isinstance(fixed, str):
+        if isinstance(fixed, Sequence) and all(isinstance(c, str) for c in fixed):
+            _check_columns(frame, {f"fixed-effect {i + 1}": c for i, c in enumerate(fixed)})
+            fixed = " + ".join(f"Q('{c}')" for c in fixed)
+        else:
+            raise RiskevalTypeError("fixed must be a formula string such as 'experience + age' "
+                                    "or a list of column names")
+    import patsy
+
+    try:
+        dm = patsy.dmatrix(fixed, frame, NA_action="drop", return_type="dataframe")
+    except (patsy.PatsyError, NameError, KeyError) as exc:
+        msg = str(exc).splitlines()[0]
+        cols = ", ".join(map(repr, map(str, frame.columns)))
+        raise RiskevalError(f"fixed effects formula {fixed!r} could not be used: {msg}. "
+                            f"Columns present: {cols}.") from None
+    return dm.rename(columns={"Intercept": "(Intercept)"})
+
+
+def satterthwaite(prof: Profiled, theta: np.ndarray, sigma: float) -> np.ndarray:
+    """Satterthwaite degrees of freedom of each fixed effect (as lmerTest computes them).
+
+    ``df_j = 2 V_j^2 / (g_j' C g_j)`` with ``V_j = sigma^2 [A(theta)^-1]_jj`` the variance of
+    the coefficient, ``g_j`` its gradient in the variance parameters ``(theta, sigma)`` and
+    ``C = 2 H^-1`` their asymptotic covariance from the Hessian ``H`` of the deviance
+    (Satterthwaite 1946; Kuznetsova, Brockhoff & Christensen 2017). Components on the boundary
+    are held fixed. Derivatives are central finite differences of analytic quantities.
+    """
+    inner = [k for k in range(len(theta)) if theta[k] > 1e-8]
+    dev = FullDeviance(prof)
+    phi = np.append(theta, sigma)
+    idx = [*inner, len(theta)]
+    steps = 1e-5 * np.maximum(np.abs(phi[idx]), 1e-2)
+
+    def variances(ph: np.ndarray) -> np.ndarray:
+        a = prof.solve(ph[:-1]).xtx_schur
+        return ph[-1] ** 2 * np.diag(np.linalg.inv(a))
+
+    m = len(idx)
+    hess = np.empty((m, m))
+    grads = np.empty((m, prof.s.p))
+    for i, (j, h) in enumerate(zip(idx, steps, strict=True)):
+        up, dn = phi.copy(), phi.copy()
+        up[j] += h
+        dn[j] -= h
+        hess[:, i] = (dev(up)[1][idx] - dev(dn)[1][idx]) / (2 * h)
+        grads[i] = (variances(up) - variances(dn)) / (2 * h)
+    hess = (hess + hess.T) / 2
+    try:
+        cov = 2.0 * np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return np.full(prof.s.p, np.inf)
+    v = variances(phi)
+    denom = np.einsum("ip,ij,jp->p", grads, cov, grads)
+    with np.errstate(divide="ignore"):
+        return np.where(denom > 0, 2 * v ** 2 / denom, np.inf)
+
+
+def grouping_factors(frame: pd.DataFrame, case: str, rater: str, office: str | None
+                     ) -> list[tuple[str, np.ndarray, pd.Index]]:
+    """(name, 0-based codes, levels) of case, officer (nested in office) and office.
+
+    The officer's levels are (office, officer) pairs when an office is given, so the same
+    label in two offices is two officers. Each factor needs at least two levels.
+    """
+    factors: list[tuple[str, np.ndarray, pd.Index]] = []
+    c_codes, c_levels = pd.factorize(frame[case], sort=True)
+    factors.append(("case", c_codes, pd.Index(c_levels)))
+    if office:
+        pair = pd.MultiIndex.from_arrays([frame[office], frame[rater]])
+        o_codes, o_levels = pd.factorize(pair, sort=True)
+        factors.append(("officer", o_codes,
+                        pd.MultiIndex.from_tuples(list(o_levels), names=[office, rater])))
+        f_codes, f_levels = pd.factorize(frame[office], sort=True)
+        factors.append(("office", f_codes, pd.Index(f_levels)))
+    else:
+        o_codes, o_levels = pd.factorize(frame[rater], sort=True)
+        factors.append(("officer", o_codes, pd.Index(o_levels)))
+    for name, _, lv in factors:
+        if len(lv) < 2:
+            raise RiskevalError(f"the {name} factor has {len(lv)} level(s); a variance "
+                                f"component needs at least 2")
+    return factors
+
+
+def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
+                office: str | None = None, fixed: str | Sequence[str] | None = None,
+                reml: bool = True, confidence: float = 0.95,
+                ci: str | None = "auto") -> LMMResult:
+    """Fit ``rating ~ fixed + (1|case) + (1|office) + (1|officer)`` by REML or ML.
+
+    Random intercepts for the case (vignette), crossed with the officer, who is nested in the
+    office; fixed effects for officer or case covariates. Any pattern of missing pairs is
+    allowed (unbalanced and incomplete designs).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long table, one row per rating.
+    rating : str
+        Numeric column, or an ordered categorical (scored 1, 2, ... with a note).
+    case, rater : str
+        Columns identifying the case and the officer.
+    office : str, optional
+        Column of the officer's office. Officers are nested in offices: the same officer
+        label in two offices is two officers.
+    fixed : str or list of str, optional
+        Right-hand side of a formula for the fixed effects, e.g. ``"experience + age"`` or
+        ``"C(route)"`` (patsy syntax; an intercept is added), or a list of numeric columns.
+        Default: intercept only.
+    reml : bool
+        REML (default) or maximum likelihood. Compare models differing in fixed effects by ML.
+    confidence : float
+        Level of the intervals.
+    ci : {'auto', 'profile', 'profile-ml', 'wald', None}
+        Intervals for the variance components and shares. ``'profile'``: profile likelihood
+        of the criterion that was fitted (the REML criterion for a REML fit). ``'wald'``:
+        Wald intervals on the log-SD and logit-share scales from the observed information
+        (fast; accurate when every factor has many levels). ``'auto'`` (default): profile
+        unless the design is large (more than 400 levels outside the largest factor), then
+        Wald, with a note.
+        ``'profile-ml'``: profile of the ML deviance around the ML fit, which is what lme4's
+        ``confint(fit, method = "profile")`` reports even for a REML fit. ``None``: no
+        intervals (faster; NaN limits).
+
+    Returns
+    -------
+    LMMResult
+
+    Raises
+    ------
+    RiskevalError
+        On a missing column, a non-numeric rating, a factor with a single level, fewer ratings
+        than parameters, or a rank-deficient fixed-effects design.
+
+    Notes
+    -----
+    The fit follows lme4's formulation (Bates et al. 2015): the variance components are
+    profiled into relative standard deviations ``theta`` and the profiled (RE)ML deviance is
+    minimised over ``theta >= 0``. Because only random intercepts appear, the deviance is
+    computed from sufficient statistics, so after one pass over the data each evaluation costs
+    nothing per rating. A component whose relative SD falls below 1e-4 is on the boundary
+    (estimated variance zero): the fit is still the maximum, and a note says so.
+
+    References
+    ----------
+    Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects models
+    using lme4. *Journal of Statistical Software* 67(1), 1-48.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    if not 0 < confidence < 1:
+        raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
+    _check_columns(data, {"rating": rating, "case": case, "rater": rater, "office": office})
+    data = data.reset_index(drop=True)
+    y_all, scored = _rating_values(data[rating], rating)
+    design = _fixed_design(data, fixed)
+    keys = [case, rater] + ([office] if office else [])
+    keep = ~np.isnan(y_all) & data[keys].notna().all(axis=1).to_numpy()
+    keep &= data.index.isin(design.index)
+    n_dropped = int((~keep).sum())
+    frame = data.loc[keep]
+    y = y_all[keep]
+    X = design.loc[frame.index].to_numpy(float)
+    names = list(design.columns)
+    notes = [scored] if scored else []
+    if n_dropped:
+        notes.append(f"{n_dropped} rows with a missing rating, identifier or covariate were "
+                     f"dropped")
+
+    factors = grouping_factors(frame, case, rater, office)
+    n, p = X.shape
+    n_params = p + len(factors) + 1
+    if n <= n_params:
+        raise RiskevalError(f"{n} ratings cannot estimate {n_params} parameters")
+    if np.linalg.matrix_rank(X) < p:
+        raise RiskevalError(f"the fixed-effects design {names} is rank deficient (a covariate "
+                            f"is constant or a combination of others)")
+
+    if ci not in ("auto", "profile", "profile-ml", "wald", None):
+        raise RiskevalError(f"ci must be 'auto', 'profile', 'profile-ml', 'wald' or None; "
+                            f"got {ci!r}")
+    stats_ = sufficient_stats(y, X, [f[1] for f in factors], [len(f[2]) for f in factors])
+    prof = Profiled(stats_, reml)
+    spread = float(np.ptp(y))
+    if spread == 0 or alike_within(factors[0][1], y):
+        return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes,
+                          "constant" if spread == 0 else "within-case")
+    try:
+        opt = optimise(prof)
+    except (np.linalg.LinAlgError, ZeroDivisionError, FloatingPointError):
+        opt = None
+    if opt is None or opt.solution.r2 <= 1e-12 * spread ** 2 * n:
+        return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes, "additive")
+    return _result(opt, prof, factors, names, n, p, reml, confidence, n_dropped, notes, ci)
+
+
+def alike_within(codes: np.ndarray, y: np.ndarray) -> bool:
+    """Whether every group (e.g. every case) has one value throughout (exact comparison:
+    no group mean, whose rounding could split equal values)."""
+    low = np.full(int(codes.max()) + 1, np.inf)
+    high = np.full(len(low), -np.inf)
+    np.minimum.at(low, codes, y)
+    np.maximum.at(high, codes, y)
+    return bool(np.all(low == high))
+
+
+#: What a degenerate fit reports, by the reason the likelihood has no maximum.
+_EXACT_NOTES = {
+    "constant": "every rating is the same ({value}): there is no variation to attribute to "
+                "cases, officers or offices; every variance is 0 and the shares are undefined",
+    "within-case": "every officer gave each case the same rating: there is no disagreement "
+                   "between officers, so all the variation is between cases (case share 1; "
+                   "officer, office and residual variances 0). The likelihood has no maximum "
+                   "here (it grows without bound as the residual variance falls to 0), so "
+                   "the case variance reported is the variance of the case means, with no "
+                   "interval, and the fixed effects are not estimated",
+    "additive": "the ratings are reproduced exactly by case, officer and office effects with "
+                "no residual variation: the likelihood has no maximum and the variance "
+                "components are not estimable (reported as NaN)",
+}
+
+
+def _exact_fit(y: np.ndarray, factors: list[tuple[str, np.ndarray, pd.Index]],
+               names: list[str], n: int, reml: bool, confidence: float, n_dropped: int,
+               notes: list[str], kind: str) -> LMMResult:
+    """The documented result for data the model reproduces without residual error.
+
+    ``kind`` is ``'constant'`` (one value throughout), ``'within-case'`` (perfect agreement:
+    every officer gave each case the same rating) or ``'additive'`` (an exact fit by the
+    random effects). lme4 stops with an error on such data; here the limit the likelihood
+    tends to is reported where it is unique, NaN where it is not, with a warning.
+    """
+    fnames = [f[0] for f in factors]
+    order = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    note = _EXACT_NOTES[kind].format(value=_py(y[0]))
+    warnings.warn(f"crossed_lmm: {note}", DegenerateDataWarning, stacklevel=3)
+    nan = math.nan
+    ranef: dict[str, pd.DataFrame] = {}
+    if kind == "additive":
+        var = pd.Series(nan, index=[*order, "residual"])
+        shares = pd.Series(nan, index=var.index)
+        for i, nm in enumerate(fnames):
+            ranef[nm] = pd.DataFrame({"estimate": nan, "se": nan}, index=factors[i][2])
+    else:
+        var = pd.Series(0.0, index=[*order, "residual"])
+        means = np.bincount(factors[0][1], weights=y) / np.bincount(factors[0][1])
+        centre = float(means.mean())
+        if kind == "within-case":
+            var["case"] = float(np.var(means, ddof=1))
+        total = float(var.sum())
+        shares = var / total if total > 0 else pd.Series(nan, index=var.index)
+        for i, nm in enumerate(fnames):
+            est = means - centre if nm == "case" else np.zeros(len(factors[i][2]))
+            ranef[nm] = pd.DataFrame({"estimate": est, "se": 0.0}, index=factors[i][2])
+    table = pd.DataFrame({"variance": var, "ci_low": nan, "ci_high": nan,
+                          "sd": np.sqrt(var), "sd_low": nan, "sd_high": nan})
+    fe = pd.DataFrame(nan, index=pd.Index(names, name="term"),
+                      columns=["estimate", "se", "df", "t", "p", "ci_low", "ci_high"])
+    theta = pd.Series(math.inf if kind == "within-case" else nan, index=order)
+    if kind != "additive":
+        theta[[nm for nm in order if nm != "case"]] = 0.0
+        if kind == "constant":
+            theta["case"] = 0.0
+    boundary = tuple(nm for nm in order if var[nm] == 0)
+    return LMMResult(
+        variance_components=var, sd=np.sqrt(var),
+        variance_shares=pd.DataFrame({"estimate": shares, "ci_low": nan, "ci_high": nan}),
+        fixed_effects=fe, loglik=nan, aic=nan, bic=nan, reml=reml, n_obs=n,
+        n_groups=pd.Series({nm: len(factors[fnames.index(nm)][2]) for nm in order}),
+        n_dropped=n_dropped, theta=theta, converged=False,
+        message=f"not fitted: no residual variation ({kind})", n_evaluations=0,
+        boundary=boundary, notes=(*notes, note),
+        random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
+        variance_table=table, confidence=confidence)
+
+
+def _intervals(prof: Profiled, opt: Optimum, fnames: list[str], order: list[str],
+               sigma: float, level: float, method: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Profile (or Wald log-scale) intervals of each SD and each variance share."""
+    sd_rows, share_rows = {}, {}
+    threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
+    with threadpool_limits(limits=threads, user_api="blas"):
+        if method == "wald":
+            sd_w, share_w = wald_log_intervals(prof, opt.theta, sigma, level)
+        else:
+            pr = Profiler(prof, opt.theta, sigma)
+        for name in [*order, "residual"]:
+            k = -1 if name == "residual" else fnames.index(name)
+            index = None if k < 0 else k
+            if method == "wald":
+                sd_rows[name], share_rows[name] = sd_w[k], share_w[k]
+            else:
+                sd_rows[name] = pr.interval(sd_of(k), "positive", level, index)
+                share_rows[name] = pr.interval(share_of(k), "share", level, index)
+    sd = pd.DataFrame(sd_rows, index=["sd_low", "sd_high"]).T
+    share = pd.DataFrame(share_rows, index=["ci_low", "ci_high"]).T
+    return sd, share
+
+
+def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, pd.Index]],
+            names: list[str], n: int, p: int, reml: bool, confidence: float, n_dropped: int,
+            notes: list[str], ci: str | None) -> LMMResult:
+    sol = opt.solution
+    sigma2 = sol.r2 / (n - p if reml else n)
+    fnames = [f[0] for f in factors]
+    order = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    theta = pd.Series(opt.theta, index=fnames).reindex(order)
+    var = pd.concat([theta ** 2 * sigma2, pd.Series({"residual": sigma2})])
+    total = float(var.sum())
+    shares = pd.DataFrame({"estimate": var / total, "ci_low": np.nan, "ci_high": np.nan})
+    table = pd.DataFrame({"variance": var, "ci_low": np.nan, "ci_high": np.nan,
+                          "sd": np.sqrt(var), "sd_low": np.nan, "sd_high": np.nan})
+    if ci == "auto":
+        ci = "profile" if len(prof.c_rr) <= AUTO_PROFILE_MAX else "wald"
+        if ci == "wald":
+            notes.append(f"intervals for variances and shares are Wald intervals on the log "
+                         f"(SD) and logit (share) scales: with {len(prof.c_rr)} levels outside "
+                         f"the largest factor, profiling would be slow; pass ci='profile' for "
+                         f"profile-likelihood intervals")
+    if ci is not None:
+        base, base_opt, base_s2 = prof, opt, sigma2
+        if ci == "profile-ml" and reml:  # lme4's confint: the ML deviance, around the ML fit
+            base = Profiled(prof.s, reml=False)
+            base_opt = optimise(base, opt.theta)
+            base_s2 = base_opt.solution.r2 / n
+        sd_ci, share_ci = _intervals(base, base_opt, [f[0] for f in factors],
+                                     list(theta.index), math.sqrt(base_s2), confidence,
+                                     "wald" if ci == "wald" else "profile")
+        table[["sd_low", "sd_high"]] = sd_ci.loc[table.index].to_numpy()
+        table["ci_low"], table["ci_high"] = table["sd_low"] ** 2, table["sd_high"] ** 2
+        shares[["ci_low", "ci_high"]] = share_ci.loc[shares.index].to_numpy()
+    cov = sigma2 * np.linalg.inv(sol.xtx_schur)
+    se = np.sqrt(np.diag(cov))
+    df = satterthwaite(prof, opt.theta, math.sqrt(sigma2))
+    tc = stats.t.ppf(0.5 + confidence / 2, df)
+    tstat = sol.beta / se
+    fe = pd.DataFrame({"estimate": sol.beta, "se": se, "df": df, "t": tstat,
+                       "p": 2 * stats.t.sf(np.abs(tstat), df),
+                       "ci_low": sol.beta - tc * se, "ci_high": sol.beta + tc * se},
+                      index=pd.Index(names, name="term"))
+    loglik = -0.5 * sol.deviance
+    k = p + len(factors) + 1
+    boundary = tuple(nm for nm in order if theta[nm] < BOUNDARY_TOL)
+    for nm in boundary:
+        notes.append(f"the {nm} variance is estimated at zero (a boundary fit): beyond the other "
+                     f"components, the data show no {nm}-to-{nm} differences; its share is 0")
+    if not opt.converged:
+        warnings.warn(f"crossed_lmm: the optimiser did not report convergence ({opt.message})",
+                      DegenerateDataWarning, stacklevel=3)
+    u = prof.unstack(sol.u)
+    sig = math.sqrt(sigma2)
+    cvar = prof.minv_diag(opt.theta)
+    ranef = {nm: pd.DataFrame({"estimate": opt.theta[i] * u[i],
+                               "se": opt.theta[i] * sig * np.sqrt(cvar[i])},
+                              index=factors[i][2])
+             for i, nm in enumerate(fnames)}
+    n_groups = pd.Series({nm: len(factors[fnames.index(nm)][2]) for nm in order})
+    return LMMResult(
+        variance_components=var, sd=np.sqrt(var), variance_shares=shares, fixed_effects=fe,
+        loglik=loglik, aic=-2 * loglik + 2 * k, bic=-2 * loglik + math.log(n) * k, reml=reml,
+        n_obs=n, n_groups=n_groups, n_dropped=n_dropped, theta=theta,
+        converged=opt.converged, message=opt.message, n_evaluations=opt.n_evaluations,
+        boundary=boundary, notes=tuple(notes),
+        random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
+        variance_table=table, confidence=confidence)

@@ -1,0 +1,340 @@
+"""Linear mixed model with crossed and nested random intercepts (case x officer-in-office).
+
+The kernel works on sufficient statistics: with random intercepts only, every quantity of the
+profiled likelihood is a function of ``Z'Z``, ``Z'X``, ``Z'y``, ``X'X``, ``X'y`` and ``y'y``,
+computed once in O(n). Each evaluation of the profiled deviance then costs O(q^3) in the number
+of random-effect levels q -- independent of the number of ratings -- and less than that: the
+factor with most levels has a diagonal block in ``Lambda' Z'Z Lambda + I`` and is eliminated
+first (a Schur complement), leaving a dense Cholesky factorisation in the remaining levels.
+
+The parametrisation and the profiled deviances are those of lme4 (Bates, Maechler, Bolker &
+Walker 2015, sections 3.2-3.4): relative standard deviations ``theta_k = sigma_k / sigma``,
+``Lambda = diag(theta_k I)``, and
+
+* ML:   ``d(theta) = log|L|^2 + n (1 + log(2 pi r^2 / n))``
+* REML: ``d_R(theta) = log|L|^2 + log|R_X|^2 + (n - p)(1 + log(2 pi r^2 / (n - p)))``
+
+where ``L L' = Lambda' Z'Z Lambda + I``, ``R_X' R_X`` is the Schur complement of ``X'X`` and
+``r^2`` the minimised penalised residual sum of squares.
+
+References
+----------
+Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects models
+using lme4. *Journal of Statistical Software* 67(1), 1-48. https://doi.org/10.18637/jss.v067.i01
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+from threadpoolctl import threadpool_limits
+
+from ._boundary import minimize_nonneg
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Sufficient statistics of a random-intercepts model (computed once per data set)."""
+
+    n: int
+    p: int
+    levels: tuple[int, ...]           # levels per factor
+    counts: tuple[np.ndarray, ...]    # ratings per level, per factor
+    cross: dict[tuple[int, int], np.ndarray]  # Z_k' Z_l for k < l (dense counts)
+    zty: tuple[np.ndarray, ...]
+    ztx: tuple[np.ndarray, ...]
+    xtx: np.ndarray
+    xty: np.ndarray
+    yty: float
+
+
+def sufficient_stats(y: np.ndarray, X: np.ndarray, codes: list[np.ndarray],
+                     levels: list[int]) -> Stats:
+    """Cross-products of the design; ``codes[k]`` are 0-based level codes of factor k."""
+    n, p = X.shape
+    counts = tuple(np.bincount(c, minlength=q).astype(float) for c, q in
+                   zip(codes, levels, strict=True))
+    cross = {}
+    for k in range(len(codes)):
+        for m in range(k + 1, len(codes)):
+            flat = np.bincount(codes[k] * levels[m] + codes[m],
+                               minlength=levels[k] * levels[m])
+            cross[(k, m)] = flat.reshape(levels[k], levels[m]).astype(float)
+    zty = tuple(np.bincount(c, weights=y, minlength=q) for c, q in
+                zip(codes, levels, strict=True))
+    ztx = tuple(np.column_stack([np.bincount(c, weights=X[:, j], minlength=q)
+                                 for j in range(p)]).reshape(q, p)
+                for c, q in zip(codes, levels, strict=True))
+    return Stats(n, p, tuple(levels), counts, cross, zty, ztx, X.T @ X, X.T @ y,
+                 float(y @ y))
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Everything the profiled deviance computes at one theta."""
+
+    deviance: float
+    beta: np.ndarray
+    xtx_schur: np.ndarray     # R_X' R_X
+    r2: float
+    u: np.ndarray             # spherical random effects, all factors stacked
+    logdet_l: float
+    logdet_rx: float
+    gradient: np.ndarray | None = None
+    grad_logdet: np.ndarray | None = None   # d(log|L|^2 [+ log|R_X|^2]) / dtheta
+    grad_r2: np.ndarray | None = None       # d r^2 / dtheta
+
+
+class Profiled:
+    """The profiled (RE)ML deviance of a random-intercepts model as a function of theta."""
+
+    def __init__(self, stats: Stats, reml: bool) -> None:
+        self.s = stats
+        self.reml = reml
+        k = len(stats.levels)
+        self.big = int(np.argmax(stats.levels))       # eliminated first (diagonal block)
+        self.rest = [j for j in range(k) if j != self.big]
+        self.offsets = np.concatenate([[0], np.cumsum([stats.levels[j] for j in self.rest])])
+        q_r = int(self.offsets[-1])
+        # counts between the big factor and each other factor, stacked: (q_big, q_rest)
+        blocks = [self._cross(self.big, j) for j in self.rest]
+        self.c_br = np.hstack(blocks) if blocks else np.zeros((stats.levels[self.big], 0))
+        self.c_rr = np.zeros((q_r, q_r))
+        for a, j in enumerate(self.rest):
+            sa = slice(self.offsets[a], self.offsets[a + 1])
+            for b, m in enumerate(self.rest):
+                if b > a:
+                    sb = slice(self.offsets[b], self.offsets[b + 1])
+                    self.c_rr[sa, sb] = self._cross(j, m)
+                    self.c_rr[sb, sa] = self.c_rr[sa, sb].T
+
+        # which factor each level of the "rest" belongs to, and Z'[y X] stacked per part
+        self.rest_factor = np.concatenate(
+            [np.full(stats.levels[j], j) for j in self.rest]).astype(int) if self.rest else \
+            np.zeros(0, dtype=int)
+        self.zt_b = np.column_stack([stats.zty[self.big], stats.ztx[self.big]])
+        self.zt_r = (np.vstack([np.column_stack([stats.zty[j], stats.ztx[j]])
+                                for j in self.rest]) if self.rest
+                     else np.zeros((0, stats.p + 1)))
+        self.counts_r = (np.concatenate([stats.counts[j] for j in self.rest]) if self.rest
+                         else np.zeros(0))
+        self.diag_idx = np.diag_indices(q_r)
+
+    def _cross(self, k: int, m: int) -> np.ndarray:
+        return self.s.cross[(k, m)] if k < m else self.s.cross[(m, k)].T
+
+    def solve(self, theta: np.ndarray, gradient: bool = False) -> Solution:
+        """Profiled deviance at ``theta`` (and its gradient when asked)."""
+        s = self.s
+        theta = np.asarray(theta, dtype=float)
+        tb = theta[self.big]
+        t_rest = theta[self.rest_factor]
+        d_b = tb * tb * s.counts[self.big] + 1.0                      # diagonal block
+        m_br = (tb * self.c_br) * t_rest[None, :]
+        m_rr = self.c_rr * np.outer(t_rest, t_rest)
+        m_rr[self.diag_idx] = self.counts_r * t_rest ** 2 + 1.0
+        schur = m_rr - m_br.T @ (m_br / d_b[:, None])
+        chol = None
+        logdet_l = float(np.log(d_b).sum())
+        if self.rest:
+            factor, info = linalg.lapack.dpotrf(schur, lower=1, clean=1)
+            if info != 0:  # pragma: no cover - S is positive definite (M = ... + I)
+                raise np.linalg.LinAlgError("Schur complement not positive definite")
+            chol = (factor, True)
+            logdet_l += 2.0 * float(np.log(np.diag(factor)).sum())
+
+        # right-hand sides: Lambda Z' [y, X]
+        rhs_b = tb * self.zt_b
+        rhs_r = t_rest[:, None] * self.zt_r
+
+        def msolve(cb: np.ndarray, cr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            vr = (linalg.cho_solve(chol, cr - m_br.T @ (cb / d_b[:, None]), check_finite=False)
+                  if chol is not None else cr)
+            vb = (cb - m_br @ vr) / d_b[:, None]
+            return vb, vr
+
+        vb, vr = msolve(rhs_b, rhs_r)
+        cu = np.concatenate([rhs_b[:, 0], rhs_r[:, 0]])
+        cx = np.vstack([rhs_b[:, 1:], rhs_r[:, 1:]])
+        minv_cu = np.concatenate([vb[:, 0], vr[:, 0]])
+        minv_cx = np.vstack([vb[:, 1:], vr[:, 1:]])
+        xtx_schur = s.xtx - cx.T @ minv_cx
+        xtx_schur = (xtx_schur + xtx_schur.T) / 2
+        rx = linalg.cholesky(xtx_schur, lower=False, check_finite=False)
+        beta = linalg.cho_solve((rx, False), s.xty - cx.T @ minv_cu, check_finite=False)
+        u = minv_cu - minv_cx @ beta
+        e2 = s.yty - 2.0 * beta @ s.xty + beta @ s.xtx @ beta
+        r2 = float(e2 - (cu - cx @ beta) @ u)
+        r2 = max(r2, np.finfo(float).tiny)
+        logdet_rx = 2.0 * float(np.log(np.abs(np.diag(rx))).sum())
+        n, p = s.n, s.p
+        if self.reml:
+            dev = logdet_l + logdet_rx + (n - p) * (1.0 + np.log(2.0 * np.pi * r2 / (n - p)))
+        else:
+            dev = logdet_l + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
+        grad = g_det = g_r2 = None
+        if gradient:
+            g_det, g_r2 = self._gradient(theta, u, minv_cx, beta, xtx_schur, m_br, d_b, chol)
+            grad = g_det + (n - p if self.reml else n) * g_r2 / r2
+        return Solution(float(dev), beta, xtx_schur, r2, u, logdet_l, logdet_rx, grad, g_det,
+                        g_r2)
+
+    def _gradient(self, theta: np.ndarray, u: np.ndarray, w: np.ndarray, beta: np.ndarray,
+                  a: np.ndarray, m_br: np.ndarray, d_b: np.ndarray,
+                  chol: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+        """Analytic gradient of the profiled deviance.
+
+        With ``M = Lambda Z'Z Lambda + I``, ``W = M^-1 Lambda Z'X`` and ``R`` the block row of
+        ``dM/dtheta_k`` (so ``dM = R + R'``):
+
+        * ``d log|M| = 2 (q_k - tr((M^-1)_kk)) / theta_k`` (zero at ``theta_k = 0``);
+        * ``d r^2 = -2 u_k' Z_k'(y - X beta - Z Lambda u)`` (envelope theorem);
+        * ``d log|A| = tr(A^-1 dA)``, ``dA = -(X'Z_k W_k + W_k' Z_k'X) + W_k' H_k + H_k' W_k``,
+          ``H_k = sum_j theta_j Z_k'Z_j W_j``.
+        """
+        s = self.s
+        k_all = len(s.levels)
+        blocks_u = self.unstack(u)
+        blocks_w = self._unstack_rows(w)
+        # diagonal blocks of M^-1: traces
+        tr_minv = np.zeros(k_all)
+        if chol is not None:
+            linv, _ = linalg.lapack.dtrtri(chol[0], lower=1)
+            diag_sinv = (linv ** 2).sum(axis=0)
+            for a_i, j in enumerate(self.rest):
+                tr_minv[j] = diag_sinv[self.offsets[a_i]:self.offsets[a_i + 1]].sum()
+            b = (m_br / d_b[:, None]).T                        # (q_r, q_b)
+            extra = float(((linv @ b) ** 2).sum())
+        else:
+            extra = 0.0
+        tr_minv[self.big] = float((1.0 / d_b).sum()) + extra
+        a_inv = np.linalg.inv(a)
+        g_det = np.zeros(k_all)
+        g_r2 = np.zeros(k_all)
+        for k in range(k_all):
+            tk = theta[k]
+            # H_k (for W and for u): sum_j theta_j Z_k'Z_j (.)_j
+            h_w = tk * s.counts[k][:, None] * blocks_w[k]
+            h_u = tk * s.counts[k] * blocks_u[k]
+            for j in range(k_all):
+                if j != k:
+                    c = self._cross(k, j)
+                    h_w = h_w + theta[j] * (c @ blocks_w[j])
+                    h_u = h_u + theta[j] * (c @ blocks_u[j])
+            dlogm = 2.0 * (s.levels[k] - tr_minv[k]) / tk if tk > 0 else 0.0
+            zres = s.zty[k] - s.ztx[k] @ beta - h_u
+            g_r2[k] = -2.0 * float(blocks_u[k] @ zres)
+            g_det[k] = dlogm
+            if self.reml:
+                xw = s.ztx[k].T @ blocks_w[k]
+                wh = blocks_w[k].T @ h_w
+                da = -(xw + xw.T) + (wh + wh.T)
+                g_det[k] += float(np.sum(a_inv * da))
+        return g_det, g_r2
+
+    def minv_diag(self, theta: np.ndarray) -> list[np.ndarray]:
+        """Diagonal of ``(Lambda Z'Z Lambda + I)^-1`` per factor: the conditional variances
+        of the spherical random effects, in units of the residual variance."""
+        s = self.s
+        theta = np.asarray(theta, dtype=float)
+        tb = theta[self.big]
+        t_rest = theta[self.rest_factor]
+        d_b = tb * tb * s.counts[self.big] + 1.0
+        m_br = (tb * self.c_br) * t_rest[None, :]
+        out = np.zeros(sum(s.levels))
+        qb = s.levels[self.big]
+        out[:qb] = 1.0 / d_b
+        if self.rest:
+            m_rr = self.c_rr * np.outer(t_rest, t_rest)
+            m_rr[self.diag_idx] = self.counts_r * t_rest ** 2 + 1.0
+            schur = m_rr - m_br.T @ (m_br / d_b[:, None])
+            factor, _ = linalg.lapack.dpotrf(schur, lower=1, clean=1)
+            linv, _ = linalg.lapack.dtrtri(factor, lower=1)
+            out[qb:] = (linv ** 2).sum(axis=0)
+            out[:qb] += ((linv @ (m_br / d_b[:, None]).T) ** 2).sum(axis=0)
+        return self.unstack(out)
+
+    def _unstack_rows(self, w: np.ndarray) -> list[np.ndarray]:
+        out: list[np.ndarray] = [np.zeros((0, w.shape[1]))] * len(self.s.levels)
+        qb = self.s.levels[self.big]
+        out[self.big] = w[:qb]
+        for a, j in enumerate(self.rest):
+            out[j] = w[qb + self.offsets[a]: qb + self.offsets[a + 1]]
+        return out
+
+    def deviance(self, theta: np.ndarray) -> float:
+        return self.solve(theta).deviance
+
+    def unstack(self, u: np.ndarray) -> list[np.ndarray]:
+        """Split stacked spherical effects (big factor first) back into per-factor arrays."""
+        out: list[np.ndarray] = [np.zeros(0)] * len(self.s.levels)
+        qb = self.s.levels[self.big]
+        out[self.big] = u[:qb]
+        for a, j in enumerate(self.rest):
+            out[j] = u[qb + self.offsets[a]: qb + self.offsets[a + 1]]
+        return out
+
+
+#: Largest absolute projected gradient of the deviance accepted as converged (lme4 checks
+#: 0.002 on its scaled gradient).
+GRADIENT_TOL = 1e-3
+
+#: Size of the dense (Schur) block below which BLAS runs single-threaded.
+SMALL_DENSE = 600
+
+
+@dataclass(frozen=True)
+class Optimum:
+    theta: np.ndarray
+    solution: Solution
+    converged: bool
+    message: str
+    n_evaluations: int
+
+
+def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
+    """Minimise the profiled deviance over theta >= 0.
+
+    Bounded quasi-Newton (L-BFGS-B) with the analytic gradient, from theta = 1 (where lme4
+    starts, inside the parameter space). A second run restarted from the first optimum
+    confirms it (L-BFGS-B's curvature memory is rebuilt), which matters on flat ridges. A
+    component that ends at zero is then checked off the bound with derivative-free steps
+    (:func:`riskeval.variation._boundary.minimize_nonneg`): the deviance is even in each
+    theta, so its gradient vanishes at zero and a gradient method can stop on a saddle there.
+    """
+    k = len(prof.s.levels)
+    x0 = np.ones(k) if start is None else np.asarray(start, dtype=float)
+    count = [0]
+
+    def f(t: np.ndarray) -> tuple[float, np.ndarray]:
+        count[0] += 1
+        sol = prof.solve(np.maximum(t, 0.0), gradient=True)
+        return sol.deviance, sol.gradient
+
+    bounds = [(0.0, None)] * k
+    opts = {"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000}
+    # Small dense factorisations are slower with several BLAS threads (synchronisation costs
+    # more than the arithmetic), so the optimisation runs single-threaded unless the dense
+    # part is large.
+    threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
+    with threadpool_limits(limits=threads, user_api="blas"):
+        best = minimize_nonneg(f, x0, bounds, jac=True, options=opts)
+        if _projected_gradient(best.x, best.jac) >= GRADIENT_TOL / 10:
+            again = minimize_nonneg(f, best.x, bounds, jac=True, options=opts)
+            best = again if again.fun <= best.fun else best
+    theta = np.maximum(best.x, 0.0)
+    sol = prof.solve(theta, gradient=True)
+    # converged when the projected gradient vanishes (a component at zero may push outward)
+    worst = _projected_gradient(theta, sol.gradient)
+    converged = worst < GRADIENT_TOL
+    msg = (f"max |projected gradient| {worst:.2g} after {count[0]} evaluations "
+           f"(L-BFGS-B: {best.message})")
+    return Optimum(theta, sol, converged, msg, count[0])
+
+
+def _projected_gradient(theta: np.ndarray, grad: np.ndarray) -> float:
+    """Largest |gradient| that could still move theta (a zero component may push outward)."""
+    g = np.where((np.asarray(theta) <= 0) & (np.asarray(grad) > 0), 0.0, grad)
+    return float(np.max(np.abs(g)))

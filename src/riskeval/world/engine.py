@@ -1,0 +1,1049 @@
+"""The assessment process: officers in offices rate vignettes, with every mechanism switchable.
+
+A :class:`World` holds the vignettes (:mod:`riskeval.world.vignettes`), the offices and officers
+(:mod:`riskeval.world.raters`), a study :class:`Design` and thirteen mechanisms of variation -- one
+per
+item of the vignette study described in ``CONTEXT.md`` -- plus judgement noise. Calling
+:func:`simulate` (also available as ``riskeval.simulate(world, seed=...)``) returns a tidy
+ratings table.
+
+How a rating is made
+--------------------
+Officer *o* in office *f* assessing case *c* on occasion *t* forms a latent judgement
+
+``latent = harm(c, t) + sum of the active latent mechanisms + noise``
+
+where ``harm(c, t)`` is the case's true serious-harm score (its ``harm_latent`` plus any change in
+the evidence between occasions) and cuts it at the same thresholds that define the evidence-based
+``reference`` level. With every mechanism off and no noise the officer therefore reproduces the
+reference exactly. The latent mechanisms are:
+
+1. ``offence_over_offender`` -- more weight on the offence, less on the offender:
+   ``+a * harm_offence - b * harm_offender``.
+2. ``generic_factors`` -- generic needs raise risk though nothing links them to harm:
+   ``+w * (sum of the named need scores)``.
+3. ``psychological_ignored`` -- a fraction of the psychological term is dropped:
+   ``-f * harm_psychological``.
+4. ``office_practice`` -- local severity: ``+sd * office.severity``.
+5. ``who_assesses`` -- personal severity, experience and age:
+   ``+sd * officer.severity + e * (experience - centre) / 10 + g * (age - centre) / 10``.
+6. ``familiarity`` -- the more familiar the offence type (locally common, long experience), the
+   lower the rating: ``-s * clip(log((share_fk + .01) / (national_k + .01))
+   + log((experience + 1) / (centre + 1)), -2, 2)``.
+7. ``actuarial_distrust`` -- an officer who gives weight ``w_o`` to actuarial scores replaces the
+   rest by clinical impression: ``(1 - w_o) * (-d * harm_offender + sd * N(0, 1))``.
+8. ``trust_honesty`` -- risky until proven otherwise, and silence read as risk:
+   ``+s * exp(-months_known / trust_months_o) + c * (2 - openness)``.
+11. ``time_resources`` (latent part) -- more time finds more that supports a high rating:
+    ``+k * log2(hours_o / reference_hours)``.
+
+and judgement noise ``noise.sd * noise_factor_o * N(0, 1)``. After the cut, the category can be
+moved by the mechanisms that act on categories, in this order:
+
+12. ``resource_raising`` -- a case one level below ``to_level`` is raised to it, with one
+    probability when there is no fixed abode (an Approved Premises bed) and another at recall.
+9. ``defensive_inflation`` -- one level up (never down) with probability
+   ``1 - exp(-strength * inflation_tendency_o * scrutiny_f(year))``, where scrutiny grows
+   linearly with calendar year; so inflation is strictly upward and grows over time. With
+   ``form="shift"`` it acts before the cut instead, as the latent term
+   ``+shift * inflation_tendency_o * scrutiny_f(year)``; its yearly growth,
+   ``shift * inflation_tendency_o * scrutiny_trend_f``, is then a latent-scale truth that
+   :func:`riskeval.variation.bias.inflation_trend` estimates.
+10. ``anchoring`` -- on a repeat assessment, a previous rating at or above ``from_level`` is kept
+    instead of a lower one with probability ``strength * anchoring_strength_o`` (capped at 1).
+11. ``time_resources`` (recording part) -- on a repeat assessment, with probability
+    ``skip_review * max(0, 1 - hours_o / reference_hours)`` the review is skipped and the previous
+    rating stands, so the recorded risk drifts from the assessed risk.
+13. ``manager_override`` -- with probability ``rate_scale * override_rate_f`` a manager who never
+    met the person re-rates from the file, which records the offence far better than the
+    person: ``cut(harm(c, t) + e * harm_offence + manager_shift_f + sd * N(0, 1))``.
+
+The table records, for every rating, which mechanisms changed it: ``changed_by_<name>`` is true
+when removing that mechanism alone, all else (including every random draw) equal, would have
+given a different category at its step.
+
+Randomness
+----------
+Every draw is keyed by (seed, mechanism, officer, case, occasion) -- see :mod:`riskeval._core.keyed`
+-- so the same seed gives the same table byte for byte, adding officers or cases does not change
+the ratings of the existing ones, and switching a mechanism off leaves every other draw as it
+was (ablations use common random numbers).
+
+The six-office study is qualitative (see ``CONTEXT.md``): it gives directions, not effect sizes.
+Every default below is therefore a named assumption; :meth:`World.parameters` lists them with
+their provenance, and :func:`mechanism_effects` is the sensitivity analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._core.keyed import Streams, hash_ids, mix, normal, rekey, small_ids
+from .._core.keyed import thresholds as _thresholds
+from .._core.params import P, ParamSet, assumption, check_value, params_table, suggest
+from ..data.ratings import RISK_LEVELS, _py
+from ..errors import RiskevalError, RiskevalTypeError
+from .vignettes import (
+    NEED_AREAS,
+    OFFENCE_TYPES,
+    population_params,
+    thresholds,
+    truth_params,
+    validate_vignettes,
+)
+
+_GOLD = np.uint64(0x9E3779B97F4A7C15)
+_NO_COPY: dict[str, Any] = {"copy": False} if int(pd.__version__.split(".")[0]) < 3 else {}
+
+__all__ = ["MECHANISMS", "Design", "World", "disagreement_statistics", "mechanism_effects",
+           "sensitivity", "simulate"]
+
+_A = assumption
+_LEVELS = "|".join(RISK_LEVELS)
+_C = "CONTEXT.md item"
+
+#: The thirteen mechanisms of CONTEXT.md, in its order, then judgement noise.
+_REGISTRY: dict[str, tuple[str, ParamSet]] = {
+    "offence_over_offender": (f"{_C} 1: the offence, not the person, carries the weight",
+                              ParamSet("offence_over_offender", (
+        P("offence_weight", 0.3, "nonneg", "extra weight on the offence term (fraction)",
+          _A("offence-emphasis", "direction from item 1; size assumed")),
+        P("offender_discount", 0.5, "prob", "share of the offender (reconviction) term lost",
+          _A("offence-emphasis", "direction from item 1; size assumed")),
+    ))),
+    "generic_factors": (f"{_C} 2: generic needs raise risk without a link to harm",
+                        ParamSet("generic_factors", (
+        P("weight", 0.1, "nonneg", "latent rise per need point in the named areas",
+          _A("generic-weight", "direction from item 2; size assumed")),
+        P("areas", ("drug_misuse", "alcohol_misuse"), "subset:" + "|".join(NEED_AREAS),
+          "need areas read as generic risk", _A("generic-areas", "substance misuse, as in item 2")),
+    ))),
+    "psychological_ignored": (f"{_C} 3: supported psychological risk factors are not used",
+                              ParamSet("psychological_ignored", (
+        P("fraction", 0.8, "prob", "share of the psychological-risk term ignored",
+          _A("psych-neglect", "item 3 says they are not used; a small residue assumed")),
+    ))),
+    "office_practice": (f"{_C} 4: local practice and training differ by office",
+                        ParamSet("office_practice", (
+        P("sd", 0.35, "nonneg", "latent SD of office severity",
+          _A("office-sd", "offices differ (item 4); size assumed")),
+    ))),
+    "who_assesses": (f"{_C} 5: the officer's own severity, age and experience",
+                     ParamSet("who_assesses", (
+        P("sd", 0.3, "nonneg", "latent SD of personal severity between officers",
+          _A("officer-sd", "officers differ (item 5); size assumed")),
+        P("per_decade_experience", -0.15, "real", "latent shift per 10 years of experience",
+          _A("experience-effect", "item 5 gives no direction; experience assumed to lower")),
+        P("per_decade_age", 0.05, "real", "latent shift per 10 years of age",
+          _A("age-effect", "item 5 gives no direction; older assumed slightly more severe")),
+        P("experience_centre", 9.0, "nonneg", "experience (years) at which the shift is zero",
+          _A("centring", "mean experience of the officer generator")),
+        P("age_centre", 40.0, "positive", "age at which the shift is zero",
+          _A("centring", "about the mean officer age")),
+    ))),
+    "familiarity": (f"{_C} 6: familiar offence types are rated lower, unusual ones higher",
+                    ParamSet("familiarity", (
+        P("strength", 0.25, "nonneg", "latent fall per unit of log familiarity",
+          _A("familiarity-slope", "direction from item 6; size assumed")),
+        P("experience_centre", 9.0, "nonneg", "experience at which familiarity is national",
+          _A("centring", "mean experience of the officer generator")),
+    ))),
+    "actuarial_distrust": (f"{_C} 7: clinical impression replaces the actuarial score",
+                           ParamSet("actuarial_distrust", (
+        P("discount", 0.5, "prob", "share of the offender term a fully distrustful officer loses",
+          _A("distrust-loss", "item 7: static scores not used for the final judgement")),
+        P("clinical_sd", 0.4, "nonneg", "latent SD of clinical impression in its place",
+          _A("clinical-noise", "impression is case-specific and idiosyncratic")),
+    ))),
+    "trust_honesty": (f"{_C} 8: risky until proven otherwise; silence read as risk",
+                      ParamSet("trust_honesty", (
+        P("start", 0.2, "nonneg", "latent uplift for a person the officer has just met",
+          _A("initial-distrust", "direction from item 8; size assumed")),
+        P("per_closed_point", 0.15, "nonneg", "latent uplift per point of openness below 2",
+          _A("silence-as-risk", "direction from item 8; size assumed")),
+    ))),
+    "defensive_inflation": (f"{_C} 9: fear of blame raises ratings, only upward, growing",
+                            ParamSet("defensive_inflation", (
+        P("strength", 0.5, "nonneg", "hazard scale of a one-level upward step",
+          _A("inflation-rate", "about one rating in six raised at base-year pressure")),
+        P("form", "step", "choice:step|shift", "how inflation acts: a one-level step on the "
+          "category, or a shift of the latent judgement",
+          _A("inflation-form", "item 9 describes ratings moved up a level; the latent shift "
+             "is the threshold-model reading, used where a latent-scale truth is needed")),
+        P("shift", 0.5, "nonneg", "latent shift per unit of tendency x pressure (form 'shift')",
+          _A("inflation-shift", "a third of the judgement-noise SD for a typical officer at "
+             "base-year pressure")),
+    ))),
+    "anchoring": (f"{_C} 10: a high rating, once given, is not lowered",
+                  ParamSet("anchoring", (
+        P("strength", 1.0, "nonneg", "multiplier of each officer's anchoring strength",
+          _A("anchoring-scale", "officer traits used as drawn")),
+        P("from_level", "high", f"choice:{_LEVELS}", "ratings at or above this level anchor",
+          _A("anchor-level", "item 10 speaks of cases once rated high")),
+    ))),
+    "time_resources": (f"{_C} 11: more time finds more risk; less time skips reviews",
+                       ParamSet("time_resources", (
+        P("per_doubling", 0.15, "real", "latent shift per doubling of hours available",
+          _A("time-finds-risk", "direction from item 11; size assumed")),
+        P("reference_hours", 6.0, "positive", "hours at which neither part acts",
+          _A("time-reference", "mean hours of the officer generator")),
+        P("skip_review", 0.5, "prob", "chance of skipping a review with no time at all",
+          _A("skipped-reviews", "item 11: with less time reviews are skipped")),
+    ))),
+    "resource_raising": (f"{_C} 12: rating up to obtain a bed or at recall",
+                         ParamSet("resource_raising", (
+        P("no_fixed_abode", 0.5, "prob", "chance of raising a homeless case one level to obtain "
+          "an Approved Premises bed", _A("ap-raising", "direction from item 12; size assumed")),
+        P("recall", 0.3, "prob", "chance of raising a recall case one level",
+          _A("recall-raising", "direction from item 12; size assumed")),
+        P("to_level", "high", f"choice:{_LEVELS}", "the level that unlocks the resource",
+          _A("ap-threshold", "AP beds and recall decisions turn on a high rating")),
+    ))),
+    "manager_override": (f"{_C} 13: a manager who never met the person changes the category",
+                         ParamSet("manager_override", (
+        P("rate_scale", 1.0, "nonneg", "multiplier of each office's override rate",
+          _A("override-scale", "office traits used as drawn")),
+        P("sd", 0.4, "nonneg", "latent SD of the manager's reading of the file",
+          _A("manager-noise", "a file-only reading is noisy")),
+        P("offence_emphasis", 0.3, "nonneg", "extra weight the file reading puts on the offence",
+          _A("file-reading", "item 13: the manager never met the person, only read the file")),
+    ))),
+    "noise": ("judgement noise (not a mechanism of CONTEXT.md; unreliability of any rating)",
+              ParamSet("noise", (
+        P("sd", 0.35, "nonneg", "latent SD of judgement noise for an officer of average "
+          "reliability", _A("noise-sd", "comparable to the spread between officers")),
+    ))),
+}
+
+#: Names of the components, in CONTEXT.md order, then ``noise``.
+MECHANISMS: tuple[str, ...] = tuple(_REGISTRY)
+
+
+@dataclass(frozen=True)
+class Component:
+    """A mechanism (or the noise) of a world: on or off, with its parameters."""
+
+    name: str
+    enabled: bool
+    params: ParamSet
+
+    @property
+    def description(self) -> str:
+        return _REGISTRY[self.name][0]
+
+
+_DESIGN = ParamSet("design", (
+    P("allocation", "crossed", "choice:crossed|incomplete|caseload",
+      "which officer assesses which case", "study design (user choice)"),
+    P("vignettes_per_officer", 1, "count", "vignettes each officer rates (allocation "
+      "'incomplete')", "study design (user choice)"),
+    P("second_assessor", 0.0, "prob", "share of cases double-assessed (allocation 'caseload')",
+      "study design (user choice)"),
+    P("occasions", 1, "count", "assessments of each case by the same officer over time",
+      "study design (user choice)"),
+    P("interval_years", 0.5, "nonneg", "calendar time between occasions",
+      _A("review-interval", "reviews about every six months")),
+    P("start_year", 2020.0, "year", "calendar year of the first occasion",
+      _A("study-year", "the vignette study was reported in 2020")),
+    P("evidence_change_sd", 0.0, "nonneg", "latent SD of the change in a case's true harm "
+      "between occasions (symmetric: as likely up as down)",
+      _A("evidence-change", "no change unless asked for")),
+))
+
+
+@dataclass(frozen=True)
+class Design:
+    """How officers are allocated to cases, and over how many occasions.
+
+    Parameters
+    ----------
+    allocation : {'crossed', 'incomplete', 'caseload'}
+        ``crossed``: every officer rates every vignette (officers are always nested in
+        offices). ``incomplete``: a cyclic balanced-incomplete allocation -- the officer in
+        position *p* of the officer table rates vignettes ``(p * k + i) mod V`` for
+        ``i < k = vignettes_per_officer``, so each vignette is rated by about ``n * k / V``
+        officers. ``caseload``: real cases, each allocated to one office with probability
+        proportional to that office's officer count times its local share of the case's
+        offence type, then to an officer of that office uniformly; a share
+        ``second_assessor`` is also assessed by a second officer of the same office. The
+        caseload allocation depends on the officer counts, so adding officers can move cases.
+    vignettes_per_officer, second_assessor, occasions, interval_years, start_year,
+    evidence_change_sd
+        See :meth:`World.parameters` for meaning and provenance.
+    """
+
+    allocation: str = "crossed"
+    vignettes_per_officer: int = 1
+    second_assessor: float = 0.0
+    occasions: int = 1
+    interval_years: float = 0.5
+    start_year: float = 2020.0
+    evidence_change_sd: float = 0.0
+
+    def __post_init__(self) -> None:
+        for p in _DESIGN.params:
+            object.__setattr__(self, p.name, check_value(getattr(self, p.name), p.kind,
+                                                         f"design.{p.name}"))
+
+    def params(self) -> ParamSet:
+        return _DESIGN.updated({p.name: getattr(self, p.name) for p in _DESIGN.params})
+
+
+_OFFICE_COLS = ("office", "severity", *(f"share_{o}" for o in OFFENCE_TYPES), "override_rate",
+                "manager_shift", "scrutiny", "scrutiny_trend", "base_year")
+_OFFICER_COLS = ("officer", "office", "experience_years", "age", "severity", "noise_factor",
+                 "actuarial_weight", "inflation_tendency", "anchoring_strength",
+                 "hours_per_assessment", "trust_months")
+_UNIT_COLS = ("actuarial_weight", "inflation_tendency", "anchoring_strength", "override_rate")
+_POSITIVE_COLS = ("noise_factor", "hours_per_assessment", "trust_months")
+
+
+def _check_table(frame: Any, cols: Iterable[str], what: str, key: str) -> pd.DataFrame:
+    if not isinstance(frame, pd.DataFrame):
+        raise RiskevalTypeError(f"{what} must be a pandas DataFrame; got {type(frame).__name__}")
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise RiskevalError(f"{what} table lacks column(s) {missing}; see riskeval.world.raters."
+                            f"make_{what} for the expected columns")
+    if len(frame) == 0:
+        raise RiskevalError(f"{what} table has no rows")
+    out = frame.reset_index(drop=True).copy()
+    out[key] = out[key].astype(str)
+    dup = out[key].duplicated()
+    if dup.any():
+        raise RiskevalError(f"column {key!r} of the {what} table must be unique; "
+                            f"{out[key][dup].iloc[0]!r} repeats")
+    for c in cols:
+        if c in (key, "office"):
+            continue
+        v = pd.to_numeric(out[c], errors="coerce")
+        bad = v.isna() | ~np.isfinite(v)
+        if c in _UNIT_COLS:
+            bad |= (v < 0) | (v > 1)
+        elif c in _POSITIVE_COLS:
+            bad |= v <= 0
+        elif c in ("experience_years", "scrutiny", "scrutiny_trend") or c.startswith("share_"):
+            bad |= v < 0
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            want = ("a probability in [0, 1]" if c in _UNIT_COLS else
+                    "a number > 0" if c in _POSITIVE_COLS else
+                    "a number >= 0" if c in ("experience_years", "scrutiny", "scrutiny_trend")
+                    or c.startswith("share_") else "a finite number")
+            raise RiskevalError(f"{what} table column {c!r} row {i}: {_py(frame[c].iloc[i])!r} "
+                                f"is not {want}")
+        out[c] = v.astype(float)
+    return out
+
+
+class World:
+    """Vignettes, offices, officers, a design and the mechanisms that turn them into ratings.
+
+    Build one from :mod:`riskeval.world.scenarios` or from your own tables; change it with the
+    ``with_*`` methods, which return a new world (a world is never modified in place).
+
+    Parameters
+    ----------
+    vignettes : pandas.DataFrame
+        Cases (see :func:`riskeval.world.vignettes.population`); validated and given ground truth.
+    offices, officers : pandas.DataFrame
+        See :func:`riskeval.world.raters.make_offices` and
+        :func:`riskeval.world.raters.make_officers`.
+    design : Design, optional
+        Default: fully crossed, one occasion.
+    name : str
+        A label shown in summaries.
+    provenance : iterable of ParamSet, optional
+        The generator parameters the tables were drawn with (listed by :meth:`parameters`).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study()
+    >>> world = world.with_mechanisms(defensive_inflation={"strength": 0.6}, anchoring=False)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> list(ratings["rating"].cat.categories)
+    ['low', 'medium', 'high', 'very high']
+    """
+
+    def __init__(self, vignettes: pd.DataFrame, offices: pd.DataFrame, officers: pd.DataFrame,
+                 design: Design | None = None, *, name: str = "custom world",
+                 provenance: Iterable[ParamSet] = (),
+                 components: Iterable[Component] | None = None) -> None:
+        self._vignettes = validate_vignettes(vignettes)
+        self._offices = _check_table(offices, _OFFICE_COLS, "offices", "office")
+        self._officers = _check_table(officers, _OFFICER_COLS, "officers", "officer")
+        self._officers["office"] = self._officers["office"].astype(str)
+        unknown = ~self._officers["office"].isin(self._offices["office"])
+        if unknown.any():
+            i = int(np.flatnonzero(unknown.to_numpy())[0])
+            raise RiskevalError(f"officers table row {i}: office {self._officers['office'][i]!r} "
+                                f"is not in the offices table")
+        if design is None:
+            design = Design()
+        if not isinstance(design, Design):
+            raise RiskevalTypeError(f"design must be a riskeval.world.Design; got {design!r}")
+        self._design = design
+        self._name = str(name)
+        self._provenance = tuple(provenance)
+        if components is None:
+            components = [Component(n, True, ps) for n, (_, ps) in _REGISTRY.items()]
+        self._components = {c.name: c for c in components}
+
+    # -- read-only views ---------------------------------------------------------------------
+    @property
+    def vignettes(self) -> pd.DataFrame:
+        """The cases with their ground truth (a copy)."""
+        return self._vignettes.copy()
+
+    @property
+    def offices(self) -> pd.DataFrame:
+        """The offices (a copy)."""
+        return self._offices.copy()
+
+    @property
+    def officers(self) -> pd.DataFrame:
+        """The officers (a copy)."""
+        return self._officers.copy()
+
+    @property
+    def design(self) -> Design:
+        return self._design
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def mechanisms(self) -> tuple[str, ...]:
+        """Names of all components, switchable by name (the thirteen mechanisms, then noise)."""
+        return MECHANISMS
+
+    @property
+    def enabled(self) -> tuple[str, ...]:
+        """Names of the components that are switched on."""
+        return tuple(n for n in MECHANISMS if self._components[n].enabled)
+
+    def component(self, name: str) -> Component:
+        """One component by name."""
+        return self._components[_check_name(name)]
+
+    # -- changing a world --------------------------------------------------------------------
+    def _copy(self, **changes: Any) -> World:
+        new = object.__new__(World)
+        new.__dict__.update(self.__dict__)
+        for k, v in changes.items():
+            setattr(new, f"_{k}", v)
+        return new
+
+    def with_mechanisms(self, **settings: bool | Mapping[str, Any]) -> World:
+        """Switch mechanisms on or off, or re-parameterise them.
+
+        Parameters
+        ----------
+        **settings
+            ``name=False`` switches a component off, ``name=True`` on, and
+            ``name={"param": value}`` switches it on with new parameter values.
+
+        Raises
+        ------
+        RiskevalError
+            On an unknown mechanism or parameter name, or an illegal parameter value.
+        """
+        comps = dict(self._components)
+        for name, setting in settings.items():
+            name = _check_name(name)
+            comp = comps[name]
+            if isinstance(setting, (bool, np.bool_)):
+                comps[name] = replace(comp, enabled=bool(setting))
+            elif isinstance(setting, Mapping):
+                comps[name] = Component(name, True, comp.params.updated(setting))
+            else:
+                raise RiskevalTypeError(
+                    f"with_mechanisms({name}=...) takes True, False or a dict of parameters; "
+                    f"got {setting!r}")
+        return self._copy(components=comps)
+
+    def only(self, *names: str, noise: bool = True) -> World:
+        """This world with only the named mechanisms on (and noise on unless ``noise=False``)."""
+        keep = {_check_name(n) for n in names}
+        settings: dict[str, Any] = {n: n in keep for n in MECHANISMS if n != "noise"}
+        settings["noise"] = noise or "noise" in keep
+        return self.with_mechanisms(**settings)
+
+    def with_design(self, design: Design | None = None, **changes: Any) -> World:
+        """This world with a new design, or the current one with some fields changed."""
+        base = design if design is not None else self._design
+        if not isinstance(base, Design):
+            raise RiskevalTypeError(f"design must be a riskeval.world.Design; got {base!r}")
+        unknown = [k for k in changes if k not in _DESIGN.names]
+        if unknown:
+            raise RiskevalError(f"design has no field {unknown[0]!r}; fields are "
+                                f"{list(_DESIGN.names)}{suggest(unknown[0], _DESIGN.names)}")
+        return self._copy(design=replace(base, **changes))
+
+    def with_vignettes(self, vignettes: pd.DataFrame) -> World:
+        """This world with other vignettes (validated)."""
+        return World(vignettes, self._offices, self._officers, self._design, name=self._name,
+                     provenance=self._provenance, components=self._components.values())
+
+    def with_staff(self, offices: pd.DataFrame | None = None,
+                   officers: pd.DataFrame | None = None) -> World:
+        """This world with other offices and/or officers (validated)."""
+        return World(self._vignettes, self._offices if offices is None else offices,
+                     self._officers if officers is None else officers, self._design,
+                     name=self._name, provenance=self._provenance,
+                     components=self._components.values())
+
+    # -- reporting ---------------------------------------------------------------------------
+    def parameters(self) -> pd.DataFrame:
+        """Every parameter of the world with its value, meaning and provenance.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``component``, ``enabled``, ``parameter``, ``value``, ``meaning``,
+            ``provenance`` and ``is_assumption`` (true for named assumptions, false for
+            published figures and the user's own design choices).
+        """
+        rows: list[dict[str, Any]] = []
+        for name in MECHANISMS:
+            comp = self._components[name]
+            rows += comp.params.rows(enabled=comp.enabled)
+        rows += self._design.params().rows()
+        for ps in self._provenance:
+            rows += ps.rows()
+        frame = params_table(rows)
+        frame.loc[frame["provenance"].str.startswith("study design"), "is_assumption"] = False
+        return frame
+
+    def summary(self) -> str:
+        d = self._design
+        off = [n for n in MECHANISMS if n not in self.enabled]
+        return (f"World {self._name!r}: {len(self._vignettes)} vignettes, "
+                f"{len(self._offices)} offices, {len(self._officers)} officers; design "
+                f"{d.allocation}, {d.occasions} occasion(s) from {d.start_year:g}; "
+                f"{len(self.enabled)} of {len(MECHANISMS)} components on"
+                + (f" (off: {', '.join(off)})" if off else ""))
+
+    def __repr__(self) -> str:
+        return f"<{self.summary()}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(
+            f"<tr><td>{html.escape(n)}</td><td>{'on' if self._components[n].enabled else 'off'}"
+            f"</td><td>{html.escape(self._components[n].description)}</td></tr>"
+            for n in MECHANISMS)
+        return (f"<p>{html.escape(self.summary())}</p><table><tr><th>component</th><th>state"
+                f"</th><th>what it does</th></tr>{rows}</table>")
+
+
+def _check_name(name: str) -> str:
+    if name not in _REGISTRY:
+        raise RiskevalError(f"unknown mechanism {name!r}; mechanisms are {list(MECHANISMS)}"
+                            f"{suggest(str(name), MECHANISMS)}")
+    return name
+
+
+# ----------------------------------------------------------------------------------------------
+# the kernel
+# ----------------------------------------------------------------------------------------------
+
+def _allocate(world: World, h_case: np.ndarray,
+              streams: Streams) -> tuple[np.ndarray, np.ndarray]:
+    """(case index, officer index) of every assessment on one occasion."""
+    d = world._design
+    n_c, n_o = len(world._vignettes), len(world._officers)
+    if d.allocation == "crossed":
+        return np.tile(np.arange(n_c), n_o), np.repeat(np.arange(n_o), n_c)
+    if d.allocation == "incomplete":
+        k = d.vignettes_per_officer
+        if k > n_c:
+            raise RiskevalError(f"design.vignettes_per_officer is {k} but there are only {n_c} "
+                                f"vignettes")
+        oi = np.repeat(np.arange(n_o), k)
+        ci = (oi * k + np.tile(np.arange(k), n_o)) % n_c
+        return ci, oi
+    # caseload: office by local prevalence x size, then officer uniformly within office
+    offices = world._offices
+    off_code = pd.Categorical(world._officers["office"], categories=offices["office"]).codes
+    n_per = np.bincount(off_code, minlength=len(offices)).astype(float)
+    order = np.argsort(off_code, kind="stable")
+    start = np.concatenate([[0], np.cumsum(n_per)[:-1]]).astype(np.int64)
+    kind = pd.Categorical(world._vignettes["offence"], categories=OFFENCE_TYPES).codes
+    u = streams.uniform("alloc.office", h_case)
+    f_of_case = np.empty(n_c, dtype=np.int64)
+    for k, o in enumerate(OFFENCE_TYPES):
+        w = n_per * offices[f"share_{o}"].to_numpy()
+        if w.sum() <= 0:
+            w = n_per.copy()
+        cum = np.cumsum(w) / w.sum()
+        sel = kind == k
+        f_of_case[sel] = np.searchsorted(cum[:-1], u[sel], side="right")
+    size = n_per[f_of_case]
+    j = np.minimum(np.floor(streams.uniform("alloc.officer", h_case) * size), size - 1)
+    first = order[start[f_of_case] + j.astype(np.int64)]
+    ci, oi = np.arange(n_c), first
+    second = (streams.uniform("alloc.second", h_case) < d.second_assessor) & (size > 1)
+    if second.any():
+        s = size[second]
+        j2 = (j[second] + 1 + np.floor(streams.uniform("alloc.second2", h_case[second])
+                                       * (s - 1))) % s
+        ci = np.concatenate([ci, np.flatnonzero(second)])
+        oi = np.concatenate([oi, order[start[f_of_case[second]] + j2.astype(np.int64)]])
+    return ci, oi
+
+
+def _cut(latent: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    out = (latent >= cuts[0]).astype(np.int8)
+    for c in cuts[1:]:
+        out += latent >= c
+    return out
+
+
+def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
+    """Simulate every assessment of the world's design.
+
+    Parameters
+    ----------
+    world : World
+        The vignettes, staff, design and mechanisms (see :mod:`riskeval.world.scenarios`).
+    seed : int, SeedSequence or Generator
+        Same seed, same table byte for byte. Draws are keyed by officer, case and occasion, so
+        adding officers or cases leaves the existing ratings unchanged.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per assessment, ordered by occasion, officer and case, with columns
+        ``case``, ``officer``, ``office`` (categoricals), ``occasion`` (0, 1, ...), ``rating``
+        (ordered categorical low < medium < high < very high), ``officer_rating`` (the
+        officer's own rating, before any manager override), ``reference`` (the
+        evidence-based level, same categories), ``year``, ``latent`` (the officer's latent
+        judgement), ``true_latent`` (the case's true harm score on that occasion) and
+        ``changed_by_<mechanism>`` for each component switched on. Use it directly with
+        :mod:`riskeval.agreement`, e.g. ``rv.icc(ratings, case="case", rater="officer",
+        rating="rating")`` (one occasion at a time).
+    """
+    if not isinstance(world, World):
+        raise RiskevalTypeError("simulate() needs a riskeval World (see "
+                                f"riskeval.world.scenarios); "
+                                f"got {type(world).__name__}")
+    rs = Streams(seed)
+    comp = world._components
+    on = {n for n in MECHANISMS if comp[n].enabled}
+    par = {n: comp[n].params for n in MECHANISMS}
+    d = world._design
+    cuts = thresholds(truth_params())
+    v, offices, officers = world._vignettes, world._offices, world._officers
+
+    h_case = hash_ids(v["case"].to_numpy())
+    h_off = hash_ids(officers["officer"].to_numpy())
+    ci, oi = _allocate(world, h_case, rs)
+    n = len(ci)
+    f_of_o = pd.Categorical(officers["office"], categories=offices["office"]).codes.astype(
+        np.int64)
+    # In a crossed design every per-rating array is (officers x cases) and per-case or
+    # per-officer vectors broadcast instead of being gathered; otherwise arrays are flat.
+    if d.allocation == "crossed":
+        shape: tuple[int, ...] = (len(officers), len(v))
+
+        def at_case(x: np.ndarray) -> np.ndarray:
+            return x[None, :]
+
+        def at_officer(x: np.ndarray) -> np.ndarray:
+            return x[:, None]
+    else:
+        shape = (n,)
+
+        def at_case(x: np.ndarray) -> np.ndarray:
+            return x[ci]
+
+        def at_officer(x: np.ndarray) -> np.ndarray:
+            return x[oi]
+
+    col = {c: v[c].to_numpy() for c in ("harm_latent", "harm_offence", "harm_offender",
+                                        "harm_psychological", "months_known", "openness")}
+    offence = pd.Categorical(v["offence"], categories=OFFENCE_TYPES).codes.astype(np.int64)
+    exp_ = officers["experience_years"].to_numpy(float)
+
+    # latent terms that depend on the case only or the officer only
+    case_terms: dict[str, np.ndarray] = {}
+    officer_terms: dict[str, np.ndarray] = {}
+    if "offence_over_offender" in on:
+        p = par["offence_over_offender"]
+        case_terms["offence_over_offender"] = (p["offence_weight"] * col["harm_offence"]
+                                               - p["offender_discount"] * col["harm_offender"])
+    if "generic_factors" in on:
+        p = par["generic_factors"]
+        case_terms["generic_factors"] = p["weight"] * v[[f"need_{a}" for a in p["areas"]]
+                                                        ].to_numpy(float).sum(axis=1)
+    if "psychological_ignored" in on:
+        case_terms["psychological_ignored"] = (-par["psychological_ignored"]["fraction"]
+                                               * col["harm_psychological"])
+    if "office_practice" in on:
+        officer_terms["office_practice"] = (par["office_practice"]["sd"]
+                                            * offices["severity"].to_numpy(float)[f_of_o])
+    if "who_assesses" in on:
+        p = par["who_assesses"]
+        officer_terms["who_assesses"] = (
+            p["sd"] * officers["severity"].to_numpy(float)
+            + p["per_decade_experience"] * (exp_ - p["experience_centre"]) / 10
+            + p["per_decade_age"] * (officers["age"].to_numpy(float) - p["age_centre"]) / 10)
+    if "time_resources" in on:
+        p = par["time_resources"]
+        hours = officers["hours_per_assessment"].to_numpy(float)
+        officer_terms["time_resources"] = p["per_doubling"] * np.log2(hours / p["reference_hours"])
+    fixed = (at_case(sum(case_terms.values(), np.zeros(len(v))))
+             + at_officer(sum(officer_terms.values(), np.zeros(len(officers)))))
+
+    # terms of the pair (officer, case) that do not change between occasions
+    h_case2 = mix(h_case + _GOLD)
+    base = mix(at_officer(h_off) ^ at_case(h_case2)).reshape(shape)
+    pair_fixed: dict[str, np.ndarray] = {}
+    if "familiarity" in on:
+        p = par["familiarity"]
+        nat = population_params()
+        nat_share = np.array([nat[f"share_{o}"] for o in OFFENCE_TYPES])
+        nat_share = nat_share / nat_share.sum()
+        share = offices[[f"share_{o}" for o in OFFENCE_TYPES]].to_numpy(float)[f_of_o]
+        fam = -p["strength"] * (np.log((share + 0.01) / (nat_share + 0.01))
+                                + np.log((exp_ + 1) / (p["experience_centre"] + 1))[:, None]
+                                ).clip(-2, 2)
+        pair_fixed["familiarity"] = (fam[:, offence] if len(shape) == 2
+                                     else fam[oi, offence[ci]])
+    if "trust_honesty" in on:
+        p = par["trust_honesty"]
+        trust = officers["trust_months"].to_numpy(float)
+        pair_fixed["trust_honesty"] = (
+            p["start"] * np.exp(-at_case(col["months_known"].astype(float)) / at_officer(trust))
+            + at_case(p["per_closed_point"] * (2 - col["openness"].astype(float))))
+    for arr in pair_fixed.values():
+        fixed = fixed + arr
+    fixed = np.broadcast_to(fixed, shape)
+    if "actuarial_distrust" in on:
+        p_ad = par["actuarial_distrust"]
+        distrust = at_officer(1.0 - officers["actuarial_weight"].to_numpy(float))
+        offender_loss = -p_ad["discount"] * at_case(col["harm_offender"])
+    if "noise" in on:
+        noise_sd = at_officer(par["noise"]["sd"] * officers["noise_factor"].to_numpy(float))
+
+    # the true harm on each occasion: a symmetric random walk when the evidence changes
+    T = d.occasions
+    harm_t = np.repeat(col["harm_latent"].astype(float)[:, None], T, axis=1)
+    if T > 1 and d.evidence_change_sd > 0:
+        steps = np.column_stack([
+            d.evidence_change_sd * normal(rekey(mix(h_case2 ^ small_ids(t)), rs.key("evidence")))
+            for t in range(1, T)])
+        harm_t[:, 1:] += np.cumsum(steps, axis=1)
+
+    # inputs of the mechanisms that act on categories
+    top = len(RISK_LEVELS) - 1
+    if "resource_raising" in on:
+        p = par["resource_raising"]
+        target = RISK_LEVELS.index(p["to_level"])
+        nfa = v["accommodation"].to_numpy() == "no fixed abode"
+        recall = v["recall"].to_numpy(bool)
+        thr_ap, thr_recall = _thresholds(p["no_fixed_abode"]), _thresholds(p["recall"])
+    if "defensive_inflation" in on:
+        tend = officers["inflation_tendency"].to_numpy(float)
+        scrutiny = offices["scrutiny"].to_numpy(float)
+        trend = offices["scrutiny_trend"].to_numpy(float)
+        base_year = offices["base_year"].to_numpy(float)
+        p_di = par["defensive_inflation"]
+
+        def pressure_at(year: float) -> np.ndarray:
+            """Each officer's scrutiny pressure in ``year`` (that of their office)."""
+            return np.maximum(0.0, scrutiny + trend * (year - base_year))[f_of_o]
+    if "anchoring" in on:
+        thr_anchor = _thresholds(par["anchoring"]["strength"]
+                                 * officers["anchoring_strength"].to_numpy(float))
+        anchor_from = RISK_LEVELS.index(par["anchoring"]["from_level"])
+    if "time_resources" in on:
+        p_tr = par["time_resources"]
+        thr_skip = _thresholds(p_tr["skip_review"] * np.clip(
+            1 - officers["hours_per_assessment"].to_numpy(float) / p_tr["reference_hours"], 0, 1))
+    if "manager_override" in on:
+        p_mo = par["manager_override"]
+        thr_rate = _thresholds(np.minimum(1.0, p_mo["rate_scale"]
+                                          * offices["override_rate"].to_numpy(float))[f_of_o])
+        shift = offices["manager_shift"].to_numpy(float)[f_of_o]
+
+    flags_order = [m for m in MECHANISMS if m in on]
+    edges = np.concatenate([[-np.inf], cuts, [np.inf]])
+    N = n * T
+    out_rating = np.empty(N, dtype=np.int8)
+    out_officer = np.empty(N, dtype=np.int8)   # before any manager override
+    out_ref = np.empty(N, dtype=np.int8)
+    out_float = np.empty((3, N))  # year, latent, true_latent: one block of the result
+    flag_block = np.zeros((len(flags_order), N), dtype=bool)
+    years = d.start_year + d.interval_years * np.arange(T)
+    prev = None
+    for t in range(T):
+        sl = slice(t * n, (t + 1) * n)
+        flag = {m: flag_block[j, sl].reshape(shape) for j, m in enumerate(flags_order)}
+        b = base if t == 0 else mix(base ^ small_ids(t))
+        true_t = at_case(harm_t[:, t])
+        latent = true_t + fixed
+        pair_t: dict[str, np.ndarray] = {}
+        if "actuarial_distrust" in on:  # a fresh clinical impression on every occasion
+            pair_t["actuarial_distrust"] = distrust * (
+                offender_loss + p_ad["clinical_sd"] * normal(rekey(b, rs.key("actuarial"))))
+        if "noise" in on:
+            pair_t["noise"] = noise_sd * normal(rekey(b, rs.key("noise")))
+        if "defensive_inflation" in on and p_di["form"] == "shift":
+            pair_t["defensive_inflation"] = at_officer(
+                p_di["shift"] * tend * pressure_at(years[t]))
+        for arr in pair_t.values():
+            latent = latent + arr
+        code = _cut(latent, cuts)
+        # a latent term x was pivotal iff latent - x leaves the band [lower, upper) of the code
+        room_down, room_up = latent - edges[code], edges[code + 1] - latent
+        for m, vec in case_terms.items():
+            _pivotal(at_case(vec), room_down, room_up, flag[m])
+        for m, vec in officer_terms.items():
+            _pivotal(at_officer(vec), room_down, room_up, flag[m])
+        for m, arr in (pair_fixed | pair_t).items():
+            _pivotal(arr, room_down, room_up, flag[m])
+
+        cur = code.reshape(-1)
+        bf = b.reshape(-1)
+
+        def draw_below(stream: str, thr: np.ndarray, b: np.ndarray = b) -> np.ndarray:
+            """Flat boolean: this rating's draw in ``stream`` is below the officer's threshold."""
+            return (rekey(b, rs.key(stream)) < at_officer(thr)).reshape(-1)
+        if "resource_raising" in on:
+            cand = np.flatnonzero((cur == target - 1) & (nfa | recall)[ci])
+            bc, cc = bf[cand], ci[cand]
+            hit = cand[(nfa[cc] & (rekey(bc, rs.key("resource.ap")) < thr_ap))
+                       | (recall[cc] & (rekey(bc, rs.key("resource.recall")) < thr_recall))]
+            cur[hit] = target
+            flag_block[flags_order.index("resource_raising"), sl][hit] = True
+        if "defensive_inflation" in on and p_di["form"] == "step":
+            p_up = -np.expm1(-p_di["strength"] * tend * pressure_at(years[t]))
+            up = draw_below("inflation", _thresholds(p_up)) & (cur < top)
+            cur += up
+            flag["defensive_inflation"].reshape(-1)[:] = up
+        if prev is not None:
+            if "anchoring" in on:
+                keep = ((prev >= anchor_from) & (cur < prev)
+                        & draw_below("anchoring", thr_anchor))
+                cur = np.where(keep, prev, cur)
+                flag["anchoring"].reshape(-1)[:] = keep
+            if "time_resources" in on:
+                skip = draw_below("skip", thr_skip) & (cur != prev)
+                cur = np.where(skip, prev, cur)
+                flag["time_resources"].reshape(-1)[:] |= skip
+        true_flat = np.broadcast_to(true_t, shape).reshape(-1)
+        out_officer[sl] = cur
+        if "manager_override" in on:
+            rev = np.flatnonzero(draw_below("override.review", thr_rate))
+            mgr = _cut(true_flat[rev] + shift[oi[rev]]
+                       + p_mo["offence_emphasis"] * col["harm_offence"][ci[rev]]
+                       + p_mo["sd"] * normal(rekey(bf[rev], rs.key("override.reading"))), cuts)
+            moved = mgr != cur[rev]
+            cur[rev[moved]] = mgr[moved]
+            flag_block[flags_order.index("manager_override"), sl][rev[moved]] = True
+        out_rating[sl] = cur
+        out_ref[sl] = _cut(true_flat, cuts)
+        out_float[0, sl] = years[t]
+        out_float[1, sl] = latent.reshape(-1)
+        out_float[2, sl] = true_flat
+        prev = cur
+
+    return _frame(world, ci, oi, f_of_o, T, out_rating, out_officer, out_ref, out_float,
+                  flags_order, flag_block)
+
+
+def _pivotal(d: np.ndarray, room_down: np.ndarray, room_up: np.ndarray, out: np.ndarray) -> None:
+    """Write into ``out`` whether removing the latent term ``d`` changes the category."""
+    np.greater(d, room_down, out=out)
+    out |= d <= -room_up
+
+
+def _frame(world: World, ci: np.ndarray, oi: np.ndarray, f_of_o: np.ndarray, T: int,
+           rating: np.ndarray, officer_rating: np.ndarray, ref: np.ndarray,
+           floats: np.ndarray, flag_names: list[str], flag_block: np.ndarray) -> pd.DataFrame:
+    """Assemble the result without copying the large blocks (each is one pandas block)."""
+    levels = pd.CategoricalDtype(list(RISK_LEVELS), ordered=True)
+    if T > 1:
+        ci, oi = np.tile(ci, T), np.tile(oi, T)
+    n = len(ci) // T
+
+    def cat(codes: np.ndarray, names: pd.Series) -> pd.Categorical:
+        dtype = pd.CategoricalDtype(pd.Index(names.to_numpy(), dtype=object))
+        return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+    parts = [
+        pd.DataFrame({
+            "case": cat(ci, world._vignettes["case"]),
+            "officer": cat(oi, world._officers["officer"]),
+            "office": cat(f_of_o[oi], world._offices["office"]),
+            "occasion": np.repeat(np.arange(T, dtype=np.int16), n),
+            "rating": pd.Categorical.from_codes(rating, dtype=levels, validate=False),
+            "officer_rating": pd.Categorical.from_codes(officer_rating, dtype=levels,
+                                                        validate=False),
+            "reference": pd.Categorical.from_codes(ref, dtype=levels, validate=False),
+        }),
+        pd.DataFrame(floats.T, columns=["year", "latent", "true_latent"], copy=False),
+        pd.DataFrame(flag_block.T, columns=[f"changed_by_{m}" for m in flag_names], copy=False),
+    ]
+    # pandas 3 concatenates without copying by default; pandas 2 needs to be asked
+    return pd.concat(parts, axis=1, **_NO_COPY)
+
+
+def _codes(col: pd.Series) -> np.ndarray:
+    return np.asarray(col.cat.codes, dtype=np.int64)
+
+
+def disagreement_statistics(ratings: pd.DataFrame) -> dict[str, float]:
+    """Summary statistics of disagreement in a simulated ratings table.
+
+    Returns
+    -------
+    dict
+        ``off_reference`` (share of ratings differing from the reference), ``upward`` and
+        ``downward`` (shares above and below it), ``mean_abs_error`` (mean absolute difference
+        in levels), ``pairwise_disagreement`` (chance that two officers rating the same case
+        on the same occasion differ), ``office_share`` and ``officer_share`` (shares of the
+        case-centred variance of the rating's level number lying between offices and between
+        officers within offices; moment estimates).
+    """
+    r, ref = _codes(ratings["rating"]), _codes(ratings["reference"])
+    diff = r - ref
+    out = {"off_reference": float(np.mean(diff != 0)), "upward": float(np.mean(diff > 0)),
+           "downward": float(np.mean(diff < 0)), "mean_abs_error": float(np.mean(np.abs(diff)))}
+    occ = ratings["occasion"].to_numpy(np.int64)
+    case = _codes(ratings["case"])
+    n_case = int(case.max()) + 1
+    group = occ * n_case + case
+    q = len(RISK_LEVELS)
+    counts = np.bincount(group * q + r, minlength=(int(group.max()) + 1) * q).reshape(-1, q)
+    tot = counts.sum(axis=1)
+    pairs = (tot * (tot - 1)).sum()
+    same = (counts * (counts - 1)).sum()
+    out["pairwise_disagreement"] = float(1 - same / pairs) if pairs > 0 else float("nan")
+    g_mean = np.bincount(group, weights=r, minlength=int(group.max()) + 1) / np.maximum(
+        np.bincount(group, minlength=int(group.max()) + 1), 1)
+    resid = r - g_mean[group]
+    total = float(np.mean(resid ** 2))
+    for name in ("office", "officer"):
+        g = _codes(ratings[name])
+        m = np.bincount(g, weights=resid) / np.maximum(np.bincount(g), 1)
+        if name == "office":
+            office_m = m
+            out["office_share"] = float(np.mean(m[g] ** 2) / total) if total > 0 else 0.0
+        else:
+            f_of = _codes(ratings["office"])
+            between = np.mean((m[g] - office_m[f_of]) ** 2)
+            out["officer_share"] = float(between / total) if total > 0 else 0.0
+    return out
+
+
+def _statistics(world: World, seed: Any,
+                statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None
+                ) -> dict[str, float]:
+    """Simulate once; the built-in disagreement statistics plus the user's own."""
+    r = simulate(world, seed)
+    found = disagreement_statistics(r)
+    for k, fn in (statistics or {}).items():
+        found[k] = float(fn(r))
+    return found
+
+
+def mechanism_effects(world: World, seed: Any = 0, *,
+                      statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None = None,
+                      mechanisms: Iterable[str] | None = None) -> pd.DataFrame:
+    """How much each mechanism changes the disagreement: switch it off, all else equal.
+
+    Every simulation uses the same seed, and draws are keyed per mechanism, so the only
+    difference between the full world and the world without mechanism *m* is *m* itself.
+
+    Parameters
+    ----------
+    world : World
+    seed : int, SeedSequence or Generator
+    statistics : mapping of name to callable, optional
+        Extra statistics of a ratings table, e.g.
+        ``{"alpha": lambda r: rv.krippendorff_alpha(r, case="case", rater="officer",
+        rating="rating", level="ordinal").estimate}``. The built-in ones of
+        :func:`disagreement_statistics` are always computed.
+    mechanisms : iterable of str, optional
+        Which mechanisms to switch off in turn (default: every one that is on).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mechanism and statistic: ``with_all`` (everything on), ``without`` (that
+        mechanism off), and ``effect = with_all - without``, the part of the statistic the
+        mechanism is responsible for given the others.
+    """
+    if not isinstance(world, World):
+        raise RiskevalTypeError("mechanism_effects() needs a riskeval World")
+    names = list(world.enabled if mechanisms is None else mechanisms)
+    for m in names:
+        _check_name(m)
+    ss = Streams(seed)._ss  # one SeedSequence reused: identical draws in every run
+
+    def stats_of(w: World) -> dict[str, float]:
+        return _statistics(w, ss, statistics)
+
+    full = stats_of(world)
+    rows = []
+    for m in names:
+        without = stats_of(world.with_mechanisms(**{m: False}))
+        for k, val in full.items():
+            rows.append({"mechanism": m, "statistic": k, "with_all": val,
+                         "without": without[k], "effect": val - without[k]})
+    return pd.DataFrame(rows)
+
+
+def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[Any],
+                seed: Any = 0, *,
+                statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None = None,
+                ) -> pd.DataFrame:
+    """How the disagreement statistics move as one assumed parameter varies.
+
+    The defaults of the mechanisms are named assumptions (the study they come from gives
+    directions, not sizes); this is the sensitivity analysis to run before relying on any of
+    them. Every run uses the same seed, so the curve is free of Monte Carlo jitter between
+    values (common random numbers).
+
+    Parameters
+    ----------
+    world : World
+    mechanism, parameter : str
+        Which parameter to vary, e.g. ``"defensive_inflation", "strength"``.
+    values : iterable
+        The values to try (each validated like any parameter value).
+    seed : int, SeedSequence or Generator
+    statistics : mapping of name to callable, optional
+        Extra statistics of a ratings table, as in :func:`mechanism_effects`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value and statistic: ``mechanism``, ``parameter``, ``value``,
+        ``statistic``, ``estimate``.
+    """
+    if not isinstance(world, World):
+        raise RiskevalTypeError("sensitivity() needs a riskeval World")
+    _check_name(mechanism)
+    ss = Streams(seed)._ss
+    rows = []
+    for value in values:
+        w = world.with_mechanisms(**{mechanism: {parameter: value}})
+        found = _statistics(w, ss, statistics)
+        rows += [{"mechanism": mechanism, "parameter": parameter, "value": value,
+                  "statistic": k, "estimate": est} for k, est in found.items()]
+    if not rows:
+        raise RiskevalError("sensitivity() needs at least one value to try")
+    return pd.DataFrame(rows)
+
