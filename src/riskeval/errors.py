@@ -24,8 +24,12 @@ class RiskevalError(ValueError):
     """Bad input that the user can fix; the message says what and where."""
 
 
-class RiskevalTypeError(TypeError):
-    """An argument of the wrong type (for example a list where a DataFrame is needed)."""
+class RiskevalTypeError(RiskevalError, TypeError):
+    """An argument of the wrong type (for example a list where a DataFrame is needed).
+
+    A :class:`RiskevalError`, so ``except RiskevalError`` catches every input problem, and a
+    ``TypeError``, as Python's own type errors are.
+    """
 
 
 class RiskevalWarning(UserWarning):

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import RiskevalError, RiskevalTypeError
+from .seeds import seed_sequence
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -63,36 +63,18 @@ def hash_ids(ids: Any) -> np.ndarray:
     return table[codes]
 
 
-def seed_entropy(seed: Any) -> np.random.SeedSequence:
-    """Turn a user's ``seed`` (int, SeedSequence or Generator) into a SeedSequence.
-
-    A Generator is consumed (one 128-bit draw), as for any other use of it.
-    """
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(0, 2 ** 63)) << 64
-                                      | int(seed.integers(0, 2 ** 63)))
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise RiskevalTypeError(
-            f"seed must be a non-negative int, numpy SeedSequence or Generator; got "
-            f"{type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise RiskevalError(f"seed must be a non-negative int; got {seed}")
-    return np.random.SeedSequence(int(seed))
-
-
 class Streams:
     """Named, independent random streams derived from one seed.
 
     Parameters
     ----------
-    seed : int, numpy.random.SeedSequence or numpy.random.Generator
-        The seed. Streams are keyed by name, so their order of use does not matter.
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        The seed (:mod:`riskeval._core.seeds`). Streams are keyed by name, so their order
+        of use does not matter.
     """
 
     def __init__(self, seed: Any) -> None:
-        self._ss = seed_entropy(seed)
+        self._ss = seed_sequence(seed)
         self._keys: dict[str, np.uint64] = {}
 
     def key(self, name: str) -> np.uint64:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .._core.seeds import rng as make_rng
 from ..errors import DegenerateDataWarning, RiskevalError
 from ._kernel import deleted
 
@@ -25,22 +26,6 @@ RESAMPLE = ("cases", "cases+raters")
 
 # Cells per chunk of resamples processed at once (bounds memory, not a per-resample loop).
 _CHUNK_CELLS = 4_000_000
-
-
-def make_rng(seed: Any) -> np.random.Generator:
-    """A Generator from an int, SeedSequence, Generator or None."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool):
-        raise RiskevalError(f"seed must be a non-negative int, numpy SeedSequence or "
-                            f"Generator, not {seed!r}")
-    if isinstance(seed, int | np.integer) and seed < 0:
-        raise RiskevalError(f"seed must be a non-negative int (numpy's seeds are); got {seed}")
-    if seed is None or isinstance(seed, int | np.integer | np.random.SeedSequence):
-        return np.random.default_rng(seed)
-    raise RiskevalError(
-        f"seed must be an int, numpy SeedSequence or Generator, not {type(seed).__name__}"
-    )
 
 
 def check_ci_options(ci: str | None, resample: str, n_boot: int, confidence: float) -> str:

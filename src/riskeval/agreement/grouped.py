@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.seeds import rng as make_rng
 from ..data.ratings import _check_columns, _validate
 from ..errors import RiskevalError, RiskevalTypeError
-from ._bootstrap import make_rng
 
 __all__ = ["by_group"]
 

@@ -482,7 +482,7 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
         ``n_boot`` (resamples used: those with no skill variance beyond session noise cannot
         be calibrated and are left out, with a warning when they exceed 5%).
     """
-    from ..agreement._bootstrap import make_rng
+    from .._core.seeds import rng as make_rng
 
     def fit(sup: pd.DataFrame, ses: pd.DataFrame) -> tuple[pd.Series, float]:
         naive_scores = officer_scores(ses, officer=officer, session=session, score=score,

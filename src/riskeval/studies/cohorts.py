@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..agreement._bootstrap import make_rng
+from .._core.seeds import rng as make_rng
 from ..agreement.categorical import _Alpha, _Categorical, _IntervalAlpha
 from ..agreement.icc import _icc_values, _mean_squares
 from ..data.ratings import _check_columns, as_ratings

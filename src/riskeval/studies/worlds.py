@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from .._core.keyed import seed_entropy
+from .._core.seeds import seed_sequence as seed_entropy
 from ..errors import RiskevalError
 from .diagnosis import Design, Estimator, _child
 from .recovery import Scenario, fit_latent, fit_levels, simulated
