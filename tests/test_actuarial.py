@@ -1,5 +1,5 @@
 """Actuarial scores, DeLong AUCs, calibration and reclassification
-(riskeval.prediction.actuarial)."""
+(riskeval.prediction)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from riskeval import RISK_LEVELS, DegenerateDataWarning, RiskevalError
-from riskeval.prediction.actuarial import (
+from riskeval.prediction import (
     ActuarialScore,
     FixedScore,
     auc,

@@ -327,7 +327,7 @@ def test_duplicate_hint_names_the_option_as_the_user_writes_it():
 
 
 def test_actuarial_rows_are_named_by_their_labels():
-    from riskeval.prediction.actuarial import ActuarialScore
+    from riskeval.prediction import ActuarialScore
 
     frame = pd.DataFrame({"age": [20.0, 30.0, 0.0, 40.0] * 5, "sex": ["m", "f"] * 10,
                           "n_previous": [1, 2, 3, 4] * 5}, index=range(100, 120))

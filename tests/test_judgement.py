@@ -20,7 +20,7 @@ def test_accuracy_table_equals_its_parts(world):
     r = rv.simulate(world, seed=1)
     o = baserates.simulate_outcomes(world.vignettes, seed=0)
     acc = judgement.judgement_accuracy(r, world.vignettes, o)
-    direct = rv.prediction.actuarial.auc(o["reconvicted"].to_numpy(),
+    direct = rv.prediction.auc(o["reconvicted"].to_numpy(),
                               world.vignettes["actuarial_p"].to_numpy())
     assert acc.loc["actuarial score", "auc"] == pytest.approx(direct.estimate)
     assert acc.loc["actuarial score", "auc_low"] == pytest.approx(direct.ci[0])

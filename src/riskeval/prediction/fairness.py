@@ -701,9 +701,9 @@ class AUCByGroup:
 
 
 def _delong(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """AUC and its DeLong standard error (placement values of :mod:`riskeval.prediction.actuarial`);
+    """AUC and its DeLong standard error (placement values of :mod:`riskeval.prediction`);
     a class with a single case contributes no variance term."""
-    from .actuarial import _delong as placements
+    from ._discrimination import _delong as placements
 
     m, n = int(y.sum()), int((~y).sum())
     if m == 0 or n == 0:

@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import RiskevalError
-from .actuarial import auc
+from ._discrimination import auc
 from .baserates import simulate_outcomes, threshold_metrics
 
 __all__ = ["judgement_accuracy", "mechanism_accuracy"]
