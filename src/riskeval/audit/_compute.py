@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.results import Result
 from ..agreement import agreement_summary
 from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
 from ..data.ratings import (
@@ -35,7 +36,7 @@ ORDINAL_AUTO_MAX = 50_000
 
 
 @dataclass(frozen=True)
-class Audit:
+class Audit(Result):
     """Everything an inspector's consistency audit reports, computed by :func:`audit`.
 
     Attributes
@@ -85,6 +86,14 @@ class Audit:
     inflation_trend: pd.Series | None
     findings: list[Finding]
     notes: list[str] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The findings, one row each: title, the number it rests on and its interval."""
+        return pd.DataFrame(
+            [{"title": f.title, "value": f.value, "ci_low": f.ci_low, "ci_high": f.ci_high}
+             for f in self.findings],
+            index=pd.Index([f.key for f in self.findings], name="finding"),
+            columns=["title", "value", "ci_low", "ci_high"])
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the report by file stem (what ``save`` writes to ``tables/``)."""
@@ -158,6 +167,16 @@ def pseudonym(value: Any, salt: str, prefix: str, length: int = 6) -> str:
 
     The HMAC is keyed by ``salt`` and computed over ``prefix``, a zero byte and the identifier,
     so an officer and an office with the same name get unrelated codes (separate code spaces).
+
+    Examples
+    --------
+    >>> salt = "a-long-and-varied-secret-salt"
+    >>> pseudonym("Smith", salt, "officer") == pseudonym("Smith", salt, "officer")
+    True
+    >>> pseudonym("Smith", salt, "officer")[:8], len(pseudonym("Smith", salt, "officer"))
+    ('officer-', 14)
+    >>> pseudonym("Smith", salt, "officer")[8:] == pseudonym("Smith", salt, "office")[7:]
+    False
     """
     message = prefix.encode() + b"\0" + str(value).encode()
     digest = hmac.new(salt.encode(), message, hashlib.sha256).hexdigest()
@@ -168,6 +187,16 @@ def check_salt(salt: Any, source: str = "the pseudonymisation salt") -> str:
     """``salt`` as a string if it is long and varied enough, else a :class:`RiskevalError`.
 
     See :data:`MIN_SALT_LENGTH` for why a short salt is refused.
+
+    Examples
+    --------
+    >>> check_salt("Kx9-pQ2_vL7mN4zR")
+    'Kx9-pQ2_vL7mN4zR'
+    >>> try:
+    ...     check_salt("probation")
+    ... except ValueError as err:
+    ...     print(str(err)[:60])
+    the pseudonymisation salt is too weak to keep the codes secr
     """
     if not isinstance(salt, str):
         raise RiskevalTypeError(f"{source} must be a string; got {type(salt).__name__}")
@@ -185,7 +214,14 @@ def check_salt(salt: Any, source: str = "the pseudonymisation salt") -> str:
 
 
 def new_salt() -> str:
-    """A fresh random salt (32 URL-safe characters, 192 bits) to keep secret and reuse."""
+    """A fresh random salt (32 URL-safe characters, 192 bits) to keep secret and reuse.
+
+    Examples
+    --------
+    >>> salt = new_salt()
+    >>> len(salt), check_salt(salt) == salt
+    (32, True)
+    """
     import secrets
 
     return secrets.token_urlsafe(24)
@@ -204,6 +240,14 @@ def read_salt(file: Any = None, *, env: str = SALT_ENV) -> str:
         removed. Without it, the salt is read from the environment variable ``env``.
     env : str
         The environment variable to read (default ``RISKEVAL_SALT``).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["RISKEVAL_SALT"] = "Kx9-pQ2_vL7mN4zR"
+    >>> read_salt()
+    'Kx9-pQ2_vL7mN4zR'
+    >>> del os.environ["RISKEVAL_SALT"]
     """
     import os
     from pathlib import Path
@@ -369,6 +413,19 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     Returns
     -------
     Audit
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=3,
+    ...                                             n_vignettes=8)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> result = audit(ratings, case="case", rater="officer", rating="rating", office="office",
+    ...                ordinal=False)
+    >>> result.meta["n_officers"], result.meta["n_offices"]
+    (9, 3)
+    >>> list(result.to_frame().columns)
+    ['title', 'value', 'ci_low', 'ci_high']
 
     References
     ----------

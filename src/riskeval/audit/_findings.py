@@ -12,7 +12,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Finding:
-    """One plain-language finding: a title, a paragraph, and the number it rests on."""
+    """One plain-language finding: a title, a paragraph, and the number it rests on.
+
+    Examples
+    --------
+    >>> f = Finding("agreement", "How far officers agree", "Alpha is 0.62.", 0.62, 0.55, 0.68)
+    >>> f.title, f.value
+    ('How far officers agree', 0.62)
+    """
 
     key: str
     title: str
