@@ -84,14 +84,13 @@ import numpy as np
 import pandas as pd
 
 from .._core.keyed import Streams, hash_ids, mix, normal, rekey, small_ids
-from .._core.keyed import thresholds as _thresholds
 from .._core.params import P, ParamSet, assumption, check_value, params_table, suggest
 from ..data.ratings import RISK_LEVELS, _py
 from ..errors import RiskevalError, RiskevalTypeError
+from .mechanisms import Inputs, Occasion, cut, prepare
 from .vignettes import (
     NEED_AREAS,
     OFFENCE_TYPES,
-    population_params,
     thresholds,
     truth_params,
     validate_vignettes,
@@ -601,23 +600,17 @@ def _allocate(world: World, h_case: np.ndarray,
     return ci, oi
 
 
-def _cut(latent: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    out = (latent >= cuts[0]).astype(np.int8)
-    for c in cuts[1:]:
-        out += latent >= c
-    return out
-
-
-def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
+def simulate(world: World, seed: Any = None) -> pd.DataFrame:
     """Simulate every assessment of the world's design.
 
     Parameters
     ----------
     world : World
         The vignettes, staff, design and mechanisms (see :mod:`riskeval.world.scenarios`).
-    seed : int, SeedSequence or Generator
-        Same seed, same table byte for byte. Draws are keyed by officer, case and occasion, so
-        adding officers or cases leaves the existing ratings unchanged.
+    seed : None, int, SeedSequence or Generator
+        Same seed, same table byte for byte (None: fresh entropy, a different table each
+        call). Draws are keyed by officer, case and occasion, so adding officers or cases
+        leaves the existing ratings unchanged.
 
     Returns
     -------
@@ -631,6 +624,17 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
         ``changed_by_<mechanism>`` for each component switched on. Use it directly with
         :mod:`riskeval.agreement`, e.g. ``rv.icc(ratings, case="case", rater="officer",
         rating="rating")`` (one occasion at a time).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> ratings.shape[0]  # 6 officers x 6 vignettes
+    36
+    >>> bool(rv.simulate(world, seed=1).equals(ratings))
+    True
     """
     if not isinstance(world, World):
         raise RiskevalTypeError("simulate() needs a riskeval World (see "
@@ -639,7 +643,6 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
     rs = Streams(seed)
     comp = world._components
     on = {n for n in MECHANISMS if comp[n].enabled}
-    par = {n: comp[n].params for n in MECHANISMS}
     d = world._design
     cuts = thresholds(truth_params())
     v, offices, officers = world._vignettes, world._offices, world._officers
@@ -647,137 +650,39 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
     h_case = hash_ids(v["case"].to_numpy())
     h_off = hash_ids(officers["officer"].to_numpy())
     ci, oi = _allocate(world, h_case, rs)
-    n = len(ci)
-    f_of_o = pd.Categorical(officers["office"], categories=offices["office"]).codes.astype(
-        np.int64)
-    # In a crossed design every per-rating array is (officers x cases) and per-case or
-    # per-officer vectors broadcast instead of being gathered; otherwise arrays are flat.
-    if d.allocation == "crossed":
-        shape: tuple[int, ...] = (len(officers), len(v))
+    inp = Inputs(
+        vignettes=v, offices=offices, officers=officers,
+        col={c: v[c].to_numpy() for c in ("harm_latent", "harm_offence", "harm_offender",
+                                          "harm_psychological", "months_known", "openness")},
+        offence=pd.Categorical(v["offence"], categories=OFFENCE_TYPES).codes.astype(np.int64),
+        experience=officers["experience_years"].to_numpy(float),
+        f_of_o=pd.Categorical(officers["office"], categories=offices["office"]
+                              ).codes.astype(np.int64),
+        ci=ci, oi=oi,
+        # crossed: (officers x cases) arrays with broadcast vectors; otherwise flat arrays
+        shape=(len(officers), len(v)) if d.allocation == "crossed" else (len(ci),),
+        streams=rs, cuts=cuts)
+    effects = prepare(inp, {n: comp[n].params for n in MECHANISMS}, on)
 
-        def at_case(x: np.ndarray) -> np.ndarray:
-            return x[None, :]
-
-        def at_officer(x: np.ndarray) -> np.ndarray:
-            return x[:, None]
-    else:
-        shape = (n,)
-
-        def at_case(x: np.ndarray) -> np.ndarray:
-            return x[ci]
-
-        def at_officer(x: np.ndarray) -> np.ndarray:
-            return x[oi]
-
-    col = {c: v[c].to_numpy() for c in ("harm_latent", "harm_offence", "harm_offender",
-                                        "harm_psychological", "months_known", "openness")}
-    offence = pd.Categorical(v["offence"], categories=OFFENCE_TYPES).codes.astype(np.int64)
-    exp_ = officers["experience_years"].to_numpy(float)
-
-    # latent terms that depend on the case only or the officer only
-    case_terms: dict[str, np.ndarray] = {}
-    officer_terms: dict[str, np.ndarray] = {}
-    if "offence_over_offender" in on:
-        p = par["offence_over_offender"]
-        case_terms["offence_over_offender"] = (p["offence_weight"] * col["harm_offence"]
-                                               - p["offender_discount"] * col["harm_offender"])
-    if "generic_factors" in on:
-        p = par["generic_factors"]
-        case_terms["generic_factors"] = p["weight"] * v[[f"need_{a}" for a in p["areas"]]
-                                                        ].to_numpy(float).sum(axis=1)
-    if "psychological_ignored" in on:
-        case_terms["psychological_ignored"] = (-par["psychological_ignored"]["fraction"]
-                                               * col["harm_psychological"])
-    if "office_practice" in on:
-        officer_terms["office_practice"] = (par["office_practice"]["sd"]
-                                            * offices["severity"].to_numpy(float)[f_of_o])
-    if "who_assesses" in on:
-        p = par["who_assesses"]
-        officer_terms["who_assesses"] = (
-            p["sd"] * officers["severity"].to_numpy(float)
-            + p["per_decade_experience"] * (exp_ - p["experience_centre"]) / 10
-            + p["per_decade_age"] * (officers["age"].to_numpy(float) - p["age_centre"]) / 10)
-    if "time_resources" in on:
-        p = par["time_resources"]
-        hours = officers["hours_per_assessment"].to_numpy(float)
-        officer_terms["time_resources"] = p["per_doubling"] * np.log2(hours / p["reference_hours"])
-    fixed = (at_case(sum(case_terms.values(), np.zeros(len(v))))
-             + at_officer(sum(officer_terms.values(), np.zeros(len(officers)))))
-
-    # terms of the pair (officer, case) that do not change between occasions
-    h_case2 = mix(h_case + _GOLD)
-    base = mix(at_officer(h_off) ^ at_case(h_case2)).reshape(shape)
-    pair_fixed: dict[str, np.ndarray] = {}
-    if "familiarity" in on:
-        p = par["familiarity"]
-        nat = population_params()
-        nat_share = np.array([nat[f"share_{o}"] for o in OFFENCE_TYPES])
-        nat_share = nat_share / nat_share.sum()
-        share = offices[[f"share_{o}" for o in OFFENCE_TYPES]].to_numpy(float)[f_of_o]
-        fam = -p["strength"] * (np.log((share + 0.01) / (nat_share + 0.01))
-                                + np.log((exp_ + 1) / (p["experience_centre"] + 1))[:, None]
-                                ).clip(-2, 2)
-        pair_fixed["familiarity"] = (fam[:, offence] if len(shape) == 2
-                                     else fam[oi, offence[ci]])
-    if "trust_honesty" in on:
-        p = par["trust_honesty"]
-        trust = officers["trust_months"].to_numpy(float)
-        pair_fixed["trust_honesty"] = (
-            p["start"] * np.exp(-at_case(col["months_known"].astype(float)) / at_officer(trust))
-            + at_case(p["per_closed_point"] * (2 - col["openness"].astype(float))))
+    # the latent terms that do not change between occasions: case, officer, then pair terms
+    case_terms = {m: e.case for m, e in effects.items() if e.case is not None}
+    officer_terms = {m: e.officer for m, e in effects.items() if e.officer is not None}
+    pair_fixed = {m: e.pair for m, e in effects.items() if e.pair is not None}
+    fixed = (inp.at_case(sum(case_terms.values(), np.zeros(len(v))))
+             + inp.at_officer(sum(officer_terms.values(), np.zeros(len(officers)))))
     for arr in pair_fixed.values():
         fixed = fixed + arr
-    fixed = np.broadcast_to(fixed, shape)
-    if "actuarial_distrust" in on:
-        p_ad = par["actuarial_distrust"]
-        distrust = at_officer(1.0 - officers["actuarial_weight"].to_numpy(float))
-        offender_loss = -p_ad["discount"] * at_case(col["harm_offender"])
-    if "noise" in on:
-        noise_sd = at_officer(par["noise"]["sd"] * officers["noise_factor"].to_numpy(float))
+    fixed = np.broadcast_to(fixed, inp.shape)
+    drawn = {m: e.occasion for m, e in effects.items() if e.occasion is not None}
+    steps = [e for e in effects.values() if e.step is not None]
 
-    # the true harm on each occasion: a symmetric random walk when the evidence changes
+    h_case2 = mix(h_case + _GOLD)
+    base = mix(inp.at_officer(h_off) ^ inp.at_case(h_case2)).reshape(inp.shape)
+    harm_t = _true_harm(world, h_case2, rs)
     T = d.occasions
-    harm_t = np.repeat(col["harm_latent"].astype(float)[:, None], T, axis=1)
-    if T > 1 and d.evidence_change_sd > 0:
-        steps = np.column_stack([
-            d.evidence_change_sd * normal(rekey(mix(h_case2 ^ small_ids(t)), rs.key("evidence")))
-            for t in range(1, T)])
-        harm_t[:, 1:] += np.cumsum(steps, axis=1)
-
-    # inputs of the mechanisms that act on categories
-    top = len(RISK_LEVELS) - 1
-    if "resource_raising" in on:
-        p = par["resource_raising"]
-        target = RISK_LEVELS.index(p["to_level"])
-        nfa = v["accommodation"].to_numpy() == "no fixed abode"
-        recall = v["recall"].to_numpy(bool)
-        thr_ap, thr_recall = _thresholds(p["no_fixed_abode"]), _thresholds(p["recall"])
-    if "defensive_inflation" in on:
-        tend = officers["inflation_tendency"].to_numpy(float)
-        scrutiny = offices["scrutiny"].to_numpy(float)
-        trend = offices["scrutiny_trend"].to_numpy(float)
-        base_year = offices["base_year"].to_numpy(float)
-        p_di = par["defensive_inflation"]
-
-        def pressure_at(year: float) -> np.ndarray:
-            """Each officer's scrutiny pressure in ``year`` (that of their office)."""
-            return np.maximum(0.0, scrutiny + trend * (year - base_year))[f_of_o]
-    if "anchoring" in on:
-        thr_anchor = _thresholds(par["anchoring"]["strength"]
-                                 * officers["anchoring_strength"].to_numpy(float))
-        anchor_from = RISK_LEVELS.index(par["anchoring"]["from_level"])
-    if "time_resources" in on:
-        p_tr = par["time_resources"]
-        thr_skip = _thresholds(p_tr["skip_review"] * np.clip(
-            1 - officers["hours_per_assessment"].to_numpy(float) / p_tr["reference_hours"], 0, 1))
-    if "manager_override" in on:
-        p_mo = par["manager_override"]
-        thr_rate = _thresholds(np.minimum(1.0, p_mo["rate_scale"]
-                                          * offices["override_rate"].to_numpy(float))[f_of_o])
-        shift = offices["manager_shift"].to_numpy(float)[f_of_o]
-
     flags_order = [m for m in MECHANISMS if m in on]
     edges = np.concatenate([[-np.inf], cuts, [np.inf]])
+    n = len(ci)
     N = n * T
     out_rating = np.empty(N, dtype=np.int8)
     out_officer = np.empty(N, dtype=np.int8)   # before any manager override
@@ -788,78 +693,56 @@ def simulate(world: World, seed: Any = 0) -> pd.DataFrame:
     prev = None
     for t in range(T):
         sl = slice(t * n, (t + 1) * n)
-        flag = {m: flag_block[j, sl].reshape(shape) for j, m in enumerate(flags_order)}
-        b = base if t == 0 else mix(base ^ small_ids(t))
-        true_t = at_case(harm_t[:, t])
+        true_t = inp.at_case(harm_t[:, t])
+        occ = Occasion(year=years[t], keys=base if t == 0 else mix(base ^ small_ids(t)),
+                       cur=np.empty(0, dtype=np.int8), prev=prev,
+                       true=np.broadcast_to(true_t, inp.shape).reshape(-1),
+                       flags={m: flag_block[j, sl] for j, m in enumerate(flags_order)})
         latent = true_t + fixed
-        pair_t: dict[str, np.ndarray] = {}
-        if "actuarial_distrust" in on:  # a fresh clinical impression on every occasion
-            pair_t["actuarial_distrust"] = distrust * (
-                offender_loss + p_ad["clinical_sd"] * normal(rekey(b, rs.key("actuarial"))))
-        if "noise" in on:
-            pair_t["noise"] = noise_sd * normal(rekey(b, rs.key("noise")))
-        if "defensive_inflation" in on and p_di["form"] == "shift":
-            pair_t["defensive_inflation"] = at_officer(
-                p_di["shift"] * tend * pressure_at(years[t]))
+        pair_t = {m: term(occ) for m, term in drawn.items()}
         for arr in pair_t.values():
             latent = latent + arr
-        code = _cut(latent, cuts)
+        code = cut(latent, cuts)
         # a latent term x was pivotal iff latent - x leaves the band [lower, upper) of the code
         room_down, room_up = latent - edges[code], edges[code + 1] - latent
         for m, vec in case_terms.items():
-            _pivotal(at_case(vec), room_down, room_up, flag[m])
+            _pivotal(inp.at_case(vec), room_down, room_up, occ.flags[m].reshape(inp.shape))
         for m, vec in officer_terms.items():
-            _pivotal(at_officer(vec), room_down, room_up, flag[m])
+            _pivotal(inp.at_officer(vec), room_down, room_up, occ.flags[m].reshape(inp.shape))
         for m, arr in (pair_fixed | pair_t).items():
-            _pivotal(arr, room_down, room_up, flag[m])
+            _pivotal(arr, room_down, room_up, occ.flags[m].reshape(inp.shape))
 
-        cur = code.reshape(-1)
-        bf = b.reshape(-1)
-
-        def draw_below(stream: str, thr: np.ndarray, b: np.ndarray = b) -> np.ndarray:
-            """Flat boolean: this rating's draw in ``stream`` is below the officer's threshold."""
-            return (rekey(b, rs.key(stream)) < at_officer(thr)).reshape(-1)
-        if "resource_raising" in on:
-            cand = np.flatnonzero((cur == target - 1) & (nfa | recall)[ci])
-            bc, cc = bf[cand], ci[cand]
-            hit = cand[(nfa[cc] & (rekey(bc, rs.key("resource.ap")) < thr_ap))
-                       | (recall[cc] & (rekey(bc, rs.key("resource.recall")) < thr_recall))]
-            cur[hit] = target
-            flag_block[flags_order.index("resource_raising"), sl][hit] = True
-        if "defensive_inflation" in on and p_di["form"] == "step":
-            p_up = -np.expm1(-p_di["strength"] * tend * pressure_at(years[t]))
-            up = draw_below("inflation", _thresholds(p_up)) & (cur < top)
-            cur += up
-            flag["defensive_inflation"].reshape(-1)[:] = up
-        if prev is not None:
-            if "anchoring" in on:
-                keep = ((prev >= anchor_from) & (cur < prev)
-                        & draw_below("anchoring", thr_anchor))
-                cur = np.where(keep, prev, cur)
-                flag["anchoring"].reshape(-1)[:] = keep
-            if "time_resources" in on:
-                skip = draw_below("skip", thr_skip) & (cur != prev)
-                cur = np.where(skip, prev, cur)
-                flag["time_resources"].reshape(-1)[:] |= skip
-        true_flat = np.broadcast_to(true_t, shape).reshape(-1)
-        out_officer[sl] = cur
-        if "manager_override" in on:
-            rev = np.flatnonzero(draw_below("override.review", thr_rate))
-            mgr = _cut(true_flat[rev] + shift[oi[rev]]
-                       + p_mo["offence_emphasis"] * col["harm_offence"][ci[rev]]
-                       + p_mo["sd"] * normal(rekey(bf[rev], rs.key("override.reading"))), cuts)
-            moved = mgr != cur[rev]
-            cur[rev[moved]] = mgr[moved]
-            flag_block[flags_order.index("manager_override"), sl][rev[moved]] = True
-        out_rating[sl] = cur
-        out_ref[sl] = _cut(true_flat, cuts)
+        occ.cur = code.reshape(-1)
+        for e in steps:
+            if e.after_officer:
+                out_officer[sl] = occ.cur
+            e.step(occ)
+        if not any(e.after_officer for e in steps):
+            out_officer[sl] = occ.cur
+        out_rating[sl] = occ.cur
+        out_ref[sl] = cut(occ.true, cuts)
         out_float[0, sl] = years[t]
         out_float[1, sl] = latent.reshape(-1)
-        out_float[2, sl] = true_flat
-        prev = cur
+        out_float[2, sl] = occ.true
+        prev = occ.cur
 
-    return _frame(world, ci, oi, f_of_o, T, out_rating, out_officer, out_ref, out_float,
+    return _frame(world, ci, oi, inp.f_of_o, T, out_rating, out_officer, out_ref, out_float,
                   flags_order, flag_block)
+
+
+def _true_harm(world: World, h_case2: np.ndarray, rs: Streams) -> np.ndarray:
+    """The true harm of every case (rows) on each occasion (columns): a symmetric random walk
+    when the evidence changes between occasions."""
+    d = world._design
+    T = d.occasions
+    harm_t = np.repeat(world._vignettes["harm_latent"].to_numpy().astype(float)[:, None], T,
+                       axis=1)
+    if T > 1 and d.evidence_change_sd > 0:
+        steps = np.column_stack([
+            d.evidence_change_sd * normal(rekey(mix(h_case2 ^ small_ids(t)), rs.key("evidence")))
+            for t in range(1, T)])
+        harm_t[:, 1:] += np.cumsum(steps, axis=1)
+    return harm_t
 
 
 def _pivotal(d: np.ndarray, room_down: np.ndarray, room_up: np.ndarray, out: np.ndarray) -> None:
