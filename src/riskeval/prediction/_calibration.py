@@ -7,12 +7,13 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .._core.results import Result
 from ..errors import DegenerateDataWarning, RiskevalError
 from ._common import (
     _binary,
@@ -26,7 +27,7 @@ from ._common import (
 
 
 @dataclass(frozen=True, eq=False)
-class CalibrationResult:
+class CalibrationResult(Result):
     """Agreement between predicted probabilities and observed outcomes.
 
     Attributes
@@ -67,7 +68,20 @@ class CalibrationResult:
         How the rows of ``table`` were formed.
     confidence : float
     references : tuple of str
+
+    Examples
+    --------
+    >>> from riskeval.prediction import calibration
+    >>> y = [0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0]
+    >>> p = [0.1, 0.2, 0.3, 0.25, 0.7, 0.6, 0.4, 0.8, 0.15, 0.5, 0.45, 0.35]
+    >>> res = calibration(y, p, bins=3)
+    >>> round(float(res.to_frame().loc["calibration slope", "estimate"]), 3)
+    2.386
+    >>> res.table.shape
+    (3, 8)
     """
+
+    title: ClassVar[str] = "Calibration of predicted probabilities"
 
     n: int
     n_events: int
@@ -143,39 +157,9 @@ class CalibrationResult:
         -------
         matplotlib Figure when it made one, else the Axes.
         """
-        import matplotlib.pyplot as plt
+        from ._plots import reliability_diagram
 
-        from .._core.plots import _literal
-
-        made = ax is None
-        if made:
-            fig, ax = plt.subplots(figsize=(5, 5))
-        t = self.table
-        x = t["mean_predicted"].to_numpy(float)
-        obs = t["observed_rate"].to_numpy(float)
-        err = np.vstack([obs - t["ci_low"].to_numpy(float), t["ci_high"].to_numpy(float) - obs])
-        top = float(min(1.0, 1.05 * max(np.max(x), np.max(t["ci_high"]))))
-        ax.plot([0, top], [0, top], color="#7f7f7f", lw=1, ls="--",
-                label="perfect calibration")
-        ax.errorbar(x, obs, yerr=err, fmt="o", color="#1f4e79", ecolor="#1f4e79", capsize=3,
-                    ms=5, label=f"observed rate ({100 * self.confidence:g}% Wilson interval)")
-        if self.grouping.startswith("band"):
-            for label, xi, yi in zip(t.index, x, obs, strict=True):
-                ax.annotate(str(label), (xi, yi), xytext=(5, -10), textcoords="offset points",
-                            fontsize=8)
-        ax.set_xlim(0, top)
-        ax.set_ylim(0, top)
-        ax.set_aspect("equal")
-        ax.set_xlabel("predicted probability (mean in group)")
-        ax.set_ylabel("observed reconviction rate")
-        ax.set_title(f"Calibration slope {_fmt(self.slope, 2)}, intercept "
-                     f"{_fmt(self.intercept, 2)}", fontsize=10)
-        ax.legend(fontsize=8, frameon=False, loc="upper left")
-        _literal(ax)  # band and group labels drawn as written ("$" is not maths)
-        if made:
-            fig.tight_layout()
-            return fig
-        return ax
+        return reliability_diagram(self, ax)
 
 
 def _glm(endog: np.ndarray, exog: np.ndarray, offset: np.ndarray | None, what: str) -> Any:
@@ -318,6 +302,16 @@ def calibration(y: Any, p: Any, bins: Any = None, *, bands: Any = None,
 
     Hosmer, D. W., Lemeshow, S. & Sturdivant, R. X. (2013). *Applied Logistic Regression*
     (3rd ed.). Hoboken: Wiley (grouping by deciles of risk).
+    Examples
+    --------
+    >>> from riskeval.prediction import calibration
+    >>> y = [0, 0, 1, 0, 1, 1, 0, 1, 0, 0, 1, 0]
+    >>> p = [0.1, 0.2, 0.3, 0.25, 0.7, 0.6, 0.4, 0.8, 0.15, 0.5, 0.45, 0.35]
+    >>> res = calibration(y, p, bins=3)
+    >>> round(res.oe_ratio, 3), round(res.brier, 3)
+    (1.042, 0.146)
+    >>> list(res.table["n"])
+    [4, 4, 4]
     """
     import statsmodels.api as sm
     from sklearn.metrics import brier_score_loss

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .._core.results import Result
 from ..errors import DegenerateDataWarning, RiskevalError
 from ._common import (
     _DELONG_REFS,
@@ -57,7 +58,7 @@ def _class_counts(y: np.ndarray) -> tuple[int, int]:
 
 
 @dataclass(frozen=True, eq=False)
-class AUCResult:
+class AUCResult(Result):
     """The area under the ROC curve with DeLong's standard error.
 
     Attributes
@@ -79,7 +80,18 @@ class AUCResult:
         (``v01``), in the order of the cases.
     name : str
     references : tuple of str
+
+    Examples
+    --------
+    >>> from riskeval.prediction import auc
+    >>> res = auc([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9], name="score")
+    >>> type(res).__name__, round(res.estimate, 3), res.to_frame().shape
+    ('AUCResult', 0.889, (1, 8))
+    >>> res.summary().startswith("AUC of score: 0.889")
+    True
     """
+
+    title: ClassVar[str] = "Area under the ROC curve (DeLong)"
 
     estimate: float
     se: float
@@ -196,7 +208,7 @@ def auc(y: Any, score: Any, confidence: float = 0.95, *, ci_scale: str = "plain"
 
     Examples
     --------
-    >>> from riskeval.prediction.actuarial import auc
+    >>> from riskeval.prediction import auc
     >>> res = auc([0, 0, 1, 1, 0, 1], [0.1, 0.4, 0.35, 0.8, 0.2, 0.9])
     >>> round(res.estimate, 4)
     0.8889
@@ -220,7 +232,7 @@ def auc(y: Any, score: Any, confidence: float = 0.95, *, ci_scale: str = "plain"
 
 
 @dataclass(frozen=True, eq=False)
-class DeLongTestResult:
+class DeLongTestResult(Result):
     """DeLong's test of the difference between two correlated AUCs.
 
     Attributes
@@ -246,7 +258,18 @@ class DeLongTestResult:
     confidence : float
     n_events, n_nonevents : int
     references : tuple of str
+
+    Examples
+    --------
+    >>> from riskeval.prediction import delong_test
+    >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+    >>> res = delong_test(y, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.3, 0.6],
+    ...                   [1, 2, 2, 3, 1, 4, 2, 2], names=("score", "level"))
+    >>> round(res.difference, 3), res.to_frame().index[0]
+    (0.062, 'score - level')
     """
+
+    title: ClassVar[str] = "DeLong's test of two correlated AUCs"
 
     names: tuple[str, str]
     auc: tuple[float, float]
@@ -336,6 +359,15 @@ def delong_test(y: Any, score_a: Any, score_b: Any, confidence: float = 0.95, *,
     Sun, X. & Xu, W. (2014). Fast implementation of DeLong's algorithm for comparing the areas
     under correlated receiver operating characteristic curves. *IEEE Signal Processing
     Letters* 21(11), 1389-1393.
+
+    Examples
+    --------
+    >>> from riskeval.prediction import delong_test
+    >>> y = [0, 0, 1, 1, 0, 1, 0, 1]
+    >>> res = delong_test(y, [0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.3, 0.6],
+    ...                   [1, 2, 2, 3, 1, 4, 2, 2], names=("score", "level"))
+    >>> round(res.auc[0], 3), round(res.auc[1], 3), round(res.p_value, 3)
+    (0.938, 0.875, 0.48)
     """
     from sklearn.metrics import roc_auc_score
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.results import Result
 from ..data.ratings import parse_categories
 from ..errors import DegenerateDataWarning, RiskevalError
 from ._common import (
@@ -23,7 +24,7 @@ from ._common import (
 
 
 @dataclass(frozen=True, eq=False)
-class NRIResult:
+class NRIResult(Result):
     """Categorical net reclassification improvement of ``b`` over ``a`` (Pencina et al. 2008).
 
     Attributes
@@ -50,7 +51,18 @@ class NRIResult:
         Rows ``events`` and ``non-events``; columns ``n``, ``up``, ``down``, ``unchanged``,
         ``p_up``, ``p_down`` and ``nri`` (the component).
     confidence : float
+
+    Examples
+    --------
+    >>> from riskeval.prediction import reclassification
+    >>> a = ["low", "low", "medium", "high", "medium", "low", "high", "medium"]
+    >>> b = ["low", "medium", "high", "high", "medium", "low", "medium", "low"]
+    >>> nri = reclassification(a, b, [0, 1, 1, 1, 0, 0, 0, 0]).nri
+    >>> round(nri.nri, 3), nri.to_frame().shape
+    (1.067, (1, 9))
     """
+
+    title: ClassVar[str] = "Net reclassification improvement"
 
     nri: float
     nri_events: float
@@ -63,13 +75,34 @@ class NRIResult:
     detail: pd.DataFrame
     confidence: float
 
+    @property
+    def estimate(self) -> float:
+        """The NRI (the headline number)."""
+        return self.nri
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: nri, its two components, se, z, p_value, ci_low, ci_high, se_multinomial."""
+        return pd.DataFrame([{
+            "nri": self.nri, "nri_events": self.nri_events,
+            "nri_nonevents": self.nri_nonevents, "se": self.se, "z": self.z,
+            "p_value": self.p_value, "ci_low": self.ci[0], "ci_high": self.ci[1],
+            "se_multinomial": self.se_multinomial,
+        }], index=pd.Index(["NRI"], name="statistic"))
+
+    def summary(self) -> str:
+        """One line of plain text."""
+        return (f"NRI {_fmt(self.nri)} (events {_fmt(self.nri_events)}, non-events "
+                f"{_fmt(self.nri_nonevents)}); SE {_fmt(self.se)}, "
+                f"{100 * self.confidence:g}% CI {_fmt(self.ci[0])} to {_fmt(self.ci[1])}, "
+                f"z = {_fmt(self.z, 2)}, p = {self.p_value:.3g}")
+
     def __repr__(self) -> str:
         return (f"<NRI = {_fmt(self.nri)} (events {_fmt(self.nri_events)}, non-events "
                 f"{_fmt(self.nri_nonevents)}), z = {_fmt(self.z, 2)}, p = {self.p_value:.3g}>")
 
 
 @dataclass(frozen=True, eq=False)
-class ReclassificationResult:
+class ReclassificationResult(Result):
     """Two categorisations of the same cases side by side.
 
     Attributes
@@ -86,7 +119,18 @@ class ReclassificationResult:
         The net reclassification improvement of ``b`` over ``a``, when ``y`` was given and the
         two share the same ordered levels.
     n : int
+
+    Examples
+    --------
+    >>> from riskeval.prediction import reclassification
+    >>> a = ["low", "low", "medium", "high", "medium", "low", "high", "medium"]
+    >>> b = ["low", "medium", "high", "high", "medium", "low", "medium", "low"]
+    >>> res = reclassification(a, b)
+    >>> int(res.to_frame().loc["total", "total"]), round(res.agreement, 3)
+    (8, 0.5)
     """
+
+    title: ClassVar[str] = "Reclassification table"
 
     names: tuple[str, str]
     table: pd.DataFrame
@@ -102,6 +146,10 @@ class ReclassificationResult:
         if list(inner.index) != list(inner.columns):
             return None
         return float(np.trace(inner.to_numpy())) / self.n
+
+    def to_frame(self) -> pd.DataFrame:
+        """The cross-table of counts (``a`` levels by ``b`` levels, with totals), a copy."""
+        return self.table.copy()
 
     def summary(self) -> str:
         """The cross-table and, with outcomes, the NRI, as plain text."""
@@ -190,6 +238,15 @@ def reclassification(a: Any, b: Any, y: Any = None, *, categories: Any = None,
     (2014). Net reclassification improvement: computation, interpretation, and
     controversies. *Annals of Internal Medicine* 160(2), 122-131.
     https://doi.org/10.7326/M13-1522
+
+    Examples
+    --------
+    >>> from riskeval.prediction import reclassification
+    >>> a = ["low", "low", "medium", "high", "medium", "low", "high", "medium"]
+    >>> b = ["low", "medium", "high", "high", "medium", "low", "medium", "low"]
+    >>> res = reclassification(a, b, [0, 1, 1, 1, 0, 0, 0, 0], names=("officer", "score"))
+    >>> res.table.shape, round(res.nri.nri_events, 3), round(res.nri.nri_nonevents, 3)
+    ((5, 5), 0.667, 0.4)
     """
     conf = _confidence(confidence)
     cats = parse_categories(categories)

@@ -131,7 +131,7 @@ class ActuarialScore(ClassifierMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> from riskeval.prediction.actuarial import ActuarialScore
+    >>> from riskeval.prediction import ActuarialScore
     >>> rng = np.random.default_rng(0)
     >>> cases = pd.DataFrame({"age": rng.uniform(18, 60, 500),
     ...                       "sex": rng.choice(["male", "female"], 500),
@@ -440,7 +440,7 @@ class FixedScore(ClassifierMixin, TransformerMixin, BaseEstimator):
     published scale.
 
     >>> import pandas as pd
-    >>> from riskeval.prediction.actuarial import FixedScore
+    >>> from riskeval.prediction import FixedScore
     >>> illustrative = FixedScore(
     ...     intercept=1.5,
     ...     coefficients={"1/age": 20.0, "age": -0.05, "male": 0.3, "n_previous": 0.1},
