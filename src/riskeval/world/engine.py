@@ -85,6 +85,8 @@ import pandas as pd
 
 from .._core.keyed import Streams, hash_ids, mix, normal, rekey, small_ids
 from .._core.params import P, ParamSet, assumption, check_value, params_table, suggest
+from .._core.results import SeriesResult, TableResult
+from .._core.seeds import seed_sequence
 from ..data.ratings import RISK_LEVELS, _py
 from ..errors import RiskevalError, RiskevalTypeError
 from .mechanisms import Inputs, Occasion, cut, prepare
@@ -274,6 +276,18 @@ class Design:
     vignettes_per_officer, second_assessor, occasions, interval_years, start_year,
     evidence_change_sd
         See :meth:`World.parameters` for meaning and provenance.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> design = rv.world.Design(allocation="incomplete", vignettes_per_officer=4, occasions=2)
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6, design=design)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> len(ratings)  # 6 officers x 4 vignettes x 2 occasions
+    48
+    >>> sorted(set(ratings["occasion"]))
+    [0, 1]
     """
 
     allocation: str = "crossed"
@@ -786,19 +800,42 @@ def _codes(col: pd.Series) -> np.ndarray:
     return np.asarray(col.cat.codes, dtype=np.int64)
 
 
-def disagreement_statistics(ratings: pd.DataFrame) -> dict[str, float]:
+def disagreement_statistics(ratings: pd.DataFrame) -> SeriesResult:
     """Summary statistics of disagreement in a simulated ratings table.
+
+    Parameters
+    ----------
+    ratings : pandas.DataFrame
+        A table made by :func:`simulate` (it needs ``case``, ``officer``, ``office``,
+        ``occasion``, ``rating`` and ``reference``).
 
     Returns
     -------
-    dict
-        ``off_reference`` (share of ratings differing from the reference), ``upward`` and
-        ``downward`` (shares above and below it), ``mean_abs_error`` (mean absolute difference
-        in levels), ``pairwise_disagreement`` (chance that two officers rating the same case
+    SeriesResult
+        One number per statistic, read by name (``stats["upward"]``): ``off_reference``
+        (share of ratings differing from the reference), ``upward`` and ``downward``
+        (shares above and below it), ``mean_abs_error`` (mean absolute difference in
+        levels), ``pairwise_disagreement`` (chance that two officers rating the same case
         on the same occasion differ), ``office_share`` and ``officer_share`` (shares of the
         case-centred variance of the rating's level number lying between offices and between
         officers within offices; moment estimates).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> stats = rv.world.disagreement_statistics(rv.simulate(world, seed=1))
+    >>> list(stats.index[:3])
+    ['off_reference', 'upward', 'downward']
+    >>> bool(stats["upward"] + stats["downward"] == stats["off_reference"])
+    True
     """
+    return SeriesResult(_disagreement(ratings), title="Disagreement in simulated ratings")
+
+
+def _disagreement(ratings: pd.DataFrame) -> dict[str, float]:
+    """The statistics of :func:`disagreement_statistics`, as a dict."""
     r, ref = _codes(ratings["rating"]), _codes(ratings["reference"])
     diff = r - ref
     out = {"off_reference": float(np.mean(diff != 0)), "upward": float(np.mean(diff > 0)),
@@ -835,15 +872,15 @@ def _statistics(world: World, seed: Any,
                 ) -> dict[str, float]:
     """Simulate once; the built-in disagreement statistics plus the user's own."""
     r = simulate(world, seed)
-    found = disagreement_statistics(r)
+    found = _disagreement(r)
     for k, fn in (statistics or {}).items():
         found[k] = float(fn(r))
     return found
 
 
-def mechanism_effects(world: World, seed: Any = 0, *,
+def mechanism_effects(world: World, seed: Any = None, *,
                       statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None = None,
-                      mechanisms: Iterable[str] | None = None) -> pd.DataFrame:
+                      mechanisms: Iterable[str] | None = None) -> TableResult:
     """How much each mechanism changes the disagreement: switch it off, all else equal.
 
     Every simulation uses the same seed, and draws are keyed per mechanism, so the only
@@ -852,7 +889,8 @@ def mechanism_effects(world: World, seed: Any = 0, *,
     Parameters
     ----------
     world : World
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
+        One seed for every simulation (None: fresh entropy, drawn once).
     statistics : mapping of name to callable, optional
         Extra statistics of a ratings table, e.g.
         ``{"alpha": lambda r: rv.krippendorff_alpha(r, case="case", rater="officer",
@@ -863,17 +901,30 @@ def mechanism_effects(world: World, seed: Any = 0, *,
 
     Returns
     -------
-    pandas.DataFrame
-        One row per mechanism and statistic: ``with_all`` (everything on), ``without`` (that
-        mechanism off), and ``effect = with_all - without``, the part of the statistic the
-        mechanism is responsible for given the others.
+    TableResult
+        A table (a DataFrame) with one row per mechanism and statistic: ``with_all``
+        (everything on), ``without`` (that mechanism off), and ``effect = with_all -
+        without``, the part of the statistic the mechanism is responsible for given the
+        others.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> eff = rv.mechanism_effects(world, seed=1, mechanisms=["defensive_inflation"])
+    >>> eff.shape
+    (7, 5)
+    >>> row = eff.set_index("statistic").loc["upward"]
+    >>> bool(abs(row["effect"] - (row["with_all"] - row["without"])) < 1e-12)
+    True
     """
     if not isinstance(world, World):
         raise RiskevalTypeError("mechanism_effects() needs a riskeval World")
     names = list(world.enabled if mechanisms is None else mechanisms)
     for m in names:
         _check_name(m)
-    ss = Streams(seed)._ss  # one SeedSequence reused: identical draws in every run
+    ss = seed_sequence(seed)  # one SeedSequence reused: identical draws in every run
 
     def stats_of(w: World) -> dict[str, float]:
         return _statistics(w, ss, statistics)
@@ -885,13 +936,14 @@ def mechanism_effects(world: World, seed: Any = 0, *,
         for k, val in full.items():
             rows.append({"mechanism": m, "statistic": k, "with_all": val,
                          "without": without[k], "effect": val - without[k]})
-    return pd.DataFrame(rows)
+    return TableResult(pd.DataFrame(rows), title=f"Mechanism effects in {world.name!r}: "
+                       "each mechanism switched off in turn")
 
 
 def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[Any],
-                seed: Any = 0, *,
+                seed: Any = None, *,
                 statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None = None,
-                ) -> pd.DataFrame:
+                ) -> TableResult:
     """How the disagreement statistics move as one assumed parameter varies.
 
     The defaults of the mechanisms are named assumptions (the study they come from gives
@@ -906,20 +958,32 @@ def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[A
         Which parameter to vary, e.g. ``"defensive_inflation", "strength"``.
     values : iterable
         The values to try (each validated like any parameter value).
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
+        One seed for every simulation (None: fresh entropy, drawn once).
     statistics : mapping of name to callable, optional
         Extra statistics of a ratings table, as in :func:`mechanism_effects`.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per value and statistic: ``mechanism``, ``parameter``, ``value``,
-        ``statistic``, ``estimate``.
+    TableResult
+        A table (a DataFrame) with one row per value and statistic: ``mechanism``,
+        ``parameter``, ``value``, ``statistic``, ``estimate``.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> curve = rv.world.sensitivity(world, "defensive_inflation", "strength", [0.0, 2.0],
+    ...                              seed=1)
+    >>> up = curve.query("statistic == 'upward'").set_index("value")["estimate"]
+    >>> bool(up[2.0] >= up[0.0])
+    True
     """
     if not isinstance(world, World):
         raise RiskevalTypeError("sensitivity() needs a riskeval World")
     _check_name(mechanism)
-    ss = Streams(seed)._ss
+    ss = seed_sequence(seed)
     rows = []
     for value in values:
         w = world.with_mechanisms(**{mechanism: {parameter: value}})
@@ -928,5 +992,6 @@ def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[A
                   "statistic": k, "estimate": est} for k, est in found.items()]
     if not rows:
         raise RiskevalError("sensitivity() needs at least one value to try")
-    return pd.DataFrame(rows)
+    return TableResult(pd.DataFrame(rows), title=f"Sensitivity of the disagreement to "
+                       f"{mechanism}.{parameter}")
 
