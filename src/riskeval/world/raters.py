@@ -86,7 +86,23 @@ _OFFICERS = ParamSet("officers", (
 
 
 def parameters() -> pd.DataFrame:
-    """The office and officer trait distributions with their meaning and provenance."""
+    """The office and officer trait distributions with their meaning and provenance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter: ``component``, ``enabled``, ``parameter``, ``value``,
+        ``meaning``, ``provenance`` and ``is_assumption``.
+
+    Examples
+    --------
+    >>> from riskeval.world import raters
+    >>> table = raters.parameters()
+    >>> sorted(set(table["component"]))
+    ['officers', 'offices']
+    >>> "override_mean" in set(table["parameter"])
+    True
+    """
     return params_table(_OFFICES.rows() + _OFFICERS.rows())
 
 
@@ -105,7 +121,7 @@ def _beta(u: np.ndarray, mean: float, conc: float) -> np.ndarray:
     return stats.beta.ppf(u, mean * conc, (1 - mean) * conc)
 
 
-def make_offices(offices: int | Sequence[str], seed: Any = 0, *,
+def make_offices(offices: int | Sequence[str], seed: Any = None, *,
                  params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Draw offices and their local practice.
 
@@ -113,8 +129,8 @@ def make_offices(offices: int | Sequence[str], seed: Any = 0, *,
     ----------
     offices : int or sequence of str
         How many offices (named ``Office 1`` ...) or their names.
-    seed : int, SeedSequence or Generator
-        An office's traits depend only on the seed and its name.
+    seed : None, int, SeedSequence or Generator
+        An office's traits depend only on the seed and its name (None: fresh entropy).
     params : mapping, optional
         Replacement values for the office parameters (see :func:`parameters`).
 
@@ -125,6 +141,15 @@ def make_offices(offices: int | Sequence[str], seed: Any = 0, *,
         each offence type (the local caseload mix, summing to 1); ``override_rate``;
         ``manager_shift`` (the manager's own latent tendency); ``scrutiny`` (pressure in the
         base year) and ``scrutiny_trend`` (growth per year).
+
+    Examples
+    --------
+    >>> from riskeval.world import raters
+    >>> offices = raters.make_offices(["North", "South"], seed=1)
+    >>> offices["office"].tolist()
+    ['North', 'South']
+    >>> offices.filter(like="share_").sum(axis=1).round(6).tolist()  # each mix sums to 1
+    [1.0, 1.0]
     """
     pp = office_params(params)
     names = _names(offices, "Office {}", "offices")
@@ -169,7 +194,8 @@ def _names(spec: int | Sequence[str], pattern: str, what: str) -> np.ndarray:
     return names
 
 
-def make_officers(offices: pd.DataFrame, per_office: int | Mapping[str, int], seed: Any = 0, *,
+def make_officers(offices: pd.DataFrame, per_office: int | Mapping[str, int],
+                  seed: Any = None, *,
                   params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Draw officers for each office.
 
@@ -181,7 +207,8 @@ def make_officers(offices: pd.DataFrame, per_office: int | Mapping[str, int], se
         Officers in each office. Officer ``j`` of office ``X`` is called ``X/j`` (two digits);
         its traits depend only on the seed and that name, so raising ``per_office`` adds
         officers without changing existing ones.
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
+        Same seed, same officers (None: fresh entropy).
     params : mapping, optional
         Replacement values for the officer parameters (see :func:`parameters`).
 
@@ -193,6 +220,17 @@ def make_officers(offices: pd.DataFrame, per_office: int | Mapping[str, int], se
         ``noise_factor`` (multiplies judgement noise; mean 1), ``actuarial_weight``,
         ``inflation_tendency`` and ``anchoring_strength`` (0..1), ``hours_per_assessment`` and
         ``trust_months``.
+
+    Examples
+    --------
+    >>> from riskeval.world import raters
+    >>> offices = raters.make_offices(["North", "South"], seed=1)
+    >>> officers = raters.make_officers(offices, {"North": 2, "South": 1}, seed=1)
+    >>> officers["officer"].tolist()
+    ['North/01', 'North/02', 'South/01']
+    >>> more = raters.make_officers(offices, {"North": 3, "South": 1}, seed=1)
+    >>> bool(more.head(2).equals(officers.head(2)))  # existing officers are unchanged
+    True
     """
     if not isinstance(offices, pd.DataFrame) or "office" not in offices:
         raise RiskevalTypeError("offices must be a DataFrame with an 'office' column "
@@ -277,6 +315,17 @@ def train(officers: pd.DataFrame, trained: Any, **effects: Any) -> pd.DataFrame:
     -------
     pandas.DataFrame
         A copy with a ``trained`` column and the trained officers' traits changed.
+
+    Examples
+    --------
+    >>> from riskeval.world import raters
+    >>> offices = raters.make_offices(["North", "South"], seed=1)
+    >>> officers = raters.make_officers(offices, 2, seed=1)
+    >>> after = raters.train(officers, ["North/01"], noise_factor=0.5)
+    >>> after["trained"].tolist()
+    [True, False, False, False]
+    >>> (after["noise_factor"] / officers["noise_factor"]).round(3).tolist()
+    [0.5, 1.0, 1.0, 1.0]
     """
     p = TRAINING.updated(effects)
     out = officers.copy()

@@ -176,7 +176,23 @@ _TRUTH = ParamSet("truth", (
 
 
 def parameters() -> pd.DataFrame:
-    """The population and ground-truth parameters with their meaning and provenance."""
+    """The population and ground-truth parameters with their meaning and provenance.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter: ``component``, ``enabled``, ``parameter``, ``value``,
+        ``meaning``, ``provenance`` and ``is_assumption``.
+
+    Examples
+    --------
+    >>> from riskeval.world import vignettes
+    >>> table = vignettes.parameters()
+    >>> float(table.set_index("parameter").loc["p_female", "value"])
+    0.1
+    >>> bool(table["provenance"].str.len().gt(0).all())
+    True
+    """
     return params_table(_POPULATION.rows() + _TRUTH.rows())
 
 
@@ -202,7 +218,7 @@ def _check_n(n: Any) -> int:
     return int(n)
 
 
-def population(n: int, seed: Any = 0, *, ids: Sequence[str] | None = None,
+def population(n: int, seed: Any = None, *, ids: Sequence[str] | None = None,
                params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Draw ``n`` random vignettes with their ground truth.
 
@@ -210,9 +226,9 @@ def population(n: int, seed: Any = 0, *, ids: Sequence[str] | None = None,
     ----------
     n : int
         Number of cases.
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
         Every attribute of case ``i`` depends only on the seed and the case's identifier, so
-        drawing more cases leaves the first ``n`` unchanged.
+        drawing more cases leaves the first ``n`` unchanged (None: fresh entropy).
     ids : sequence of str, optional
         Case identifiers (default ``V0001``, ``V0002``, ...).
     params : mapping, optional
@@ -232,6 +248,18 @@ def population(n: int, seed: Any = 0, *, ids: Sequence[str] | None = None,
     the career; the eleven need areas load on one latent need factor; protective factors fall
     and psychological risk rises with need; openness is independent of true risk, so any weight
     put on it is bias.
+
+    Examples
+    --------
+    >>> from riskeval.world import vignettes
+    >>> cases = vignettes.population(5, seed=1)
+    >>> cases.shape
+    (5, 33)
+    >>> list(cases["case"][:2]), str(cases["reference"].iloc[1])
+    (['V0001', 'V0002'], 'high')
+    >>> more = vignettes.population(8, seed=1)  # more cases leave the first five unchanged
+    >>> bool(more.head(5).equals(cases))
+    True
     """
     n = _check_n(n)
     pp = _POPULATION.updated(params or {})
@@ -315,6 +343,20 @@ def base_case() -> dict[str, Any]:
     violence offence, need score 1 in 'thinking_behaviour', 'lifestyle' and 'ete', no other
     needs, 1 protective factor, no psychological risk factors, guarded (openness 1), settled
     accommodation, not a recall, new to the service. (Assumption: a typical mid-range case.)
+
+    Returns
+    -------
+    dict
+        One value for each attribute of :data:`FEATURE_COLUMNS`.
+
+    Examples
+    --------
+    >>> from riskeval.world import vignettes
+    >>> case = vignettes.base_case()
+    >>> case["age"], case["offence"], case["openness"]
+    (32, 'violence', 1)
+    >>> set(case) == set(vignettes.FEATURE_COLUMNS)
+    True
     """
     out: dict[str, Any] = {
         "age": 32, "sex": "male", "previous_sanctions": 6, "age_first_sanction": 17,
@@ -354,6 +396,19 @@ def factorial(factors: Mapping[str, Sequence[Any]], *, base: Mapping[str, Any] |
     References
     ----------
     Auspurg, K. & Hinz, T. (2015). *Factorial Survey Experiments*. Sage.
+
+    Examples
+    --------
+    >>> from riskeval.world import vignettes
+    >>> design = vignettes.factorial({"offence": ["violence", "arson"], "openness": [0, 2]})
+    >>> print(design[["case", "offence", "openness"]].to_string(index=False))
+     case  offence  openness
+    F0001 violence         0
+    F0002 violence         2
+    F0003    arson         0
+    F0004    arson         2
+    >>> design["reference"].cat.categories.tolist()
+    ['low', 'medium', 'high', 'very high']
     """
     if not isinstance(factors, Mapping) or not factors:
         raise RiskevalTypeError("factors must be a non-empty mapping of column name to levels, "
@@ -416,6 +471,23 @@ def validate_vignettes(frame: pd.DataFrame) -> pd.DataFrame:
     RiskevalError
         On a missing column, unknown offence type or accommodation status, out-of-range score,
         duplicate case identifier or a missing value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A checked copy with :data:`TRUTH_COLUMNS` added or recomputed.
+
+    Examples
+    --------
+    >>> from riskeval.world import vignettes
+    >>> cases = vignettes.population(3, seed=1)
+    >>> bare = cases.drop(columns=list(vignettes.TRUTH_COLUMNS))
+    >>> bool(vignettes.validate_vignettes(bare)["harm_latent"].equals(cases["harm_latent"]))
+    True
+    >>> vignettes.validate_vignettes(bare.assign(openness=[1, 2, 7]))
+    Traceback (most recent call last):
+    ...
+    riskeval.errors.RiskevalError: column 'openness' row 2: 7 is not a whole number from 0 to 2
     """
     if not isinstance(frame, pd.DataFrame):
         raise RiskevalTypeError(f"vignettes must be a pandas DataFrame; got {type(frame).__name__}")
@@ -505,6 +577,16 @@ def assess_truth(frame: pd.DataFrame, params: Mapping[str, Any] | None = None) -
 
         ``reference`` is ``harm_latent`` cut at three thresholds into low < medium < high <
         very high (an ordered categorical), kept as given if the input already has it.
+
+    Examples
+    --------
+    >>> from riskeval.world import vignettes
+    >>> cases = vignettes.population(4, seed=1).drop(columns="reference")
+    >>> truth = vignettes.assess_truth(cases)
+    >>> [str(level) for level in truth["reference"]]
+    ['medium', 'high', 'medium', 'medium']
+    >>> round(float(truth["harm_latent"].iloc[0]), 3)
+    0.793
     """
     tp = _TRUTH.updated(params or {})
     out = frame.copy()
