@@ -258,13 +258,14 @@ def test_identical_scores_give_z_0_with_a_warning(asah):
 
 
 @pytest.mark.parametrize("y, score, match", [
-    ([0, 1, 2, 0], [0.1, 0.2, 0.3, 0.4], r"0/1 .* positions 2 \(counting from 0\) hold 2"),
-    ([0, 1, np.nan, 0], [0.1, 0.2, 0.3, 0.4], "0/1 .* hold nan"),
-    (["no", "yes", "no", "yes"], [0.1, 0.2, 0.3, 0.4], "0/1 .* 'no', 'yes'"),
+    ([0, 1, 2, 0], [0.1, 0.2, 0.3, 0.4], r"y has the value 2 at row 2 \(1 such values\); exp"),
+    ([0, 1, np.nan, 0], [0.1, 0.2, 0.3, 0.4], r"y is missing at row 2 \(1 missing in all\)"),
+    (["no", "yes", "no", "yes"], [0.1, 0.2, 0.3, 0.4],
+     r"y has the value 'no' at row 0 \(4 such values\); expected 0/1"),
     ([1, 1, 1, 1], [0.1, 0.2, 0.3, 0.4], "only 1 .* both outcomes"),
     ([0, 1, 0, 1], [0.1, np.inf, 0.3, 0.4], "finite numbers; positions 1"),
     ([0, 1, 0, 1], [0.1, np.nan, 0.3, 0.4], "finite numbers"),
-    ([0, 1, 0, 1], [0.1, 0.2, 0.3], "y has 4 values but the scores have 3"),
+    ([0, 1, 0, 1], [0.1, 0.2, 0.3], "y has 4 values; expected 3"),
     ([0, 1, 0, 0], [0.1, 0.2, 0.3, 0.4], "at least two cases of each outcome; y has 1"),
 ])
 def test_auc_refuses_bad_input_naming_it(y, score, match):

@@ -90,7 +90,7 @@ def test_inflation_cost_moves_people_up_and_lowers_ppv():
 
 def test_errors_are_named_and_plot_draws():
     d = _population()
-    with pytest.raises(RiskevalError, match="outcome row 3 holds 'yes'"):
+    with pytest.raises(RiskevalError, match="outcome has the value 'yes' at row 3"):
         baserates.band_table(d["band"], d["y"].astype(object).where(d.index != 3, "yes"))
     with pytest.raises(RiskevalError, match="at='severe'"):
         baserates.threshold_metrics(d["band"], d["y"], at="severe")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_binary, check_confidence
 from ..data.ratings import RISK_LEVELS, _py, _rows, _suggest, level_codes
 from ..errors import RiskevalError
 
@@ -67,13 +68,10 @@ def _shown(values: np.ndarray) -> str:
 
 
 def _confidence(confidence: Any) -> float:
-    if isinstance(confidence, bool) or not isinstance(confidence, numbers.Real) or not (
-        0.0 < float(confidence) < 1.0
-    ):
-        raise RiskevalError(
-            f"confidence must be a number strictly between 0 and 1, e.g. 0.95; got {confidence!r}"
-        )
-    return float(confidence)
+    if isinstance(confidence, bool):  # True is not a level, though float(True) is 1.0
+        raise RiskevalError(f"confidence={confidence!r} is not a level strictly between 0 and "
+                            "1 (for example 0.95)")
+    return check_confidence(confidence)
 
 
 def _one_dim(values: Any, name: str) -> np.ndarray:
@@ -92,31 +90,25 @@ def _one_dim(values: Any, name: str) -> np.ndarray:
     return values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
 
 
+def _outcome(values: Any, name: str, *, n: int | None = None,
+             missing: str = "error") -> np.ndarray:
+    """A 0/1 outcome by :func:`riskeval._core.checks.check_binary` (booleans, or floats with
+    NaN for ``missing="keep"``), its messages naming values and rows as the user wrote them
+    (``7 at row 103``, not numpy's ``np.int64(7)``)."""
+    if isinstance(values, pd.DataFrame) and values.shape[1] == 1:
+        values = values.iloc[:, 0]
+    try:
+        return check_binary(values, name, missing=missing, n=n)
+    except RiskevalError:
+        if not isinstance(values, pd.Series):
+            raise
+        plain = values.astype(object).set_axis(values.index.astype(object))
+        return check_binary(plain, name, missing=missing, n=n)
+
+
 def _binary(y: Any, name: str = "y", n: int | None = None) -> np.ndarray:
     """A 0/1 outcome with both classes present, as a boolean array."""
-    raw = _one_dim(y, name)
-    if n is not None and len(raw) != n:
-        raise RiskevalError(f"{name} has {len(raw)} values but the scores have {n}; expected one "
-                            "outcome per case, in the same order")
-    if len(raw) == 0:
-        raise RiskevalError(f"{name} is empty; expected one 0/1 outcome per case")
-    arr = np.asarray(raw)
-    if arr.dtype.kind in "biuf":
-        ok = (arr == 0) | (arr == 1)
-        if ok.all():
-            return _both(arr.astype(bool), name)
-    obj = np.asarray(raw, dtype=object)
-    ok = np.array([
-        (isinstance(v, bool | np.bool_))
-        or (isinstance(v, numbers.Real) and not isinstance(v, bool) and (v == 0 or v == 1))
-        for v in obj
-    ], dtype=bool)
-    if not ok.all():
-        raise RiskevalError(
-            f"{name} must be 0/1 (1 = reconvicted) or True/False; {_where(y, ~ok)} hold "
-            f"{_shown(obj[~ok])}"
-        )
-    return _both(np.array([bool(v) for v in obj], dtype=bool), name)
+    return _both(_outcome(y, name, n=n), name)
 
 
 def _both(out: np.ndarray, name: str) -> np.ndarray:

@@ -33,6 +33,7 @@ from .._core.keyed import Streams, hash_ids
 from .._core.params import P, ParamSet, assumption
 from ..data.ratings import RISK_LEVELS, level_codes, parse_categories
 from ..errors import RiskevalError
+from ._common import _outcome
 
 __all__ = ["OUTCOME_PARAMS", "band_table", "inflation_cost", "majority_condition",
            "plot_base_rates",
@@ -71,15 +72,7 @@ def _bands(band: Any, categories: Any, name: str = "band") -> tuple[np.ndarray, 
 
 
 def _binary(y: Any, name: str, n: int) -> np.ndarray:
-    arr = pd.Series(y).to_numpy()
-    if len(arr) != n:
-        raise RiskevalError(f"{name} has {len(arr)} values; expected {n} (one per person)")
-    num = pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(float)
-    bad = ~np.isin(num, (0.0, 1.0))
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise RiskevalError(f"{name} row {i} holds {arr[i]!r}; expected 0 or 1")
-    return num.astype(int)
+    return _outcome(y, name, n=n).astype(int)
 
 
 def band_table(band: Any, outcome: Any, *, serious: Any = None, categories: Any = None,

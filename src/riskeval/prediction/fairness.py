@@ -61,7 +61,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -69,13 +69,15 @@ from scipy import stats
 
 from .._core.checks import check_confidence as _check_confidence
 from .._core.intervals import newcombe_difference, wilson_interval
+from .._core.results import Result
 from ..data.ratings import _suggest
 from ..errors import DegenerateDataWarning, RiskevalError
+from ._common import _outcome
 
 __all__ = [
     "AUCByGroup",
-    "CalibrationResult",
     "ErrorRates",
+    "GroupCalibrationResult",
     "calibration_within_groups",
     "error_rates",
     "newcombe_difference",
@@ -152,28 +154,6 @@ def _row(series: pd.Series, position: int) -> str:
 def _plain(value: Any) -> Any:
     """A numpy scalar as the Python scalar, so that messages read 2 rather than np.int64(2)."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _binary(series: pd.Series, name: str) -> np.ndarray:
-    """0/1 or True/False values as a bool array; anything else is an error naming the row."""
-    missing = series.isna().to_numpy()
-    if missing.any():
-        pos = int(np.flatnonzero(missing)[0])
-        raise RiskevalError(f"{name} is missing at {_row(series, pos)} ({int(missing.sum())} "
-                            "missing in all); expected 0/1 or True/False for every person")
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return series.to_numpy(dtype=bool)
-    numeric = pd.to_numeric(series, errors="coerce")
-    bad = numeric.isna().to_numpy()
-    if not bad.any():
-        as_float = numeric.to_numpy(dtype=float)
-        bad = ~np.isin(as_float, (0.0, 1.0))
-    if bad.any():
-        pos = int(np.flatnonzero(bad)[0])
-        value = _plain(series.iloc[pos])
-        raise RiskevalError(f"{name} has the value {value!r} at {_row(series, pos)} "
-                            f"({int(bad.sum())} such values); expected 0/1 or True/False")
-    return numeric.to_numpy(dtype=float) == 1.0
 
 
 def _group_codes(series: pd.Series, name: str) -> tuple[np.ndarray, list]:
@@ -283,7 +263,7 @@ def _chi2_homogeneity(table: np.ndarray) -> tuple[float, int, float, float]:
 
 
 @dataclass(frozen=True)
-class ErrorRates:
+class ErrorRates(Result):
     """Per-group error rates of a yes/no flag, their largest gaps and tests of equality.
 
     Attributes
@@ -308,13 +288,31 @@ class ErrorRates:
         chi-square approximation is rough).
     confidence : float
         Level of every interval.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y    = np.array([0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1])
+    >>> flag = np.array([0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1])
+    >>> office = np.repeat(["north", "south"], 8)
+    >>> res = error_rates(y, flag, office)
+    >>> res.to_frame().shape, float(res.to_frame().loc["south", "fpr"])
+    ((2, 26), 0.75)
+    >>> res.summary().splitlines()[0].split()[:3]
+    ['n', 'base_rate', 'fpr']
     """
+
+    title: ClassVar[str] = "Error rates by group"
 
     table: pd.DataFrame
     overall: pd.Series
     gaps: pd.DataFrame
     tests: pd.DataFrame
     confidence: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-group table (one row per group), a copy."""
+        return self.table.copy()
 
     def summary(self, digits: int = 3) -> str:
         """Plain-text table of the per-group rates, the gaps and the tests."""
@@ -412,8 +410,8 @@ def error_rates(y: Any, predicted_positive: Any, groups: Any, confidence: float 
     s_p = _as_series(predicted_positive, "predicted_positive", data)
     s_g = _as_series(groups, "groups", data)
     _same_length({"y": s_y, "predicted_positive": s_p, "groups": s_g})
-    yy = _binary(s_y, "y")
-    pp = _binary(s_p, "predicted_positive")
+    yy = _outcome(s_y, "y")
+    pp = _outcome(s_p, "predicted_positive")
     codes, labels = _group_codes(s_g, "groups")
     k = len(labels)
 
@@ -467,7 +465,7 @@ def error_rates(y: Any, predicted_positive: Any, groups: Any, confidence: float 
 
 
 @dataclass(frozen=True)
-class CalibrationResult:
+class GroupCalibrationResult(Result):
     """Observed outcome rates by group and band, and tests of whether group adds to band.
 
     Attributes
@@ -499,7 +497,19 @@ class CalibrationResult:
         Band labels (lowest first) and group labels.
     confidence : float
         Level of every interval.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> band = rng.integers(0, 3, 300)
+    >>> y = rng.random(300) < np.array([0.2, 0.45, 0.7])[band]
+    >>> res = calibration_within_groups(y, band, rng.choice(["a", "b"], 300))
+    >>> type(res).__name__, res.to_frame().shape, res.rates.shape
+    ('GroupCalibrationResult', (6, 5), (3, 2))
     """
+
+    title: ClassVar[str] = "Calibration within groups"
 
     table: pd.DataFrame
     tests: pd.DataFrame
@@ -508,6 +518,10 @@ class CalibrationResult:
     bands: tuple
     groups: tuple
     confidence: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The rates per (group, band) cell, a copy of ``table``."""
+        return self.table.copy()
 
     @property
     def rates(self) -> pd.DataFrame:
@@ -541,7 +555,7 @@ def _saturated_loglik(events: np.ndarray, n: np.ndarray) -> float:
 def calibration_within_groups(y: Any, band_or_score: Any, groups: Any,
                               confidence: float = 0.95, *, data: pd.DataFrame | None = None,
                               order: Sequence | None = None, bins: int | None = None
-                              ) -> CalibrationResult:
+                              ) -> GroupCalibrationResult:
     """Does a band mean the same risk in every group? Rates by band and likelihood-ratio tests.
 
     Parameters
@@ -564,9 +578,9 @@ def calibration_within_groups(y: Any, band_or_score: Any, groups: Any,
 
     Returns
     -------
-    CalibrationResult
+    GroupCalibrationResult
         ``table``, ``tests``, ``coefficients``, ``group_share``; see
-        :class:`CalibrationResult`.
+        :class:`GroupCalibrationResult`.
 
     Raises
     ------
@@ -604,7 +618,7 @@ def calibration_within_groups(y: Any, band_or_score: Any, groups: Any,
     s_b = _as_series(band_or_score, "band_or_score", data)
     s_g = _as_series(groups, "groups", data)
     _same_length({"y": s_y, "band_or_score": s_b, "groups": s_g})
-    yy = _binary(s_y, "y").astype(float)
+    yy = _outcome(s_y, "y").astype(float)
     bcodes, blabels = _band_codes(s_b, "band_or_score", order, bins)
     gcodes, glabels = _group_codes(s_g, "groups")
 
@@ -667,7 +681,7 @@ def calibration_within_groups(y: Any, band_or_score: Any, groups: Any,
     if n_group < 2:
         warnings.warn(f"only one group ({glabels[0]!r}); nothing to compare",
                       DegenerateDataWarning, stacklevel=2)
-    return CalibrationResult(table=table, tests=tests, coefficients=coefficients,
+    return GroupCalibrationResult(table=table, tests=tests, coefficients=coefficients,
                              group_share=share, bands=tuple(blabels[b] for b in used_b),
                              groups=tuple(glabels[g] for g in used_g), confidence=level)
 
@@ -678,7 +692,7 @@ def calibration_within_groups(y: Any, band_or_score: Any, groups: Any,
 
 
 @dataclass(frozen=True)
-class AUCByGroup:
+class AUCByGroup(Result):
     """Area under the ROC curve of a score in each group.
 
     Attributes
@@ -692,12 +706,39 @@ class AUCByGroup:
         Chi-square test that the groups share one AUC (``chi2``, ``df``, ``pvalue``).
     confidence : float
         Level of the intervals.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0, 0, 1, 1, 0, 1, 0, 1])
+    >>> s = np.array([1, 2, 3, 4, 2, 1, 3, 4])
+    >>> res = score_auc_by_group(y, s, ["a"] * 4 + ["b"] * 4)
+    >>> res.to_frame()["auc"].tolist(), round(float(res.overall["auc"]), 3)
+    ([1.0, 0.5], 0.75)
     """
+
+    title: ClassVar[str] = "AUC by group"
 
     table: pd.DataFrame
     overall: pd.Series
     test: pd.Series
     confidence: float
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-group table (one row per group), a copy."""
+        return self.table.copy()
+
+    def summary(self, digits: int = 3) -> str:
+        """Plain-text per-group AUCs and the test of one common AUC."""
+        cols = ["n", "positives", "negatives", "auc", "low", "high"]
+        test = self.test
+        chi2 = "nan" if pd.isna(test["chi2"]) else f"{float(test['chi2']):.2f}"
+        p = "nan" if pd.isna(test["pvalue"]) else f"{float(test['pvalue']):.3g}"
+        return "\n".join([
+            f"{self.title} ({self.confidence:.0%} DeLong intervals)",
+            self.table[cols].round(digits).to_string(), "",
+            f"overall AUC {float(self.overall['auc']):.{digits}f}; one common AUC: chi2 = "
+            f"{chi2} on {int(test['df'])} df, p = {p}"])
 
 
 def _delong(score: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -759,7 +800,7 @@ def score_auc_by_group(y: Any, score: Any, groups: Any, confidence: float = 0.95
     s_s = _as_series(score, "score", data)
     s_g = _as_series(groups, "groups", data)
     _same_length({"y": s_y, "score": s_s, "groups": s_g})
-    yy = _binary(s_y, "y")
+    yy = _outcome(s_y, "y")
     ss = _numeric_score(s_s, "score")
     codes, labels = _group_codes(s_g, "groups")
     z = _z(level)

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
+from .._core.checks import check_confidence
 from ..data.ratings import _check_columns, _py
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
 from ._lmm import SMALL_DENSE, Optimum, Profiled, optimise, sufficient_stats
@@ -320,8 +321,7 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     """
     if not isinstance(data, pd.DataFrame):
         raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    if not 0 < confidence < 1:
-        raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
+    confidence = check_confidence(confidence)
     _check_columns(data, {"rating": rating, "case": case, "rater": rater, "office": office})
     data = data.reset_index(drop=True)
     y_all, scored = _rating_values(data[rating], rating)
