@@ -21,7 +21,19 @@ __all__ = ["DegenerateDataWarning", "RiskevalError", "RiskevalTypeError", "Riske
 
 
 class RiskevalError(ValueError):
-    """Bad input that the user can fix; the message says what and where."""
+    """Bad input that the user can fix; the message says what and where.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> try:
+    ...     rv.icc([[1, 2], [2, 3]], form="ICC9")
+    ... except rv.RiskevalError as exc:
+    ...     print(exc)
+    form='ICC9' is not known; expected one of ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k
+    >>> issubclass(RiskevalError, ValueError)
+    True
+    """
 
 
 class RiskevalTypeError(RiskevalError, TypeError):
@@ -29,15 +41,55 @@ class RiskevalTypeError(RiskevalError, TypeError):
 
     A :class:`RiskevalError`, so ``except RiskevalError`` catches every input problem, and a
     ``TypeError``, as Python's own type errors are.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> try:
+    ...     rv.by_group(rv.fleiss_kappa, [[1, 2]], group="office", case="case",
+    ...                 rater="rater", rating="rating")
+    ... except TypeError as exc:
+    ...     print(type(exc).__name__, isinstance(exc, RiskevalError))
+    RiskevalTypeError True
     """
 
 
 class RiskevalWarning(UserWarning):
-    """Base class of riskeval warnings."""
+    """Base class of riskeval warnings.
+
+    Examples
+    --------
+    Turn every riskeval warning into an error, leaving other warnings alone:
+
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", RiskevalWarning)
+    ...     try:
+    ...         warnings.warn("one category only", DegenerateDataWarning)
+    ...     except RiskevalWarning as w:
+    ...         print(type(w).__name__)
+    DegenerateDataWarning
+    """
 
 
 class DegenerateDataWarning(RiskevalWarning):
-    """The data are legal but the coefficient is undefined or uninformative on them."""
+    """The data are legal but the coefficient is undefined or uninformative on them.
+
+    The result still comes back, with NaN where the value is undefined and the reason in
+    its ``note``.
+
+    Examples
+    --------
+    Every officer gave every case the same level, so Fleiss' kappa is 0 / 0:
+
+    >>> import warnings
+    >>> import riskeval as rv
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     res = rv.fleiss_kappa([[2, 2, 2], [2, 2, 2], [2, 2, 2]])
+    >>> caught[0].category.__name__, res.estimate
+    ('DegenerateDataWarning', nan)
+    """
 
 
 _COMMAND_LINE: ContextVar[frozenset[str] | None] = ContextVar("riskeval_command_line",
@@ -49,7 +101,18 @@ _FLAGS = {"sep": "delimiter", "rater": "rater", "n_jobs": "jobs"}
 
 def option(name: str, value: str | None = None) -> str:
     """An option as the user writes it: ``name=`` (``name='value'``) from Python,
-    ``--name`` (``--name 'value'``) on the command line."""
+    ``--name`` (``--name 'value'``) on the command line.
+
+    Examples
+    --------
+    >>> option("categories")
+    'categories='
+    >>> option("level", "nominal")
+    "level='nominal'"
+    >>> with command_line_options(["level"]):
+    ...     option("level", "nominal")
+    "--level 'nominal'"
+    """
     if _COMMAND_LINE.get() is not None:
         flag = "--" + _FLAGS.get(name, name).replace("_", "-")
         return flag if value is None else f"{flag} '{value}'"
@@ -58,7 +121,16 @@ def option(name: str, value: str | None = None) -> str:
 
 def has_option(name: str) -> bool:
     """Whether the user can pass this option where they are (every keyword from Python; on
-    the command line, only the running command's flags)."""
+    the command line, only the running command's flags).
+
+    Examples
+    --------
+    >>> has_option("occasion")
+    True
+    >>> with command_line_options(["case", "rater"]):
+    ...     has_option("case"), has_option("occasion")
+    (True, False)
+    """
     flags = _COMMAND_LINE.get()
     return flags is None or _FLAGS.get(name, name).replace("_", "-") in flags
 
@@ -66,7 +138,16 @@ def has_option(name: str) -> bool:
 @contextmanager
 def command_line_options(flags: Iterable[str] = ()) -> Iterator[None]:
     """Within this block, messages name options as command-line flags (``--occasion``);
-    ``flags`` are the running command's flags, without the dashes."""
+    ``flags`` are the running command's flags, without the dashes.
+
+    Examples
+    --------
+    >>> with command_line_options(["jobs"]):
+    ...     option("n_jobs"), has_option("n_jobs")
+    ('--jobs', True)
+    >>> option("n_jobs")
+    'n_jobs='
+    """
     token = _COMMAND_LINE.set(frozenset(flags))
     try:
         yield

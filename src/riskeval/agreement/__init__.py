@@ -5,7 +5,7 @@ Every function accepts a wide cases x raters array (NaN = not rated) or a long D
 ``.estimate``, ``.ci``, ``.to_frame()``, ``.summary()`` and an HTML view for Jupyter.
 """
 
-from ._bootstrap import bootstrap_interval
+from ._bootstrap import BootstrapInterval, bootstrap_interval
 from ._result import AgreementResult, ICCResult
 from ._weights import agreement_weights
 from .categorical import (
@@ -24,6 +24,7 @@ from .summary import agreement_summary
 __all__ = [
     "ICC_FORMS",
     "AgreementResult",
+    "BootstrapInterval",
     "ICCResult",
     "PairwiseAgreement",
     "agreement_summary",

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
+from .._core.results import Result
 from .._core.seeds import rng as make_rng
 from ..errors import DegenerateDataWarning, RiskevalError
 from ._kernel import deleted
@@ -78,6 +81,72 @@ def _resampled(stat: BatchedStat, rng: np.random.Generator, n: int, m: int, n_bo
     return out
 
 
+@dataclass(frozen=True)
+class BootstrapInterval(Result):
+    """A bootstrap confidence interval and what lies behind it (:func:`bootstrap_interval`).
+
+    Attributes
+    ----------
+    estimate : float
+        The statistic on the original data.
+    ci : tuple of float
+        ``(low, high)``; NaN when more than 10% of the resamples were undefined.
+    method : str
+        ``"percentile"`` or ``"bca"``.
+    confidence : float
+        Confidence level of ``ci``.
+    n_boot : int
+        Resamples drawn.
+    n_boot_valid : int
+        Resamples on which the statistic was finite.
+    boot_sd : float
+        Standard deviation of the valid resamples (NaN when the interval is).
+    z0, acceleration : float or None
+        BCa's bias correction and acceleration (``None`` for percentile intervals, and when
+        the interval is NaN).
+
+    Examples
+    --------
+    >>> r = BootstrapInterval(estimate=0.5, ci=(0.3, 0.7), method="percentile",
+    ...                       confidence=0.95, n_boot=1000, n_boot_valid=1000, boot_sd=0.1)
+    >>> r.to_frame().loc["estimate", "value"]
+    0.5
+    >>> r.info()
+    {'boot_sd': 0.1, 'n_boot_valid': 1000}
+    """
+
+    estimate: float
+    ci: tuple[float, float]
+    method: str
+    confidence: float
+    n_boot: int
+    n_boot_valid: int
+    boot_sd: float
+    z0: float | None = None
+    acceleration: float | None = None
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """What the interval is."""
+        return (f"Bootstrap {self.method} interval ({100 * self.confidence:g}%, "
+                f"{self.n_boot_valid} of {self.n_boot} resamples valid)")
+
+    def info(self) -> dict[str, Any]:
+        """``boot_sd``, ``n_boot_valid`` and, for a BCa interval, ``z0`` and
+        ``acceleration``: what the agreement results carry in their ``extra``."""
+        out: dict[str, Any] = {"boot_sd": self.boot_sd, "n_boot_valid": self.n_boot_valid}
+        if self.z0 is not None:
+            out.update({"z0": self.z0, "acceleration": self.acceleration})
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One column ``value`` indexed by estimate, ci_low, ci_high, boot_sd, n_boot_valid,
+        n_boot (and z0, acceleration for BCa)."""
+        rows = {"estimate": self.estimate, "ci_low": self.ci[0], "ci_high": self.ci[1],
+                **self.info(), "n_boot": self.n_boot}
+        return pd.DataFrame({"value": pd.Series(rows, dtype=object)})
+
+
 def bootstrap_interval(
     stat: BatchedStat,
     estimate: float,
@@ -90,7 +159,7 @@ def bootstrap_interval(
     confidence: float = 0.95,
     seed: Any = None,
     width: int = 1,
-) -> tuple[tuple[float, float], dict[str, Any]]:
+) -> BootstrapInterval:
     """Percentile or BCa interval from ``n_boot`` resamples.
 
     Parameters
@@ -111,14 +180,32 @@ def bootstrap_interval(
     width : int
         Work per resample (cells), used only to size the chunks.
 
+    confidence : float
+        Confidence level, strictly between 0 and 1.
+    seed : None, int, SeedSequence or Generator
+        Seed of the resamples (:mod:`riskeval._core.seeds`); a Generator moves on by one
+        whole set of draws.
+
     Returns
     -------
-    ci : tuple
-        ``(low, high)``, from the resamples where ``stat`` is finite; NaN (with a
-        DegenerateDataWarning) when more than 10% of the resamples are not.
-    info : dict
-        ``boot_sd`` (standard deviation of the resamples), ``n_boot_valid``, and for BCa the
-        bias correction ``z0`` and acceleration ``a``.
+    BootstrapInterval
+        ``ci`` (``(low, high)``, from the resamples where ``stat`` is finite; NaN, with a
+        DegenerateDataWarning, when more than 10% of the resamples are not), ``boot_sd``
+        (standard deviation of the resamples), ``n_boot_valid``, and for BCa the bias
+        correction ``z0`` and ``acceleration``; ``info()`` gives the last ones as a dict.
+
+    Examples
+    --------
+    The mean of 30 numbers, as a batched statistic of case multiplicities ``U``:
+
+    >>> x = np.linspace(0.0, 1.0, 30)
+    >>> def mean(U, V):
+    ...     return U @ x / U.sum(axis=1)
+    >>> res = bootstrap_interval(mean, 0.5, 30, 1, n_boot=500, seed=1)
+    >>> [round(v, 2) for v in res.ci]
+    [0.39, 0.61]
+    >>> res.n_boot_valid
+    500
 
     References
     ----------
@@ -137,13 +224,16 @@ def bootstrap_interval(
             DegenerateDataWarning,
             stacklevel=3,
         )
-        return (np.nan, np.nan), {"boot_sd": np.nan, "n_boot_valid": int(ok.sum())}
+        return BootstrapInterval(float(estimate), (np.nan, np.nan), method, confidence, n_boot,
+                                 int(ok.sum()), np.nan)
     theta = theta[ok]
     alpha = 1.0 - confidence
-    info: dict[str, Any] = {"boot_sd": float(theta.std(ddof=1)), "n_boot_valid": int(ok.sum())}
+    common = {"estimate": float(estimate), "method": method, "confidence": confidence,
+              "n_boot": n_boot, "n_boot_valid": int(ok.sum()),
+              "boot_sd": float(theta.std(ddof=1))}
     if method == "percentile" or not np.isfinite(estimate):
         lo, hi = np.quantile(theta, [alpha / 2, 1 - alpha / 2])
-        return (float(lo), float(hi)), info
+        return BootstrapInterval(ci=(float(lo), float(hi)), **common)
     # BCa: bias correction from the share of resamples below the estimate (ties split) ...
     below = (theta < estimate).mean() + 0.5 * (theta == estimate).mean()
     below = np.clip(below, 1.0 / (2 * theta.size), 1 - 1.0 / (2 * theta.size))
@@ -158,5 +248,4 @@ def bootstrap_interval(
     z = stats.norm.ppf([alpha / 2, 1 - alpha / 2])
     adj = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
     lo, hi = np.quantile(theta, adj)
-    info.update({"z0": float(z0), "acceleration": a})
-    return (float(lo), float(hi)), info
+    return BootstrapInterval(ci=(float(lo), float(hi)), z0=float(z0), acceleration=a, **common)

@@ -169,14 +169,15 @@ def finish(
     elif method == "none" or not np.isfinite(estimate):
         interval = (np.nan, np.nan)
     else:
-        interval, boot = bootstrap_interval(
+        boot = bootstrap_interval(
             bounded(stat, lower, upper), estimate, n_cases, n_raters, n_boot=n_boot,
             resample=resample, method=method, confidence=confidence, seed=seed, width=width,
         )
-        info.update(boot)
+        interval = boot.ci
+        info.update(boot.info())
         label = f"bootstrap {method} ({n_boot} x {resample})"
         se = None
-        why_nan = (f"{n_boot - boot['n_boot_valid']} of {n_boot} resamples gave an undefined "
+        why_nan = (f"{n_boot - boot.n_boot_valid} of {n_boot} resamples gave an undefined "
                    "coefficient")
         warned = True  # by bootstrap_interval
     if method != "none":

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.results import Result
+
 __all__ = ["AgreementResult", "ICCResult"]
 
 
@@ -33,7 +35,7 @@ def _frozen(mapping: Mapping | None) -> Mapping:
 
 
 @dataclass(frozen=True)
-class AgreementResult:
+class AgreementResult(Result):
     """One agreement coefficient with its uncertainty.
 
     Attributes
@@ -63,6 +65,19 @@ class AgreementResult:
     note : str
         Why the estimate or the interval is NaN on these data (empty when both are defined);
         the same text is issued as a :class:`~riskeval.errors.DegenerateDataWarning`.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> res = rv.fleiss_kappa([[1, 1, 2], [2, 2, 2], [1, 2, 1], [3, 3, 3]])
+    >>> res.coefficient, round(res.estimate, 3)
+    ("Fleiss' kappa", 0.489)
+    >>> [round(x, 3) for x in res.ci]
+    [-0.503, 1.0]
+    >>> res.to_frame().shape
+    (1, 9)
+    >>> print(res.summary().splitlines()[1])
+      4 cases, 3 raters, 12 ratings
     """
 
     coefficient: str
@@ -83,6 +98,11 @@ class AgreementResult:
         object.__setattr__(self, "extra", _frozen(self.extra))
         object.__setattr__(self, "ci", (float(self.ci[0]), float(self.ci[1])))
         object.__setattr__(self, "estimate", float(self.estimate))
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """The coefficient's name."""
+        return self.coefficient
 
     def to_frame(self) -> pd.DataFrame:
         """One row: coefficient, estimate, se, ci_low, ci_high, confidence, method, n."""
@@ -142,7 +162,7 @@ class AgreementResult:
 
 
 @dataclass(frozen=True)
-class ICCResult:
+class ICCResult(Result):
     """All six intraclass correlations of Shrout & Fleiss (1979) with F tests and CIs.
 
     Attributes
@@ -164,6 +184,19 @@ class ICCResult:
     notes : Mapping
         For each form whose ICC or interval is NaN on these data, why (the same text is
         issued as a :class:`~riskeval.errors.DegenerateDataWarning`).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> res = rv.icc([[1, 2], [2, 3], [3, 3], [4, 5], [5, 5]])
+    >>> res.form, round(res.estimate, 3)
+    ('ICC2', 0.87)
+    >>> res.to_frame().shape
+    (6, 8)
+    >>> round(float(res["ICC3"]["ICC"]), 3)
+    0.93
+    >>> print(res.summary().splitlines()[0])
+    Intraclass correlations (5 cases x 2 raters)
     """
 
     table: pd.DataFrame
@@ -182,7 +215,13 @@ class ICCResult:
 
     @property
     def coefficient(self) -> str:
+        """The reported form's name (``"ICC2"``...)."""
         return self.form
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """The result's name, as shown above its table."""
+        return "Intraclass correlations"
 
     @property
     def estimate(self) -> float:
@@ -211,6 +250,7 @@ class ICCResult:
         return self.table.copy()
 
     def summary(self) -> str:
+        """Every form's ICC, interval and F test, one line each."""
         pct = f"{100 * self.confidence:g}%"
         lines = [f"Intraclass correlations ({self.n_cases} cases x {self.n_raters} raters"
                  + (f", {self.n_dropped} incomplete cases dropped" if self.n_dropped else "")

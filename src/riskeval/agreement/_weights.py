@@ -42,6 +42,11 @@ def agreement_weights(weights: Any, scale: np.ndarray, *, ordered: bool = True) 
     ----------
     Gwet, K. L. (2014). *Handbook of Inter-Rater Reliability* (4th ed.), Table 3.x (weights).
     Cohen, J. (1968). Weighted kappa. *Psychological Bulletin*, 70(4), 213-220.
+
+    Examples
+    --------
+    >>> agreement_weights("linear", np.array([1.0, 2.0, 3.0])).tolist()
+    [[1.0, 0.5, 0.0], [0.5, 1.0, 0.5], [0.0, 0.5, 1.0]]
     """
     x = np.asarray(scale, dtype=float)
     q = x.size

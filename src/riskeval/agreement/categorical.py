@@ -332,6 +332,14 @@ def percent_agreement(
     References
     ----------
     .. [1] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> res = rv.percent_agreement(ratings, "vignette", "officer", "rosh")
+    >>> round(res.estimate, 3)
+    0.571
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
     return _chance_coefficient("percent", "Percent agreement", (REF_GWET_2014,), state,
@@ -373,6 +381,14 @@ def brennan_prediger(
     .. [1] Brennan, R. L., & Prediger, D. J. (1981). Educational and Psychological
        Measurement, 41(3), 687-699.
     .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> res = rv.brennan_prediger(ratings, "vignette", "officer", "rosh", weights="quadratic")
+    >>> res.coefficient, round(res.estimate, 3)
+    ('Brennan-Prediger', 0.809)
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
     return _chance_coefficient("bp", "Brennan-Prediger", (REF_BP_1981, REF_GWET_2014), state,
@@ -417,6 +433,16 @@ def gwet_ac(
     .. [1] Gwet, K. L. (2008). British Journal of Mathematical and Statistical Psychology,
        61(1), 29-48.
     .. [2] Gwet, K. L. (2014). Handbook of Inter-Rater Reliability (4th ed.).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> res = rv.gwet_ac(ratings, "vignette", "officer", "rosh")
+    >>> res.coefficient, round(res.estimate, 3)
+    ("Gwet's AC1", 0.447)
+    >>> [round(x, 3) for x in res.ci]
+    [0.363, 0.53]
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
     name = "Gwet's AC1" if state.weights_name == "identity" else "Gwet's AC2"
@@ -474,6 +500,16 @@ def fleiss_kappa(
        86(5), 974-977.
     .. [3] Gwet, K. L. (2008). British Journal of Mathematical and Statistical Psychology,
        61(1), 29-48.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> res = rv.fleiss_kappa(ratings, "vignette", "officer", "rosh")
+    >>> round(res.estimate, 3)
+    0.366
+    >>> res.per_category["kappa"].round(3).tolist()
+    [0.33, 0.322, 0.296, 0.565]
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
     _check_pairs(state, "Fleiss' kappa")
@@ -704,6 +740,21 @@ def krippendorff_alpha(
     .. [2] Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability. Annenberg
        School for Communication, University of Pennsylvania.
     .. [3] Efron, B., & Tibshirani, R. J. (1993). An Introduction to the Bootstrap.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> res = rv.krippendorff_alpha(ratings, "vignette", "officer", "rosh", level="ordinal")
+    >>> res.coefficient, round(res.estimate, 3)
+    ("Krippendorff's alpha", 0.652)
+
+    A bootstrap interval instead of the analytic one (the seed fixes it):
+
+    >>> boot = rv.krippendorff_alpha(ratings, "vignette", "officer", "rosh", level="ordinal",
+    ...                              ci="percentile", n_boot=500, seed=3)
+    >>> boot.ci_method, [round(x, 3) for x in boot.ci]
+    ('bootstrap percentile (500 x cases)', [0.46, 0.757])
     """
     if level not in LEVELS:
         raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")

@@ -109,6 +109,18 @@ def cohen_kappa(
     .. [2] Cohen, J. (1968). Psychological Bulletin, 70(4), 213-220.
     .. [3] Fleiss, J. L., Cohen, J., & Everitt, B. S. (1969). Psychological Bulletin, 72(5),
        323-327.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> a = ["low", "high", "medium", "low", "high", "medium", "low", "high"]
+    >>> b = ["low", "high", "high", "low", "medium", "medium", "medium", "high"]
+    >>> res = rv.cohen_kappa(a, b, categories="low,medium,high")
+    >>> res.coefficient, round(res.estimate, 3)
+    ("Cohen's kappa", 0.442)
+    >>> weighted = rv.cohen_kappa(a, b, categories="low,medium,high", weights="quadratic")
+    >>> weighted.coefficient, round(weighted.estimate, 3)
+    ('Weighted kappa', 0.727)
     """
     wide = _two_raters(a, b, case, rater, rating, categories)
     codes, cats, scale = wide.coded()

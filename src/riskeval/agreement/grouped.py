@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.seeds import rng as make_rng
+from .._core.results import TableResult
+from .._core.seeds import spawn
 from ..data.ratings import _check_columns, _validate
 from ..errors import RiskevalError, RiskevalTypeError
 
@@ -27,7 +28,7 @@ def by_group(
     seed: Any = None,
     min_raters: int = 2,
     **options: Any,
-) -> pd.DataFrame:
+) -> TableResult:
     """Compute one agreement coefficient separately within each group.
 
     Parameters
@@ -42,9 +43,11 @@ def by_group(
         Column names.
     categories : sequence or str, optional
         Ordered categories, declared once for every group.
-    seed : int, SeedSequence or Generator, optional
-        Seed for bootstrap intervals; each group gets its own independent stream
-        (``SeedSequence.spawn``), so results do not depend on the order of groups.
+    seed : None, int, SeedSequence or Generator, optional
+        Seed for bootstrap intervals; each group (in sorted order) gets its own independent
+        child stream (:func:`riskeval._core.seeds.spawn`), so a group's interval does not
+        depend on which other groups there are before it. A SeedSequence is not consumed:
+        the same one gives the same table every time.
     min_raters : int
         Groups with fewer raters, fewer than two cases, or raters who share no case are
         reported with NaN and a ``note`` instead of raising.
@@ -53,8 +56,9 @@ def by_group(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per group: the group key(s), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
+    TableResult
+        A DataFrame with a title and the result protocol: one row per group: the group
+        key(s), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
         ``n_cases``, ``n_raters``, ``n_ratings``, ``ci_method`` and ``note`` (too few raters
         or cases, raters who share no case, or why the coefficient or its interval is NaN in
         that group).
@@ -65,6 +69,19 @@ def by_group(
     *within* a group. So officers numbered 1, 2, 3... within each office are distinct
     officers when ``group`` is the office (as ``office=`` makes them elsewhere), and an
     officer who rated the same vignettes in two cohorts is counted in each cohort.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> per = rv.by_group(rv.fleiss_kappa, ratings, group="office", case="vignette",
+    ...                   rater="officer", rating="rosh")
+    >>> per["office"].tolist()
+    ['Central', 'Coast', 'North']
+    >>> per["estimate"].round(3).tolist()
+    [0.46, 0.462, 0.443]
+    >>> print(per.summary().splitlines()[0])
+    fleiss_kappa by office
     """
     if not isinstance(data, pd.DataFrame):
         raise RiskevalTypeError(
@@ -93,13 +110,9 @@ def by_group(
                          categories=categories)
     for g in groups:
         frame[g] = data[g]
-    if isinstance(seed, np.random.Generator):
-        seed = np.random.SeedSequence(int(seed.integers(2**63)))
-    make_rng(seed)  # rejects a seed of the wrong type with a clear message
-    root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     grouped = list(frame.groupby(groups, sort=True))
     rows = []
-    for (key_values, sub), stream in zip(grouped, root.spawn(len(grouped)), strict=True):
+    for (key_values, sub), stream in zip(grouped, spawn(seed, len(grouped)), strict=True):
         label = dict(zip(groups, key_values, strict=True))
         rated = sub[sub[rating].notna()]
         n_r, n_c = rated[rater].nunique(), rated[case].nunique()
@@ -118,7 +131,8 @@ def by_group(
         out = _icc_row(res) if hasattr(res, "table") else res.to_frame().reset_index().iloc[
             0].to_dict()
         rows.append({**label, **out, "note": getattr(res, "note", "")})
-    return pd.DataFrame(rows)
+    name = getattr(coefficient, "__name__", "agreement")
+    return TableResult(pd.DataFrame(rows), title=f"{name} by {', '.join(groups)}")
 
 
 def _icc_row(res: Any) -> dict[str, Any]:

@@ -263,6 +263,16 @@ def icc(
     ----------
     .. [1] Shrout, P. E., & Fleiss, J. L. (1979). Psychological Bulletin, 86(2), 420-428.
     .. [2] McGraw, K. O., & Wong, S. P. (1996). Psychological Methods, 1(1), 30-46.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> res = rv.icc(ratings, "vignette", "officer", "rosh", form="ICC3")
+    >>> res.form, round(res.estimate, 3)
+    ('ICC3', 0.743)
+    >>> res.n_cases, res.n_dropped
+    (19, 5)
     """
     if form not in ICC_FORMS:
         raise RiskevalError(f"form={form!r} is not known; expected one of {', '.join(ICC_FORMS)}")
@@ -325,14 +335,14 @@ def icc(
                 V = np.ones((U.shape[0], k)) if V is None else V
                 return _icc_checked(_mean_squares(X, U, V))[form]
 
-            interval, boot = bootstrap_interval(
+            boot = bootstrap_interval(
                 stat, values[form], n, k, n_boot=n_boot, resample=resample, method=method,
                 confidence=confidence, seed=seed, width=n * k,
             )
             interval, note = checked_interval(
-                form, values[form], interval, None if form.endswith("k") else lb, 1.0,
+                form, values[form], boot.ci, None if form.endswith("k") else lb, 1.0,
                 method=f"bootstrap {method}", warned=True,
-                why_nan=f"{n_boot - boot['n_boot_valid']} of {n_boot} resamples gave an "
+                why_nan=f"{n_boot - boot.n_boot_valid} of {n_boot} resamples gave an "
                         "undefined ICC")
             table.loc[form, ["ci_low", "ci_high"]] = interval
             if note:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.results import Result
 from ._common import prepare
 from ._weights import agreement_weights, weights_label
 
@@ -15,8 +16,8 @@ __all__ = ["PairwiseAgreement", "pairwise_agreement"]
 
 
 @dataclass(frozen=True)
-class PairwiseAgreement:
-    """Raters x raters agreement matrix.
+class PairwiseAgreement(Result):
+    """Raters x raters agreement matrix (what :func:`pairwise_agreement` returns).
 
     Attributes
     ----------
@@ -27,11 +28,44 @@ class PairwiseAgreement:
         Number of cases each pair both rated.
     weights : str
         The agreement weights used.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> pa = rv.agreement.pairwise_agreement([[1, 1, 2], [2, 2, 2], [3, 3, 1]])
+    >>> pa.matrix.shape
+    (3, 3)
+    >>> pa.to_frame()["agreement"].round(3).tolist()
+    [1.0, 0.333, 0.333]
+    >>> print(pa.summary().splitlines()[0])
+    Pairwise agreement (identity weights): 3 raters, 3 pairs with a shared case, mean 0.556
     """
 
     matrix: pd.DataFrame
     shared: pd.DataFrame
     weights: str
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """The result's name."""
+        return f"Pairwise agreement ({self.weights} weights)"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long form: one row per unordered pair (see :meth:`long`)."""
+        return self.long()
+
+    def summary(self) -> str:
+        """How many pairs, their mean agreement, and each rater's agreement with the others
+        (:meth:`by_rater`), lowest first."""
+        pairs = self.long()
+        seen = pairs[pairs["shared"] > 0]
+        mean = float(seen["agreement"].mean()) if len(seen) else float("nan")
+        head = (f"{self.title}: {len(self.matrix)} raters, {len(seen)} pairs with a shared "
+                f"case, mean {mean:.3f}")
+        table = self.by_rater().sort_values("agreement", kind="stable")
+        with pd.option_context("display.width", 100, "display.max_rows", 40,
+                               "display.float_format", "{:.3f}".format):
+            return f"{head}\nEach rater's agreement with the others:\n{table.to_string()}"
 
     def long(self) -> pd.DataFrame:
         """One row per unordered pair: ``rater_1``, ``rater_2``, ``agreement``, ``shared``."""
@@ -89,6 +123,20 @@ def pairwise_agreement(data: Any, case: str | None = None, rater: str | None = N
     Returns
     -------
     PairwiseAgreement
+        ``matrix`` and ``shared`` (raters x raters); ``to_frame()`` one row per pair,
+        ``by_rater()`` one row per rater, ``plot()`` a heatmap.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> pa = pairwise_agreement(ratings, "case", "officer", "rating", weights="linear")
+    >>> pa.matrix.shape
+    (6, 6)
+    >>> round(float(pa.by_rater()["agreement"].mean()), 3)
+    0.711
 
     References
     ----------

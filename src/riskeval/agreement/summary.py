@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.results import TableResult
 from ..errors import RiskevalError, option
 from ._common import prepare
 from .categorical import (
@@ -28,7 +29,7 @@ def agreement_summary(
     data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
     *, categories: Any = None, level: str = "ordinal", confidence: float = 0.95,
     weights: str = "quadratic", resample: str = "cases",
-) -> pd.DataFrame:
+) -> TableResult:
     """All standard coefficients that suit the level of measurement, with their intervals.
 
     Parameters
@@ -54,11 +55,24 @@ def agreement_summary(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per coefficient: ``estimate, se, ci_low, ci_high, ci_method, n_cases,
+    TableResult
+        A DataFrame with a title and the result protocol, one row per coefficient:
+        ``estimate, se, ci_low, ci_high, ci_method, n_cases,
         n_raters, n_ratings, note``. A coefficient that is not defined on the data (or whose
         interval is not) has NaN there and the reason in ``note``, which also carries the
         number of incomplete cases the ICCs dropped.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> table = rv.agreement_summary(ratings, "vignette", "officer", "rosh")
+    >>> table.shape
+    (11, 9)
+    >>> round(float(table.loc["Fleiss' kappa", "estimate"]), 3)
+    0.366
+    >>> print(table.summary().splitlines()[0])
+    Agreement coefficients (ordinal level, 95% intervals)
     """
     if level not in LEVELS:
         raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")
@@ -108,8 +122,10 @@ def agreement_summary(
                     ) if x),
                 })
     out = pd.DataFrame(rows).set_index("coefficient")
-    return out.reindex(columns=["estimate", "se", "ci_low", "ci_high", "ci_method", "n_cases",
-                                "n_raters", "n_ratings", "note"])
+    out = out.reindex(columns=["estimate", "se", "ci_low", "ci_high", "ci_method", "n_cases",
+                               "n_raters", "n_ratings", "note"])
+    return TableResult(out, title=f"Agreement coefficients ({level} level, "
+                                  f"{100 * confidence:g}% intervals)")
 
 
 def _row(result: Any, suffix: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.results import SeriesResult
 from ..errors import RiskevalError
 from .ratings import _suggest
 
@@ -104,7 +105,7 @@ _SCORE_TEXT = (*BANDS, "N/A")
 _FILTERS = ("propublica", None)
 
 
-def propublica_mask(frame: pd.DataFrame) -> pd.Series:
+def propublica_mask(frame: pd.DataFrame) -> SeriesResult:
     """Rows kept by ProPublica's filters (see the module docstring).
 
     Parameters
@@ -115,16 +116,31 @@ def propublica_mask(frame: pd.DataFrame) -> pd.Series:
 
     Returns
     -------
-    pandas.Series of bool
-        True where the row is kept. A missing ``days_b_screening_arrest`` is not kept, as in
+    SeriesResult
+        A boolean :class:`pandas.Series` (with a title and the result protocol), True where
+        the row is kept. A missing ``days_b_screening_arrest`` is not kept, as in
         ProPublica's R code (``filter`` drops rows whose condition is NA).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"days_b_screening_arrest": [0, -45, None, 3],
+    ...                       "is_recid": [0, 1, 0, -1], "c_charge_degree": ["F", "F", "M", "M"],
+    ...                       "score_text": ["Low", "High", "Medium", "Low"]})
+    >>> mask = propublica_mask(frame)
+    >>> mask.tolist(), int(mask.sum())
+    ([True, False, False, False], 1)
+    >>> len(frame.loc[mask])
+    1
     """
     days = pd.to_numeric(frame["days_b_screening_arrest"], errors="coerce")
     keep = days.between(-30, 30) & days.notna()
     keep &= frame["is_recid"] != -1
     keep &= frame["c_charge_degree"].astype(str) != "O"
     keep &= frame["score_text"].astype(str) != "N/A"
-    return keep.fillna(False).astype(bool)
+    keep = keep.fillna(False).astype(bool)
+    return SeriesResult(keep, title=f"Rows kept by ProPublica's filters ({int(keep.sum())} of "
+                                    f"{len(keep)})")
 
 
 def _resolve_path(path: Any) -> Any:

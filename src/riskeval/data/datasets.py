@@ -12,7 +12,14 @@ __all__ = ["example_ratings", "example_ratings_path"]
 
 
 def example_ratings_path() -> str:
-    """Path of the bundled example ratings CSV (columns vignette, officer, office, rosh)."""
+    """Path of the bundled example ratings CSV (columns vignette, officer, office, rosh).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pd.read_csv(example_ratings_path()).columns.tolist()
+    ['vignette', 'officer', 'office', 'rosh']
+    """
     return str(resources.files("riskeval") / "_data" / "example_ratings.csv")
 
 
@@ -25,6 +32,14 @@ def example_ratings() -> pd.DataFrame:
         Long table with columns ``vignette``, ``officer``, ``office`` and ``rosh`` (an ordered
         categorical low < medium < high < very high). Synthetic: every generating parameter is
         a labelled assumption (see ``datasets/README.md``).
+
+    Examples
+    --------
+    >>> ratings = example_ratings()
+    >>> ratings.shape, ratings["officer"].nunique(), ratings["vignette"].nunique()
+    ((283, 4), 12, 24)
+    >>> list(ratings["rosh"].cat.categories)
+    ['low', 'medium', 'high', 'very high']
     """
     frame = pd.read_csv(example_ratings_path())
     clean = validate_ratings(frame, case="vignette", rater="officer", rating="rosh",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import html
 import os
 import re
 import warnings
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.results import Result
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning, has_option, option
 
 __all__ = [
@@ -83,6 +85,13 @@ def parse_categories(categories: Any) -> tuple | None:
     -------
     tuple or None
         The categories, lowest first, or ``None`` when nothing was declared.
+
+    Examples
+    --------
+    >>> parse_categories("low, medium ,high")
+    ('low', 'medium', 'high')
+    >>> parse_categories([1, 2, 3]), parse_categories(None)
+    ((1, 2, 3), None)
     """
     if categories is None:
         return None
@@ -142,7 +151,7 @@ def _is_numeric_cats(cats: tuple) -> bool:
 
 
 @dataclass(frozen=True, init=False)
-class WideRatings:
+class WideRatings(Result):
     """Ratings of cases by raters: ``values[i, j]`` is rater ``j``'s rating of case ``i``.
 
     Held either as the dense cases x raters array (from a wide table or array) or, for a
@@ -164,6 +173,18 @@ class WideRatings:
         for numeric ratings without a declared set (categories are then the observed values).
     ordered : bool
         Whether the category order is meaningful (False only for undeclared string labels).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wide = WideRatings(np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 3.0]]),
+    ...                    pd.Index(["c1", "c2", "c3"]), pd.Index(["anna", "ben"]))
+    >>> wide.n_cases, wide.n_raters
+    (3, 2)
+    >>> wide.to_frame().loc["c2", "anna"]
+    np.float64(2.0)
+    >>> print(wide.summary().splitlines()[0])
+    Ratings: 3 cases x 2 raters, 5 ratings given (1 cell not rated)
     """
 
     cases: pd.Index
@@ -290,6 +311,45 @@ class WideRatings:
                 f"is not one of the declared categories {self.categories!r}"
             )
         return codes, tuple(s.item() for s in scale), scale
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        """Cases, raters and ratings given, in one line."""
+        n = self.entries()[2].size
+        empty = self.n_cases * self.n_raters - n
+        return (f"Ratings: {self.n_cases} cases x {self.n_raters} raters, {n} ratings given "
+                f"({empty} cell{'' if empty == 1 else 's'} not rated)")
+
+    def counts(self) -> pd.DataFrame:
+        """How many ratings fell in each category (lowest first), and their share.
+
+        Examples
+        --------
+        >>> import riskeval as rv
+        >>> wide = rv.as_ratings([["low", "high"], ["high", "high"]], categories="low,high")
+        >>> wide.counts()["n"].tolist()
+        [1, 3]
+        """
+        _, _, codes, cats, _ = self.coded_entries()
+        n = np.bincount(codes, minlength=len(cats)) if codes.size else np.zeros(len(cats), int)
+        total = max(int(n.sum()), 1)
+        return pd.DataFrame({"n": n.astype(int), "share": n / total},
+                            index=pd.Index(list(cats), name="category"))
+
+    def summary(self) -> str:
+        """The size of the table and how many ratings fell in each category."""
+        order = ("ordered" if self.ordered else "unordered") if self.categories is not None \
+            else "numeric, the observed values"
+        with pd.option_context("display.max_rows", 30):
+            table = self.counts().round({"share": 3}).to_string()
+        return f"{self.title}\nCategories ({order}):\n{table}"
+
+    def _repr_html_(self) -> str:
+        parts = [f"<h4>{html.escape(self.title)}</h4>",
+                 self.counts().to_html(float_format=lambda x: f"{x:.3f}")]
+        if self.n_cases * self.n_raters <= 1_000_000:  # the wide table, where it is small
+            parts.append(self.to_frame().to_html(max_rows=20, max_cols=20))
+        return "".join(parts)
 
     def to_frame(self) -> pd.DataFrame:
         """The wide table as a DataFrame, with category labels where they were declared."""
@@ -646,6 +706,19 @@ def validate_ratings(
         Missing or misspelt columns, empty identifiers, duplicate (case, rater[, occasion])
         rows, ratings outside the categories, non-numeric ratings where numbers are needed,
         fewer than two raters or cases with data, or an all-missing rating column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import riskeval as rv
+    >>> long = pd.DataFrame({"case": ["v1", "v1", "v2", "v2"], "officer": ["a", "b", "a", "b"],
+    ...                      "rosh": ["low", "high", "high", "high"]})
+    >>> clean = rv.validate_ratings(long, case="case", rater="officer", rating="rosh",
+    ...                            categories=rv.RISK_LEVELS)
+    >>> clean.shape, clean["rosh"].cat.ordered
+    ((4, 3), True)
+    >>> clean["rosh"].max()
+    'high'
     """
     out, info = _validate(frame, case=case, rater=rater, rating=rating, occasion=occasion,
                           office=office, cohort=cohort, reference=reference,
@@ -863,6 +936,19 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
     delimiter. A file whose header is one column holding semicolons, tabs or bars, read
     with a comma, was written with another delimiter: the error says which and how to pass
     it (``sep=``, or ``--delimiter`` on the command line).
+
+    Examples
+    --------
+    Identifiers stay as written, and "NA" is text, not a missing value:
+
+    >>> import os
+    >>> import tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "ratings.csv")
+    >>> with open(path, "w") as f:
+    ...     _ = f.write("case,officer,rating\\nv1,007,NA\\nv1,7,high\\n")
+    >>> table = read_table(path, text_columns=["officer"])
+    >>> table["officer"].tolist(), table["rating"].tolist()
+    (['007', '7'], ['NA', 'high'])
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -975,6 +1061,15 @@ def read_ratings(
     -------
     pandas.DataFrame
         The validated long table.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> path = rv.data.datasets.example_ratings_path()
+    >>> ratings = rv.read_ratings(path, case="vignette", rater="officer", rating="rosh",
+    ...                           office="office", categories=rv.RISK_LEVELS)
+    >>> ratings.shape, str(ratings["rosh"].dtype)
+    ((283, 4), 'category')
     """
     text = [c for c in (case, rater, office, occasion) if c is not None]
     if categories is not None:
@@ -997,6 +1092,19 @@ def to_wide(
     """Long ratings table -> :class:`WideRatings` (cases x raters, NaN = not rated).
 
     Cases and raters keep their order of first appearance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import riskeval as rv
+    >>> long = pd.DataFrame({"case": ["v1", "v1", "v2", "v2"], "officer": ["a", "b", "a", "b"],
+    ...                      "rosh": ["low", "high", "high", "high"]})
+    >>> wide = rv.to_wide(long, case="case", rater="officer", rating="rosh",
+    ...                   categories=rv.RISK_LEVELS)
+    >>> wide.n_cases, wide.n_raters
+    (2, 2)
+    >>> wide.to_frame().loc["v1", "b"]
+    'high'
     """
     if validate:
         frame = validate_ratings(frame, case=case, rater=rater, rating=rating,
@@ -1038,7 +1146,16 @@ def to_long(
     rater: str = "rater",
     rating: str = "rating",
 ) -> pd.DataFrame:
-    """Wide ratings -> long table with one row per rating given (missing cells dropped)."""
+    """Wide ratings -> long table with one row per rating given (missing cells dropped).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import riskeval as rv
+    >>> long = rv.to_long(np.array([[1.0, 2.0], [3.0, np.nan]]), rater="officer")
+    >>> long.columns.tolist(), len(long)
+    (['case', 'officer', 'rating'], 3)
+    """
     if not isinstance(wide, WideRatings):
         wide = as_ratings(wide)
     frame = wide.to_frame()
@@ -1061,6 +1178,19 @@ def as_ratings(
     Accepted inputs: a long DataFrame with ``case=``, ``rater=`` and ``rating=`` column names;
     a wide DataFrame (rows = cases, columns = raters) or a 2-D array (NaN = not rated); or a
     :class:`WideRatings`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import riskeval as rv
+    >>> long = pd.DataFrame({"case": ["v1", "v1", "v2", "v2"], "officer": ["a", "b", "a", "b"],
+    ...                      "rosh": ["low", "high", "high", "high"]})
+    >>> wide = rv.as_ratings(long, "case", "officer", "rosh",
+    ...                      categories="low,medium,high,very high")
+    >>> wide.n_cases, wide.categories
+    (2, ('low', 'medium', 'high', 'very high'))
+    >>> rv.as_ratings([[1, 2], [3, None]]).values.shape
+    (2, 2)
     """
     given = [k is not None for k in (case, rater, rating)]
     if isinstance(data, WideRatings):
