@@ -46,7 +46,7 @@ def test_text_keyed_by_case_id_not_position():
 def test_input_is_not_modified():
     cases = population(6, seed=2)
     before = cases.copy()
-    nar.narratives(cases)
+    nar.narratives(cases, seed=0)
     pd.testing.assert_frame_equal(cases, before)
 
 
@@ -140,7 +140,7 @@ def test_no_truth_leakage():
 def test_html_escapes_everything():
     design = factorial({"offence": ["weapons", "arson"]})
     design["case"] = ["<script>alert(1)</script>", "A&B"]
-    page = nar.to_html(design, title="Pack <b>1</b> & co")
+    page = nar.to_html(design, seed=0, title="Pack <b>1</b> & co")
     assert "<script>" not in page and "<b>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Case A&amp;B" in page
@@ -225,12 +225,12 @@ def test_write_pack_refuses_non_empty_dir(tmp_path):
     with pytest.raises(rv.RiskevalError, match="not empty"):
         nar.write_pack(cases, tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
-    paths = nar.write_pack(cases, tmp_path, overwrite=True)
+    paths = nar.write_pack(cases, tmp_path, seed=0, overwrite=True)
     assert (tmp_path / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert all(p.exists() for p in paths.values())
     empty = tmp_path / "empty"
     empty.mkdir()
-    nar.write_pack(cases, empty)  # an existing empty folder is fine
+    nar.write_pack(cases, empty, seed=0)  # an existing empty folder is fine
     with pytest.raises(rv.RiskevalError, match="is a file"):
         nar.write_pack(cases, tmp_path / "notes.txt")
 
@@ -245,3 +245,18 @@ def test_bad_input_names_the_column():
         nar.to_markdown(bad)
     with pytest.raises(TypeError):
         nar.narratives(cases.to_dict("list"))
+
+
+def test_every_seed_kind_and_the_readme_records_a_fresh_seed(tmp_path):
+    cases = population(3, seed=1)
+    by_int = nar.narratives(cases, seed=5)
+    pd.testing.assert_series_equal(nar.narratives(cases, seed=np.random.SeedSequence(5)),
+                                   by_int)
+    g1 = nar.narratives(cases, seed=np.random.default_rng(2))
+    pd.testing.assert_series_equal(nar.narratives(cases, seed=np.random.default_rng(2)), g1)
+    paths = nar.write_pack(cases, tmp_path / "fresh")  # seed None: fresh entropy, recorded
+    readme = paths["readme"].read_text(encoding="utf-8")
+    entropy = int(readme.split("(phrasing seed ")[1].split(")")[0])
+    assert paths["markdown"].read_text(encoding="utf-8") == nar.to_markdown(cases, seed=entropy)
+    with pytest.raises(rv.RiskevalError, match="non-negative"):
+        nar.narratives(cases, seed=-1)

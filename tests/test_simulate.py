@@ -429,3 +429,36 @@ def test_sensitivity_curve_is_monotone_in_inflation_strength(world):
     assert up[0.0] == pytest.approx(zero)     # strength 0 is the mechanism switched off
     with pytest.raises(RiskevalError, match="must be a finite number >= 0"):
         rv.world.sensitivity(world, "defensive_inflation", "strength", [-1.0])
+
+
+# -- one seed rule and result protocol -----------------------------------------------------------
+
+def test_seed_defaults_to_fresh_entropy_and_generators_are_accepted_everywhere():
+    small = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3, n_vignettes=6)
+    a, b = rv.simulate(small), rv.simulate(small)  # seed None: fresh entropy each call
+    assert len(a) == len(b) == 36 and not a["latent"].equals(b["latent"])
+    offices = rv.world.raters.make_offices(2, np.random.default_rng(1))
+    rv.world.raters.make_officers(offices, 2, np.random.default_rng(1))
+    rv.world.vignettes.population(3, np.random.default_rng(1))
+    w1 = rv.world.scenarios.six_office_study(n_offices=2, seed=np.random.default_rng(4))
+    entropy = w1.parameters().set_index("parameter").loc["world_seed", "value"]
+    w2 = rv.world.scenarios.six_office_study(n_offices=2, seed=entropy)
+    pd.testing.assert_frame_equal(w1.officers, w2.officers)
+    pd.testing.assert_frame_equal(rv.world.scenarios.six_office_study(seed=2020).vignettes,
+                                  rv.world.scenarios.six_office_study().vignettes)
+    eff = rv.mechanism_effects(small, seed=np.random.default_rng(3), mechanisms=["noise"])
+    assert len(eff) == 7
+
+
+def test_statistics_and_effects_follow_the_result_protocol(world):
+    from riskeval._core.results import SeriesResult, TableResult
+
+    stats = disagreement_statistics(rv.simulate(world, seed=1))
+    assert isinstance(stats, SeriesResult) and stats.to_frame().shape == (7, 1)
+    assert stats["upward"] == pytest.approx(stats.upward)
+    assert "Disagreement" in stats.summary() and "<table" in stats._repr_html_()
+    eff = rv.mechanism_effects(world, seed=1, mechanisms=["anchoring"])
+    assert isinstance(eff, TableResult) and "anchoring" in eff.summary()
+    assert type(eff.to_frame()) is pd.DataFrame
+    curve = rv.world.sensitivity(world, "anchoring", "strength", [0.5], seed=1)
+    assert isinstance(curve, TableResult) and "anchoring.strength" in curve.summary()

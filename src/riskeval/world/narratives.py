@@ -41,6 +41,7 @@ import pandas as pd
 
 from .._core.keyed import Streams, hash_ids
 from .._core.safecsv import write_csv
+from .._core.seeds import seed_sequence
 from ..data.ratings import RISK_LEVELS, parse_categories
 from ..errors import RiskevalError, RiskevalTypeError
 from .vignettes import NEED_AREAS, validate_vignettes
@@ -280,7 +281,7 @@ def _render(row: Mapping[str, Any], u: Mapping[str, float]) -> str:
 _SENTENCES = ("intro", "status", "history", "needs", "strengths", "interview", "score")
 
 
-def narratives(vignettes: pd.DataFrame, seed: Any = 0) -> pd.Series:
+def narratives(vignettes: pd.DataFrame, seed: Any = None) -> pd.Series:
     """Render each vignette as a short plain-English case summary.
 
     Parameters
@@ -290,9 +291,9 @@ def narratives(vignettes: pd.DataFrame, seed: Any = 0) -> pd.Series:
         :func:`riskeval.world.vignettes.population` or :func:`riskeval.world.vignettes.factorial`.
         It is
         checked with :func:`riskeval.world.vignettes.validate_vignettes` and never modified.
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
         Chooses among the phrasings of each sentence. The text of a case depends only on the
-        seed and its identifier.
+        seed and its identifier (None: fresh entropy, so the phrasing may differ each call).
 
     Returns
     -------
@@ -314,6 +315,19 @@ def narratives(vignettes: pd.DataFrame, seed: Any = 0) -> pd.Series:
     factors; openness in interview and accommodation; and the static actuarial score
     ``actuarial_p`` as a percentage. Nothing from the truth columns (``p_reconviction``,
     ``harm_*``, ``reference``) appears.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.world import narratives
+    >>> cases = rv.world.vignettes.population(2, seed=1)
+    >>> text = narratives.narratives(cases, seed=1)
+    >>> text.index.tolist()
+    ['V0001', 'V0002']
+    >>> text["V0001"][:45]
+    'A 24-year-old woman has been convicted of a v'
+    >>> "reference" in text["V0001"] or "harm" in text["V0001"]  # no ground truth in the text
+    False
     """
     v = validate_vignettes(vignettes)
     case = v["case"].to_numpy(dtype=object)
@@ -328,20 +342,29 @@ def narratives(vignettes: pd.DataFrame, seed: Any = 0) -> pd.Series:
                      dtype=object)
 
 
-def to_markdown(vignettes: pd.DataFrame, seed: Any = 0) -> str:
+def to_markdown(vignettes: pd.DataFrame, seed: Any = None) -> str:
     """The narratives as Markdown: a ``## Case <id>`` heading and a paragraph per case.
 
     Parameters
     ----------
     vignettes : pandas.DataFrame
         A vignette table (see :func:`narratives`).
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
         Seed of the phrasing (see :func:`narratives`).
 
     Returns
     -------
     str
         The document, ending with a newline.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.world import narratives
+    >>> cases = rv.world.vignettes.population(2, seed=1)
+    >>> md = narratives.to_markdown(cases, seed=1)
+    >>> md.splitlines()[0], md.count("## Case ")
+    ('## Case V0001', 2)
     """
     return _markdown(narratives(vignettes, seed))
 
@@ -364,14 +387,14 @@ section.case { padding: 1em 0; border-top: 1px solid #999; }
 """
 
 
-def to_html(vignettes: pd.DataFrame, seed: Any = 0, title: str = "Vignette pack") -> str:
+def to_html(vignettes: pd.DataFrame, seed: Any = None, title: str = "Vignette pack") -> str:
     """The narratives as a self-contained, printable HTML page, one case per printed page.
 
     Parameters
     ----------
     vignettes : pandas.DataFrame
         A vignette table (see :func:`narratives`).
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
         Seed of the phrasing (see :func:`narratives`).
     title : str
         Title of the page.
@@ -381,6 +404,15 @@ def to_html(vignettes: pd.DataFrame, seed: Any = 0, title: str = "Vignette pack"
     str
         The HTML document. Every piece of text (title, case identifiers, narratives) is
         escaped with :func:`html.escape`; the page needs no external files.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.world import narratives
+    >>> cases = rv.world.vignettes.population(2, seed=1)
+    >>> page = narratives.to_html(cases, seed=1, title="Pack <1>")
+    >>> page.count('<section class="case">'), "<title>Pack &lt;1&gt;</title>" in page
+    (2, True)
     """
     if not isinstance(title, str):
         raise RiskevalTypeError(f"title must be a str; got {type(title).__name__}")
@@ -429,7 +461,7 @@ def _write_atomic(path: Path, text: str) -> Path:
 
 
 def to_csv(vignettes: pd.DataFrame, path: str | os.PathLike | None = None,
-           seed: Any = 0) -> str | Path:
+           seed: Any = None) -> str | Path:
     """The narratives as CSV with columns ``case`` and ``narrative``.
 
     Parameters
@@ -438,13 +470,24 @@ def to_csv(vignettes: pd.DataFrame, path: str | os.PathLike | None = None,
         A vignette table (see :func:`narratives`).
     path : str or path-like, optional
         Where to write the file (atomically). When omitted the CSV text is returned.
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
         Seed of the phrasing (see :func:`narratives`).
 
     Returns
     -------
     str or pathlib.Path
         The CSV text when ``path`` is None, else the path written.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.world import narratives
+    >>> cases = rv.world.vignettes.population(2, seed=1)
+    >>> text = narratives.to_csv(cases, seed=1)
+    >>> text.splitlines()[0]
+    'case,narrative'
+    >>> text.splitlines()[1][:13]
+    'V0001,"A 24-y'
     """
     text = _csv_text(narratives(vignettes, seed).reset_index())
     if path is None:
@@ -515,6 +558,22 @@ def rating_sheet(vignettes: pd.DataFrame, officers: Sequence[str] | None = None,
     RiskevalError
         On an invalid vignette table, empty or repeated officer identifiers, an officer
         without an office in ``office_of``, or invalid categories.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.world import narratives
+    >>> cases = rv.world.vignettes.population(2, seed=1)
+    >>> sheet = narratives.rating_sheet(cases, officers=["A", "B"],
+    ...                                 office_of={"A": "North", "B": "South"})
+    >>> print(sheet[["case", "officer", "office"]].to_string(index=False))
+     case officer office
+    V0001       A  North
+    V0002       A  North
+    V0001       B  South
+    V0002       B  South
+    >>> list(sheet.attrs["categories"])
+    ['low', 'medium', 'high', 'very high']
     """
     cats = parse_categories(categories)
     if cats is None:
@@ -581,7 +640,7 @@ synthetic cases and their ground truth are generated.
 """
 
 
-def write_pack(vignettes: pd.DataFrame, outdir: str | os.PathLike, seed: Any = 0,
+def write_pack(vignettes: pd.DataFrame, outdir: str | os.PathLike, seed: Any = None,
                officers: Sequence[str] | None = None,
                office_of: Mapping[str, str] | None = None, overwrite: bool = False, *,
                categories: Any = RISK_LEVELS) -> dict[str, Path]:
@@ -593,7 +652,7 @@ def write_pack(vignettes: pd.DataFrame, outdir: str | os.PathLike, seed: Any = 0
         A vignette table (see :func:`narratives`).
     outdir : str or path-like
         The folder; created (with parents) if needed.
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
         Seed of the phrasing (see :func:`narratives`).
     officers, office_of : optional
         Passed to :func:`rating_sheet`.
@@ -621,6 +680,23 @@ def write_pack(vignettes: pd.DataFrame, outdir: str | os.PathLike, seed: Any = 0
     -----
     Each file is written to a temporary file in ``outdir`` and then moved into place, so a
     file is either complete or absent. Everything is rendered before anything is written.
+    The README records the phrasing seed; for a Generator or None it records the entropy
+    drawn, so the same text can be rendered again.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import riskeval as rv
+    >>> from riskeval.world import narratives
+    >>> cases = rv.world.vignettes.population(2, seed=1)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     paths = narratives.write_pack(cases, folder, seed=1, officers=["A", "B"])
+    ...     readme = paths["readme"].read_text(encoding="utf-8")
+    ...     sheet_rows = len(paths["rating_sheet"].read_text(encoding="utf-8").splitlines())
+    >>> sorted(paths)
+    ['cases', 'html', 'markdown', 'narratives', 'rating_sheet', 'readme']
+    >>> "(phrasing seed 1)" in readme, sheet_rows  # a header and 2 officers x 2 cases
+    (True, 5)
     """
     out = Path(outdir)
     if out.exists() and not out.is_dir():
@@ -634,10 +710,17 @@ def write_pack(vignettes: pd.DataFrame, outdir: str | os.PathLike, seed: Any = 0
     officer_note = ("Fill in the officer (and office) column of each row before reading the "
                     "sheet back." if officers is None and office_of is None else
                     "Each officer rates the rows that carry their identifier.")
-    readme = _README.format(seed=seed if isinstance(seed, (int, np.integer)) else repr(seed),
+    ss = seed_sequence(seed)  # a Generator is drawn from once, here
+    if isinstance(seed, (int, np.integer)):
+        label = str(int(seed))
+    elif ss.spawn_key:
+        label = f"SeedSequence({ss.entropy}, spawn_key={ss.spawn_key})"
+    else:
+        label = str(ss.entropy)
+    readme = _README.format(seed=label,
                             categories=" < ".join(map(str, cats)),
                             categories_csv=",".join(map(str, cats)), officer_note=officer_note)
-    text = narratives(table, seed)  # rendered once, so a Generator seed is drawn from once
+    text = narratives(table, ss)
     texts = {
         "markdown": ("vignettes.md", _markdown(text)),
         "html": ("vignettes.html", _html(text, "Vignette pack")),
