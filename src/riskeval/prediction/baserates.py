@@ -31,6 +31,7 @@ import pandas as pd
 
 from .._core.keyed import Streams, hash_ids
 from .._core.params import P, ParamSet, assumption
+from .._core.results import SeriesResult, TableResult
 from ..data.ratings import RISK_LEVELS, level_codes, parse_categories
 from ..errors import RiskevalError
 from ._common import _outcome
@@ -77,7 +78,7 @@ def _binary(y: Any, name: str, n: int) -> np.ndarray:
 
 def band_table(band: Any, outcome: Any, *, serious: Any = None, categories: Any = None,
                resources: Mapping[str, float] | None = None,
-               confidence: float = 0.95) -> pd.DataFrame:
+               confidence: float = 0.95) -> TableResult:
     """Population, events and their shares by risk band.
 
     Parameters
@@ -97,11 +98,20 @@ def band_table(band: Any, outcome: Any, *, serious: Any = None, categories: Any 
 
     Returns
     -------
-    pandas.DataFrame
-        One row per band: ``n``, ``population_share``, ``events``, ``rate`` (with Wilson
-        ``rate_low``/``rate_high``), ``event_share`` (the band's share of all events, with a
-        Wilson interval treating the events as the sample), and the same for serious events
-        when given.
+    TableResult
+        A DataFrame with one row per band: ``n``, ``population_share``, ``events``, ``rate``
+        (with Wilson ``rate_low``/``rate_high``), ``event_share`` (the band's share of all
+        events, with a Wilson interval treating the events as the sample), and the same for
+        serious events when given. :func:`plot_base_rates` draws it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> band = np.repeat(["low", "medium", "high", "very high"], 50)
+    >>> outcome = np.tile([0, 0, 0, 1, 1], 40)
+    >>> table = band_table(band, outcome, categories="low,medium,high,very high")
+    >>> table["n"].tolist(), round(float(table.loc["high", "event_share"]), 3)
+    ([50, 50, 50, 50], 0.25)
     """
     codes, cats = _bands(band, categories)
     y = _binary(outcome, "outcome", len(codes))
@@ -129,22 +139,31 @@ def band_table(band: Any, outcome: Any, *, serious: Any = None, categories: Any 
         per = np.array([float(resources.get(b, 0.0)) for b in cats])
         out["resource_per_person"] = per
         out["resources"] = per * n
-    return out
+    return TableResult(out, title="Population and events by risk band")
 
 
 def threshold_metrics(band: Any, outcome: Any, *, at: str = "high", categories: Any = None,
-                      confidence: float = 0.95) -> pd.Series:
+                      confidence: float = 0.95) -> SeriesResult:
     """Treating bands at or above ``at`` as "high risk": how good a test is that?
 
     Returns
     -------
-    pandas.Series
-        ``sensitivity`` (share of events among people rated high or above), ``specificity``,
-        ``ppv``, ``npv``, each with a Wilson interval; ``flagged`` (people rated high or
-        above), ``events_captured``; ``number_needed`` -- people who must be treated as high
-        risk to capture one event (``1 / ppv``); ``events_missed_share`` -- the share of all
-        events among people *not* flagged, the figure behind "most serious further offences
-        come from low or medium".
+    SeriesResult
+        A Series: ``sensitivity`` (share of events among people rated high or above),
+        ``specificity``, ``ppv``, ``npv``, each with a Wilson interval; ``flagged`` (people
+        rated high or above), ``events_captured``; ``number_needed`` -- people who must be
+        treated as high risk to capture one event (``1 / ppv``); ``events_missed_share`` -- the
+        share of all events among people *not* flagged, the figure behind "most serious
+        further offences come from low or medium".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> band = np.repeat(["low", "medium", "high", "very high"], 50)
+    >>> outcome = np.r_[np.tile([0, 0, 0, 0, 1], 20), np.tile([0, 1], 50)]
+    >>> m = threshold_metrics(band, outcome, categories="low,medium,high,very high")
+    >>> round(float(m["ppv"]), 3), int(m["flagged"])
+    (0.5, 100)
     """
     codes, cats = _bands(band, categories)
     if at not in cats:
@@ -161,11 +180,12 @@ def threshold_metrics(band: Any, outcome: Any, *, at: str = "high", categories: 
         out[f"{name}_low"], out[f"{name}_high"] = float(lo[0]), float(hi[0])
     out["number_needed"] = 1 / out["ppv"] if out["ppv"] and out["ppv"] > 0 else math.inf
     out["events_missed_share"] = fn / (tp + fn) if tp + fn else math.nan
-    return pd.Series(out, name=f"{at} or above")
+    return SeriesResult(out, name=f"{at} or above",
+                        title=f'"{at} or above" as a test: sensitivity, specificity, PPV, NPV')
 
 
 def majority_condition(table: pd.DataFrame, *, at: str = "high",
-                       events: str = "serious") -> pd.Series:
+                       events: str = "serious") -> SeriesResult:
     """When do most events come from the bands at or above ``at``?
 
     With ``N_h, r_h`` the population and event rate of the high bands and ``N_l, r_l`` those of
@@ -180,6 +200,23 @@ def majority_condition(table: pd.DataFrame, *, at: str = "high",
         The output of :func:`band_table`.
     events : {"serious", "events"}
         Which events to count (serious ones when the table has them).
+
+    Returns
+    -------
+    SeriesResult
+        A Series: ``rate_high``, ``rate_lower``, ``rate_ratio``, ``population_ratio``,
+        ``share_from_high``, ``most_from_high``, ``high_population_share_for_half``,
+        ``high_population_share``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> band = np.repeat(["low", "medium", "high", "very high"], 50)
+    >>> outcome = np.r_[np.tile([0, 0, 0, 0, 1], 20), np.tile([0, 1], 50)]
+    >>> table = band_table(band, outcome, categories="low,medium,high,very high")
+    >>> cond = majority_condition(table, events="events")
+    >>> round(float(cond["rate_ratio"]), 2), bool(cond["most_from_high"])
+    (2.5, True)
     """
     if at not in table.index:
         raise RiskevalError(f"at={at!r} is not one of the bands {list(table.index)}")
@@ -192,16 +229,17 @@ def majority_condition(table: pd.DataFrame, *, at: str = "high",
                             "bands need events, to compare their rates")
     r_h, r_l = e_h / n_h, e_l / n_l
     ratio = r_h / r_l
-    return pd.Series({"rate_high": r_h, "rate_lower": r_l, "rate_ratio": ratio,
+    return SeriesResult({"rate_high": r_h, "rate_lower": r_l, "rate_ratio": ratio,
                       "population_ratio": n_l / n_h, "share_from_high": e_h / (e_h + e_l),
                       "most_from_high": bool(ratio > n_l / n_h),
                       "high_population_share_for_half": 1 / (1 + ratio),
-                      "high_population_share": n_h / (n_h + n_l)}, name=col)
+                      "high_population_share": n_h / (n_h + n_l)}, name=col,
+                        title=f"Do most {col} come from {at} or above?")
 
 
 def inflation_cost(before: Any, after: Any, outcome: Any, *, at: str = "high",
                    categories: Any = None, resources: Mapping[str, float] | None = None,
-                   confidence: float = 0.95) -> pd.DataFrame:
+                   confidence: float = 0.95) -> TableResult:
     """What moving ratings upwards costs, for the same people rated twice.
 
     ``before`` and ``after`` are each person's band without and with the shift (for example,
@@ -211,8 +249,19 @@ def inflation_cost(before: Any, after: Any, outcome: Any, *, at: str = "high",
 
     Returns
     -------
-    pandas.DataFrame
-        Rows ``before``, ``after``, ``change``.
+    TableResult
+        A DataFrame with rows ``before``, ``after``, ``change``; ``attrs`` holds the numbers of
+        people ``moved_up`` and ``moved_down``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> before = np.repeat(["low", "medium", "high", "very high"], 5)
+    >>> after = np.repeat(["low", "high", "high", "very high"], 5)
+    >>> outcome = np.tile([0, 1], 10)
+    >>> cost = inflation_cost(before, after, outcome, categories="low,medium,high,very high")
+    >>> int(cost.loc["change", "flagged"]), cost.attrs["moved_up"]
+    (5, 5)
     """
     b_codes, cats = _bands(before, categories, "before")
     a_codes, _ = _bands(after, cats, "after")
@@ -230,7 +279,7 @@ def inflation_cost(before: Any, after: Any, outcome: Any, *, at: str = "high",
                            resources=resources)
             row["resources"] = float(t["resources"].sum())
         rows[name] = row
-    out = pd.DataFrame(rows).T
+    out = TableResult(pd.DataFrame(rows).T, title=f"What inflation costs ({at} or above)")
     out.loc["change"] = out.loc["after"] - out.loc["before"]
     out.attrs["moved_up"] = int((a_codes > b_codes).sum())
     out.attrs["moved_down"] = int((a_codes < b_codes).sum())
@@ -238,13 +287,40 @@ def inflation_cost(before: Any, after: Any, outcome: Any, *, at: str = "high",
 
 
 def share_curve(table: pd.DataFrame, *, at: str = "high", events: str = "serious",
-                shares: Sequence[float] | None = None) -> pd.DataFrame:
-    """The high bands' share of events as their population share varies, rates held fixed."""
+                shares: Sequence[float] | None = None) -> TableResult:
+    """The high bands' share of events as their population share varies, rates held fixed.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`band_table` output.
+    at, events : str
+        As for :func:`majority_condition`.
+    shares : sequence of float, optional
+        The population shares of the high bands to evaluate (default: 199 from 0.001 to
+        0.999).
+
+    Returns
+    -------
+    TableResult
+        A DataFrame with columns ``high_population_share`` and ``share_from_high``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> band = np.repeat(["low", "medium", "high", "very high"], 50)
+    >>> outcome = np.r_[np.tile([0, 0, 0, 0, 1], 20), np.tile([0, 1], 50)]
+    >>> table = band_table(band, outcome, categories="low,medium,high,very high")
+    >>> curve = share_curve(table, events="events", shares=[0.1, 0.5])
+    >>> curve["share_from_high"].round(3).tolist()
+    [0.217, 0.714]
+    """
     cond = majority_condition(table, at=at, events=events)
     s = np.linspace(0.001, 0.999, 199) if shares is None else np.asarray(shares, float)
     r_h, r_l = cond["rate_high"], cond["rate_lower"]
-    return pd.DataFrame({"high_population_share": s,
-                         "share_from_high": s * r_h / (s * r_h + (1 - s) * r_l)})
+    return TableResult({"high_population_share": s,
+                        "share_from_high": s * r_h / (s * r_h + (1 - s) * r_l)},
+                       title=f"Share of {cond.name} from {at} or above, rates held fixed")
 
 
 def plot_base_rates(table: pd.DataFrame, ax: Any = None, *, at: str = "high",
@@ -296,6 +372,14 @@ def simulate_outcomes(cases: pd.DataFrame, *, seed: Any, **params: Any) -> pd.Da
     -------
     pandas.DataFrame
         ``case``, ``reconvicted``, ``serious``, ``p_serious``.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> cases = rv.world.vignettes.population(20, seed=3)
+    >>> out = simulate_outcomes(cases, seed=4)
+    >>> out.shape, sorted(set(out["reconvicted"]) | set(out["serious"])) <= [0, 1]
+    ((20, 4), True)
     """
     from scipy.optimize import brentq
     from scipy.special import expit

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.results import TableResult
 from ..errors import RiskevalError
 from ._discrimination import auc
 from .baserates import simulate_outcomes, threshold_metrics
@@ -47,7 +48,7 @@ def judgement_accuracy(ratings: pd.DataFrame, cases: pd.DataFrame, outcomes: pd.
                        outcome: str = "reconvicted", rating: str = "rating",
                        rater: str = "officer", case: str = "case",
                        actuarial: str = "actuarial_p", at: str = "high",
-                       confidence: float = 0.95) -> pd.DataFrame:
+                       confidence: float = 0.95) -> TableResult:
     """Discrimination and calibration of officers' levels and of the actuarial score.
 
     Parameters
@@ -63,11 +64,24 @@ def judgement_accuracy(ratings: pd.DataFrame, cases: pd.DataFrame, outcomes: pd.
 
     Returns
     -------
-    pandas.DataFrame
-        Rows ``actuarial score`` and ``officers' levels``: ``auc``, ``auc_low``, ``auc_high``
-        (officers: the mean of officers' AUCs with a t interval across officers), ``ppv`` and
-        ``flagged_share`` of "``at`` or above" (the actuarial score is banded at the same
-        share of cases flagged, so the two are compared at equal workload).
+    TableResult
+        A DataFrame with rows ``actuarial score`` and ``officers' levels``: ``auc``,
+        ``auc_low``, ``auc_high`` (officers: the mean of officers' AUCs with a t interval
+        across officers), ``ppv`` and ``flagged_share`` of "``at`` or above" (the actuarial
+        score is banded at the same share of cases flagged, so the two are compared at equal
+        workload).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.prediction.baserates import simulate_outcomes
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=12)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> outcomes = simulate_outcomes(world.vignettes, seed=2)
+    >>> acc = judgement_accuracy(ratings, world.vignettes, outcomes)
+    >>> acc["auc"].round(3).tolist(), acc["n"].tolist()
+    ([0.771, 0.657], [12, 6])
     """
     for name, frame, cols in (("ratings", ratings, (case, rater, rating)),
                               ("cases", cases, (case, actuarial)),
@@ -96,19 +110,20 @@ def judgement_accuracy(ratings: pd.DataFrame, cases: pd.DataFrame, outcomes: pd.
     act_pos = act.loc[common].to_numpy() >= cut
     y_c = y_case.loc[common].to_numpy().astype(bool)
     ppv_act = float(y_c[act_pos].mean()) if act_pos.any() else math.nan
-    return pd.DataFrame({
+    return TableResult({
         "auc": [a.estimate, float(per.mean())],
         "auc_low": [a.ci[0], float(per.mean() - t * se)],
         "auc_high": [a.ci[1], float(per.mean() + t * se)],
         "ppv": [ppv_act, m["ppv"]],
         "flagged_share": [float(act_pos.mean()), flagged_share],
         "n": [len(common), len(per)]},
-        index=["actuarial score", "officers' levels"])
+        index=["actuarial score", "officers' levels"],
+        title="Officers' levels against the actuarial score")
 
 
 def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
                        mechanisms: Sequence[str] | None = None,
-                       outcome: str = "reconvicted", at: str = "high") -> pd.DataFrame:
+                       outcome: str = "reconvicted", at: str = "high") -> TableResult:
     """How each mechanism changes officers' discrimination and the PPV of "``at`` or above".
 
     Each mechanism that is on is switched off alone, all random draws unchanged (the same
@@ -118,10 +133,19 @@ def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
 
     Returns
     -------
-    pandas.DataFrame
-        One row per mechanism (and ``(all on)``): ``auc``, ``flagged_share``, ``ppv``, and
-        their changes ``d_auc`` etc. from switching the mechanism *off* (positive ``d_auc``:
-        the mechanism was costing discrimination).
+    TableResult
+        A DataFrame with one row per mechanism (and ``(all on)``): ``auc``,
+        ``flagged_share``, ``ppv``, and their changes ``d_auc`` etc. from switching the
+        mechanism *off* (positive ``d_auc``: the mechanism was costing discrimination).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=12)
+    >>> out = mechanism_accuracy(world, seed=1, outcome_seed=2, mechanisms=["anchoring"])
+    >>> out.index.tolist(), round(float(out.loc["(all on)", "auc"]), 3)
+    (['(all on)', 'anchoring'], 0.657)
     """
     from ..world.engine import simulate
 
@@ -142,4 +166,6 @@ def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
     for m in on:
         s = score(world.with_mechanisms(**{m: False}))
         rows.append({"mechanism": m, **s, **{f"d_{k}": s[k] - base[k] for k in base}})
-    return pd.DataFrame(rows).set_index("mechanism")
+    return TableResult(pd.DataFrame(rows).set_index("mechanism"),
+                       title=f'What each mechanism does to discrimination and the PPV of "{at} '
+                             'or above"')
