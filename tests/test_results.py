@@ -65,3 +65,58 @@ def test_bad_options_are_named():
     labels = np.array([["low", "high"], ["high", "high"], ["low", "low"]], dtype=object)
     with pytest.raises(rv.RiskevalError, match="need ordered categories"):
         rv.gwet_ac(labels, weights="quadratic")
+
+
+def test_every_agreement_result_follows_the_result_protocol():
+    """Issue 16: each result is a Result with to_frame, summary, an HTML view, and (for one
+    coefficient) estimate and ci."""
+    from riskeval._core.results import Result, TableResult
+
+    ratings = rv.data.datasets.example_ratings()
+    cols = ("vignette", "officer", "rosh")
+    for res in (rv.fleiss_kappa(ratings, *cols), rv.icc(ratings, *cols)):
+        assert isinstance(res, Result)
+        assert res.to_frame().shape[0] >= 1
+        assert isinstance(res.estimate, float) and len(res.ci) == 2
+        assert res.summary() and res._repr_html_().startswith("<div>")
+    pa = rv.agreement.pairwise_agreement(ratings, *cols)
+    assert isinstance(pa, Result)
+    assert list(pa.to_frame().columns) == ["rater_1", "rater_2", "agreement", "shared"]
+    assert len(pa.to_frame()) == 12 * 11 // 2
+    assert pa.summary().startswith("Pairwise agreement (identity weights): 12 raters")
+    assert "<h4>Pairwise agreement" in pa._repr_html_()
+    wide = rv.as_ratings(ratings, *cols)
+    assert isinstance(wide, Result)
+    assert wide.summary().startswith("Ratings: 24 cases x 12 raters, 283 ratings given")
+    assert wide.counts()["n"].sum() == 283
+    assert "<h4>Ratings: 24 cases" in wide._repr_html_()
+    table = rv.agreement_summary(ratings, *cols)
+    per = rv.by_group(rv.fleiss_kappa, ratings, group="office", case="vignette",
+                      rater="officer", rating="rosh")
+    for t in (table, per):
+        assert isinstance(t, TableResult)
+        assert type(t.to_frame()).__name__ == "DataFrame"
+        assert t.summary().splitlines()[0] == t.title
+    assert per.title == "fleiss_kappa by office"
+    assert table.loc["Fleiss' kappa", "estimate"] == rv.fleiss_kappa(ratings, *cols).estimate
+
+
+def test_bootstrap_interval_is_a_result_with_named_fields():
+    from riskeval.agreement import BootstrapInterval, bootstrap_interval
+
+    x = np.linspace(0.0, 1.0, 40)
+
+    def mean(U, V):
+        return U @ x / U.sum(axis=1)
+
+    pct = bootstrap_interval(mean, 0.5, 40, 1, n_boot=400, seed=2)
+    bca = bootstrap_interval(mean, 0.5, 40, 1, n_boot=400, seed=2, method="bca")
+    assert isinstance(pct, BootstrapInterval) and pct.n_boot_valid == 400
+    assert pct.ci[0] < 0.5 < pct.ci[1] and bca.ci[0] < 0.5 < bca.ci[1]
+    assert set(pct.info()) == {"boot_sd", "n_boot_valid"}
+    assert set(bca.info()) == {"boot_sd", "n_boot_valid", "z0", "acceleration"}
+    assert pct.to_frame().loc["ci_low", "value"] == pct.ci[0]
+    assert "Bootstrap percentile interval" in pct.summary()
+    # the agreement results carry the same numbers in their extra
+    res = rv.gwet_ac(FOUR, ci="bca", n_boot=300, seed=5)
+    assert {"boot_sd", "n_boot_valid", "z0", "acceleration"} <= set(res.extra)

@@ -30,7 +30,7 @@ class RiskevalError(ValueError):
     ...     rv.icc([[1, 2], [2, 3]], form="ICC9")
     ... except rv.RiskevalError as exc:
     ...     print(exc)
-    form='ICC9' is not known; expected one of ICC1, ICC2, ICC3, ICC1k, ICC2k, ICC3k
+    form='ICC9' is not known; expected one of 'ICC1', 'ICC2', 'ICC3', 'ICC1k', 'ICC2k', 'ICC3k'
     >>> issubclass(RiskevalError, ValueError)
     True
     """

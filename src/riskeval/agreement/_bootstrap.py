@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.checks import check_choice, check_confidence, check_whole
 from .._core.results import Result
 from .._core.seeds import rng as make_rng
 from ..errors import DegenerateDataWarning, RiskevalError
@@ -35,18 +36,17 @@ def check_ci_options(ci: str | None, resample: str, n_boot: int, confidence: flo
     """Validate the shared interval options; return the normalised method name."""
     method = "none" if ci is None else str(ci).lower()
     if method not in CI_METHODS:
-        raise RiskevalError(f"ci={ci!r} is not known; expected one of {', '.join(CI_METHODS)}")
-    if resample not in RESAMPLE:
-        raise RiskevalError(
-            f"resample={resample!r} is not known; expected 'cases' or 'cases+raters'"
-        )
-    if not 0 < confidence < 1:
-        raise RiskevalError(f"confidence must be between 0 and 1, got {confidence!r}")
-    if method in ("percentile", "bca") and (int(n_boot) != n_boot or n_boot < 100):
-        raise RiskevalError(
-            f"n_boot={n_boot!r}: a bootstrap interval needs a whole number of at least 100 "
-            "resamples (2000 or more is usual)"
-        )
+        check_choice(ci, "ci", CI_METHODS)
+    check_choice(resample, "resample", RESAMPLE)
+    check_confidence(confidence)
+    if method in ("percentile", "bca"):
+        try:
+            check_whole(n_boot, "n_boot", least=100)
+        except RiskevalError:
+            raise RiskevalError(
+                f"n_boot={n_boot!r}: a bootstrap interval needs a whole number of at least 100 "
+                "resamples (2000 or more is usual)"
+            ) from None
     return method
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.checks import check_choice
 from ..errors import RiskevalError
 from ._common import RANGE_TOL, finish, in_range, prepare, warn_degenerate
 from ._kernel import RatingSums, SumStatistic
@@ -756,8 +757,7 @@ def krippendorff_alpha(
     >>> boot.ci_method, [round(x, 3) for x in boot.ci]
     ('bootstrap percentile (500 x cases)', [0.46, 0.757])
     """
-    if level not in LEVELS:
-        raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")
+    check_choice(level, "level", LEVELS)
     wide = prepare(data, case, rater, rating, categories)
     if level != "nominal" and not wide.ordered:
         raise RiskevalError(

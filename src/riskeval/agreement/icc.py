@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.checks import check_choice
 from ..errors import RiskevalError
 from ._bootstrap import bootstrap_interval, check_ci_options
 from ._common import checked_interval, prepare, warn_degenerate
@@ -274,8 +275,7 @@ def icc(
     >>> res.n_cases, res.n_dropped
     (19, 5)
     """
-    if form not in ICC_FORMS:
-        raise RiskevalError(f"form={form!r} is not known; expected one of {', '.join(ICC_FORMS)}")
+    check_choice(form, "form", ICC_FORMS)
     if missing != "listwise":
         raise RiskevalError(f"missing={missing!r} is not supported; expected 'listwise'")
     if not 0 <= r0 < 1:

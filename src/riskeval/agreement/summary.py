@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_choice
 from .._core.results import TableResult
 from ..errors import RiskevalError, option
 from ._common import prepare
@@ -74,8 +75,7 @@ def agreement_summary(
     >>> print(table.summary().splitlines()[0])
     Agreement coefficients (ordinal level, 95% intervals)
     """
-    if level not in LEVELS:
-        raise RiskevalError(f"level={level!r} is not known; expected one of {', '.join(LEVELS)}")
+    check_choice(level, "level", LEVELS)
     wide = prepare(data, case, rater, rating, categories, numeric=level in ("interval", "ratio"))
     if level != "nominal" and not wide.ordered:
         raise RiskevalError(
