@@ -462,3 +462,20 @@ def test_statistics_and_effects_follow_the_result_protocol(world):
     assert type(eff.to_frame()) is pd.DataFrame
     curve = rv.world.sensitivity(world, "anchoring", "strength", [0.5], seed=1)
     assert isinstance(curve, TableResult) and "anchoring.strength" in curve.summary()
+
+
+def test_effects_and_sensitivity_draw_their_figures(world):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eff = rv.mechanism_effects(world, seed=1, mechanisms=["noise", "office_practice"])
+    ax = eff.plot("office_share")
+    assert len(ax.patches) == 2 and "office_share" in ax.get_xlabel()
+    with pytest.raises(RiskevalError, match="statistic 'ofice_share' is not in the table"):
+        eff.plot("ofice_share")
+    curve = rv.world.sensitivity(world, "anchoring", "from_level", ["medium", "high"], seed=1)
+    ax = curve.plot()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["medium", "high"]
+    plt.close("all")

@@ -1,15 +1,18 @@
 """The generative world: vignettes, officers and offices, the mechanisms that make their
 ratings differ, and the simulation engine.
 
-:mod:`.vignettes` (cases), :mod:`.raters` (offices and officers), :mod:`.engine` (the
-thirteen mechanisms and :func:`simulate`), :mod:`.scenarios` (preset worlds) and
-:mod:`.narratives` (vignette texts and rating sheets).
+:mod:`.vignettes` (cases), :mod:`.raters` (offices and officers), :mod:`.engine` (the world,
+its thirteen mechanisms and :func:`simulate`; each mechanism is one small function in the
+private ``mechanisms`` module), :mod:`.scenarios` (preset worlds) and :mod:`.narratives`
+(vignette texts and rating sheets).
 """
 
 from . import engine, narratives, raters, scenarios, vignettes
 from .engine import (
     MECHANISMS,
     Design,
+    MechanismEffects,
+    SensitivityCurve,
     World,
     disagreement_statistics,
     mechanism_effects,
@@ -20,6 +23,8 @@ from .engine import (
 __all__ = [
     "MECHANISMS",
     "Design",
+    "MechanismEffects",
+    "SensitivityCurve",
     "World",
     "disagreement_statistics",
     "engine",

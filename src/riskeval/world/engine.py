@@ -101,8 +101,8 @@ from .vignettes import (
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _NO_COPY: dict[str, Any] = {"copy": False} if int(pd.__version__.split(".")[0]) < 3 else {}
 
-__all__ = ["MECHANISMS", "Design", "World", "disagreement_statistics", "mechanism_effects",
-           "sensitivity", "simulate"]
+__all__ = ["MECHANISMS", "Design", "MechanismEffects", "SensitivityCurve", "World",
+           "disagreement_statistics", "mechanism_effects", "sensitivity", "simulate"]
 
 _A = assumption
 _LEVELS = "|".join(RISK_LEVELS)
@@ -867,6 +867,65 @@ def _disagreement(ratings: pd.DataFrame) -> dict[str, float]:
     return out
 
 
+class MechanismEffects(TableResult):
+    """The table of :func:`mechanism_effects` (a DataFrame), with a figure.
+
+    Columns ``mechanism``, ``statistic``, ``with_all``, ``without`` and ``effect``.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> eff = rv.mechanism_effects(world, seed=1, mechanisms=["noise", "anchoring"])
+    >>> isinstance(eff, rv.world.MechanismEffects), sorted(set(eff["mechanism"]))
+    (True, ['anchoring', 'noise'])
+    >>> ax = eff.plot("upward")
+    >>> len(ax.patches)  # one bar per mechanism
+    2
+    """
+
+    def plot(self, statistic: str = "off_reference", ax: Any = None) -> Any:
+        """Bars of each mechanism's effect on ``statistic``; returns the matplotlib axes."""
+        from ._plots import mechanism_effects as draw
+
+        _check_statistic(self, statistic)
+        return draw(self.to_frame(), statistic, ax)
+
+
+class SensitivityCurve(TableResult):
+    """The table of :func:`sensitivity` (a DataFrame), with a figure.
+
+    Columns ``mechanism``, ``parameter``, ``value``, ``statistic`` and ``estimate``.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> curve = rv.world.sensitivity(world, "noise", "sd", [0.0, 0.5, 1.0], seed=1)
+    >>> isinstance(curve, rv.world.SensitivityCurve), len(curve)
+    (True, 21)
+    >>> ax = curve.plot("pairwise_disagreement")
+    >>> len(ax.lines[0].get_xdata())  # one point per value tried
+    3
+    """
+
+    def plot(self, statistic: str = "off_reference", ax: Any = None) -> Any:
+        """The statistic against the values tried; returns the matplotlib axes."""
+        from ._plots import sensitivity as draw
+
+        _check_statistic(self, statistic)
+        return draw(self.to_frame(), statistic, ax)
+
+
+def _check_statistic(table: pd.DataFrame, statistic: str) -> None:
+    known = list(dict.fromkeys(table["statistic"]))
+    if statistic not in known:
+        raise RiskevalError(f"statistic {statistic!r} is not in the table; statistics are "
+                            f"{known}{suggest(str(statistic), known)}")
+
+
 def _statistics(world: World, seed: Any,
                 statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None
                 ) -> dict[str, float]:
@@ -880,7 +939,7 @@ def _statistics(world: World, seed: Any,
 
 def mechanism_effects(world: World, seed: Any = None, *,
                       statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None = None,
-                      mechanisms: Iterable[str] | None = None) -> TableResult:
+                      mechanisms: Iterable[str] | None = None) -> MechanismEffects:
     """How much each mechanism changes the disagreement: switch it off, all else equal.
 
     Every simulation uses the same seed, and draws are keyed per mechanism, so the only
@@ -901,11 +960,11 @@ def mechanism_effects(world: World, seed: Any = None, *,
 
     Returns
     -------
-    TableResult
+    MechanismEffects
         A table (a DataFrame) with one row per mechanism and statistic: ``with_all``
         (everything on), ``without`` (that mechanism off), and ``effect = with_all -
         without``, the part of the statistic the mechanism is responsible for given the
-        others.
+        others. ``plot(statistic)`` draws the effects as bars.
 
     Examples
     --------
@@ -936,14 +995,14 @@ def mechanism_effects(world: World, seed: Any = None, *,
         for k, val in full.items():
             rows.append({"mechanism": m, "statistic": k, "with_all": val,
                          "without": without[k], "effect": val - without[k]})
-    return TableResult(pd.DataFrame(rows), title=f"Mechanism effects in {world.name!r}: "
-                       "each mechanism switched off in turn")
+    return MechanismEffects(pd.DataFrame(rows), title=f"Mechanism effects in {world.name!r}: "
+                            "each mechanism switched off in turn")
 
 
 def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[Any],
                 seed: Any = None, *,
                 statistics: Mapping[str, Callable[[pd.DataFrame], float]] | None = None,
-                ) -> TableResult:
+                ) -> SensitivityCurve:
     """How the disagreement statistics move as one assumed parameter varies.
 
     The defaults of the mechanisms are named assumptions (the study they come from gives
@@ -965,9 +1024,10 @@ def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[A
 
     Returns
     -------
-    TableResult
+    SensitivityCurve
         A table (a DataFrame) with one row per value and statistic: ``mechanism``,
-        ``parameter``, ``value``, ``statistic``, ``estimate``.
+        ``parameter``, ``value``, ``statistic``, ``estimate``; ``plot(statistic)`` draws the
+        curve.
 
     Examples
     --------
@@ -992,6 +1052,6 @@ def sensitivity(world: World, mechanism: str, parameter: str, values: Iterable[A
                   "statistic": k, "estimate": est} for k, est in found.items()]
     if not rows:
         raise RiskevalError("sensitivity() needs at least one value to try")
-    return TableResult(pd.DataFrame(rows), title=f"Sensitivity of the disagreement to "
-                       f"{mechanism}.{parameter}")
+    return SensitivityCurve(pd.DataFrame(rows), title=f"Sensitivity of the disagreement to "
+                            f"{mechanism}.{parameter}")
 

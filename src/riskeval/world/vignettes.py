@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from .._core.checks import check_whole
 from .._core.keyed import Streams, hash_ids
 from .._core.params import P, ParamSet, assumption, check_value, params_table, suggest
 from ..data.ratings import RISK_LEVELS, _py
@@ -212,12 +213,6 @@ def _ordinal(z: np.ndarray, p_any: float, p_sig: float) -> np.ndarray:
     return _cut(z, cuts).astype(np.int8)
 
 
-def _check_n(n: Any) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise RiskevalError(f"n must be a whole number >= 1; got {n!r}")
-    return int(n)
-
-
 def population(n: int, seed: Any = None, *, ids: Sequence[str] | None = None,
                params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Draw ``n`` random vignettes with their ground truth.
@@ -261,7 +256,7 @@ def population(n: int, seed: Any = None, *, ids: Sequence[str] | None = None,
     >>> bool(more.head(5).equals(cases))
     True
     """
-    n = _check_n(n)
+    n = check_whole(n, "n", least=1)
     pp = _POPULATION.updated(params or {})
     case = _case_ids(n, ids)
     h = hash_ids(case)
