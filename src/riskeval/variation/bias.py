@@ -37,12 +37,13 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.results import Result, SeriesResult, TableResult
 from ..data.ratings import _check_columns, _numbers, level_codes, parse_categories
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 
@@ -102,7 +103,7 @@ def _mean_ci(y: np.ndarray, cluster: np.ndarray | None, level: float,
 
 def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | None = None,
                 cluster: str | None = None, categories: Any = None,
-                confidence: float = 0.95) -> pd.DataFrame:
+                confidence: float = 0.95) -> TableResult:
     """Shares of ratings above and below the reference, with intervals.
 
     Parameters
@@ -126,11 +127,22 @@ def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | No
 
     Returns
     -------
-    pandas.DataFrame
-        Per group: ``n``; ``upward``, ``downward``, ``agree`` (shares) with ``*_low`` /
-        ``*_high``; ``net`` = upward - downward with its interval (positive: rating above the
-        reference more often than below -- the signature of inflation); ``mean_shift`` in
-        levels.
+    TableResult
+        A DataFrame with one row per group: ``n``; ``upward``, ``downward``, ``agree``
+        (shares) with ``*_low`` / ``*_high``; ``net`` = upward - downward with its interval
+        (positive: rating above the reference more often than below -- the signature of
+        inflation); ``mean_shift`` in levels.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.variation import bias
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> out = bias.directional(ratings, rating="rating", reference="reference", by="office")
+    >>> out.index.tolist(), round(float(out.loc["(all)", "net"]), 3)
+    (['(all)', 'Office 1', 'Office 2'], 0.417)
     """
     _need_frame(data)
     _check_columns(data, {"rating": rating, "reference": reference, "by": by,
@@ -162,12 +174,41 @@ def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | No
         rows.append(row)
     out = pd.DataFrame(rows).set_index("group")
     out.index.name = by or "group"
-    return out
+    return TableResult(out, title="Ratings above and below the reference")
 
 
 @dataclass(frozen=True)
-class SymmetryResult:
-    """Bowker's (or McNemar's) test of symmetry of the rating-by-reference table."""
+class SymmetryResult(Result):
+    """Bowker's (or McNemar's) test of symmetry of the rating-by-reference table.
+
+    Attributes
+    ----------
+    test : str
+        ``"Bowker's test of symmetry"``, or ``"McNemar's test"`` with two levels.
+    statistic, pvalue : float
+        The chi-square statistic and its p-value.
+    df : int
+        Degrees of freedom (pairs of cells with at least one departure).
+    table : pandas.DataFrame
+        Counts, reference level (rows) by rating (columns).
+    upward, downward : int
+        Ratings above and below the reference.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.variation import bias
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> res = bias.symmetry(ratings, rating="rating", reference="reference")
+    >>> res.df, round(res.statistic, 3), (res.upward, res.downward)
+    (4, 15.444, (17, 2))
+    >>> res.to_frame().shape
+    (1, 6)
+    """
+
+    title: ClassVar[str] = "Symmetry of departures from the reference"
 
     test: str
     statistic: float
@@ -177,7 +218,19 @@ class SymmetryResult:
     upward: int
     downward: int
 
+    @property
+    def estimate(self) -> float:
+        """The chi-square statistic (the headline number)."""
+        return self.statistic
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: test, statistic, df, pvalue, upward, downward."""
+        return pd.DataFrame([{"test": self.test, "statistic": self.statistic, "df": self.df,
+                              "pvalue": self.pvalue, "upward": self.upward,
+                              "downward": self.downward}])
+
     def summary(self) -> str:
+        """One line of plain text."""
         return (f"{self.test}: chi2 = {self.statistic:.3f} on {self.df} df, p = {self.pvalue:.3g}"
                 f"; {self.upward} ratings above the reference, {self.downward} below")
 
@@ -202,6 +255,17 @@ def symmetry(data: pd.DataFrame, *, rating: str, reference: str,
     References
     ----------
     Bowker (1948); McNemar (1947).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.variation import bias
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> res = bias.symmetry(ratings, rating="rating", reference="reference")
+    >>> res.test, res.df, round(res.pvalue, 4)
+    ("Bowker's test of symmetry", 4, 0.0039)
     """
     _need_frame(data)
     _check_columns(data, {"rating": rating, "reference": reference})
@@ -225,7 +289,7 @@ def symmetry(data: pd.DataFrame, *, rating: str, reference: str,
 
 def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasion: str,
               evidence: str, categories: Any = None, threshold: float = 0.0,
-              confidence: float = 0.95) -> pd.DataFrame:
+              confidence: float = 0.95) -> TableResult:
     """Upgrade and downgrade rates on repeat assessments, by the change in the evidence.
 
     Consecutive assessments of the same case by the same officer are paired. Occasions are
@@ -237,12 +301,29 @@ def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasio
 
     Returns
     -------
-    pandas.DataFrame
-        Rows ``down``, ``none``, ``up`` (evidence), columns ``n``, ``downgraded``,
-        ``unchanged``, ``upgraded`` with intervals, and a final row ``asymmetry``:
-        P(upgraded | evidence up) - P(downgraded | evidence down) with its interval
-        (positive when ratings rise with the evidence more readily than they fall -- the
-        signature of anchoring), bootstrap-free and cluster-robust.
+    TableResult
+        A DataFrame with rows ``down``, ``none``, ``up`` (evidence), columns ``n``,
+        ``downgraded``, ``unchanged``, ``upgraded`` with intervals, and a final row
+        ``asymmetry``: P(upgraded | evidence up) - P(downgraded | evidence down) with its
+        interval (positive when ratings rise with the evidence more readily than they fall --
+        the signature of anchoring), bootstrap-free and cluster-robust.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from riskeval.variation import bias
+    >>> data = pd.DataFrame({
+    ...     "case": ["a", "a", "b", "b", "c", "c", "d", "d", "e", "e", "f", "f"],
+    ...     "officer": ["o1"] * 6 + ["o2"] * 6,
+    ...     "occasion": [1, 2] * 6,
+    ...     "rating": ["low", "medium", "medium", "medium", "high", "high",
+    ...                "low", "high", "medium", "low", "high", "medium"],
+    ...     "evidence": [1, 2, 2, 1, 3, 2, 1, 3, 2, 1, 3, 2]})
+    >>> out = bias.anchoring(data, rating="rating", case="case", rater="officer",
+    ...                      occasion="occasion", evidence="evidence",
+    ...                      categories="low,medium,high")
+    >>> out["n"].tolist(), round(float(out.loc["asymmetry", "upgraded"]), 3)
+    ([4.0, 0.0, 2.0, 6.0], 0.5)
     """
     _need_frame(data)
     _check_columns(data, {"rating": rating, "case": case, "rater": rater,
@@ -293,7 +374,8 @@ def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasio
         out.loc["asymmetry", ["n", "upgraded", "upgraded_low", "upgraded_high"]] = [
             int(up_m.sum() + dn_m.sum()), est, est - z * se, est + z * se]
     out.index.name = "evidence"
-    return out
+    return TableResult(out, title="Rating changes on repeat assessments, by the change in "
+                                  "the evidence")
 
 
 def _occasion_order(col: pd.Series) -> np.ndarray:
@@ -312,16 +394,28 @@ def _occasion_order(col: pd.Series) -> np.ndarray:
 
 def overrides(data: pd.DataFrame, *, officer_rating: str, final_rating: str,
               reference: str | None = None, by: str | None = None, cluster: str | None = None,
-              categories: Any = None, confidence: float = 0.95) -> pd.DataFrame:
+              categories: Any = None, confidence: float = 0.95) -> TableResult:
     """How often a manager changed the officer's rating, which way, and with what effect.
 
     Returns
     -------
-    pandas.DataFrame
-        Per group (``by``) and overall: ``n``, ``changed``, ``raised``, ``lowered`` (shares,
-        with intervals), and with a ``reference``: ``agree_before`` and ``agree_after`` (shares
-        of ratings equal to the reference before and after review) and their paired difference
-        ``agreement_change`` with an interval.
+    TableResult
+        A DataFrame with one row per group (``by``) and overall: ``n``, ``changed``,
+        ``raised``, ``lowered`` (shares, with intervals), and with a ``reference``:
+        ``agree_before`` and ``agree_after`` (shares of ratings equal to the reference before
+        and after review) and their paired difference ``agreement_change`` with an interval.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.variation import bias
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> out = bias.overrides(ratings, officer_rating="officer_rating", final_rating="rating",
+    ...                      reference="reference", by="office")
+    >>> out.shape, round(float(out.loc["(all)", "agree_after"]), 3)
+    ((3, 19), 0.472)
     """
     _need_frame(data)
     _check_columns(data, {"officer_rating": officer_rating, "final_rating": final_rating,
@@ -351,7 +445,7 @@ def overrides(data: pd.DataFrame, *, officer_rating: str, final_rating: str,
         rows.append(row)
     out = pd.DataFrame(rows).set_index("group")
     out.index.name = by or "group"
-    return out
+    return TableResult(out, title="Managers' overrides of officers' ratings")
 
 
 def _need_frame(data: Any) -> None:
@@ -361,7 +455,7 @@ def _need_frame(data: Any) -> None:
 
 def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: str, case: str,
                     rater: str, office: str | None = None, categories: Any = None,
-                    link: str = "probit", confidence: float = 0.95) -> pd.Series:
+                    link: str = "probit", confidence: float = 0.95) -> SeriesResult:
     """Drift of ratings above the evidence per calendar year, on the latent scale.
 
     Fits the cumulative link mixed model
@@ -380,9 +474,9 @@ def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: st
 
     Returns
     -------
-    pandas.Series
-        ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Wald), ``n``, ``years`` (distinct
-        years), ``link``.
+    SeriesResult
+        A Series: ``estimate``, ``se``, ``ci_low``, ``ci_high`` (Wald), ``n``, ``years``
+        (distinct years), ``link``.
 
     Raises
     ------
@@ -394,6 +488,19 @@ def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: st
     -----
     RiskevalWarning
         When some ratings have no year (an empty cell): they are left out of the trend.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.variation import bias
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=4,
+    ...                                             n_vignettes=8)
+    >>> ratings = rv.simulate(world, seed=2)
+    >>> ratings["year"] = 2018 + ratings["case"].str[-1].astype(int) % 3
+    >>> trend = bias.inflation_trend(ratings, rating="rating", reference="reference",
+    ...                              year="year", case="case", rater="officer", office="office")
+    >>> round(float(trend["estimate"]), 2), int(trend["years"]), trend["link"]
+    (0.21, 3, 'probit')
     """
     from . import ordinal_mixed
 
@@ -420,6 +527,7 @@ def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: st
                         fixed="C(ref_level) + year_c", link=link, categories=list(cats),
                         confidence=confidence)
     row = fit.fixed_effects.loc["year_c"]
-    return pd.Series({"estimate": row["estimate"], "se": row["se"], "ci_low": row["ci_low"],
-                      "ci_high": row["ci_high"], "n": fit.n_obs,
-                      "years": int(years.nunique()), "link": link}, name="per year")
+    return SeriesResult({"estimate": row["estimate"], "se": row["se"],
+                         "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": fit.n_obs,
+                         "years": int(years.nunique()), "link": link}, name="per year",
+                        title=f"Drift of ratings above the evidence per year ({link})")
