@@ -58,6 +58,10 @@ moved by the mechanisms that act on categories, in this order:
     met the person re-rates from the file, which records the offence far better than the
     person: ``cut(harm(c, t) + e * harm_offence + manager_shift_f + sd * N(0, 1))``.
 
+Each mechanism is one small function in :mod:`riskeval.world.mechanisms` (private), returning
+its latent terms and its step on the category; :data:`riskeval.world.mechanisms.APPLY_ORDER`
+is the registry :func:`simulate` runs, in the order the parts apply.
+
 The table records, for every rating, which mechanisms changed it: ``changed_by_<name>`` is true
 when removing that mechanism alone, all else (including every random draw) equal, would have
 given a different category at its step.
