@@ -354,15 +354,21 @@ def test_missing_column_is_named():
 def test_outcome_that_is_not_binary_names_value_and_row():
     data = _small().astype({"high": object})
     data.loc[3, "high"] = "maybe"
-    with pytest.raises(RiskevalError, match=r"outcome column 'high' must be boolean or 0/1 .*"
-                                            r"found 'maybe' \(lines 5\)"):
+    with pytest.raises(RiskevalError, match=r"outcome column 'high' has the value 'maybe' at "
+                                            r"row 3 \(1 such values\); expected 0/1 .* Derive"):
         funnel(data, group="office", outcome="high")
     nums = _small().assign(high=[0, 1, 2, 0, 1, 0, 1, 1, 0, 0])
-    with pytest.raises(RiskevalError, match=r"found 2 \(lines 4\)"):
+    with pytest.raises(RiskevalError, match=r"the value 2 at row 2 \(1 such values\)"):
         funnel(nums, group="office", outcome="high")
+    # text "0"/"1" reads as the numbers (one 0/1 check for the whole package), so a column of
+    # "1" is the all-events case
     text = _small().assign(high=["1"] * 10)
-    with pytest.raises(RiskevalError, match=r"found '1'"):
+    with pytest.raises(RiskevalError, match=r"every rating in 'high' is 1"):
         funnel(text, group="office", outcome="high")
+    as_text = funnel(_small().assign(high=_small()["high"].astype(int).astype(str)),
+                     group="office", outcome="high")
+    pd.testing.assert_frame_equal(as_text.table,
+                                  funnel(_small(), group="office", outcome="high").table)
 
 
 def test_group_with_no_ratings():

@@ -40,12 +40,14 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.checks import check_binary
+from .._core.results import Result, TableResult
 from ..data.ratings import _check_columns, _py, _rows
 from ..errors import RiskevalError, RiskevalTypeError
 
@@ -166,7 +168,7 @@ def _limit_columns(target: float, n: np.ndarray, levels: tuple[float, ...],
 
 
 def control_limits(target: float, n: Any, levels: Sequence[float] = (0.95, 0.998)
-                   ) -> pd.DataFrame:
+                   ) -> TableResult:
     """Exact binomial funnel limits for a proportion, interpolated between attainable values.
 
     For a group of ``n`` ratings each positive with probability ``target``, the limit for the
@@ -198,10 +200,10 @@ def control_limits(target: float, n: Any, levels: Sequence[float] = (0.95, 0.998
 
     Returns
     -------
-    pandas.DataFrame
-        One row per ``n``: ``n``, then ``low_<L>`` and ``high_<L>`` for each level, with ``<L>``
-        the level in percent formatted with ``:g`` (``low_95``, ``high_95``, ``low_99.8``,
-        ``high_99.8``), levels in increasing order.
+    TableResult
+        A DataFrame with one row per ``n``: ``n``, then ``low_<L>`` and ``high_<L>`` for each
+        level, with ``<L>`` the level in percent formatted with ``:g`` (``low_95``,
+        ``high_95``, ``low_99.8``, ``high_99.8``), levels in increasing order.
 
     Raises
     ------
@@ -223,13 +225,14 @@ def control_limits(target: float, n: Any, levels: Sequence[float] = (0.95, 0.998
     t = _check_target(target)
     lv = _check_levels(levels)
     nn = _check_n(n)
-    return pd.DataFrame({"n": nn, **_limit_columns(t, nn, lv, None)})
+    return TableResult({"n": nn, **_limit_columns(t, nn, lv, None)},
+                       title=f"Funnel control limits around {t:g}")
 
 
 # ----------------------------------------------------------------------------- result
 
 @dataclass(frozen=True, eq=False)
-class FunnelResult:
+class FunnelResult(Result):
     """Funnel-plot statistics for a set of groups (see :func:`funnel`).
 
     Attributes
@@ -266,7 +269,23 @@ class FunnelResult:
         Name of the group column (used in labels and the summary).
     cluster_icc : float or None
         With ``cluster=``, the estimated intra-cluster correlation behind the design effects.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.variation.funnel import funnel
+    >>> world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> ratings["high"] = ratings["rating"].isin(["high", "very high"])
+    >>> res = funnel(ratings, group="office", outcome="high")
+    >>> res.to_frame()[["n", "events"]].to_numpy().tolist(), round(res.target, 3)
+    ([[18, 9], [18, 15], [18, 10]], 0.63)
+    >>> res.summary().split(";")[0]
+    '3 office groups, target 0.630 (overall)'
     """
+
+    title: ClassVar[str] = "Funnel plot"
 
     table: pd.DataFrame
     target: float
@@ -279,6 +298,10 @@ class FunnelResult:
     target_source: str = "overall"
     group: str = "group"
     cluster_icc: float | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-group table (a copy)."""
+        return self.table.copy()
 
     @property
     def n_groups(self) -> int:
@@ -357,36 +380,19 @@ class FunnelResult:
 # ----------------------------------------------------------------------------- funnel
 
 def _outcome_values(col: pd.Series, name: str) -> np.ndarray:
-    """A boolean / 0-1 column as floats (NaN where missing); raise on anything else."""
-    s = col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col
-    present = s.notna().to_numpy()
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return s.to_numpy(dtype=float, na_value=np.nan)
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_complex_dtype(s.dtype):
-        vals = s.to_numpy(dtype=float, na_value=np.nan)
-        ok = ~present | (vals == 0) | (vals == 1)
-    else:
-        def as_num(v: Any) -> float:
-            if isinstance(v, bool | np.bool_):
-                return float(v)
-            if isinstance(v, numbers.Real) and not isinstance(v, str):
-                return float(v)
-            return np.nan
-
-        vals = np.array([as_num(v) if p else np.nan for v, p in zip(s, present, strict=True)],
-                        dtype=float)
-        ok = ~present | (vals == 0) | (vals == 1)
-    if not ok.all():
-        bad = s[~ok]
-        shown = list(dict.fromkeys(_py(v) for v in bad))[:_SHOW]
-        raise RiskevalError(
-            f"the outcome column {name!r} must be boolean or 0/1 (1 = the event, e.g. rated "
-            f"high or very high); found {shown[0]!r}"
-            + (f" and others {shown[1:]!r}" if len(shown) > 1 else "")
-            + f" ({_rows(bad.index)}). Derive it first, e.g. "
-            "data['high'] = data['rating'].isin(['high', 'very high'])"
-        )
-    return vals
+    """A boolean / 0-1 column as floats (NaN where missing), checked by
+    :func:`riskeval._core.checks.check_binary`; anything else is an error naming the value and
+    the row."""
+    what = f"the outcome column {name!r}"
+    try:
+        try:
+            return check_binary(col, what, missing="keep")
+        except RiskevalError:  # again on Python scalars, so the message reads 2, not np.int64(2)
+            plain = col.astype(object).set_axis(col.index.astype(object))
+            return check_binary(plain, what, missing="keep")
+    except RiskevalError as err:
+        raise RiskevalError(f"{err}. Derive it first, e.g. data['high'] = "
+                            "data['rating'].isin(['high', 'very high'])") from None
 
 
 def _winsorised_phi(z: np.ndarray) -> float:
@@ -512,10 +518,16 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
     --------
     >>> import riskeval as rv
     >>> from riskeval.variation.funnel import funnel
-    >>> ratings = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)  # doctest: +SKIP
-    >>> ratings["high"] = ratings["rating"].isin(["high", "very high"])  # doctest: +SKIP
-    >>> res = funnel(ratings, group="office", outcome="high")            # doctest: +SKIP
-    >>> res.summary(); res.plot()                                        # doctest: +SKIP
+    >>> world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=3,
+    ...                                             n_vignettes=6)
+    >>> ratings = rv.simulate(world, seed=1)
+    >>> ratings["high"] = ratings["rating"].isin(["high", "very high"])
+    >>> res = funnel(ratings, group="office", outcome="high")
+    >>> res.outside, round(res.phi_raw, 3)
+    ([], 1.641)
+    >>> fig = res.plot()  # the funnel, with the offices as points
+    >>> type(fig).__name__
+    'Figure'
     """
     if not isinstance(data, pd.DataFrame):
         raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
