@@ -56,7 +56,7 @@ def main() -> None:
     trial = skills_power.power_curve(sk.stics_bc(), [10, 20, 30, 40, 60], estimand="training", **kw)
     study = skills_power.power_curve(sk.jersey(), [14, 20, 30, 40, 60], estimand="skill", **kw)
     conf = confounding()
-    trial2011 = sk.power(sk.stics_2011(), estimand="training", **kw)
+    trial2011 = skills_power.power(sk.stics_2011(), estimand="training", **kw)
     minutes = (time.perf_counter() - start) / 60
 
     def table(frame: pd.DataFrame) -> list[str]:

@@ -287,3 +287,35 @@ def test_bad_input_is_named():
     with pytest.raises(RiskevalError, match="n_perm=3"):
         cohorts.compare_outcomes(_caseloads(2), cohort="cohort", officer="officer",
                                  outcome="reconvicted", n_perm=3)
+
+
+def test_comparison_follows_the_result_protocol_and_draws_from_its_seed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    d = _study(2)
+    res = cohorts.compare_icc(d, **COLS, n_boot=200, n_perm=199, seed=np.random.default_rng(3))
+    again = cohorts.compare_icc(d, **COLS, n_boot=200, n_perm=199,
+                                seed=np.random.default_rng(3))
+    assert res == again                       # a Generator is a seed like any other
+    assert res.estimate == res.difference
+    frame = res.to_frame()
+    assert frame["kind"].tolist() == ["cohort", "cohort", "contrast"]
+    assert frame.loc["after - before", "estimate"] == pytest.approx(res.difference)
+    assert frame.loc["after - before", "p"] == pytest.approx(res.p_value)
+    assert res.summary().startswith("ICC2, 95% bootstrap intervals:")
+    assert "<table" in res._repr_html_()
+    fig = res.plot()
+    assert isinstance(fig, Figure) or hasattr(fig, "axes")
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    assert res.plot(ax=ax) is ax
+    plt.close("all")
+    # the default seed is fresh entropy: two calls differ (the bootstrap intervals)
+    a = cohorts.compare_icc(d, **COLS, n_boot=50, n_perm=19)
+    b = cohorts.compare_icc(d, **COLS, n_boot=50, n_perm=19)
+    assert a.estimates["estimate"].equals(b.estimates["estimate"])
+    assert not a.estimates["ci_low"].equals(b.estimates["ci_low"])

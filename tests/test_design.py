@@ -80,9 +80,11 @@ def test_simulated_width_matches_bonetts_sample_size_formula():
     row = res.table.set_index("estimator").loc["ICC(2,1)"]
     assert row["width"] == pytest.approx(0.2, rel=0.05)
     assert 0.92 <= row["coverage"] <= 0.98
-    curve, best = dz.sample_size(lambda m: dz.rater_study(3, m, icc=0.6, rater_share=0.0),
-                                 [40, 70, 100, 130], estimator="ICC(2,1)", diagnosand="width",
-                                 target=0.2, n_sims=150, seed=3)
+    found = dz.sample_size(lambda m: dz.rater_study(3, m, icc=0.6, rater_share=0.0),
+                           [40, 70, 100, 130], estimator="ICC(2,1)", diagnosand="width",
+                           target=0.2, n_sims=150, seed=3)
+    curve, best = found.curve, found.smallest
+    assert found.estimate == best and found.to_frame().equals(curve)
     assert best == 100 and curve["width"].is_monotonic_decreasing
     # Bonett's n for a narrower interval grows as 1 / width^2
     assert dz.bonett_n(0.6, 3, 0.1) == pytest.approx(4 * (n - 1), abs=2)
@@ -149,3 +151,90 @@ def test_seed_objects_are_not_consumed_and_checkpoints_know_their_design(tmp_pat
         dz.diagnose(dz.rater_study(6, 9), n_sims=10, seed=1, checkpoint=ck)
     with pytest.raises(RiskevalError, match="another design or seed"):
         dz.diagnose(d, n_sims=10, seed=2, checkpoint=ck)
+
+
+# -- issue 16: one seed rule and the result protocol ------------------------------------------
+
+def _draws(seed: np.random.SeedSequence) -> tuple[np.ndarray, dict[str, float]]:
+    return np.random.default_rng(seed).normal(size=20), {"mu": 0.0}
+
+
+def _noisy_mean(x: np.ndarray, seed: object = None) -> dict[str, float]:
+    """An estimator that draws random numbers of its own (as a bootstrap does)."""
+    jitter = float(np.random.default_rng(seed).normal(scale=1e-3))
+    return {"estimate": float(np.mean(x)) + jitter}
+
+
+def _seed_design() -> dz.Design:
+    return dz.Design(_draws, (dz.Estimator("mean", "mu", lambda x: float(np.mean(x))),
+                              dz.Estimator("noisy mean", "mu", _noisy_mean),
+                              dz.Estimator("noisy mean again", "mu", _noisy_mean)),
+                     name="draws")
+
+
+def test_diagnose_takes_every_kind_of_seed_and_gives_estimators_their_own():
+    design = _seed_design()
+    assert [e.takes_seed for e in design.estimators] == [False, True, True]
+    by_int = dz.diagnose(design, n_sims=6, seed=5)
+    by_ss = dz.diagnose(design, n_sims=6, seed=np.random.SeedSequence(5))
+    pd.testing.assert_frame_equal(by_int.simulations, by_ss.simulations)
+    # a Generator is accepted (numpy raised a bare TypeError before)
+    by_gen = dz.diagnose(design, n_sims=6, seed=np.random.default_rng(1))
+    again = dz.diagnose(design, n_sims=6, seed=np.random.default_rng(1))
+    pd.testing.assert_frame_equal(by_gen.simulations, again.simulations)
+    with pytest.raises(RiskevalError, match="seed"):
+        dz.diagnose(design, n_sims=6, seed=-1)
+    # each estimator has its own stream in each simulation: the jitters all differ
+    s = by_int.simulations.pivot(index="sim", columns="estimator", values="estimate")
+    jitter = s[["noisy mean", "noisy mean again"]].sub(s["mean"], axis=0)
+    assert jitter.abs().gt(0).all().all()
+    assert not np.allclose(jitter["noisy mean"], jitter["noisy mean again"])
+    assert jitter["noisy mean"].nunique() == 6
+    # ... and the same streams whatever n_jobs
+    par = dz.diagnose(design, n_sims=6, seed=5, n_jobs=2, chunk_size=2)
+    pd.testing.assert_frame_equal(by_int.simulations, par.simulations)
+
+
+def test_diagnosis_design_and_estimator_follow_the_result_protocol():
+    tested = dz.rater_study(6, 12, icc=0.6, null_icc=0.3)
+    res = dz.diagnose(tested, n_sims=5, seed=3, alpha=0.1)
+    pd.testing.assert_frame_equal(res.to_frame(), res.table)
+    text = res.summary()
+    lines = text.splitlines()
+    assert lines[0] == "6 officers x 12 vignettes: 5 simulated studies"
+    assert lines[1].startswith("  ICC(2,1): bias ") and "to show ICC > 0.3" in lines[1]
+    assert "coverage" in lines[2] and "power" not in lines[2]   # alpha has no test
+    assert "<table" in res._repr_html_()
+    plain = dz.diagnose(_seed_design(), n_sims=3, seed=1)
+    assert plain.summary().splitlines()[1].startswith("  mean: bias ")
+    assert tested.to_frame()["estimand"].tolist() == ["icc", "alpha"]
+    assert tested.summary().startswith("design '6 officers x 12 vignettes' (n_raters=6")
+    assert tested.estimators[0].to_frame()["takes_seed"].tolist() == [False]
+
+
+def test_diagnosis_summary_is_the_text_of_riskeval_diagnose():
+    """The lines ``riskeval diagnose`` prints, built here as the command built them."""
+    res = dz.diagnose(dz.skills_trial(n_officers=8, supervisees_per_officer=5, n_boot=20,
+                                      n_perm=19), n_sims=3, seed=2)
+    expected = [f"{res.design}: 3 simulated studies"]
+    for _, r in res.table.iterrows():
+        parts = [f"  {r['estimator']}:"]
+        if math.isfinite(r["bias"]):
+            parts.append(f"bias {r['bias']:+.4f} (MC SE {r['bias_mcse']:.4f}),")
+        if math.isfinite(r["coverage"]):
+            parts.append(f"coverage {100 * r['coverage']:.1f}%,")
+        if math.isfinite(r["width"]):
+            parts.append(f"mean CI width {r['width']:.3f}")
+        if math.isfinite(r["power"]):
+            parts.append(f", power {100 * r['power']:.1f}% (p < 0.05)")
+        expected.append(" ".join(parts).replace(" ,", ","))
+    assert res.summary() == "\n".join(expected)
+
+
+def test_sample_size_returns_a_result():
+    found = dz.sample_size(lambda m: dz.rater_study(3, m, icc=0.6, rater_share=0.0), [5, 40],
+                           estimator="ICC(2,1)", diagnosand="width", target=0.01, n_sims=3,
+                           seed=1)
+    assert found.smallest is None and found.estimate is None
+    assert found.summary().startswith("smallest size with width <= 0.01: none of the sizes")
+    assert list(found.to_frame().columns) == ["size", "width", "width_mcse"]

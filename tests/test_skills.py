@@ -112,9 +112,10 @@ def test_measurement_error_attenuates_and_calibration_corrects():
         sc = sk.officer_scores(d.sessions)
         t = sk.supervision_table(d.supervisees, sc)
         naive.append(sk.skill_effect(t, skill="structuring").loc["structuring", "coef"])
-        cal, sd_true = sk.calibrated_scores(d.sessions, which="structuring")
-        tc = d.supervisees.join(cal.rename("cal"), on="officer")
-        corrected.append(sk.skill_effect(tc, skill="cal", skill_sd=sd_true).loc["cal", "coef"])
+        cal = sk.calibrated_scores(d.sessions, which="structuring")
+        tc = d.supervisees.join(cal.scores.rename("cal"), on="officer")
+        corrected.append(sk.skill_effect(tc, skill="cal", skill_sd=cal.sd_true)
+                         .loc["cal", "coef"])
     b_naive, se_naive = _summary(naive, truth)
     b_corr, se_corr = _summary(corrected, truth)
     # naive is pulled towards zero by far more than chance; the corrected one is not
@@ -288,7 +289,7 @@ def test_users_own_data_with_their_column_names_runs_unchanged():
                            time="years", event="reconvicted")
     theirs = sk.skill_effect(sk.supervision_table(d.supervisees, sk.officer_scores(d.sessions)))
     np.testing.assert_allclose(mine["coef"], theirs["coef"], rtol=1e-12)
-    _, lr = sk.km_by_group(table, officer="po_id", time="years", event="reconvicted")
+    lr = sk.km_by_group(table, officer="po_id", time="years", event="reconvicted").test
     assert 0 <= lr["p"] <= 1
     rel = sk.score_reliability(sessions, officer="po_id", **kw)
     assert 0 < rel["reliability"] < 1
@@ -338,3 +339,50 @@ def test_rater_agreement_on_double_scored_sessions():
     single = sk.simulate_skills(seed=1, double_scored=0.0)
     with pytest.raises(RiskevalError, match="scored by two raters"):
         sk.rater_agreement(single.sessions)
+
+
+@pytest.mark.filterwarnings("ignore:only 12 officers")
+def test_skills_results_follow_the_result_protocol():
+    from riskeval._core.params import ParamSet
+    from riskeval._core.results import SeriesResult, TableResult
+
+    d = sk.simulate_skills(seed=4, n_officers=12, supervisees_per_officer=6)
+    assert d.summary().startswith("simulated skills study: 12 officers")
+    assert d.to_frame()["n_supervisees"].tolist() == [6] * 12
+    scores = sk.officer_scores(d.sessions)
+    assert isinstance(scores, TableResult) and "<table" in scores._repr_html_()
+    table = sk.supervision_table(d.supervisees, scores)
+    assert type(table) is pd.DataFrame        # data, not a result
+    fit = sk.skill_effect(table, skill="overall")
+    assert isinstance(fit, TableResult) and fit.attrs["officers"] == 12
+    assert fit.summary().splitlines()[0].startswith("skill effect (cox")
+    rel = sk.score_reliability(d.sessions)
+    assert isinstance(rel, SeriesResult) and rel.name == "overall"
+    cal = sk.calibrated_scores(d.sessions)
+    assert isinstance(cal, sk.CalibratedScores) and len(cal.scores) == 12
+    assert cal.to_frame().shape == (12, 1) and cal.sd_true > 0
+    km = sk.km_by_group(table)
+    assert isinstance(km, sk.KaplanMeier) and set(km.curves) == {"higher", "lower"}
+    assert km.to_frame().loc[0, "n_higher"] + km.to_frame().loc[0, "n_lower"] == 72
+    assert isinstance(sk.expected_rates(), SeriesResult)
+    params = sk.skills_params()
+    assert isinstance(params, ParamSet)
+    frame = params.to_frame()
+    assert frame["parameter"].tolist() == list(params.names)
+    assert frame.loc[0, "value"] == 14 and isinstance(frame.loc[0, "value"], int)
+    assert params.summary().splitlines()[0] == "parameters of skills_study"
+    assert "<table" in params._repr_html_()
+
+
+def test_corrected_effect_and_power_take_any_seed():
+    d = sk.simulate_skills(seed=np.random.SeedSequence(6), n_officers=20,
+                           supervisees_per_officer=8)
+    assert d.officers.equals(sk.simulate_skills(seed=6, n_officers=20,
+                                                supervisees_per_officer=8).officers)
+    a = sk.corrected_effect(d.supervisees, d.sessions, n_boot=20,
+                            seed=np.random.default_rng(2))
+    b = sk.corrected_effect(d.supervisees, d.sessions, n_boot=20,
+                            seed=np.random.default_rng(2))
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(RiskevalError, match="seed"):
+        sk.corrected_effect(d.supervisees, d.sessions, n_boot=20, seed=-3)

@@ -29,7 +29,7 @@ def km_result():
 
 
 def test_km_draws_two_step_curves_with_clipped_bands(plt, km_result):
-    curves, logrank = km_result
+    curves, logrank = km_result.curves, km_result.test
     fig = plots.km(curves, logrank=logrank, title="simulated study")
     assert isinstance(fig, plt.Figure)
     ax = fig.axes[0]
@@ -55,7 +55,7 @@ def test_km_draws_two_step_curves_with_clipped_bands(plt, km_result):
 
 
 def test_km_final_survival_is_one_minus_the_reconvicted_share(plt, km_result):
-    curves, logrank = km_result
+    curves, logrank = km_result.curves, km_result.test
     _, ax = plt.subplots()
     assert plots.km(curves, ax=ax) is ax
     assert ax.get_title() == ""
@@ -82,3 +82,11 @@ def test_km_band_is_clipped_at_zero_and_one(plt):
 def test_km_needs_both_groups():
     with pytest.raises(RiskevalError, match="'lower' is missing"):
         plots.km({"higher": None})
+
+
+def test_km_result_draws_itself(plt, km_result):
+    fig = km_result.plot(title="simulated study")
+    assert isinstance(fig, plt.Figure)
+    assert "log-rank p" in fig.axes[0].get_title()
+    _, ax = plt.subplots()
+    assert km_result.plot(ax=ax) is ax and len(ax.lines) == 2

@@ -53,10 +53,11 @@ def test_same_seed_same_table_whatever_n_jobs():
 
 def test_power_for_experience_grows_with_officers():
     """The curve for 2, 4, 8 officers per office (10 offices, 12 cases), 60 studies each."""
-    curve, best = sample_size(
+    res = sample_size(
         lambda k: world_study(10, k, 12, ci=None, estimands=["experience per year"]),
         [2, 4, 8], estimator="experience", diagnosand="power", target=0.5, n_sims=60,
         seed=11, n_jobs=2, chunk_size=15)
+    curve, best = res.curve, res.smallest
     power, se = curve["power"].to_numpy(), curve["power_mcse"].to_numpy()
     assert np.all(np.diff(power) > 0), curve
     assert power[2] - power[0] > 3 * math.hypot(se[0], se[2]), curve

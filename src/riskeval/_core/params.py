@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RiskevalError
+from .results import Result
 
 #: Assumptions are labelled with this prefix in every provenance string.
 ASSUMPTION = "assumption"
@@ -95,11 +96,41 @@ def suggest(name: str, options: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
-class ParamSet:
-    """An ordered, immutable set of :class:`Param` belonging to one component."""
+class ParamSet(Result):
+    """An ordered, immutable set of :class:`Param` belonging to one component.
+
+    It follows the result protocol: ``to_frame()`` lists the parameters with their values,
+    meanings and provenance, ``summary()`` prints them and Jupyter shows them as a table.
+
+    Examples
+    --------
+    >>> ps = ParamSet("demo", (P("n", 3, "count", "officers", "a user choice"),
+    ...                        P("p", 0.2, "prob", "share trained", "a user choice")))
+    >>> ps["n"], ps.updated({"p": 0.5})["p"]
+    (3, 0.5)
+    >>> ps.to_frame()[["parameter", "value"]].values.tolist()
+    [['n', 3], ['p', 0.2]]
+    """
 
     component: str
     params: tuple[Param, ...]
+
+    def _title(self) -> str:
+        return f"parameters of {self.component}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: ``parameter``, ``value``, ``meaning``, ``provenance``,
+        ``is_assumption``."""
+        cols = ["parameter", "value", "meaning", "provenance", "is_assumption"]
+        frame = pd.DataFrame(self.rows(), columns=["component", *cols])[cols]
+        frame["value"] = pd.Series([p.value for p in self.params], dtype=object)  # as given
+        return frame
+
+    def summary(self) -> str:
+        """One line per parameter: its name, value and meaning."""
+        lines = [self._title()]
+        lines += [f"  {p.name} = {p.value!r}: {p.meaning}" for p in self.params]
+        return "\n".join(lines)
 
     def __getitem__(self, name: str) -> Any:
         for p in self.params:

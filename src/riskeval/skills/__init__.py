@@ -4,6 +4,8 @@ See :mod:`riskeval.skills._model` for the generative model.
 """
 
 from ._estimate import (
+    CalibratedScores,
+    KaplanMeier,
     calibrated_scores,
     corrected_effect,
     ipw_weights,
@@ -22,6 +24,8 @@ __all__ = [
     "DOMAINS",
     "ITEMS",
     "PUBLISHED",
+    "CalibratedScores",
+    "KaplanMeier",
     "SkillsData",
     "calibrated_scores",
     "corrected_effect",

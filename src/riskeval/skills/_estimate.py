@@ -10,19 +10,28 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.results import Result, SeriesResult, TableResult
 from ..data.ratings import _check_columns
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ._cox import cox_fit
 
-__all__ = ["calibrated_scores", "corrected_effect", "ipw_weights", "km_by_group",
-           "officer_scores", "rater_agreement", "score_reliability", "skill_effect",
-           "supervision_table"]
+__all__ = ["CalibratedScores", "KaplanMeier", "calibrated_scores", "corrected_effect",
+           "ipw_weights", "km_by_group", "officer_scores", "rater_agreement",
+           "score_reliability", "skill_effect", "supervision_table"]
+
+
+def _table(frame: pd.DataFrame, title: str) -> TableResult:
+    """``frame`` as a TableResult, keeping its ``attrs``."""
+    out = TableResult(frame, title=title)
+    out.attrs.update(frame.attrs)
+    return out
 
 
 def _frame(data: Any, roles: dict[str, str | None]) -> pd.DataFrame:
@@ -106,7 +115,7 @@ def _officer_level(frame: pd.DataFrame, col: str, values: np.ndarray, officer: s
 
 def officer_scores(sessions: pd.DataFrame, *, officer: str = "officer",
                    session: str = "session", score: str = "score",
-                   domain: str | None = "domain") -> pd.DataFrame:
+                   domain: str | None = "domain") -> TableResult:
     """Each officer's observed skill scores: the mean over items, raters and sessions.
 
     A session's score is first averaged over its items (per domain) and raters, then sessions
@@ -114,9 +123,19 @@ def officer_scores(sessions: pd.DataFrame, *, officer: str = "officer",
 
     Returns
     -------
-    pandas.DataFrame
+    TableResult
         Indexed by officer: one column per domain (when ``domain`` is given) and ``overall``,
-        plus ``n_sessions``.
+        plus ``n_sessions`` (a DataFrame with a title).
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=1, n_officers=4)
+    >>> s = officer_scores(d.sessions)
+    >>> s.shape, list(s.columns)
+    ((4, 4), ['relationship', 'structuring', 'overall', 'n_sessions'])
+    >>> round(float(s.loc["officer-1", "overall"]), 3)
+    1.246
     """
     f = _frame(sessions, {"officer": officer, "session": session, "score": score,
                           "domain": domain})
@@ -130,13 +149,13 @@ def officer_scores(sessions: pd.DataFrame, *, officer: str = "officer",
         out = dom.join(out)
     out["n_sessions"] = per_session.groupby(level=0).size()
     out.index.name = officer
-    return out
+    return TableResult(out, title="officers' observed skill scores")
 
 
 def score_reliability(sessions: pd.DataFrame, *, which: str = "overall",
                       officer: str = "officer", session: str = "session",
                       score: str = "score", domain: str | None = "domain",
-                      confidence: float = 0.95) -> pd.Series:
+                      confidence: float = 0.95) -> SeriesResult:
     """How reliably a mean over sessions measures an officer's skill (one-way random effects).
 
     Session scores (mean over items and raters; for one domain when ``which`` names it) are
@@ -146,6 +165,21 @@ def score_reliability(sessions: pd.DataFrame, *, which: str = "overall",
     session; ``reliability`` that of an officer's mean over the average number of sessions
     (Spearman-Brown), the attenuation factor of a naive analysis. The interval for ``icc`` is
     the exact F interval (Shrout & Fleiss 1979, ICC(1)).
+
+    Returns
+    -------
+    SeriesResult
+        ``var_skill``, ``var_session``, ``icc`` with ``icc_low``/``icc_high``,
+        ``mean_sessions``, ``reliability`` and ``n_officers`` (a Series named ``which``, with a
+        title).
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=1, n_officers=10)
+    >>> r = score_reliability(d.sessions)
+    >>> round(float(r["reliability"]), 3), int(r["n_officers"])
+    (0.915, 10)
 
     References
     ----------
@@ -187,15 +221,27 @@ def score_reliability(sessions: pd.DataFrame, *, which: str = "overall",
     a = (1 - confidence) / 2
     fl = fobs / stats.f.ppf(1 - a, k - 1, N - k)
     fu = fobs * stats.f.ppf(1 - a, N - k, k - 1)
-    return pd.Series({"var_skill": var_skill, "var_session": msw, "icc": icc1,
-                      "icc_low": (fl - 1) / (fl + n0 - 1), "icc_high": (fu - 1) / (fu + n0 - 1),
-                      "mean_sessions": m, "reliability": rel, "n_officers": k},
-                     name=which)
+    return SeriesResult({"var_skill": var_skill, "var_session": msw, "icc": icc1,
+                         "icc_low": (fl - 1) / (fl + n0 - 1),
+                         "icc_high": (fu - 1) / (fu + n0 - 1),
+                         "mean_sessions": m, "reliability": rel, "n_officers": k},
+                        name=which, title=f"reliability of officers' {which} skill scores")
 
 
 def supervision_table(supervisees: pd.DataFrame, scores: pd.DataFrame, *,
                       officer: str = "officer") -> pd.DataFrame:
-    """Supervisees joined to their officer's scores; every supervisee's officer must be scored."""
+    """Supervisees joined to their officer's scores; every supervisee's officer must be scored.
+
+    A data function: it returns the supervisee table with the officer's score columns added.
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=1, n_officers=4, supervisees_per_officer=3)
+    >>> t = supervision_table(d.supervisees, officer_scores(d.sessions))
+    >>> t.shape, "overall" in t.columns
+    ((12, 9), True)
+    """
     _frame(supervisees, {"officer": officer})
     missing = sorted(set(supervisees[officer]) - set(scores.index))
     if missing:
@@ -222,6 +268,15 @@ def ipw_weights(data: pd.DataFrame, *, skill: str, confounders: Sequence[str],
     ----------
     Robins, J. M., Hernan, M. A. & Brumback, B. (2000). Marginal structural models and causal
     inference in epidemiology. *Epidemiology* 11(5), 550-560.
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=1, n_officers=20, allocation="risk")
+    >>> t = supervision_table(d.supervisees, officer_scores(d.sessions))
+    >>> w = ipw_weights(t, skill="overall", confounders=["baseline_risk"])
+    >>> w.shape, round(float(w.mean()), 2)
+    ((300,), 1.0)
     """
     import statsmodels.api as sm
 
@@ -287,7 +342,7 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
                  risk_scale: str | None = "auto", interaction: bool = False,
                  officer: str = "officer", time: str = "time", event: str = "event",
                  weights: np.ndarray | None = None, skill_sd: float | None = None,
-                 small_sample: bool = True, confidence: float = 0.95) -> pd.DataFrame:
+                 small_sample: bool = True, confidence: float = 0.95) -> TableResult:
     """Effect of officers' skill on their supervisees' reconviction, officer-clustered.
 
     Skills are standardised to SD 1 across officers, so effects are per SD of the skill score
@@ -322,10 +377,19 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
 
     Returns
     -------
-    pandas.DataFrame
+    TableResult
         One row per term: ``coef`` (log hazard or odds ratio), ``se``, ``ratio`` (hazard or
         odds ratio), ``ratio_low``, ``ratio_high``, ``p``; attributes ``method``, ``n``,
-        ``events``, ``officers``.
+        ``events``, ``officers`` (a DataFrame with a title).
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=2, n_officers=30, supervisees_per_officer=20)
+    >>> t = supervision_table(d.supervisees, officer_scores(d.sessions))
+    >>> fit = skill_effect(t, skill="overall")
+    >>> list(fit.index), round(float(fit.loc["overall", "ratio"]), 3)
+    (['overall', 'cloglog(baseline_risk)'], 0.686)
 
     References
     ----------
@@ -397,19 +461,75 @@ def skill_effect(data: pd.DataFrame, *, skill: str | Sequence[str] = "overall",
     out.index.name = "term"
     out.attrs.update({"method": method, "n": len(f), "events": int(ev.sum()),
                       "officers": n_groups, "small_sample": small_sample})
-    return out
+    ratio = "hazard" if method == "cox" else "odds"
+    return _table(out, f"skill effect ({method}: {ratio} ratios per SD, {n_groups} officers, "
+                       f"clustered)")
+
+
+@dataclass(frozen=True)
+class KaplanMeier(Result):
+    """Kaplan-Meier curves of supervisees of higher- and lower-skilled officers, and the
+    log-rank test (what :func:`km_by_group` returns).
+
+    Attributes
+    ----------
+    curves : dict
+        statsmodels ``SurvfuncRight`` objects keyed ``"higher"`` and ``"lower"``.
+    test : pandas.Series
+        The log-rank ``statistic`` and ``p``, each group's share reconvicted by the end of
+        follow-up (``reconvicted_higher``, ``reconvicted_lower``) and its size (``n_higher``,
+        ``n_lower``); ``to_frame()`` gives it as one row.
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=3, n_officers=10, supervisees_per_officer=10)
+    >>> km = km_by_group(supervision_table(d.supervisees, officer_scores(d.sessions)))
+    >>> sorted(km.curves), int(km.test["n_higher"]) + int(km.test["n_lower"])
+    (['higher', 'lower'], 100)
+    >>> km.to_frame().shape
+    (1, 6)
+    """
+
+    curves: dict[str, Any]
+    test: pd.Series
+    title = "reconviction by officers' skill (Kaplan-Meier, log-rank test)"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The log-rank test and the groups' shares reconvicted, as one row."""
+        return self.test.to_frame().T.reset_index(drop=True)
+
+    def plot(self, ax: Any = None, title: str | None = None) -> Any:
+        """The two curves with pointwise 95% bands (:func:`riskeval._core.plots.km`)."""
+        from .._core.plots import km
+
+        return km(self.curves, ax=ax, logrank=self.test, title=title)
 
 
 def km_by_group(data: pd.DataFrame, *, skill: str = "overall", officer: str = "officer",
-                time: str = "time", event: str = "event") -> tuple[dict[str, Any], pd.Series]:
+                time: str = "time", event: str = "event") -> KaplanMeier:
     """Kaplan-Meier curves of supervisees of officers above vs at-or-below the median skill.
 
     Officers (not supervisees) are split at the median of their skill score, as the published
-    study compared higher- and lower-skilled officers' cases. Returns the two statsmodels
-    ``SurvfuncRight`` objects keyed ``"higher"``/``"lower"`` and the log-rank test
-    (statsmodels ``survdiff``): ``statistic``, ``p``, and each group's reconviction share by the
-    end of follow-up. The data are checked as in :func:`skill_effect`: an officer id on every
-    row, one finite skill score per officer, ``event`` 0 or 1, finite non-negative ``time``.
+    study compared higher- and lower-skilled officers' cases. The data are checked as in
+    :func:`skill_effect`: an officer id on every row, one finite skill score per officer,
+    ``event`` 0 or 1, finite non-negative ``time``.
+
+    Returns
+    -------
+    KaplanMeier
+        ``curves``: the two statsmodels ``SurvfuncRight`` objects keyed ``"higher"`` and
+        ``"lower"``; ``test``: the log-rank test (statsmodels ``survdiff``), ``statistic``,
+        ``p``, and each group's reconviction share by the end of follow-up; ``plot()`` draws
+        the curves.
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=3, n_officers=30, supervisees_per_officer=20)
+    >>> km = km_by_group(supervision_table(d.supervisees, officer_scores(d.sessions)))
+    >>> bool(km.test["p"] < 0.01), int(km.test["n_higher"])
+    (True, 300)
     """
     from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
@@ -424,22 +544,67 @@ def km_by_group(data: pd.DataFrame, *, skill: str = "overall", officer: str = "o
     stat, p = survdiff(t, ev, grp)
     share = {f"reconvicted_{g}": float(1 - c.surv_prob[-1]) if len(c.surv_prob) else 0.0
              for g, c in curves.items()}
-    return curves, pd.Series({"statistic": float(stat), "p": float(p), **share,
-                              "n_higher": int((grp == "higher").sum()),
-                              "n_lower": int((grp == "lower").sum())})
+    return KaplanMeier(curves, pd.Series({"statistic": float(stat), "p": float(p), **share,
+                                          "n_higher": int((grp == "higher").sum()),
+                                          "n_lower": int((grp == "lower").sum())}))
+
+
+@dataclass(frozen=True)
+class CalibratedScores(Result):
+    """Regression-calibrated skill scores (what :func:`calibrated_scores` returns).
+
+    Attributes
+    ----------
+    scores : pandas.Series
+        Each officer's expected true skill given their mean score, indexed by officer.
+    sd_true : float
+        The SD of the true skill, ``sqrt(var_skill)``: the unit in which effects are
+        expressed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cal = CalibratedScores(pd.Series([1.8, 2.2], index=["a", "b"], name="overall"), 0.5)
+    >>> cal.to_frame().shape, cal.sd_true
+    ((2, 1), 0.5)
+    """
+
+    scores: pd.Series
+    sd_true: float
+
+    def _title(self) -> str:
+        return (f"calibrated {self.scores.name or 'skill'} scores (SD of true skill "
+                f"{self.sd_true:.4g})")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The calibrated scores, one row per officer."""
+        return self.scores.to_frame()
 
 
 def calibrated_scores(sessions: pd.DataFrame, *, which: str = "overall",
                       officer: str = "officer", session: str = "session",
                       score: str = "score", domain: str | None = "domain"
-                      ) -> tuple[pd.Series, float]:
+                      ) -> CalibratedScores:
     """Regression-calibrated skill scores: each officer's expected true skill given the mean.
 
     With ``var_skill`` and ``var_session`` from :func:`score_reliability`, an officer with mean
     ``w`` over ``k`` sessions gets ``mu + lambda_k (w - mu)``, ``lambda_k = var_skill /
     (var_skill + var_session / k)`` (Carroll et al. 2006, ch. 4): the best linear prediction
-    of the true skill, so officers with few sessions are shrunk more. Returns the scores and
-    the SD of the true skill, ``sqrt(var_skill)``, the unit in which effects are expressed.
+    of the true skill, so officers with few sessions are shrunk more.
+
+    Returns
+    -------
+    CalibratedScores
+        ``scores`` (one per officer) and ``sd_true``, the SD of the true skill,
+        ``sqrt(var_skill)``, the unit in which effects are expressed.
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=1, n_officers=10)
+    >>> cal = calibrated_scores(d.sessions, which="structuring")
+    >>> len(cal.scores), round(cal.sd_true, 3)
+    (10, 0.8)
 
     References
     ----------
@@ -456,7 +621,7 @@ def calibrated_scores(sessions: pd.DataFrame, *, which: str = "overall",
     if not rel["var_skill"] > 0:
         raise RiskevalError(f"the {which} scores show no variance between officers beyond "
                             f"session-to-session noise; the skill effect cannot be calibrated")
-    return (mu + lam * (w - mu)).rename(which), math.sqrt(rel["var_skill"])
+    return CalibratedScores((mu + lam * (w - mu)).rename(which), math.sqrt(rel["var_skill"]))
 
 
 def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
@@ -464,7 +629,7 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
                      adjust: Sequence[str] = ("baseline_risk",), officer: str = "officer",
                      time: str = "time", event: str = "event", session: str = "session",
                      score: str = "score", domain: str | None = "domain", n_boot: int = 200,
-                     seed: Any = 0, confidence: float = 0.95) -> pd.DataFrame:
+                     seed: Any = None, confidence: float = 0.95) -> TableResult:
     """Naive and measurement-error-corrected skill effects, per SD of skill.
 
     The naive analysis uses each officer's mean score, standardised by the SD of the means; its
@@ -473,14 +638,24 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
     regression-calibrated scores (:func:`calibrated_scores`) per SD of *true* skill. Its
     interval is a percentile bootstrap that resamples officers -- their scored sessions and
     their supervisees together -- so the uncertainty of the reliability is carried through.
+    ``seed`` (None, an int, a SeedSequence or a Generator) seeds the bootstrap; the default
+    None gives fresh entropy, so pass one for a reproducible interval.
 
     Returns
     -------
-    pandas.DataFrame
+    TableResult
         Rows ``naive`` and ``corrected``: ``coef``, ``se`` (naive: robust; corrected: bootstrap
         SD), ``ratio``, ``ratio_low``, ``ratio_high``; attributes ``reliability`` and
         ``n_boot`` (resamples used: those with no skill variance beyond session noise cannot
         be calibrated and are left out, with a warning when they exceed 5%).
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=2, n_officers=24, supervisees_per_officer=10)
+    >>> res = corrected_effect(d.supervisees, d.sessions, n_boot=10, seed=1)
+    >>> list(res.index), round(float(res.loc["corrected", "ratio"]), 3)
+    (['naive', 'corrected'], 0.771)
     """
     from .._core.seeds import rng as make_rng
 
@@ -490,11 +665,11 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
         t = supervision_table(sup, naive_scores, officer=officer)
         naive = skill_effect(t, skill=which, method=method, adjust=adjust, officer=officer,
                              time=time, event=event, confidence=confidence).iloc[0]
-        cal, sd_true = calibrated_scores(ses, which=which, officer=officer, session=session,
-                                         score=score, domain=domain)
-        tc = sup.join(cal.rename("__cal__"), on=officer)
+        cal = calibrated_scores(ses, which=which, officer=officer, session=session,
+                                score=score, domain=domain)
+        tc = sup.join(cal.scores.rename("__cal__"), on=officer)
         corr = skill_effect(tc, skill="__cal__", method=method, adjust=adjust,
-                            officer=officer, time=time, event=event, skill_sd=sd_true,
+                            officer=officer, time=time, event=event, skill_sd=cal.sd_true,
                             confidence=confidence).iloc[0]
         return naive, float(corr["coef"])
 
@@ -534,13 +709,14 @@ def corrected_effect(supervisees: pd.DataFrame, sessions: pd.DataFrame, *,
         warnings.warn(f"{skipped} of {n_boot} bootstrap resamples showed no skill variance "
                       f"beyond session noise and were left out; the interval may be too "
                       f"narrow (the reliability is low)", RiskevalWarning, stacklevel=2)
-    return out
+    return _table(out, f"naive and measurement-error-corrected {which} skill effect "
+                       f"({method}, per SD)")
 
 
 def rater_agreement(sessions: pd.DataFrame, *, which: str = "overall",
                     officer: str = "officer", session: str = "session", rater: str = "rater",
                     score: str = "score", domain: str | None = "domain",
-                    confidence: float = 0.95) -> pd.DataFrame:
+                    confidence: float = 0.95) -> TableResult:
     """Agreement of the scorers on double-scored sessions (the checklist's inter-rater
     reliability), with the package's agreement coefficients.
 
@@ -551,9 +727,17 @@ def rater_agreement(sessions: pd.DataFrame, *, which: str = "overall",
 
     Returns
     -------
-    pandas.DataFrame
+    TableResult
         Rows ``ICC1`` and ``Krippendorff's alpha (interval)``: ``estimate``, ``ci_low``,
-        ``ci_high``, ``n_sessions``.
+        ``ci_high``, ``n_sessions`` (a DataFrame with a title).
+
+    Examples
+    --------
+    >>> from riskeval.skills import simulate_skills
+    >>> d = simulate_skills(seed=1, n_officers=10, double_scored=0.5)
+    >>> a = rater_agreement(d.sessions)
+    >>> round(float(a.loc["ICC1", "estimate"]), 3), int(a.loc["ICC1", "n_sessions"])
+    (0.595, 37)
     """
     from ..agreement import icc, krippendorff_alpha
 
@@ -577,7 +761,9 @@ def rater_agreement(sessions: pd.DataFrame, *, which: str = "overall",
     kw = {"case": "__unit__", "rater": "__slot__", "rating": "__y__"}
     i1 = icc(double, **kw, confidence=confidence).to_frame().loc["ICC1"]
     al = krippendorff_alpha(double, **kw, level="interval", confidence=confidence)
-    return pd.DataFrame({"estimate": [i1["ICC"], al.estimate],
-                         "ci_low": [i1["ci_low"], al.ci[0]], "ci_high": [i1["ci_high"], al.ci[1]],
-                         "n_sessions": [n, n]},
-                        index=["ICC1", "Krippendorff's alpha (interval)"])
+    out = pd.DataFrame({"estimate": [i1["ICC"], al.estimate],
+                        "ci_low": [i1["ci_low"], al.ci[0]], "ci_high": [i1["ci_high"], al.ci[1]],
+                        "n_sessions": [n, n]},
+                       index=["ICC1", "Krippendorff's alpha (interval)"])
+    return TableResult(out, title=f"agreement of the scorers on {n} double-scored sessions "
+                                  f"({which})")

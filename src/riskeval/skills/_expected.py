@@ -34,10 +34,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import special, stats
 
 from .._core.params import ParamSet
+from .._core.results import SeriesResult
 from ..errors import RiskevalError
 from ._model import resolve_params
 
@@ -110,26 +110,45 @@ def reconviction_rate(params: ParamSet | Mapping[str, Any] | None = None, *,
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> round(reconviction_rate(), 4)
+    0.4004
+    >>> from riskeval.skills import training_meta
+    >>> round(reconviction_rate(training_meta(), trained=True), 4)
+    0.3109
     """
     p = _checked(params, overrides)
     return _rate(p, p["training_shift"] if trained else 0.0, nodes)
 
 
 def expected_rates(params: ParamSet | Mapping[str, Any] | None = None,
-                   **overrides: Any) -> pd.Series:
+                   **overrides: Any) -> SeriesResult:
     """Expected reconviction of untrained and trained officers' supervisees, exactly.
 
     Returns
     -------
-    pandas.Series
+    SeriesResult
         ``untrained`` and ``trained`` (expected shares reconvicted within the window, see
         :func:`reconviction_rate`), ``difference`` (trained minus untrained) and
         ``odds_ratio`` (odds of the trained arm over the untrained arm's, the direction of
         Lee et al.'s 0.48; Chadwick, DeWolf & Serin's 1.48 is its reciprocal), the odds
-        ratio of the expected rates, i.e. of the population.
+        ratio of the expected rates, i.e. of the population (a Series named ``expected``,
+        with a title).
+
+    Examples
+    --------
+    >>> from riskeval.skills import stics_bc
+    >>> r = expected_rates(stics_bc())
+    >>> round(float(r["untrained"]), 3), round(float(r["trained"]), 3)
+    (0.614, 0.43)
+    >>> round(float(r["odds_ratio"]), 3)
+    0.474
     """
     p = _checked(params, overrides)
     u = _rate(p, 0.0, 48)
     t = _rate(p, p["training_shift"], 48)
-    return pd.Series({"untrained": u, "trained": t, "difference": t - u,
-                      "odds_ratio": (t / (1 - t)) / (u / (1 - u))}, name="expected")
+    return SeriesResult({"untrained": u, "trained": t, "difference": t - u,
+                         "odds_ratio": (t / (1 - t)) / (u / (1 - u))}, name="expected",
+                        title="expected reconviction within the window, by arm")

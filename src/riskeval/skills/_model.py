@@ -56,6 +56,7 @@ from scipy import stats
 
 from .._core.keyed import Streams, hash_ids
 from .._core.params import P, ParamSet, assumption, params_table
+from .._core.results import Result
 from ..errors import RiskevalError
 
 __all__ = ["DOMAINS", "ITEMS", "SkillsData", "parameters", "simulate_skills", "skills_params"]
@@ -130,17 +131,35 @@ _PARAMS = ParamSet("skills_study", (
 
 
 def parameters() -> pd.DataFrame:
-    """The default parameters of the skills study with their provenance."""
+    """The default parameters of the skills study with their provenance (a data table).
+
+    Examples
+    --------
+    >>> t = parameters()
+    >>> t.loc[t["parameter"] == "n_officers", "value"].item()
+    14
+    >>> bool(t["is_assumption"].any())
+    True
+    """
     return params_table(_PARAMS.rows())
 
 
 def skills_params(**overrides: Any) -> ParamSet:
-    """The parameter set with some values replaced (validated, unknown names are errors)."""
+    """The parameter set with some values replaced (validated, unknown names are errors).
+
+    Examples
+    --------
+    >>> p = skills_params(n_officers=40, allocation="risk")
+    >>> p["n_officers"], p["allocation"]
+    (40, 'risk')
+    >>> print(p.summary().splitlines()[1])
+      n_officers = 40: officers in the study
+    """
     return _PARAMS.updated(overrides)
 
 
 @dataclass(frozen=True)
-class SkillsData:
+class SkillsData(Result):
     """A simulated skills-and-reconviction study.
 
     Attributes
@@ -156,12 +175,41 @@ class SkillsData:
         the end of follow-up), ``event`` (1 = reconvicted within the window).
     params : ParamSet
         The parameters used.
+
+    ``to_frame()`` gives one row per officer: the officer's attributes, number of
+    supervisees and share reconvicted.
+
+    Examples
+    --------
+    >>> d = simulate_skills(seed=1, n_officers=4, supervisees_per_officer=5)
+    >>> d.to_frame()[["n_supervisees"]].sum().item()
+    20
+    >>> print(d.summary())
+    simulated skills study: 4 officers, 28 recorded sessions, 20 supervisees
+      reconvicted within 2 years: 45.0%
     """
 
     officers: pd.DataFrame
     sessions: pd.DataFrame
     supervisees: pd.DataFrame
     params: ParamSet
+
+    def _title(self) -> str:
+        n_sessions = len(self.sessions.groupby(["officer", "session"]).size())
+        return (f"simulated skills study: {len(self.officers)} officers, {n_sessions} recorded "
+                f"sessions, {len(self.supervisees)} supervisees")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per officer: attributes, ``n_supervisees`` and ``reconvicted`` (share)."""
+        per = self.supervisees.groupby("officer")["event"].agg(["size", "mean"])
+        per.columns = ["n_supervisees", "reconvicted"]
+        return self.officers.join(per, on="officer")
+
+    def summary(self) -> str:
+        """The study's size and the share of supervisees reconvicted."""
+        share = float(self.supervisees["event"].mean()) if len(self.supervisees) else np.nan
+        return (f"{self._title()}\n  reconvicted within {self.params['follow_up_years']:g} "
+                f"years: {100 * share:.1f}%")
 
     def true_log_hr(self) -> dict[str, float]:
         """True log hazard ratios per SD of each skill, and of their product."""
@@ -188,7 +236,7 @@ def resolve_params(params: ParamSet | Mapping[str, Any] | None) -> ParamSet:
     raise RiskevalError(f"params must be a ParamSet or a mapping; got {type(params).__name__}")
 
 
-def simulate_skills(params: ParamSet | Mapping[str, Any] | None = None, *, seed: Any,
+def simulate_skills(params: ParamSet | Mapping[str, Any] | None = None, *, seed: Any = None,
                     **overrides: Any) -> SkillsData:
     """Simulate officers, their scored sessions and their supervisees' reconviction.
 
@@ -197,12 +245,20 @@ def simulate_skills(params: ParamSet | Mapping[str, Any] | None = None, *, seed:
     params : ParamSet or mapping, optional
         Parameters (default :func:`parameters`); keyword ``overrides`` replace single values,
         e.g. ``simulate_skills(seed=1, n_officers=80, allocation="risk")``.
-    seed : int, SeedSequence or Generator
-        Seed of every draw.
+    seed : None, int, SeedSequence or Generator
+        Seed of every draw (default None: fresh entropy; pass one for reproducible data).
 
     Returns
     -------
     SkillsData
+
+    Examples
+    --------
+    >>> d = simulate_skills(seed=1, n_officers=6, supervisees_per_officer=4)
+    >>> d.officers.shape, d.supervisees.shape
+    ((6, 6), (24, 5))
+    >>> round(float(d.officers["relationship"].iloc[0]), 3)
+    -0.671
     """
     p = resolve_params(params).updated(overrides)
     for name in ("skill_corr", "experience_skill_corr", "allocation_strength"):

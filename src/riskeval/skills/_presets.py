@@ -90,7 +90,14 @@ def _with(base: ParamSet, values: dict[str, tuple[object, str]]) -> ParamSet:
 def jersey() -> ParamSet:
     """The Jersey Supervision Skills Study's design: 14 staff, about 7 recorded interviews each,
     two-year reconviction. Effect sizes stay the package's labelled assumptions (the study's
-    group reconviction rates were not found in a source we could read; see papers/)."""
+    group reconviction rates were not found in a source we could read; see papers/).
+
+    Examples
+    --------
+    >>> p = jersey()
+    >>> p["n_officers"], p["sessions_per_officer"], p["trained_share"]
+    (14, 7, 0.0)
+    """
     base = skills_params()
     return _with(base, {
         "n_officers": (14, f"published: {PUBLISHED['jersey_staff'][1]}"),
@@ -112,6 +119,12 @@ def stics_bc() -> ParamSet:
     officers) and ``training_shift`` 1.378452. Group sizes of about 510 per arm are what the
     published odds-ratio interval implies (an inference, not a published count): 60 officers
     x 17 clients.
+
+    Examples
+    --------
+    >>> p = stics_bc()
+    >>> p["n_officers"], p["trained_share"], p["training_shift"]
+    (60, 0.5, 1.378452)
     """
     base = skills_params()
     rates = (f"{_SOLVED} the published rates 61.4% (untrained) and 43.0% (trained): "
@@ -132,7 +145,14 @@ def stics_2011() -> ParamSet:
     model gives every officer the same number). The trial's own recidivism rates were not
     found in a readable source, so the effect is the one calibrated to the British Columbia
     roll-out (:func:`stics_bc`), an assumption; the preset shows what a trial of this shape
-    could detect."""
+    could detect.
+
+    Examples
+    --------
+    >>> p = stics_2011()
+    >>> p["n_officers"], p["supervisees_per_officer"], p["training_shift"]
+    (80, 2, 1.378452)
+    """
     bc = stics_bc()
     rows = {p.name: p for p in bc.params}
     return _with(bc, {
@@ -154,7 +174,15 @@ def training_meta() -> ParamSet:
     the meta-analysis's own rates were not found), under the assumed skill effects: solved
     exactly with the model's closed form (:func:`riskeval.skills.expected_rates`: expected
     rates 0.4004 and 0.3109, odds ratio 1.4800), giving 0.867854. The odds ratio is that of
-    the expected rates (the population's); single simulated trials scatter around it."""
+    the expected rates (the population's); single simulated trials scatter around it.
+
+    Examples
+    --------
+    >>> from riskeval.skills import expected_rates
+    >>> p = training_meta()
+    >>> p["training_shift"], round(1 / float(expected_rates(p)["odds_ratio"]), 3)
+    (0.867854, 1.48)
+    """
     base = skills_params()
     return _with(base, {
         "trained_share": (0.5, assumption("meta-arms", "half the officers trained")),

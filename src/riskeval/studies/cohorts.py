@@ -56,6 +56,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_binary
+from .._core.results import Result
 from .._core.seeds import rng as make_rng
 from ..agreement.categorical import _Alpha, _Categorical, _IntervalAlpha
 from ..agreement.icc import _icc_values, _mean_squares
@@ -70,7 +72,7 @@ Stat = Callable[[np.ndarray | None, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
-class CohortComparison:
+class CohortComparison(Result):
     """Cohorts' statistics and their differences from a baseline cohort.
 
     Attributes
@@ -87,6 +89,23 @@ class CohortComparison:
     p_value : float
         Permutation p-value of no difference between any cohorts (with two cohorts, the
         contrast's p-value).
+
+    With two cohorts, :attr:`estimate` (also :attr:`difference`) and :attr:`ci` are the one
+    contrast's; ``to_frame()`` gives every cohort's estimate and every contrast in one table.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(4)
+    >>> d = pd.DataFrame({"cohort": np.repeat(["before", "after"], 40),
+    ...                   "officer": np.repeat([f"po{i}" for i in range(16)], 5),
+    ...                   "reconvicted": rng.integers(0, 2, 80)})
+    >>> res = compare_outcomes(d, cohort="cohort", officer="officer", outcome="reconvicted",
+    ...                        baseline="before", n_boot=200, n_perm=199, seed=2)
+    >>> res.cohorts, res.to_frame().shape
+    (('after', 'before'), (3, 6))
+    >>> round(res.estimate, 3) == round(res.difference, 3)
+    True
     """
 
     statistic: str
@@ -114,6 +133,11 @@ class CohortComparison:
         return float(self._single()["difference"])
 
     @property
+    def estimate(self) -> float:
+        """The difference from the baseline (two cohorts only), the headline number."""
+        return self.difference
+
+    @property
     def ci(self) -> tuple[float, float]:
         """Bootstrap interval of :attr:`difference` (two cohorts only)."""
         row = self._single()
@@ -130,8 +154,7 @@ class CohortComparison:
 
     def summary(self) -> str:
         """One line per cohort and per contrast."""
-        lines = [f"{self.statistic}, {self.confidence:.0%} bootstrap intervals"
-                 f"{' (paired)' if self.paired else ''}:"]
+        lines = [f"{self._title()}:"]
         for name, r in self.estimates.iterrows():
             lines.append(f"  {name}: {r['estimate']:.3f} [{r['ci_low']:.3f}, "
                          f"{r['ci_high']:.3f}], {int(r['officers'])} officers")
@@ -146,24 +169,26 @@ class CohortComparison:
     def __repr__(self) -> str:
         return self.summary()
 
+    def _title(self) -> str:
+        return (f"{self.statistic}, {self.confidence:.0%} bootstrap intervals"
+                f"{' (paired)' if self.paired else ''}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per cohort (``kind`` "cohort": its ``estimate``) and per contrast with the
+        baseline (``kind`` "contrast": the ``estimate`` is the difference, with ``p``), each
+        with its bootstrap ``ci_low``/``ci_high``."""
+        est = self.estimates.assign(kind="cohort", p=np.nan)
+        con = self.contrasts.rename(columns={"difference": "estimate"}).assign(kind="contrast")
+        con.index = [f"{name} - {self.baseline}" for name in con.index]
+        cols = ["kind", "estimate", "ci_low", "ci_high", "p", "officers"]
+        out = pd.concat([est, con], sort=False)
+        return out.reindex(columns=cols)
+
     def plot(self, ax: Any = None) -> Any:
         """Each cohort's statistic with its bootstrap interval."""
-        from .._core.plots import _literal, _pyplot
+        from ._plots import cohorts
 
-        t = self.estimates
-        made = ax is None
-        if made:
-            fig, ax = _pyplot().subplots(figsize=(5.5, 0.8 + 0.45 * len(t)))
-        y = np.arange(len(t))[::-1]
-        ax.errorbar(t["estimate"], y, xerr=[t["estimate"] - t["ci_low"],
-                                            t["ci_high"] - t["estimate"]],
-                    fmt="o", color="#1f4e79", capsize=3)
-        ax.set_yticks(y)
-        ax.set_yticklabels(list(t.index))
-        ax.set_xlabel(f"{self.statistic} ({self.confidence:.0%} bootstrap interval)")
-        ax.set_title(f"permutation p = {self.p_value:.3g}", fontsize=10)
-        _literal(ax)  # cohort names drawn as written ("$" is not maths)
-        return fig if made else ax
+        return cohorts(self, ax=ax)
 
 
 # -- the resampling engine ------------------------------------------------------------------
@@ -404,7 +429,7 @@ def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, r
                     statistic: str = "ICC2", reference: str | None = None,
                     level: str | None = None, categories: Any = None, baseline: Any = None,
                     paired: bool = False, n_boot: int = 2000, n_perm: int = 2000,
-                    seed: Any = 0, confidence: float = 0.95) -> CohortComparison:
+                    seed: Any = None, confidence: float = 0.95) -> CohortComparison:
     """Compare cohorts of officers who rated the same vignettes.
 
     Parameters
@@ -430,7 +455,9 @@ def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, r
         in sorted order).
     n_boot, n_perm : int
         Bootstrap resamples and permutations.
-    seed : int, SeedSequence or Generator
+    seed : None, int, SeedSequence or Generator
+        Seed of the bootstrap and the permutations (default None: fresh entropy; pass one for
+        a reproducible result).
     confidence : float
 
     Returns
@@ -482,7 +509,21 @@ def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, r
 
 def compare_icc(data: pd.DataFrame, *, cohort: str, case: str, rater: str, rating: str,
                 form: str = "ICC2", **kwargs: Any) -> CohortComparison:
-    """:func:`compare_cohorts` on a single-rater ICC form (``"ICC1"``, ``"ICC2"``, ``"ICC3"``)."""
+    """:func:`compare_cohorts` on a single-rater ICC form (``"ICC1"``, ``"ICC2"``, ``"ICC3"``).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(1)
+    >>> case = rng.normal(size=20)
+    >>> rows = [(c, i, f"{c}{j}", case[i] + s * rng.normal())
+    ...         for c, s in (("new", 0.5), ("old", 1.0)) for j in range(6) for i in range(20)]
+    >>> d = pd.DataFrame(rows, columns=["cohort", "case", "officer", "score"])
+    >>> res = compare_icc(d, cohort="cohort", case="case", rater="officer", rating="score",
+    ...                   form="ICC3", baseline="old", n_boot=200, n_perm=199, seed=1)
+    >>> res.statistic, bool(res.difference > 0)
+    ('ICC3', True)
+    """
     if form not in ("ICC1", "ICC2", "ICC3"):
         raise RiskevalError(f"form={form!r}; expected one of ('ICC1', 'ICC2', 'ICC3')")
     return compare_cohorts(data, cohort=cohort, case=case, rater=rater, rating=rating,
@@ -500,7 +541,7 @@ def _check_in_range(n_boot: int, n_perm: int, confidence: float) -> None:
 
 def compare_outcomes(data: pd.DataFrame, *, cohort: str, officer: str, outcome: str,
                      expected: str | None = None, baseline: Any = None, paired: bool = False,
-                     n_boot: int = 2000, n_perm: int = 2000, seed: Any = 0,
+                     n_boot: int = 2000, n_perm: int = 2000, seed: Any = None,
                      confidence: float = 0.95) -> CohortComparison:
     """Compare the reconviction of supervisees of cohorts of officers.
 
@@ -533,9 +574,21 @@ def compare_outcomes(data: pd.DataFrame, *, cohort: str, officer: str, outcome: 
     training shift 1 SD) the 95% interval covered 93.3% (rates) and 93.9% (observed minus
     expected), Monte Carlo SE 0.9%. The permutation test is exact under exchangeability of
     officers and held its size in the tests (``tests/test_cohorts.py``).
-    """
-    from ..prediction.fairness import _binary, _plain
 
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(3)
+    >>> officer = np.repeat([f"po{i}" for i in range(20)], 10)
+    >>> trained = np.repeat([True, False], 100)
+    >>> d = pd.DataFrame({"cohort": np.where(trained, "trained", "untrained"),
+    ...                   "officer": officer,
+    ...                   "reconvicted": (rng.random(200) < np.where(trained, 0.3, 0.5))})
+    >>> res = compare_outcomes(d, cohort="cohort", officer="officer", outcome="reconvicted",
+    ...                        baseline="untrained", n_boot=500, n_perm=499, seed=1)
+    >>> res.statistic, round(res.estimate, 2)
+    ('reconviction rate', -0.16)
+    """
     _check_in_range(n_boot, n_perm, confidence)
     _check_columns(data, {"cohort": cohort, "officer": officer, "outcome": outcome,
                           "expected": expected})
@@ -544,13 +597,14 @@ def compare_outcomes(data: pd.DataFrame, *, cohort: str, officer: str, outcome: 
     if miss.any():
         raise RiskevalError(f"column {officer!r} is missing at row "
                             f"{frame.index[int(np.flatnonzero(miss)[0])]!r}")
-    y = _binary(frame[outcome], f"column {outcome!r}").astype(float)
+    y = check_binary(frame[outcome], f"column {outcome!r}").astype(float)
     if expected is not None:
         e = pd.to_numeric(frame[expected], errors="coerce").to_numpy(float)
         bad = ~((e >= 0) & (e <= 1))
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
-            value = _plain(frame[expected].iloc[pos])
+            value = frame[expected].iloc[pos]
+            value = value.item() if isinstance(value, np.generic) else value
             raise RiskevalError(f"column {expected!r} holds {value!r} at row "
                                 f"{frame.index[pos]!r}; expected a probability in [0, 1]")
         y = y - e

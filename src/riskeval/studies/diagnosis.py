@@ -9,7 +9,10 @@ interval width and power -- each with its Monte Carlo standard error.
 
 Reproducibility: simulation ``i`` always uses the ``i``-th child of
 ``numpy.random.SeedSequence(seed)``, whatever ``n_jobs`` and whether the run was interrupted
-and resumed from its checkpoint file, so the final table is identical in every case.
+and resumed from its checkpoint file, so the final table is identical in every case. An
+estimator that draws random numbers (a bootstrap) takes a ``seed`` keyword and gets its own
+child of simulation ``i``'s seed, so its draws differ between simulated studies and between
+estimators.
 
 References
 ----------
@@ -33,35 +36,106 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.results import Result
+from .._core.seeds import seed_sequence, spawn
 from ..errors import RiskevalError, RiskevalTypeError
 
-__all__ = ["Design", "Diagnosis", "Estimator", "diagnose", "population_alpha", "rater_study",
-           "sample_size"]
+__all__ = ["Design", "Diagnosis", "Estimator", "SampleSize", "diagnose", "population_alpha",
+           "rater_study", "sample_size"]
 
 Population = Callable[[np.random.SeedSequence], tuple[Any, Mapping[str, float]]]
 
 
 @dataclass(frozen=True)
-class Estimator:
+class Estimator(Result):
     """An estimator of one estimand.
 
     ``fn(data)`` returns a float (estimate only), or a mapping with ``estimate`` and any of
-    ``ci_low``, ``ci_high``, ``p``.
+    ``ci_low``, ``ci_high``, ``p``. An ``fn`` that draws random numbers (a bootstrap, a
+    permutation test) takes a ``seed`` keyword: :func:`diagnose` then passes it its own child
+    seed for each simulated study (:attr:`takes_seed`), so its intervals differ from study to
+    study and are reproducible.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> est = Estimator("mean", "mu", lambda x: float(np.mean(x)))
+    >>> est.fn(np.array([1.0, 2.0, 3.0])), est.takes_seed
+    (2.0, False)
+    >>> def boot(x, seed=None):
+    ...     return {"estimate": float(np.mean(x))}
+    >>> Estimator("mean (bootstrap)", "mu", boot).takes_seed
+    True
+    >>> Estimator("mean", "mu", np.mean).to_frame().shape
+    (1, 3)
     """
 
     name: str
     estimand: str
-    fn: Callable[[Any], Any]
+    fn: Callable[..., Any]
+
+    @property
+    def takes_seed(self) -> bool:
+        """Whether ``fn`` accepts a ``seed`` keyword (it then gets its own child seed)."""
+        import inspect
+
+        try:
+            param = inspect.signature(self.fn).parameters.get("seed")
+        except (TypeError, ValueError):   # builtins without a signature
+            return False
+        return param is not None and param.kind in (param.POSITIONAL_OR_KEYWORD,
+                                                    param.KEYWORD_ONLY)
+
+    def _title(self) -> str:
+        return f"estimator {self.name!r}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the estimator's name, its estimand and whether it takes a seed."""
+        return pd.DataFrame({"estimator": [self.name], "estimand": [self.estimand],
+                             "takes_seed": [self.takes_seed]})
 
 
 @dataclass(frozen=True)
-class Design:
-    """A declared study: a population (data + true estimands per seed) and its estimators."""
+class Design(Result):
+    """A declared study: a population (data + true estimands per seed) and its estimators.
+
+    ``population(seed)`` receives a :class:`numpy.random.SeedSequence` and returns the
+    simulated data and a mapping of the estimands' true values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def population(seed):
+    ...     return np.random.default_rng(seed).normal(1.0, 1.0, size=50), {"mu": 1.0}
+    >>> d = Design(population, (Estimator("mean", "mu", lambda x: float(np.mean(x))),),
+    ...            name="fifty draws", params={"n": 50})
+    >>> print(d.summary())
+    design 'fifty draws' (n=50)
+      mean: estimates mu
+    >>> d.to_frame()["estimand"].tolist()
+    ['mu']
+    """
 
     population: Population
     estimators: tuple[Estimator, ...]
     name: str = "design"
     params: Mapping[str, Any] = field(default_factory=dict)
+
+    def _title(self) -> str:
+        return f"design {self.name!r}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per estimator: its name, its estimand and whether it takes a seed."""
+        if not self.estimators:
+            return pd.DataFrame(columns=["estimator", "estimand", "takes_seed"])
+        return pd.concat([e.to_frame() for e in self.estimators], ignore_index=True)
+
+    def summary(self) -> str:
+        """The design's name and parameters, and what each estimator estimates."""
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        lines = [self._title() + (f" ({settings})" if settings else "")]
+        lines += [f"  {e.name}: estimates {e.estimand}" for e in self.estimators]
+        return "\n".join(lines)
 
 
 def _whole(name: str, value: Any, least: int) -> int:
@@ -89,11 +163,23 @@ def _child(ss: np.random.SeedSequence, k: int) -> np.random.SeedSequence:
     return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, k))
 
 
+#: The key under which an estimator's child seeds hang from a simulation's SeedSequence: the
+#: populations of the preset designs use the first few children of that SeedSequence (see
+#: :func:`_child`), the estimators the children of this one, so the two never share a stream.
+_ESTIMATOR_KEY = 0x65737469
+
+
+def _estimator_seeds(seed: np.random.SeedSequence, n: int) -> list[np.random.SeedSequence]:
+    """One child seed per estimator of a simulation (spawned from the simulation's seed)."""
+    return spawn(_child(seed, _ESTIMATOR_KEY), n)
+
+
 def _run_one(design: Design, index: int, seed: np.random.SeedSequence) -> list[dict[str, Any]]:
     data, truth = design.population(seed)
     rows = []
-    for est in design.estimators:
-        out = est.fn(data)
+    seeds = _estimator_seeds(seed, len(design.estimators))
+    for est, est_seed in zip(design.estimators, seeds, strict=True):
+        out = est.fn(data, seed=est_seed) if est.takes_seed else est.fn(data)
         if not isinstance(out, Mapping):
             out = {"estimate": out}
         if est.estimand not in truth:
@@ -114,34 +200,73 @@ def _chunk(design: Design, items: list[tuple[int, np.random.SeedSequence]]
 
 
 @dataclass(frozen=True)
-class Diagnosis:
-    """Diagnosands per estimator, with Monte Carlo standard errors, and every simulation."""
+class Diagnosis(Result):
+    """Diagnosands per estimator, with Monte Carlo standard errors, and every simulation.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per estimator: ``bias``, ``rmse``, ``coverage``, ``width`` and ``power``, each
+        with its Monte Carlo SE (``*_mcse``); ``to_frame()`` returns it.
+    simulations : pandas.DataFrame
+        One row per simulated study and estimator.
+    design : str
+        The design's name.
+    n_sims : int
+        Simulated studies.
+    alpha : float
+        Level of the tests behind ``power``.
+    params : mapping
+        The design's parameters (a rater study's ``null_icc`` names its test in the summary).
+
+    Examples
+    --------
+    >>> d = diagnose(rater_study(4, 10, icc=0.6), n_sims=4, seed=1)
+    >>> d.to_frame().shape
+    (2, 15)
+    >>> print(d.summary().splitlines()[0])
+    4 officers x 10 vignettes: 4 simulated studies
+    """
 
     table: pd.DataFrame
     simulations: pd.DataFrame
     design: str
     n_sims: int
+    alpha: float = 0.05
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def _title(self) -> str:
+        return f"{self.design}: {self.n_sims} simulated studies"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The diagnosands per estimator (a copy of :attr:`table`)."""
+        return self.table.copy()
+
+    def summary(self) -> str:
+        """One line per estimator: bias with its MC SE, coverage, mean interval width and
+        power, where the design gives them (what ``riskeval diagnose`` prints)."""
+        null_icc = self.params.get("null_icc")
+        test = f" to show ICC > {null_icc}" if null_icc is not None else \
+            f" (p < {self.alpha:g})"
+        lines = [self._title()]
+        for _, r in self.table.iterrows():
+            parts = [f"  {r['estimator']}:"]
+            if math.isfinite(r["bias"]):
+                parts.append(f"bias {r['bias']:+.4f} (MC SE {r['bias_mcse']:.4f}),")
+            if math.isfinite(r["coverage"]):
+                parts.append(f"coverage {100 * r['coverage']:.1f}%,")
+            if math.isfinite(r["width"]):
+                parts.append(f"mean CI width {r['width']:.3f}")
+            if math.isfinite(r["power"]):
+                parts.append(f", power {100 * r['power']:.1f}%{test}")
+            lines.append(" ".join(parts).replace(" ,", ","))
+        return "\n".join(lines)
 
     def plot(self, ax: Any = None, diagnosand: str = "coverage") -> Any:
         """Each estimator's ``diagnosand`` with a 95% Monte Carlo interval."""
-        from .._core.plots import _literal, _pyplot
+        from ._plots import diagnosis
 
-        t = self.table
-        made = ax is None
-        if made:
-            fig, ax = _pyplot().subplots(figsize=(6, 0.5 + 0.5 * len(t)))
-        y = np.arange(len(t))
-        se = t[f"{diagnosand}_mcse"].to_numpy()
-        ax.errorbar(t[diagnosand], y, xerr=1.96 * np.nan_to_num(se), fmt="o", color="#1f4e79")
-        ax.set_yticks(y)
-        ax.set_yticklabels([f"{e} ({m})" for e, m in zip(t["estimator"], t["estimand"],
-                                                          strict=True)])
-        if diagnosand == "coverage":
-            ax.axvline(0.95, color="grey", ls="--", lw=0.8)
-        ax.set_xlabel(diagnosand)
-        ax.set_title(f"{self.design}: {self.n_sims} simulated studies", fontsize=10)
-        _literal(ax)  # design and estimator names drawn as written ("$" is not maths)
-        return fig if made else ax
+        return diagnosis(self, ax=ax, diagnosand=diagnosand)
 
 
 def _summarise(sims: pd.DataFrame, alpha: float) -> pd.DataFrame:
@@ -574,8 +699,10 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     design : Design
     n_sims : int
         Number of simulated studies, a whole number of at least 2.
-    seed : int or SeedSequence
-        Simulation ``i`` uses child ``i`` of ``SeedSequence(seed)``.
+    seed : int, SeedSequence or Generator
+        Required. Simulation ``i`` uses child ``i`` of the seed's SeedSequence
+        (:mod:`riskeval._core.seeds`); an estimator whose function takes a ``seed`` keyword
+        (:attr:`Estimator.takes_seed`) gets its own child of that simulation's seed.
     n_jobs : int
         Worker processes (joblib: 1 runs here, -1 uses every core, -2 all but one); results do
         not depend on it.
@@ -607,6 +734,14 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     Returns
     -------
     Diagnosis
+
+    Examples
+    --------
+    >>> d = diagnose(rater_study(4, 10, icc=0.6), n_sims=4, seed=7)
+    >>> d.table["estimator"].tolist()
+    ['ICC(2,1)', "Krippendorff's alpha"]
+    >>> round(float(d.table.loc[0, "coverage"]), 2)
+    1.0
     """
     n_sims = _whole("n_sims", n_sims, 2)
     chunk_size = _whole("chunk_size", chunk_size, 1)
@@ -648,11 +783,8 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         except ValueError as exc:
             raise RiskevalError(f"backend='dask' needs a Dask client: pass client= or start "
                                 f"a distributed.Client first ({exc})") from None
-    if isinstance(seed, np.random.SeedSequence):  # a fresh copy: spawning changes the object
-        ss = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key)
-    else:
-        ss = np.random.SeedSequence(seed)
-    children = ss.spawn(n_sims)
+    ss = seed_sequence(seed)   # a copy of a SeedSequence: spawning changes the object
+    children = spawn(ss, n_sims)
     done: list[dict[str, Any]] = []
     if path is not None:
         _check_meta(path, design, ss, _fingerprint(design))
@@ -696,7 +828,8 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     order = {e.name: k for k, e in enumerate(design.estimators)}
     sims = sims.assign(_o=sims["estimator"].map(order)).sort_values(
         ["sim", "_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
-    return Diagnosis(_summarise(sims, alpha), sims, design.name, n_sims)
+    return Diagnosis(_summarise(sims, alpha), sims, design.name, n_sims, alpha,
+                     dict(design.params))
 
 
 def _cut_points(categories: Sequence[float]) -> np.ndarray:
@@ -751,6 +884,15 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
     0.006); the interval over vignettes only, for these officers, covered 0.89-0.94.
 
     The default values are design choices for the user to vary, not published figures.
+
+    Examples
+    --------
+    >>> d = rater_study(5, 12, icc=0.6, null_icc=0.3)
+    >>> d.name, [e.estimand for e in d.estimators]
+    ('5 officers x 12 vignettes', ['icc', 'alpha'])
+    >>> data, truth = d.population(np.random.SeedSequence(1))
+    >>> data.shape, truth["icc"]
+    ((12, 5), 0.6)
     """
     from ..agreement import icc as icc_fn
     from ..agreement import krippendorff_alpha
@@ -832,17 +974,76 @@ def population_alpha(icc: float, cuts: Sequence[float]) -> float:
     return float(1.0 - (pairs * d).sum() / (np.outer(p, p) * d).sum())
 
 
+@dataclass(frozen=True)
+class SampleSize(Result):
+    """What :func:`sample_size` found: the diagnosand at each size, and the smallest size that
+    meets the target.
+
+    Attributes
+    ----------
+    curve : pandas.DataFrame
+        One row per size: ``size``, the diagnosand and its Monte Carlo SE.
+    smallest : int or None
+        The smallest size meeting the target (None when none does); also :attr:`estimate`.
+    diagnosand : str
+    target : float
+    larger_is_better : bool
+        Whether the target is a floor (power, coverage) or a ceiling (width).
+
+    Examples
+    --------
+    >>> res = SampleSize(pd.DataFrame({"size": [10, 20], "power": [0.6, 0.85],
+    ...                                "power_mcse": [0.05, 0.04]}), 20, "power", 0.8, True)
+    >>> res.estimate
+    20
+    >>> print(res.summary().splitlines()[0])
+    smallest size with power >= 0.8: 20
+    """
+
+    curve: pd.DataFrame
+    smallest: int | None
+    diagnosand: str
+    target: float
+    larger_is_better: bool
+
+    @property
+    def estimate(self) -> int | None:
+        """The smallest size meeting the target (None when none does)."""
+        return self.smallest
+
+    def _title(self) -> str:
+        sign = ">=" if self.larger_is_better else "<="
+        found = "none of the sizes tried" if self.smallest is None else str(self.smallest)
+        return f"smallest size with {self.diagnosand} {sign} {self.target:g}: {found}"
+
+    def to_frame(self) -> pd.DataFrame:
+        """The curve: one row per size."""
+        return self.curve.copy()
+
+
 def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimator: str,
                 diagnosand: str, target: float, n_sims: int, seed: Any,
-                larger_is_better: bool | None = None, **kwargs: Any) -> tuple[pd.DataFrame,
-                                                                               int | None]:
+                larger_is_better: bool | None = None, **kwargs: Any) -> SampleSize:
     """The smallest size whose ``diagnosand`` meets ``target``, and the curve behind it.
 
     ``make(size)`` declares the design at each size (officers, vignettes...). ``diagnosand``
     is ``"width"`` (met when at most ``target``), ``"power"`` or ``"coverage"`` (met when at
     least ``target``). Every size uses the same ``seed``, so the curve is smooth in size.
-    Returns the curve (one row per size with the diagnosand and its MC SE) and the smallest
-    size meeting the target (None when none does).
+    ``kwargs`` go to :func:`diagnose`.
+
+    Returns
+    -------
+    SampleSize
+        ``curve`` (one row per size with the diagnosand and its MC SE) and ``smallest``, the
+        smallest size meeting the target (None when none does).
+
+    Examples
+    --------
+    >>> res = sample_size(lambda m: rater_study(3, m, icc=0.6, rater_share=0.0), [5, 40],
+    ...                   estimator="ICC(2,1)", diagnosand="width", target=0.6, n_sims=4,
+    ...                   seed=1)
+    >>> res.curve["size"].tolist(), res.smallest
+    ([5, 40], 40)
     """
     if larger_is_better is None:
         larger_is_better = diagnosand in ("power", "coverage")
@@ -859,5 +1060,4 @@ def sample_size(make: Callable[[int], Design], sizes: Sequence[int], *, estimato
     curve = pd.DataFrame(rows)
     ok = curve[diagnosand] >= target if larger_is_better else curve[diagnosand] <= target
     best = int(curve.loc[ok, "size"].min()) if ok.any() else None
-    return curve, best
-
+    return SampleSize(curve, best, diagnosand, float(target), bool(larger_is_better))

@@ -88,6 +88,11 @@ def bonett_n(icc: float, raters: int, width: float, confidence: float = 0.95) ->
     ----------
     Bonett, D. G. (2002). Sample size requirements for estimating intraclass correlations with
     desired precision. *Statistics in Medicine* 21(9), 1331-1335.
+
+    Examples
+    --------
+    >>> bonett_n(0.6, 3, 0.2)
+    101
     """
     from scipy import stats
 
@@ -126,6 +131,11 @@ def walter_n(rho0: float, rho1: float, raters: int, *, alpha: float = 0.05,
     ----------
     Walter, S. D., Eliasziw, M. & Donner, A. (1998). Sample size and optimal designs for
     reliability studies. *Statistics in Medicine* 17(1), 101-110.
+
+    Examples
+    --------
+    >>> walter_n(0.4, 0.6, 3)
+    52
     """
     from scipy import stats
 
@@ -202,6 +212,11 @@ def zou_n(icc: float, raters: int, width: float, *, confidence: float = 0.95,
 
     Bonett, D. G. (2002). Sample size requirements for estimating intraclass correlations with
     desired precision. *Statistics in Medicine* 21(9), 1331-1335.
+
+    Examples
+    --------
+    >>> zou_n(0.6, 3, 0.2), zou_n(0.6, 3, 0.2, assurance=0.8)
+    (101, 114)
     """
     from scipy import stats
 
@@ -267,6 +282,11 @@ def kappa_n(kappa0: float, kappa1: float, prevalence: float, *, alpha: float = 0
     Donner, A. & Eliasziw, M. (1992). A goodness-of-fit approach to inference procedures for
     the kappa statistic: confidence interval construction, significance-testing and sample
     size estimation. *Statistics in Medicine* 11(11), 1511-1519.
+
+    Examples
+    --------
+    >>> kappa_n(0.4, 0.6, 0.3)
+    191
     """
     from scipy import stats
 

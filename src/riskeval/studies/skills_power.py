@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.params import ParamSet
+from .._core.results import SeriesResult, TableResult
 from ..errors import RiskevalError
 from ..skills._estimate import officer_scores, skill_effect, supervision_table
 from ..skills._model import simulate_skills
@@ -33,21 +34,33 @@ def _estimator(estimand: str, method: str) -> Any:
 
 
 def power(params: ParamSet, *, estimand: str = "skill", method: str = "cox",
-          n_sims: int = 200, seed: Any = 0, alpha: float = 0.05, n_jobs: int = 1,
-          **overrides: Any) -> pd.Series:
+          n_sims: int = 200, seed: Any = None, alpha: float = 0.05, n_jobs: int = 1,
+          **overrides: Any) -> SeriesResult:
     """Share of simulated studies in which the effect is significant at ``alpha``.
 
     ``estimand="skill"`` tests the observed overall skill score (per SD, officer-clustered,
     adjusted for baseline risk), as an observational skills study would;
     ``estimand="training"`` tests trained vs untrained officers' supervisees, as a training
     trial would. The studies are run by :func:`riskeval.studies.diagnose`: study ``i`` uses
-    child ``i`` of ``SeedSequence(seed)``, so the result is the same for any ``n_jobs``.
+    child ``i`` of the seed's SeedSequence, so the result is the same for any ``n_jobs``;
+    ``seed`` is None (fresh entropy), an int, a SeedSequence or a Generator.
 
     Returns
     -------
-    pandas.Series
+    SeriesResult
         ``power`` with its Monte Carlo SE (``power_se``), the mean estimated coefficient, the
-        number of simulations, officers and supervisees per officer.
+        number of simulations, officers and supervisees per officer (a Series with a title).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from riskeval.skills import skills_params
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")   # few officers: clustered intervals too narrow
+    ...     res = power(skills_params(), n_sims=3, seed=1, n_officers=6,
+    ...                 supervisees_per_officer=5)
+    >>> float(res["n_sims"]), float(res["n_officers"]), 0 <= float(res["power"]) <= 1
+    (3.0, 6.0, True)
     """
     from .diagnosis import Design, Estimator, diagnose
 
@@ -65,13 +78,27 @@ def power(params: ParamSet, *, estimand: str = "skill", method: str = "cox",
     design = Design(population, (Estimator(estimand, estimand, _estimator(estimand, method)),),
                     name=f"skills {estimand} study")
     row = diagnose(design, n_sims=n_sims, seed=seed, n_jobs=n_jobs, alpha=alpha).table.iloc[0]
-    return pd.Series({"power": float(row["power"]), "power_se": float(row["power_mcse"]),
-                      "mean_coef": float(row["mean_estimate"]), "n_sims": n_sims,
-                      "n_officers": p["n_officers"],
-                      "supervisees_per_officer": p["supervisees_per_officer"]},
-                     name=estimand)
+    return SeriesResult({"power": float(row["power"]), "power_se": float(row["power_mcse"]),
+                         "mean_coef": float(row["mean_estimate"]), "n_sims": n_sims,
+                         "n_officers": p["n_officers"],
+                         "supervisees_per_officer": p["supervisees_per_officer"]},
+                        name=estimand, title=f"power of a skills {estimand} study "
+                                             f"(alpha {alpha:g})")
 
 
-def power_curve(params: ParamSet, officers: Sequence[int], **kwargs: Any) -> pd.DataFrame:
-    """:func:`power` at each number of officers (other settings as ``kwargs``)."""
-    return pd.DataFrame([power(params, n_officers=int(n), **kwargs) for n in officers])
+def power_curve(params: ParamSet, officers: Sequence[int], **kwargs: Any) -> TableResult:
+    """:func:`power` at each number of officers (other settings as ``kwargs``), one row each.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from riskeval.skills import skills_params
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")   # few officers: clustered intervals too narrow
+    ...     curve = power_curve(skills_params(), [4, 6], n_sims=2, seed=1,
+    ...                         supervisees_per_officer=5)
+    >>> curve["n_officers"].tolist(), list(curve.columns[:2])
+    ([4.0, 6.0], ['power', 'power_se'])
+    """
+    rows = pd.DataFrame([power(params, n_officers=int(n), **kwargs) for n in officers])
+    return TableResult(rows, title="power of a skills study by number of officers")

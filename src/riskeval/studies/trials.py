@@ -41,8 +41,10 @@ _DEFAULT_SHIFT = 0.5
 
 
 def _comparison(fn: Any, **kwargs: Any) -> Any:
-    def estimate(data: pd.DataFrame) -> dict[str, float]:
-        res = fn(data, **kwargs)
+    """An estimator function comparing cohorts with ``fn``; :func:`~riskeval.studies.diagnose`
+    passes it its own ``seed`` in every simulated study (for the bootstrap and permutations)."""
+    def estimate(data: pd.DataFrame, seed: Any = None) -> dict[str, float]:
+        res = fn(data, seed=seed, **kwargs)
         lo, hi = res.ci
         return {"estimate": res.difference, "ci_low": lo, "ci_high": hi, "p": res.p_value}
     return estimate
@@ -87,7 +89,19 @@ def training_study(n_offices: int, officers_per_office: int, n_cases: int, *,
         Estimands ``"<statistic> difference"``. Their true values are not known in closed
         form when the programme has an effect, so they are NaN and the diagnosis then reports
         power and interval width but no bias or coverage; for a programme with no effect the
-        true differences are 0.
+        true differences are 0. Each comparison's bootstrap and permutations draw from the
+        estimator's own seed, which :func:`~riskeval.studies.diagnose` gives it in every
+        simulated study.
+
+    Examples
+    --------
+    >>> from riskeval.studies import diagnose
+    >>> design = training_study(2, 2, 6, statistics=("accuracy",), n_boot=20, n_perm=19)
+    >>> [e.name for e in design.estimators]
+    ['accuracy: trained - untrained']
+    >>> d = diagnose(design, n_sims=2, seed=1)
+    >>> round(float(d.table.loc[0, "truth"]), 1), int(d.table.loc[0, "n_sims"])
+    (0.0, 2)
     """
     from ..world import raters, scenarios
     from ..world.engine import simulate
@@ -135,7 +149,7 @@ def training_study(n_offices: int, officers_per_office: int, n_cases: int, *,
         Estimator(f"{s}: trained - untrained", f"{s} difference",
                   _comparison(compare_cohorts, cohort="cohort", case="case", rater="officer",
                               rating=score, statistic=s, reference="reference",
-                              baseline="untrained", n_boot=n_boot, n_perm=n_perm, seed=0))
+                              baseline="untrained", n_boot=n_boot, n_perm=n_perm))
         for s in stats)
     return Design(population, estimators,
                   name=f"training study, {n_offices} offices x {officers_per_office} officers x "
@@ -203,6 +217,18 @@ def skills_trial(params: Any = None, *, n_officers: int | None = None,
     Returns
     -------
     riskeval.studies.Design
+        Each comparison's bootstrap and permutations draw from the estimator's own seed,
+        which :func:`~riskeval.studies.diagnose` gives it in every simulated study.
+
+    Examples
+    --------
+    >>> from riskeval.studies import diagnose
+    >>> design = skills_trial(n_officers=6, supervisees_per_officer=5, n_boot=20, n_perm=19)
+    >>> design.name
+    'skills trial, 6 officers x 5 supervisees'
+    >>> d = diagnose(design, n_sims=2, seed=1)
+    >>> round(float(d.table.loc[0, "truth"]), 4), d.table.shape
+    (-0.0511, (2, 15))
     """
     from ..skills import simulate_skills
     from ..skills._model import resolve_params
@@ -234,7 +260,7 @@ def skills_trial(params: Any = None, *, n_officers: int | None = None,
         return sup, truth
 
     common = {"cohort": "cohort", "officer": "officer", "outcome": "event",
-              "baseline": "untrained", "n_boot": n_boot, "n_perm": n_perm, "seed": 0}
+              "baseline": "untrained", "n_boot": n_boot, "n_perm": n_perm}
     estimators = [Estimator("reconviction rate: trained - untrained", "reconviction difference",
                             _comparison(compare_outcomes, **common))]
     if risk_adjusted:

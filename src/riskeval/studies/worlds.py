@@ -175,10 +175,19 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
     Examples
     --------
     >>> from riskeval.studies import diagnose, sample_size
+    >>> small = diagnose(world_study(2, 3, 6, ci=None), n_sims=2, seed=1)
+    >>> small.table["estimator"].tolist()
+    ['office variance', 'officer variance', 'experience']
+    >>> round(float(small.table.loc[2, "bias"]), 4)
+    0.0053
+
+    A real diagnosis and a search for the number of offices (slow: minutes):
+
     >>> d = diagnose(world_study(20, 6, 30), n_sims=200, seed=1, n_jobs=2)   # doctest: +SKIP
-    >>> curve, n = sample_size(lambda n: world_study(n, 6, 30, ci=None), [5, 10, 20],
-    ...                        estimator="experience", diagnosand="power", target=0.8,
-    ...                        n_sims=200, seed=1)                             # doctest: +SKIP
+    >>> res = sample_size(lambda n: world_study(n, 6, 30, ci=None), [5, 10, 20],
+    ...                   estimator="experience", diagnosand="power", target=0.8,
+    ...                   n_sims=200, seed=1)                                # doctest: +SKIP
+    >>> res.smallest                                                         # doctest: +SKIP
 
     References
     ----------
