@@ -698,3 +698,29 @@ def test_reclassification_refuses_mismatched_or_missing_levels():
         reclassification(["low", "high"], ["low", None])
     with pytest.raises(RiskevalError, match="'severe', which is not one of the levels"):
         reclassification(["low", "severe"], ["low", "high"], categories=RISK_LEVELS)
+
+
+def test_results_follow_the_result_protocol():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from riskeval._core.results import Result
+
+    rng = np.random.default_rng(11)
+    p = rng.uniform(0.05, 0.9, 300)
+    y = (rng.random(300) < p).astype(int)
+    level = np.digitize(p, [0.25, 0.5, 0.75])
+    band = np.digitize(p + rng.normal(0, 0.1, 300), [0.25, 0.5, 0.75])
+    results = [auc(y, p), delong_test(y, p, level), calibration(y, p),
+               reclassification(level, band, y)]
+    results.append(results[-1].nri)
+    for res in results:
+        assert isinstance(res, Result)
+        assert type(res.to_frame()) is pd.DataFrame and len(res.to_frame()) >= 1
+        assert res.summary() and res._repr_html_().startswith("<h4>")
+    assert results[-1].estimate == results[-1].nri
+    fig = results[3].plot()  # the reclassification table as a heatmap
+    assert fig.axes[0].get_xlabel() == "b" and fig.axes[0].get_ylabel() == "a"
+    plt.close(fig)

@@ -395,3 +395,29 @@ def test_office_example_justice_by_geography():
     assert (cal.rates.idxmin(axis=1) == "Eastgate").all()
     assert cal.tests.loc["group", "pvalue"] < 1e-2
     assert cal.tests.loc["interaction", "pvalue"] > 0.01
+
+
+def test_results_follow_the_protocol_and_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from riskeval._core.results import Result
+    from riskeval.prediction.fairness import GroupCalibrationResult
+
+    rng = np.random.default_rng(5)
+    band = rng.integers(0, 3, 400)
+    y = rng.random(400) < np.array([0.2, 0.45, 0.7])[band]
+    office = rng.choice(["a", "b", "c"], 400)
+    results = [error_rates(y, band >= 1, office), score_auc_by_group(y, band, office),
+               calibration_within_groups(y, band, office)]
+    assert isinstance(results[2], GroupCalibrationResult)
+    for res in results:
+        assert isinstance(res, Result)
+        frame = res.to_frame()
+        assert type(frame) is pd.DataFrame and len(frame) >= 3
+        assert res.summary() and res._repr_html_().startswith("<h4>")
+        fig = res.plot()
+        assert len(fig.axes) == 1 and fig.axes[0].has_data()
+        plt.close(fig)

@@ -168,6 +168,15 @@ class ReclassificationResult(Result):
             )
         return "\n".join(lines)
 
+    def plot(self, ax: Any = None) -> Any:
+        """The cross-table as a heatmap of counts, the cells where ``a`` and ``b`` agree outlined.
+
+        Returns the matplotlib Figure, or the Axes when ``ax`` is given.
+        """
+        from ._plots import reclassification_table
+
+        return reclassification_table(self, ax)
+
     def __repr__(self) -> str:
         a, b = self.names
         nri = "" if self.nri is None else f", NRI {_fmt(self.nri.nri)}"

@@ -314,6 +314,15 @@ class ErrorRates(Result):
         """The per-group table (one row per group), a copy."""
         return self.table.copy()
 
+    def plot(self, ax: Any = None) -> Any:
+        """False positive and false negative rates by group, with their intervals.
+
+        Returns the matplotlib Figure, or the Axes when ``ax`` is given.
+        """
+        from ._plots import error_rates
+
+        return error_rates(self, ax)
+
     def summary(self, digits: int = 3) -> str:
         """Plain-text table of the per-group rates, the gaps and the tests."""
         cols = ["n", "base_rate", "fpr", "fnr", "ppv", "npv"]
@@ -523,6 +532,15 @@ class GroupCalibrationResult(Result):
         """The rates per (group, band) cell, a copy of ``table``."""
         return self.table.copy()
 
+    def plot(self, ax: Any = None) -> Any:
+        """Observed rate by band, one line per group, with Wilson intervals.
+
+        Returns the matplotlib Figure, or the Axes when ``ax`` is given.
+        """
+        from ._plots import group_calibration
+
+        return group_calibration(self, ax)
+
     @property
     def rates(self) -> pd.DataFrame:
         """Observed rates as a band x group table."""
@@ -727,6 +745,15 @@ class AUCByGroup(Result):
     def to_frame(self) -> pd.DataFrame:
         """The per-group table (one row per group), a copy."""
         return self.table.copy()
+
+    def plot(self, ax: Any = None) -> Any:
+        """Each group's AUC with its interval, the overall AUC and chance (0.5).
+
+        Returns the matplotlib Figure, or the Axes when ``ax`` is given.
+        """
+        from ._plots import auc_by_group
+
+        return auc_by_group(self, ax)
 
     def summary(self, digits: int = 3) -> str:
         """Plain-text per-group AUCs and the test of one common AUC."""
