@@ -359,7 +359,7 @@ def plot_base_rates(table: pd.DataFrame, ax: Any = None, *, at: str = "high",
     return base_rates(table, curve, cond, ax=ax, at=at, events=events)
 
 
-def simulate_outcomes(cases: pd.DataFrame, *, seed: Any, **params: Any) -> pd.DataFrame:
+def simulate_outcomes(cases: pd.DataFrame, *, seed: Any = None, **params: Any) -> pd.DataFrame:
     """Draw each simulated case's outcomes from its ground truth.
 
     ``reconvicted`` is Bernoulli with the case's true two-year probability
@@ -367,6 +367,16 @@ def simulate_outcomes(cases: pd.DataFrame, *, seed: Any, **params: Any) -> pd.Da
     offence) is Bernoulli with ``sigmoid(a + harm_slope * harm_latent)``, ``a`` set so the
     population's mean probability is ``serious_rate``. Both are labelled assumptions
     (:data:`OUTCOME_PARAMS`). Draws are keyed by case identifier.
+
+    Parameters
+    ----------
+    cases : DataFrame
+        Cases with ``case``, ``p_reconviction`` and ``harm_latent``
+        (:func:`riskeval.world.vignettes.population`).
+    seed : None, int, numpy SeedSequence or Generator, optional
+        Seed of the draws (None: fresh entropy; an int gives the same outcomes every time).
+    **params
+        Values of :data:`OUTCOME_PARAMS` to change (``serious_rate``, ``harm_slope``).
 
     Returns
     -------

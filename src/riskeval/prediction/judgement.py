@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from .._core.results import TableResult
+from .._core.seeds import seed_sequence
 from ..errors import RiskevalError
 from ._discrimination import auc
 from .baserates import simulate_outcomes, threshold_metrics
@@ -121,7 +122,7 @@ def judgement_accuracy(ratings: pd.DataFrame, cases: pd.DataFrame, outcomes: pd.
         title="Officers' levels against the actuarial score")
 
 
-def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
+def mechanism_accuracy(world: Any, *, seed: Any = None, outcome_seed: Any = None,
                        mechanisms: Sequence[str] | None = None,
                        outcome: str = "reconvicted", at: str = "high") -> TableResult:
     """How each mechanism changes officers' discrimination and the PPV of "``at`` or above".
@@ -130,6 +131,23 @@ def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
     ``seed``), and the officers' mean AUC, the share flagged and the PPV are compared with the
     full world. The outcomes are drawn once per case (``outcome_seed``), so every row is scored
     against the same outcomes.
+
+    Parameters
+    ----------
+    world : World
+        The simulated world (e.g. :func:`riskeval.world.scenarios.six_office_study`).
+    seed : None, int, numpy SeedSequence or Generator, optional
+        Seed of the simulations; every world (full, and each mechanism off) is simulated from
+        the same seed, so the rows differ by the mechanism only. None: fresh entropy.
+    outcome_seed : None, int, numpy SeedSequence or Generator, optional
+        Seed of the outcome draws (:func:`~riskeval.prediction.baserates.simulate_outcomes`).
+    mechanisms : sequence of str, optional
+        The mechanisms to switch off one at a time (default: every one that is on, except
+        noise).
+    outcome : str, default "reconvicted"
+        The outcome column (``"reconvicted"`` or ``"serious"``).
+    at : str, default "high"
+        The level from which a rating counts as flagged.
 
     Returns
     -------
@@ -149,6 +167,10 @@ def mechanism_accuracy(world: Any, *, seed: Any, outcome_seed: Any = 0,
     """
     from ..world.engine import simulate
 
+    # one SeedSequence each (an int gives the same numbers as before; a Generator or None is
+    # drawn from once), reused for every world so that the rows share their random numbers
+    seed = seed_sequence(seed)
+    outcome_seed = seed_sequence(outcome_seed, "outcome_seed")
     cases = world.vignettes
     outs = simulate_outcomes(cases, seed=outcome_seed)
     on = list(world.enabled) if mechanisms is None else list(mechanisms)
