@@ -286,6 +286,11 @@ class DeLongTestResult(Result):
     n_nonevents: int
     references: tuple[str, ...] = _DELONG_REFS
 
+    @property
+    def estimate(self) -> float:
+        """The difference of the two AUCs (the headline number; ``ci`` is its interval)."""
+        return self.difference
+
     def to_frame(self) -> pd.DataFrame:
         """One row: the two AUCs, difference, se, z, p_value, ci_low, ci_high, correlation."""
         a, b = self.names
