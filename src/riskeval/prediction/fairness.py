@@ -700,8 +700,8 @@ def calibration_within_groups(y: Any, band_or_score: Any, groups: Any,
         warnings.warn(f"only one group ({glabels[0]!r}); nothing to compare",
                       DegenerateDataWarning, stacklevel=2)
     return GroupCalibrationResult(table=table, tests=tests, coefficients=coefficients,
-                             group_share=share, bands=tuple(blabels[b] for b in used_b),
-                             groups=tuple(glabels[g] for g in used_g), confidence=level)
+                                  group_share=share, bands=tuple(blabels[b] for b in used_b),
+                                  groups=tuple(glabels[g] for g in used_g), confidence=level)
 
 
 # ---------------------------------------------------------------------------------------------
