@@ -284,9 +284,16 @@ def test_bad_input_is_named():
     with pytest.raises(RiskevalError, match=r"'risk' holds 1\.5 at row 3"):
         cohorts.compare_outcomes(c, cohort="cohort", officer="officer", outcome="reconvicted",
                                  expected="risk")
-    with pytest.raises(RiskevalError, match="n_perm=3"):
+    with pytest.raises(RiskevalError, match="n_perm must be a whole number of at least 9; got 3"):
         cohorts.compare_outcomes(_caseloads(2), cohort="cohort", officer="officer",
                                  outcome="reconvicted", n_perm=3)
+    with pytest.raises(RiskevalError, match=r"n_boot must be a whole number of at least 20; "
+                                            r"got 2\.5"):
+        cohorts.compare_outcomes(_caseloads(2), cohort="cohort", officer="officer",
+                                 outcome="reconvicted", n_boot=2.5)
+    with pytest.raises(RiskevalError, match=r"confidence=1\.5 is not a level"):
+        cohorts.compare_outcomes(_caseloads(2), cohort="cohort", officer="officer",
+                                 outcome="reconvicted", confidence=1.5)
 
 
 def test_comparison_follows_the_result_protocol_and_draws_from_its_seed():

@@ -187,10 +187,10 @@ def test_bonett_n_gives_the_target_width_in_simulated_studies():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"confidence": 95}, r"confidence must be a proportion in \(0, 1\).*got confidence=95"),
-    ({"confidence": 0.0}, r"confidence must be a proportion in \(0, 1\)"),
-    ({"raters": 2.5}, r"raters must be a whole number of at least 2; got raters=2\.5"),
-    ({"raters": 1}, r"raters must be a whole number of at least 2; got raters=1"),
+    ({"confidence": 95}, r"confidence=95 is not a level strictly between 0 and 1"),
+    ({"confidence": 0.0}, r"confidence=0\.0 is not a level strictly between 0 and 1"),
+    ({"raters": 2.5}, r"raters must be a whole number of at least 2; got 2\.5"),
+    ({"raters": 1}, r"raters must be a whole number of at least 2; got 1"),
     ({"icc": 1.0}, r"icc must be in \(0, 1\); got icc=1\.0"),
     ({"width": 0}, r"width .* must be in \(0, 2\); got width=0"),
 ])
@@ -223,7 +223,7 @@ def test_walter_n_checks_raters_alpha_and_the_iccs():
     from riskeval.studies.samplesize import walter_n
 
     assert walter_n(0.4, 0.6, 3, power=0.06) < walter_n(0.4, 0.6, 3)     # legal, if weak
-    with pytest.raises(RiskevalError, match=r"raters must be a whole number .* got raters=2\.5"):
+    with pytest.raises(RiskevalError, match=r"raters must be a whole number .* got 2\.5"):
         walter_n(0.4, 0.6, 2.5)
     with pytest.raises(RiskevalError, match=r"alpha must be in \(0, 1\); got alpha=5"):
         walter_n(0.4, 0.6, 3, alpha=5)
@@ -234,11 +234,11 @@ def test_walter_n_checks_raters_alpha_and_the_iccs():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"chunk_size": 0}, RiskevalError, r"chunk_size must be a whole number of at least 1; got "
-                                       r"chunk_size=0"),
-    ({"chunk_size": -1}, RiskevalError, r"chunk_size must be .* got chunk_size=-1"),
-    ({"chunk_size": 2.5}, RiskevalError, r"chunk_size must be .* got chunk_size=2\.5"),
+                                       r"0$"),
+    ({"chunk_size": -1}, RiskevalError, r"chunk_size must be .* got -1$"),
+    ({"chunk_size": 2.5}, RiskevalError, r"chunk_size must be .* got 2\.5$"),
     ({"n_sims": 2.5}, RiskevalError, r"n_sims must be a whole number of at least 2; got "
-                                     r"n_sims=2\.5"),
+                                     r"2\.5$"),
     ({"n_sims": "10"}, RiskevalTypeError, r"n_sims must be a whole number; got '10'"),
     ({"n_jobs": 0}, RiskevalError, r"n_jobs must be a whole number other than 0 .* got "
                                    r"n_jobs=0"),
@@ -263,15 +263,15 @@ def test_diagnose_accepts_whole_floats():
 
 
 @pytest.mark.parametrize("args, kwargs, match", [
-    ((2.5, 5), {}, r"n_raters must be a whole number of at least 2; got n_raters=2\.5"),
-    ((3, 5.5), {}, r"n_cases must be a whole number of at least 2; got n_cases=5\.5"),
+    ((2.5, 5), {}, r"n_raters must be a whole number of at least 2; got 2\.5"),
+    ((3, 5.5), {}, r"n_cases must be a whole number of at least 2; got 5\.5"),
     ((3, 10), {"categories": [1.0, -0.5, 0.3]},
      r"categories must be strictly increasing cut points; got \[1\.0, -0\.5, 0\.3\] "
      r"\(cut 1, -0\.5, is not above cut 0, 1\.0\)"),
     ((3, 10), {"categories": [-0.5, 0.3, 0.3]}, r"cut 2, 0\.3, is not above cut 1, 0\.3"),
     ((3, 10), {"categories": [-0.5, np.nan]}, r"categories must be finite cut points"),
     ((3, 10), {"categories": []}, r"categories must hold at least one cut point"),
-    ((3, 10), {"confidence": 95}, r"confidence must be in \(0, 1\); got confidence=95"),
+    ((3, 10), {"confidence": 95}, r"confidence=95 is not a level strictly between 0 and 1"),
 ])
 def test_rater_study_names_a_bad_design(args, kwargs, match):
     from riskeval import studies as dz

@@ -269,8 +269,8 @@ def test_kappa_n_simulated_power_of_the_goodness_of_fit_test():
 @pytest.mark.parametrize(("kwargs", "match"), [
     ({"icc": 0.0}, r"icc must be in \(0, 1\); got icc=0.0"),
     ({"icc": 1.2}, "icc=1.2"),
-    ({"raters": 1}, "raters=1"),
-    ({"raters": 2.5}, "raters=2.5"),
+    ({"raters": 1}, "raters must be a whole number of at least 2; got 1"),
+    ({"raters": 2.5}, r"raters must be a whole number of at least 2; got 2\.5"),
     ({"width": 0.0}, r"width \(the full width of the interval\) must be in \(0, 2\); got width=0"),
     ({"width": 2.5}, "width=2.5"),
     ({"confidence": 95}, "confidence=95"),

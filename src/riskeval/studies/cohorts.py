@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.checks import check_binary
+from .._core.checks import check_binary, check_confidence, check_whole
 from .._core.results import Result
 from .._core.seeds import rng as make_rng
 from ..agreement.categorical import _Alpha, _Categorical, _IntervalAlpha
@@ -531,12 +531,9 @@ def compare_icc(data: pd.DataFrame, *, cohort: str, case: str, rater: str, ratin
 
 
 def _check_in_range(n_boot: int, n_perm: int, confidence: float) -> None:
-    if int(n_boot) != n_boot or n_boot < 20:
-        raise RiskevalError(f"n_boot={n_boot!r}; expected a whole number of at least 20")
-    if int(n_perm) != n_perm or n_perm < 9:
-        raise RiskevalError(f"n_perm={n_perm!r}; expected a whole number of at least 9")
-    if not 0 < confidence < 1:
-        raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
+    check_whole(n_boot, "n_boot", least=20)
+    check_whole(n_perm, "n_perm", least=9)
+    check_confidence(confidence)
 
 
 def compare_outcomes(data: pd.DataFrame, *, cohort: str, officer: str, outcome: str,

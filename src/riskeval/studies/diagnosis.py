@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_confidence, check_whole
 from .._core.results import Result
 from .._core.seeds import seed_sequence, spawn
 from ..errors import RiskevalError, RiskevalTypeError
@@ -139,13 +140,11 @@ class Design(Result):
 
 
 def _whole(name: str, value: Any, least: int) -> int:
-    """``value`` as an int: a whole number (``3`` or ``3.0``) of at least ``least``."""
+    """``value`` as an int: a whole number (``3`` or ``3.0``) of at least ``least``; what is
+    not a number at all (text) is a type error."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise RiskevalTypeError(f"{name} must be a whole number; got {value!r}")
-    if not (float(value).is_integer() and value >= least):
-        raise RiskevalError(f"{name} must be a whole number of at least {least}; got "
-                            f"{name}={value!r}")
-    return int(value)
+    return check_whole(value, name, least)
 
 
 def _proportion(name: str, value: Any) -> float:
@@ -902,7 +901,7 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
                             f"rater_share={rater_share}")
     n_raters = _whole("n_raters", n_raters, 2)
     n_cases = _whole("n_cases", n_cases, 2)
-    _proportion("confidence", confidence)
+    check_confidence(confidence)
     err_var = 1 - icc - rater_share
     cuts = None if categories is None else _cut_points(categories)
     alpha_true = icc if cuts is None else population_alpha(icc, cuts)

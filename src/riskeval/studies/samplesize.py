@@ -11,6 +11,7 @@ import math
 from numbers import Real
 from typing import Any
 
+from .._core.checks import check_confidence, check_whole
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["bonett_n", "kappa_n", "walter_n", "zou_n"]
@@ -25,18 +26,13 @@ def _real(name: str, value: Any) -> float:
 
 def _raters(value: Any) -> int:
     """The number of ratings per case: a whole number of at least 2 (3.0 is 3)."""
-    k = _real("raters", value)
-    if not (k.is_integer() and k >= 2):
-        raise RiskevalError(f"raters must be a whole number of at least 2; got raters={value!r}")
-    return int(k)
+    _real("raters", value)          # text is a type error
+    return check_whole(value, "raters", least=2)
 
 
 def _confidence(value: Any) -> float:
-    c = _real("confidence", value)
-    if not 0 < c < 1:
-        raise RiskevalError(f"confidence must be a proportion in (0, 1), e.g. 0.95 for a 95% "
-                            f"interval; got confidence={value!r}")
-    return c
+    _real("confidence", value)      # text is a type error
+    return check_confidence(value)
 
 
 def _icc_width(icc: Any, width: Any) -> tuple[float, float]:

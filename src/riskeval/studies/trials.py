@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_whole
 from ..errors import RiskevalError
 from .diagnosis import Design, Estimator, _child
 
@@ -109,8 +110,7 @@ def training_study(n_offices: int, officers_per_office: int, n_cases: int, *,
 
     for name, v in (("n_offices", n_offices), ("officers_per_office", officers_per_office),
                     ("n_cases", n_cases)):
-        if int(v) != v or v < 2:
-            raise RiskevalError(f"{name} must be a whole number of at least 2; got {v!r}")
+        check_whole(v, name, least=2)
     if score not in ("rating", "latent"):
         raise RiskevalError(f"score={score!r}; expected 'rating' or 'latent'")
     stats = list(statistics)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .._core.checks import check_confidence, check_whole
 from .._core.seeds import seed_sequence as seed_entropy
 from ..errors import RiskevalError
 from .diagnosis import Design, Estimator, _child
@@ -65,9 +66,9 @@ class _Fitter:
 
 
 def _check_int(name: str, value: Any, least: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < least:
+    if isinstance(value, bool) or not isinstance(value, Integral):
         raise RiskevalError(f"{name} must be an integer of at least {least}; got {value!r}")
-    return int(value)
+    return check_whole(value, name, least)
 
 
 def _check_real(name: str, value: Any, *, positive: bool = False,
@@ -222,8 +223,9 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
     if outcome == "levels" and ci != "auto":
         raise RiskevalError(f"ci={ci!r} applies to outcome='latent' only; the ordinal model's "
                             f"intervals are Wald")
-    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
-        raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
+    if isinstance(confidence, bool) or not isinstance(confidence, Real):
+        raise RiskevalError(f"confidence must be a number between 0 and 1; got {confidence!r}")
+    check_confidence(confidence)
 
     if vignettes_per_officer is not None:
         vignettes_per_officer = _check_int("vignettes_per_officer", vignettes_per_officer, 1)
