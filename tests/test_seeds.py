@@ -55,3 +55,9 @@ def test_by_group_takes_every_seed_kind_and_leaves_a_seed_sequence_as_it_was() -
     assert gen["ci_low"].notna().all()
     with pytest.raises(RiskevalError, match="seed must be a non-negative int"):
         rv.by_group(rv.gwet_ac, data, group="office", seed=-3, **BOOT)
+
+
+def test_by_group_names_a_min_raters_that_is_not_a_whole_number() -> None:
+    with pytest.raises(RiskevalError, match="min_raters must be a whole number of at least 1"):
+        rv.by_group(rv.gwet_ac, _offices(), group="office", case="vignette", rater="officer",
+                    rating="rosh", min_raters=2.5)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_whole
 from .._core.results import TableResult
 from .._core.seeds import spawn
 from ..data.ratings import _check_columns, _validate
@@ -44,13 +45,14 @@ def by_group(
     categories : sequence or str, optional
         Ordered categories, declared once for every group.
     seed : None, int, SeedSequence or Generator, optional
-        Seed for bootstrap intervals; each group (in sorted order) gets its own independent
-        child stream (:func:`riskeval._core.seeds.spawn`), so a group's interval does not
-        depend on which other groups there are before it. A SeedSequence is not consumed:
-        the same one gives the same table every time.
+        Seed for bootstrap intervals; each group, in sorted order, gets its own independent
+        child stream (:func:`riskeval._core.seeds.spawn`), so the table does not depend on
+        the order of the rows. A SeedSequence is not consumed: the same one gives the same
+        table every time.
     min_raters : int
-        Groups with fewer raters, fewer than two cases, or raters who share no case are
-        reported with NaN and a ``note`` instead of raising.
+        A whole number (a group always needs at least two raters). Groups with fewer
+        raters, fewer than two cases, or raters who share no case are reported with NaN and a
+        ``note`` instead of raising.
     **options
         Passed to ``coefficient`` (``level=``, ``weights=``, ``ci=``...).
 
@@ -88,6 +90,7 @@ def by_group(
             f"by_group needs a long pandas DataFrame of ratings with the group column(s), got "
             f"{type(data).__name__}"
         )
+    min_raters = check_whole(min_raters, "min_raters", least=1)
     groups = [group] if isinstance(group, str) else list(group)
     _check_columns(data, {f"group {g!r}": g for g in groups})
     for g in groups:
