@@ -38,7 +38,7 @@ import pandas as pd
 
 from .._core.checks import check_confidence, check_whole
 from .._core.results import Result
-from .._core.seeds import seed_sequence, spawn
+from .._core.seeds import rng, seed_sequence, spawn
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["Design", "Diagnosis", "Estimator", "SampleSize", "diagnose", "population_alpha",
@@ -907,10 +907,10 @@ def rater_study(n_raters: int, n_cases: int, *, icc: float = 0.6, rater_share: f
     alpha_true = icc if cuts is None else population_alpha(icc, cuts)
 
     def population(seed: np.random.SeedSequence) -> tuple[np.ndarray, dict[str, float]]:
-        rng = np.random.default_rng(seed)
-        x = (math.sqrt(icc) * rng.standard_normal((n_cases, 1))
-             + math.sqrt(rater_share) * rng.standard_normal((1, n_raters))
-             + math.sqrt(err_var) * rng.standard_normal((n_cases, n_raters)))
+        gen = rng(seed)
+        x = (math.sqrt(icc) * gen.standard_normal((n_cases, 1))
+             + math.sqrt(rater_share) * gen.standard_normal((1, n_raters))
+             + math.sqrt(err_var) * gen.standard_normal((n_cases, n_raters)))
         if cuts is not None:
             x = np.searchsorted(cuts, x).astype(float) + 1.0
         return x, {"icc": icc, "alpha": alpha_true}

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.checks import check_whole
+from .._core.seeds import rng as make_rng
 from ..errors import RiskevalError
 from .diagnosis import Design, Estimator, _child
 
@@ -132,7 +133,7 @@ def training_study(n_offices: int, officers_per_office: int, n_cases: int, *,
                                            n_vignettes=n_cases, seed=world_seed)
         if only is not None:
             world = world.only(*only)
-        rng = np.random.default_rng(_child(seed, 1))
+        rng = make_rng(_child(seed, 1))
         off = world.officers
         key = rng.random(len(off))
         rank = pd.Series(key).groupby(off["office"].to_numpy()).rank(method="first")
