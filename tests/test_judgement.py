@@ -77,8 +77,11 @@ def test_seeds_follow_the_one_seed_rule():
                                          mechanisms=["anchoring"])
     pd.testing.assert_frame_equal(by_int.to_frame(), by_ss.to_frame())
     # a Generator or None is drawn from once: every world still shares its random numbers
+    # (enough cases that fresh outcomes always hold both values)
+    big = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+                                              n_vignettes=80)
     for seed in (np.random.default_rng(3), None):
-        eff = judgement.mechanism_accuracy(w, seed=seed, mechanisms=["anchoring"])
+        eff = judgement.mechanism_accuracy(big, seed=seed, mechanisms=["anchoring"])
         assert eff.loc["anchoring", "d_auc"] == 0 and eff.loc["anchoring", "d_ppv"] == 0
     cases = w.vignettes
     pd.testing.assert_frame_equal(baserates.simulate_outcomes(cases, seed=4),
