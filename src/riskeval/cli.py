@@ -656,20 +656,7 @@ def _diagnose_cmd(args: argparse.Namespace) -> int:
     result.plot(ax=fig.subplots(), diagnosand=shown)
     fig.tight_layout()
     fig.savefig(out / "diagnosis.png", dpi=110)
-    print(f"{design.name}: {args.n_sims} simulated studies")
-    for _, r in result.table.iterrows():
-        parts = [f"  {r['estimator']}:"]
-        if math.isfinite(r["bias"]):
-            parts.append(f"bias {r['bias']:+.4f} (MC SE {r['bias_mcse']:.4f}),")
-        if math.isfinite(r["coverage"]):
-            parts.append(f"coverage {100 * r['coverage']:.1f}%,")
-        if math.isfinite(r["width"]):
-            parts.append(f"mean CI width {r['width']:.3f}")
-        if math.isfinite(r["power"]):
-            test = (f" to show ICC > {args.null_icc}" if args.design == "rater"
-                    else " (p < 0.05)")
-            parts.append(f", power {100 * r['power']:.1f}%{test}")
-        print(" ".join(parts).replace(" ,", ","))
+    print(result.summary())
     print(f"written: {out / 'diagnosis.csv'}, {out / 'diagnosis.png'}")
     return 0
 

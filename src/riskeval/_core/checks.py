@@ -69,8 +69,13 @@ def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
     return value
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (``7``, not ``np.int64(7)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _row(values: pd.Series, pos: int) -> str:
-    label = values.index[pos]
+    label = _plain(values.index[pos])
     return f"row {label!r}" if not isinstance(values.index, pd.RangeIndex) else f"row {pos}"
 
 
@@ -144,7 +149,8 @@ def check_binary(values: Any, name: str, *, missing: str = "error",
     bad = ~absent & ~np.isin(num, (0.0, 1.0))
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise RiskevalError(f"{name} has the value {plain.iloc[pos]!r} at {_row(plain, pos)} "
+        value = _plain(plain.iloc[pos])
+        raise RiskevalError(f"{name} has the value {value!r} at {_row(plain, pos)} "
                             f"({int(bad.sum())} such values); expected 0/1 or True/False "
                             "(1 = the event)")
     return num == 1.0 if missing == "error" else np.where(absent, np.nan, num)
@@ -163,7 +169,8 @@ def check_probability(values: Any, name: str) -> np.ndarray:
     bad = ~((num >= 0) & (num <= 1))
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        raise RiskevalError(f"{name} has the value {series.iloc[pos]!r} at {_row(series, pos)} "
+        value = _plain(series.iloc[pos])
+        raise RiskevalError(f"{name} has the value {value!r} at {_row(series, pos)} "
                             f"({int(bad.sum())} such values); expected a probability between "
                             "0 and 1")
     return num

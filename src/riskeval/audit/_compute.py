@@ -70,6 +70,18 @@ class Audit(Result):
     findings : list of Finding
     notes : list of str
         Warnings raised along the way, in plain words.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=3,
+    ...                                             n_vignettes=8)
+    >>> result = rv.audit.audit(rv.simulate(world, seed=2), case="case", rater="officer",
+    ...                         rating="rating", office="office", ordinal=False)
+    >>> isinstance(result, Audit), len(result.summary().splitlines()) >= 3
+    (True, True)
+    >>> sorted(result.tables())[:2]
+    ['agreement', 'agreement_by_office']
     """
 
     meta: dict[str, Any]
