@@ -10,7 +10,7 @@ import pytest
 
 import riskeval as rv
 from riskeval import RiskevalError
-from riskeval.world.engine import MECHANISMS, Design, disagreement_statistics
+from riskeval.world.engine import MECHANISMS, Allocation, disagreement_statistics
 from riskeval.world.vignettes import thresholds, truth_params
 
 LATENT = ("offence_over_offender", "generic_factors", "psychological_ignored", "office_practice",
@@ -97,9 +97,9 @@ def test_switching_one_mechanism_off_leaves_other_draws_unchanged(world):
 # -- the reference is reproduced when nothing distorts it --------------------------------------
 
 @pytest.mark.parametrize("design", [
-    Design(), Design(allocation="incomplete", vignettes_per_officer=5),
-    Design(allocation="caseload", second_assessor=0.5),
-    Design(occasions=3, evidence_change_sd=0.7),
+    Allocation(), Allocation(allocation="incomplete", vignettes_per_officer=5),
+    Allocation(allocation="caseload", second_assessor=0.5),
+    Allocation(occasions=3, evidence_change_sd=0.7),
 ])
 def test_everything_off_reproduces_the_reference(world, design):
     calm = world.only(noise=False).with_design(design)
@@ -322,7 +322,7 @@ def test_incomplete_design_is_balanced(world):
 
 def test_caseload_design_allocates_by_local_offence_mix():
     w = rv.world.scenarios.national(n_offices=10, officers_per_office=5, n_cases=4000, seed=3,
-                              design=Design(allocation="caseload", second_assessor=0.2))
+                              design=Allocation(allocation="caseload", second_assessor=0.2))
     r = rv.simulate(w, seed=1)
     counts = r.groupby("case", observed=True).size()
     assert set(counts.unique()) <= {1, 2}
@@ -386,7 +386,7 @@ def test_bad_design_staff_and_seed(world):
     with pytest.raises(RiskevalError, match="allocation must be one of"):
         world.with_design(allocation="random")
     with pytest.raises(RiskevalError, match="occasions must be a whole number"):
-        Design(occasions=0)
+        Allocation(occasions=0)
     with pytest.raises(RiskevalError, match="has no field 'occasion'"):
         world.with_design(occasion=2)
     with pytest.raises(RiskevalError, match="vignettes_per_officer is 30 but there are only 24"):

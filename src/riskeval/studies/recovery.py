@@ -16,7 +16,7 @@ import pandas as pd
 from ..variation._fit import LMMResult, crossed_lmm
 from ..variation._ofit import OrdinalMixedResult, ordinal_mixed
 from ..world import raters, vignettes
-from ..world.engine import Design, World, simulate
+from ..world.engine import Allocation, World, simulate
 
 
 @dataclass(frozen=True)
@@ -69,10 +69,10 @@ class Scenario:
         on = ("office_practice", "who_assesses")
         if self.inflation_shift > 0:
             on += ("defensive_inflation",)
-            w = w.with_design(Design(occasions=self.occasions,
+            w = w.with_design(Allocation(occasions=self.occasions,
                                      interval_years=self.interval_years))
         elif self.vignettes_per_officer:
-            w = w.with_design(Design(allocation="incomplete",
+            w = w.with_design(Allocation(allocation="incomplete",
                                      vignettes_per_officer=self.vignettes_per_officer))
         return w.only(*on).with_mechanisms(
             office_practice={"sd": self.office_sd},

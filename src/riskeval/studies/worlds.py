@@ -117,7 +117,7 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
         Standard deviation of the judgement noise of each rating (positive).
     vignettes_per_officer : int, optional
         Each officer rates only this many of the ``n_cases`` vignettes, allocated cyclically
-        (:class:`riskeval.world.Design`, ``allocation="incomplete"``), so that each vignette
+        (:class:`riskeval.world.Allocation`, ``allocation="incomplete"``), so that each vignette
         is rated by about ``officers x vignettes_per_officer / n_cases`` officers; the mixed
         model handles the incomplete design. Default: every officer rates every vignette.
     outcome : {'latent', 'levels'}

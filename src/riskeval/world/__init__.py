@@ -10,7 +10,7 @@ private ``mechanisms`` module), :mod:`.scenarios` (preset worlds) and :mod:`.nar
 from . import engine, narratives, raters, scenarios, vignettes
 from .engine import (
     MECHANISMS,
-    Design,
+    Allocation,
     MechanismEffects,
     SensitivityCurve,
     World,
@@ -22,7 +22,7 @@ from .engine import (
 
 __all__ = [
     "MECHANISMS",
-    "Design",
+    "Allocation",
     "MechanismEffects",
     "SensitivityCurve",
     "World",

@@ -1,11 +1,10 @@
 """The assessment process: officers in offices rate vignettes, with every mechanism switchable.
 
 A :class:`World` holds the vignettes (:mod:`riskeval.world.vignettes`), the offices and officers
-(:mod:`riskeval.world.raters`), a study :class:`Design` and thirteen mechanisms of variation -- one
-per
-item of the vignette study described in ``CONTEXT.md`` -- plus judgement noise. Calling
-:func:`simulate` (also available as ``riskeval.simulate(world, seed=...)``) returns a tidy
-ratings table.
+(:mod:`riskeval.world.raters`), an :class:`Allocation` of cases to officers and thirteen
+mechanisms of variation -- one per item of the vignette study described in ``CONTEXT.md`` --
+plus judgement noise. Calling :func:`simulate` (also available as
+``riskeval.simulate(world, seed=...)``) returns a tidy ratings table.
 
 How a rating is made
 --------------------
@@ -105,7 +104,7 @@ from .vignettes import (
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _NO_COPY: dict[str, Any] = {"copy": False} if int(pd.__version__.split(".")[0]) < 3 else {}
 
-__all__ = ["MECHANISMS", "Design", "MechanismEffects", "SensitivityCurve", "World",
+__all__ = ["MECHANISMS", "Allocation", "MechanismEffects", "SensitivityCurve", "World",
            "disagreement_statistics", "mechanism_effects", "sensitivity", "simulate"]
 
 _A = assumption
@@ -262,7 +261,7 @@ _DESIGN = ParamSet("design", (
 
 
 @dataclass(frozen=True)
-class Design:
+class Allocation:
     """How officers are allocated to cases, and over how many occasions.
 
     Parameters
@@ -284,7 +283,7 @@ class Design:
     Examples
     --------
     >>> import riskeval as rv
-    >>> design = rv.world.Design(allocation="incomplete", vignettes_per_officer=4, occasions=2)
+    >>> design = rv.world.Allocation(allocation="incomplete", vignettes_per_officer=4, occasions=2)
     >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
     ...                                             n_vignettes=6, design=design)
     >>> ratings = rv.simulate(world, seed=1)
@@ -371,7 +370,7 @@ class World:
     offices, officers : pandas.DataFrame
         See :func:`riskeval.world.raters.make_offices` and
         :func:`riskeval.world.raters.make_officers`.
-    design : Design, optional
+    design : Allocation, optional
         Default: fully crossed, one occasion.
     name : str
         A label shown in summaries.
@@ -389,7 +388,7 @@ class World:
     """
 
     def __init__(self, vignettes: pd.DataFrame, offices: pd.DataFrame, officers: pd.DataFrame,
-                 design: Design | None = None, *, name: str = "custom world",
+                 design: Allocation | None = None, *, name: str = "custom world",
                  provenance: Iterable[ParamSet] = (),
                  components: Iterable[Component] | None = None) -> None:
         self._vignettes = validate_vignettes(vignettes)
@@ -402,9 +401,9 @@ class World:
             raise RiskevalError(f"officers table row {i}: office {self._officers['office'][i]!r} "
                                 f"is not in the offices table")
         if design is None:
-            design = Design()
-        if not isinstance(design, Design):
-            raise RiskevalTypeError(f"design must be a riskeval.world.Design; got {design!r}")
+            design = Allocation()
+        if not isinstance(design, Allocation):
+            raise RiskevalTypeError(f"design must be a riskeval.world.Allocation; got {design!r}")
         self._design = design
         self._name = str(name)
         self._provenance = tuple(provenance)
@@ -429,7 +428,7 @@ class World:
         return self._officers.copy()
 
     @property
-    def design(self) -> Design:
+    def design(self) -> Allocation:
         return self._design
 
     @property
@@ -493,11 +492,11 @@ class World:
         settings["noise"] = noise or "noise" in keep
         return self.with_mechanisms(**settings)
 
-    def with_design(self, design: Design | None = None, **changes: Any) -> World:
+    def with_design(self, design: Allocation | None = None, **changes: Any) -> World:
         """This world with a new design, or the current one with some fields changed."""
         base = design if design is not None else self._design
-        if not isinstance(base, Design):
-            raise RiskevalTypeError(f"design must be a riskeval.world.Design; got {base!r}")
+        if not isinstance(base, Allocation):
+            raise RiskevalTypeError(f"design must be a riskeval.world.Allocation; got {base!r}")
         unknown = [k for k in changes if k not in _DESIGN.names]
         if unknown:
             raise RiskevalError(f"design has no field {unknown[0]!r}; fields are "

@@ -12,13 +12,13 @@ from typing import Any
 from .._core.params import P, ParamSet
 from .._core.seeds import seed_sequence
 from . import raters, vignettes
-from .engine import Design, World
+from .engine import Allocation, World
 
 __all__ = ["national", "six_office_study"]
 
 
 def six_office_study(*, n_offices: int = 6, officers_per_office: int = 8, n_vignettes: int = 24,
-                     seed: Any = 2020, design: Design | None = None) -> World:
+                     seed: Any = 2020, design: Allocation | None = None) -> World:
     """The focus-group vignette study: six offices, eight officers each, 24 vignettes.
 
     Mirrors the structure of the study of probation officers' risk judgements summarised in
@@ -34,7 +34,7 @@ def six_office_study(*, n_offices: int = 6, officers_per_office: int = 8, n_vign
         Seed of the world itself (vignettes, offices, officers); fixed at 2020 so the named
         study is always the same world. The ratings have their own seed, given to
         :func:`riskeval.simulate`.
-    design : Design, optional
+    design : Allocation, optional
         Default: fully crossed, one occasion in 2020.
 
     Returns
@@ -55,16 +55,17 @@ def six_office_study(*, n_offices: int = 6, officers_per_office: int = 8, n_vign
     why = "study size (user choice; the default sizes are assumptions: the study reports focus "
     why += "groups in six offices, not these counts)"
     return _world("six-office vignette study", n_offices, officers_per_office, n_vignettes,
-                  seed, design or Design(allocation="crossed", start_year=2020.0), why)
+                  seed, design or Allocation(allocation="crossed", start_year=2020.0), why)
 
 
 def national(*, n_offices: int = 100, officers_per_office: int = 30, n_cases: int = 500,
-             seed: Any = 2021, design: Design | None = None) -> World:
+             seed: Any = 2021, design: Allocation | None = None) -> World:
     """A national-scale exercise: 100 offices x 30 officers, all rating the same 500 cases.
 
     1.5 million ratings with the defaults (fully crossed). The population of cases follows
-    :func:`riskeval.world.vignettes.population`. Pass ``design=Design(allocation="caseload")`` for
-    cases allocated to officers as in ordinary supervision instead.
+    :func:`riskeval.world.vignettes.population`. Pass
+    ``design=Allocation(allocation="caseload")`` for cases allocated to officers as in ordinary
+    supervision instead.
 
     Parameters
     ----------
@@ -72,7 +73,7 @@ def national(*, n_offices: int = 100, officers_per_office: int = 30, n_cases: in
         Size of the exercise.
     seed : int, SeedSequence, Generator or None
         Seed of the world itself (cases, offices, officers); fixed at 2021 by default.
-    design : Design, optional
+    design : Allocation, optional
         Default: fully crossed, one occasion in 2020.
 
     Returns
@@ -89,12 +90,12 @@ def national(*, n_offices: int = 100, officers_per_office: int = 30, n_cases: in
     'national population'
     """
     return _world("national population", n_offices, officers_per_office, n_cases, seed,
-                  design or Design(allocation="crossed", start_year=2020.0),
+                  design or Allocation(allocation="crossed", start_year=2020.0),
                   "study size (user choice; defaults give a national-scale run)")
 
 
 def _world(name: str, n_offices: int, per_office: int, n_cases: int, seed: Any,
-           design: Design, why: str) -> World:
+           design: Allocation, why: str) -> World:
     # one SeedSequence for the three tables: an int seed gives the tables it always gave; a
     # Generator or None is drawn from once and its entropy recorded, so the world can be rebuilt
     ss = seed_sequence(seed)
