@@ -82,7 +82,7 @@ def test_summary_json_equals_the_library_on_the_same_data(ratings, saved):
         assert got[office]["outside_99.8"] == bool(want["outside_99.8"])
     assert summary["funnel"]["outside"] == [str(x) for x in fun.outside]
 
-    o = rv.variation.bias.overrides(ratings, officer_rating="officer_rating", final_rating="rating",
+    o = rv.variation.bias.overrides(ratings, original="officer_rating", rating="rating",
                           reference="reference", by="office", cluster="officer")
     got = {r["office"]: r for r in tables["overrides"]}
     assert got["(all)"]["changed"] == pytest.approx(o.loc["(all)", "changed"], abs=1e-12)

@@ -117,7 +117,7 @@ def test_anchoring_asymmetry(world):
 
 def test_overrides_direction_and_effect(world):
     r = rv.simulate(world.only("manager_override"), seed=5)
-    out = overrides(r, officer_rating="officer_rating", final_rating="rating",
+    out = overrides(r, original="officer_rating", rating="rating",
                     reference="reference", by="office", cluster="officer").loc["(all)"]
     assert out["changed"] == pytest.approx(r["changed_by_manager_override"].mean())
     moved = r["rating"] != r["officer_rating"]

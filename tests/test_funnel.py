@@ -79,7 +79,7 @@ def test_limits_by_hand_for_a_small_case():
     # n = 4, p = 1/2: F = 1/16, 5/16, 11/16, 15/16, 1. Tail 0.025 falls in [F(-1), F(0)] =
     # [0, 0.0625]: x = -1 + 0.025 / 0.0625 = -0.6 -> clipped to 0. Tail 0.975 falls in
     # [F(3), F(4)] = [0.9375, 1]: x = 3 + 0.0375 / 0.0625 = 3.6 -> 0.9.
-    got = control_limits(0.5, 4, levels=[0.95]).iloc[0]
+    got = control_limits(0.5, 4, confidence=[0.95]).iloc[0]
     assert got["low_95"] == 0.0
     assert got["high_95"] == pytest.approx(0.9)
 
@@ -126,7 +126,7 @@ def test_limits_when_a_single_count_covers_the_tail():
 
 
 def test_limit_columns_are_named_from_the_levels():
-    got = control_limits(0.3, [20, 50], levels=(0.998, 0.9, 0.95))
+    got = control_limits(0.3, [20, 50], confidence=(0.998, 0.9, 0.95))
     assert list(got.columns) == ["n", "low_90", "high_90", "low_95", "high_95", "low_99.8",
                                  "high_99.8"]
     assert list(control_limits(0.3, 20).columns) == ["n", "low_95", "high_95", "low_99.8",
@@ -142,8 +142,9 @@ def test_limit_columns_are_named_from_the_levels():
     ({"target": 0.3, "n": []}, "n is empty"),
     ({"target": 0.3, "n": ["10"]}, r"positive whole numbers .*got '10'"),
     ({"target": 0.3, "n": [True]}, r"positive whole numbers .*got True"),
-    ({"target": 0.3, "n": [10], "levels": (0.95, 1.5)}, r"levels must lie strictly .*1.5"),
-    ({"target": 0.3, "n": [10], "levels": ()}, "levels is empty"),
+    ({"target": 0.3, "n": [10], "confidence": (0.95, 1.5)},
+     r"confidence levels must lie strictly .*1.5"),
+    ({"target": 0.3, "n": [10], "confidence": ()}, "confidence is empty"),
 ])
 def test_control_limits_errors(kwargs, match):
     with pytest.raises(RiskevalError, match=match):

@@ -643,7 +643,7 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
                 office=office, categories=cat_list, confidence=confidence))
     if original is not None:
         over = step("overrides", lambda: bias.overrides(
-            frame, officer_rating=original, final_rating=rating, reference=reference,
+            frame, original=original, rating=rating, reference=reference,
             by=office, cluster=rater, categories=cat_list, confidence=confidence))
 
     result = Audit(meta=meta, agreement=agreement, agreement_by_office=by_office,

@@ -105,12 +105,12 @@ _SCORE_TEXT = (*BANDS, "N/A")
 _FILTERS = ("propublica", None)
 
 
-def propublica_mask(frame: pd.DataFrame) -> SeriesResult:
+def propublica_mask(data: pd.DataFrame) -> SeriesResult:
     """Rows kept by ProPublica's filters (see the module docstring).
 
     Parameters
     ----------
-    frame : pandas.DataFrame
+    data : pandas.DataFrame
         The two-year file, with at least ``days_b_screening_arrest``, ``is_recid``,
         ``c_charge_degree`` and ``score_text``.
 
@@ -124,20 +124,20 @@ def propublica_mask(frame: pd.DataFrame) -> SeriesResult:
     Examples
     --------
     >>> import pandas as pd
-    >>> frame = pd.DataFrame({"days_b_screening_arrest": [0, -45, None, 3],
+    >>> data = pd.DataFrame({"days_b_screening_arrest": [0, -45, None, 3],
     ...                       "is_recid": [0, 1, 0, -1], "c_charge_degree": ["F", "F", "M", "M"],
     ...                       "score_text": ["Low", "High", "Medium", "Low"]})
-    >>> mask = propublica_mask(frame)
+    >>> mask = propublica_mask(data)
     >>> mask.tolist(), int(mask.sum())
     ([True, False, False, False], 1)
-    >>> len(frame.loc[mask])
+    >>> len(data.loc[mask])
     1
     """
-    days = pd.to_numeric(frame["days_b_screening_arrest"], errors="coerce")
+    days = pd.to_numeric(data["days_b_screening_arrest"], errors="coerce")
     keep = days.between(-30, 30) & days.notna()
-    keep &= frame["is_recid"] != -1
-    keep &= frame["c_charge_degree"].astype(str) != "O"
-    keep &= frame["score_text"].astype(str) != "N/A"
+    keep &= data["is_recid"] != -1
+    keep &= data["c_charge_degree"].astype(str) != "O"
+    keep &= data["score_text"].astype(str) != "N/A"
     keep = keep.fillna(False).astype(bool)
     return SeriesResult(keep, title=f"Rows kept by ProPublica's filters ({int(keep.sum())} of "
                                     f"{len(keep)})")

@@ -644,7 +644,7 @@ def _check_scale(values: np.ndarray, where: Any) -> None:
 
 
 def validate_ratings(
-    frame: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     case: str,
     rater: str,
@@ -660,7 +660,7 @@ def validate_ratings(
 
     Parameters
     ----------
-    frame : pandas.DataFrame
+    data : pandas.DataFrame
         One row per (case, rater[, occasion]).
     case, rater, rating : str
         Column names of the case (vignette) identifier, the rater (officer) identifier and
@@ -720,7 +720,7 @@ def validate_ratings(
     >>> clean["rosh"].max()
     'high'
     """
-    out, info = _validate(frame, case=case, rater=rater, rating=rating, occasion=occasion,
+    out, info = _validate(data, case=case, rater=rater, rating=rating, occasion=occasion,
                           office=office, cohort=cohort, reference=reference,
                           categories=categories, numeric=numeric)
     for message in info["warnings"]:
@@ -1081,7 +1081,7 @@ def read_ratings(
 
 
 def to_wide(
-    frame: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     case: str,
     rater: str,
@@ -1107,11 +1107,11 @@ def to_wide(
     'high'
     """
     if validate:
-        frame = validate_ratings(frame, case=case, rater=rater, rating=rating,
+        data = validate_ratings(data, case=case, rater=rater, rating=rating,
                                  categories=categories)
-    col = frame[rating]
-    cases, case_idx = _factor(frame[case])
-    raters, rater_idx = _factor(frame[rater])
+    col = data[rating]
+    cases, case_idx = _factor(data[case])
+    raters, rater_idx = _factor(data[rater])
     cats: tuple | None = None
     ordered = True
     if isinstance(col.dtype, pd.CategoricalDtype):

@@ -392,10 +392,22 @@ def _occasion_order(col: pd.Series) -> np.ndarray:
     return col.astype(str).to_numpy()
 
 
-def overrides(data: pd.DataFrame, *, officer_rating: str, final_rating: str,
+def overrides(data: pd.DataFrame, *, original: str, rating: str,
               reference: str | None = None, by: str | None = None, cluster: str | None = None,
               categories: Any = None, confidence: float = 0.95) -> TableResult:
     """How often a manager changed the officer's rating, which way, and with what effect.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per assessment.
+    original : str
+        The column of the officer's own rating, before review (as ``original=`` of
+        :func:`riskeval.audit.audit`).
+    rating : str
+        The column of the rating after review (the one recorded).
+    reference, by, cluster, categories, confidence
+        As for :func:`directional`.
 
     Returns
     -------
@@ -412,15 +424,15 @@ def overrides(data: pd.DataFrame, *, officer_rating: str, final_rating: str,
     >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
     ...                                             n_vignettes=6)
     >>> ratings = rv.simulate(world, seed=1)
-    >>> out = bias.overrides(ratings, officer_rating="officer_rating", final_rating="rating",
+    >>> out = bias.overrides(ratings, original="officer_rating", rating="rating",
     ...                      reference="reference", by="office")
     >>> out.shape, round(float(out.loc["(all)", "agree_after"]), 3)
     ((3, 19), 0.472)
     """
     _need_frame(data)
-    _check_columns(data, {"officer_rating": officer_rating, "final_rating": final_rating,
+    _check_columns(data, {"original": original, "rating": rating,
                           "reference": reference, "by": by, "cluster": cluster})
-    before, after, cats = _levels(data, officer_rating, final_rating, categories)
+    before, after, cats = _levels(data, original, rating, categories)
     ref = _codes(data, reference, cats)[0] if reference is not None else None
     ok = (before >= 0) & (after >= 0) & (ref >= 0 if ref is not None else True)
     groups = [("(all)", ok)]

@@ -79,22 +79,23 @@ def _check_levels(levels: Any) -> tuple[float, ...]:
         out = tuple(float(x) for x in levels)
     except (TypeError, ValueError):
         raise RiskevalError(
-            f"levels must be coverage probabilities between 0 and 1, e.g. (0.95, 0.998); "
+            f"confidence must be coverage probabilities between 0 and 1, e.g. (0.95, 0.998); "
             f"got {levels!r}"
         ) from None
     if not out:
-        raise RiskevalError("levels is empty; expected at least one level, e.g. (0.95, 0.998)")
+        raise RiskevalError("confidence is empty; expected at least one level, e.g. (0.95, 0.998)")
     bad = [x for x in out if not (0.0 < x < 1.0)]
     if bad:
         raise RiskevalError(
-            f"levels must lie strictly between 0 and 1 (0.95 for 95% limits); got {bad[0]!r}"
+            f"confidence levels must lie strictly between 0 and 1 (0.95 for 95% limits); got "
+            f"{bad[0]!r}"
         )
     out = tuple(sorted(set(out)))
     names = [_level_name(x) for x in out]
     if len(set(names)) != len(names):
         raise RiskevalError(
-            f"levels {out!r} are too close to be told apart in column names ({names!r}); "
-            "expected distinct levels such as (0.95, 0.998)"
+            f"confidence levels {out!r} are too close to be told apart in column names "
+            f"({names!r}); expected distinct levels such as (0.95, 0.998)"
         )
     return out
 
@@ -167,7 +168,7 @@ def _limit_columns(target: float, n: np.ndarray, levels: tuple[float, ...],
     return cols
 
 
-def control_limits(target: float, n: Any, levels: Sequence[float] = (0.95, 0.998)
+def control_limits(target: float, n: Any, confidence: Sequence[float] = (0.95, 0.998)
                    ) -> TableResult:
     """Exact binomial funnel limits for a proportion, interpolated between attainable values.
 
@@ -194,7 +195,7 @@ def control_limits(target: float, n: Any, levels: Sequence[float] = (0.95, 0.998
         The target proportion, strictly between 0 and 1.
     n : int or array-like of int
         Numbers of ratings (positive whole numbers).
-    levels : sequence of float, default ``(0.95, 0.998)``
+    confidence : float or sequence of float, default ``(0.95, 0.998)``
         Two-sided coverage of the limits (0.95 and 0.998 are the conventional "2 and 3 standard
         deviation" limits of Spiegelhalter 2005a).
 
@@ -223,7 +224,7 @@ def control_limits(target: float, n: Any, levels: Sequence[float] = (0.95, 0.998
     1  100   0.207    0.387      0.16      0.442
     """
     t = _check_target(target)
-    lv = _check_levels(levels)
+    lv = _check_levels(confidence)
     nn = _check_n(n)
     return TableResult({"n": nn, **_limit_columns(t, nn, lv, None)},
                        title=f"Funnel control limits around {t:g}")
@@ -436,7 +437,7 @@ def _design_effects(gcode: np.ndarray, ccode: np.ndarray, y: np.ndarray, n_group
 
 
 def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None = None,
-           levels: Sequence[float] = (0.95, 0.998), overdispersion: bool = False,
+           confidence: Sequence[float] = (0.95, 0.998), overdispersion: bool = False,
            cluster: str | None = None) -> FunnelResult:
     """Funnel-plot statistics: which groups' rates differ from the target beyond chance.
 
@@ -487,7 +488,7 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
     target : float, optional
         The proportion the groups are compared with (default: the overall proportion of all
         ratings). Strictly between 0 and 1.
-    levels : sequence of float, default ``(0.95, 0.998)``
+    confidence : float or sequence of float, default ``(0.95, 0.998)``
         Coverage of the limits.
     overdispersion : bool, default False
         Widen the limits by ``phi`` when ``phi > 1``.
@@ -532,7 +533,7 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
     if not isinstance(data, pd.DataFrame):
         raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     _check_columns(data, {"group": group, "outcome": outcome, "cluster": cluster})
-    lv = _check_levels(levels)
+    lv = _check_levels(confidence)
     y_all = _outcome_values(data[outcome], outcome)
 
     gcol = data[group]

@@ -452,7 +452,7 @@ _INT_RANGES = {
 }
 
 
-def validate_vignettes(frame: pd.DataFrame) -> pd.DataFrame:
+def validate_vignettes(data: pd.DataFrame) -> pd.DataFrame:
     """Check a vignette table and return a clean copy with the ground truth (re)computed.
 
     Every attribute in :data:`FEATURE_COLUMNS` must be present with a legal value; errors name
@@ -484,15 +484,15 @@ def validate_vignettes(frame: pd.DataFrame) -> pd.DataFrame:
     ...
     riskeval.errors.RiskevalError: column 'openness' row 2: 7 is not a whole number from 0 to 2
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise RiskevalTypeError(f"vignettes must be a pandas DataFrame; got {type(frame).__name__}")
-    missing = [c for c in ("case", *FEATURE_COLUMNS) if c not in frame.columns]
+    if not isinstance(data, pd.DataFrame):
+        raise RiskevalTypeError(f"vignettes must be a pandas DataFrame; got {type(data).__name__}")
+    missing = [c for c in ("case", *FEATURE_COLUMNS) if c not in data.columns]
     if missing:
         raise RiskevalError(f"vignette table lacks column(s) {missing}; a vignette needs "
                             f"'case' and {list(FEATURE_COLUMNS)}")
-    if len(frame) == 0:
+    if len(data) == 0:
         raise RiskevalError("vignette table has no rows")
-    out = frame.copy()
+    out = data.copy()
     if out["case"].isna().any():
         raise RiskevalError(f"column 'case' is missing at row {_first(out['case'].isna())}")
     out["case"] = out["case"].astype(str)
@@ -548,12 +548,12 @@ def _check_choice(frame: pd.DataFrame, col: str, options: Sequence[str]) -> None
     frame[col] = frame[col].astype(object)
 
 
-def assess_truth(frame: pd.DataFrame, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def assess_truth(data: pd.DataFrame, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Add (or recompute) the ground-truth columns :data:`TRUTH_COLUMNS` of a vignette table.
 
     Parameters
     ----------
-    frame : pandas.DataFrame
+    data : pandas.DataFrame
         Vignettes with :data:`FEATURE_COLUMNS` (as from :func:`population`).
     params : mapping, optional
         Replacement values for truth-model parameters (see :func:`parameters`).
@@ -584,7 +584,7 @@ def assess_truth(frame: pd.DataFrame, params: Mapping[str, Any] | None = None) -
     0.793
     """
     tp = _TRUTH.updated(params or {})
-    out = frame.copy()
+    out = data.copy()
     age = out["age"].to_numpy(float)
     career = age - out["age_first_sanction"].to_numpy(float)
     copas = np.log((out["previous_sanctions"].to_numpy(float) + 1.0) / (10.0 + career))
@@ -606,8 +606,8 @@ def assess_truth(frame: pd.DataFrame, params: Mapping[str, Any] | None = None) -
     out["harm_offender"] = harm_offender
     out["harm_psychological"] = harm_psych
     out["harm_latent"] = latent
-    if "reference" in frame.columns:
-        out["reference"] = _as_levels(frame["reference"])
+    if "reference" in data.columns:
+        out["reference"] = _as_levels(data["reference"])
     else:
         out["reference"] = pd.Categorical.from_codes(
             _cut(latent, thresholds(tp)), categories=list(RISK_LEVELS), ordered=True)
