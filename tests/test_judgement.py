@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 import riskeval as rv
-from riskeval import RiskevalError
+from riskeval import RiskevalError, studies
 from riskeval.prediction import baserates, judgement
 
 
@@ -48,7 +48,7 @@ def test_officers_rating_harm_discriminate_serious_offences_less_than_the_refere
 
 
 def test_switching_mechanisms_off_moves_what_they_should(world):
-    eff = judgement.mechanism_accuracy(world, seed=1, outcome_seed=0,
+    eff = studies.mechanism_accuracy(world, seed=1, outcome_seed=0,
                                        mechanisms=["defensive_inflation", "anchoring",
                                                    "psychological_ignored"])
     assert list(eff.index) == ["(all on)", "defensive_inflation", "anchoring",
@@ -62,7 +62,7 @@ def test_switching_mechanisms_off_moves_what_they_should(world):
 def test_only_mechanisms_that_are_on_are_switched_off():
     w = rv.world.scenarios.six_office_study(n_vignettes=200, seed=5).with_mechanisms(
         familiarity=False, manager_override=False)
-    eff = judgement.mechanism_accuracy(w, seed=1, outcome_seed=0)
+    eff = studies.mechanism_accuracy(w, seed=1, outcome_seed=0)
     assert "familiarity" not in eff.index and "manager_override" not in eff.index
     assert "defensive_inflation" in eff.index and "noise" not in eff.index
 
@@ -71,8 +71,8 @@ def test_seeds_follow_the_one_seed_rule():
     import numpy as np
 
     w = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3, n_vignettes=12)
-    by_int = judgement.mechanism_accuracy(w, seed=1, outcome_seed=2, mechanisms=["anchoring"])
-    by_ss = judgement.mechanism_accuracy(w, seed=np.random.SeedSequence(1),
+    by_int = studies.mechanism_accuracy(w, seed=1, outcome_seed=2, mechanisms=["anchoring"])
+    by_ss = studies.mechanism_accuracy(w, seed=np.random.SeedSequence(1),
                                          outcome_seed=np.random.SeedSequence(2),
                                          mechanisms=["anchoring"])
     pd.testing.assert_frame_equal(by_int.to_frame(), by_ss.to_frame())
@@ -81,7 +81,7 @@ def test_seeds_follow_the_one_seed_rule():
     big = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
                                               n_vignettes=80)
     for seed in (np.random.default_rng(3), None):
-        eff = judgement.mechanism_accuracy(big, seed=seed, mechanisms=["anchoring"])
+        eff = studies.mechanism_accuracy(big, seed=seed, mechanisms=["anchoring"])
         assert eff.loc["anchoring", "d_auc"] == 0 and eff.loc["anchoring", "d_ppv"] == 0
     cases = w.vignettes
     pd.testing.assert_frame_equal(baserates.simulate_outcomes(cases, seed=4),

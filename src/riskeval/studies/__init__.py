@@ -20,6 +20,7 @@ from .diagnosis import (
     rater_study,
     sample_size,
 )
+from .mechanisms import mechanism_accuracy
 from .samplesize import bonett_n, kappa_n, walter_n, zou_n
 from .trials import skills_trial, training_study
 from .worlds import world_study
@@ -38,6 +39,8 @@ __all__ = [
     "diagnose",
     "diagnosis",
     "kappa_n",
+    "mechanism_accuracy",
+    "mechanisms",
     "population_alpha",
     "rater_study",
     "recovery",
