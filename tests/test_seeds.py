@@ -61,3 +61,16 @@ def test_by_group_names_a_min_raters_that_is_not_a_whole_number() -> None:
     with pytest.raises(RiskevalError, match="min_raters must be a whole number of at least 1"):
         rv.by_group(rv.gwet_ac, _offices(), group="office", case="vignette", rater="officer",
                     rating="rosh", min_raters=2.5)
+
+
+@pytest.mark.parametrize("fn", ["krippendorff_alpha", "fleiss_kappa", "icc", "gwet_ac"])
+def test_a_bad_seed_is_an_error_with_the_analytic_interval_too(fn) -> None:
+    """The seed is checked whatever the interval method (it used to be ignored unless a
+    bootstrap drew from it)."""
+    import riskeval as rv
+
+    x = np.array([[1, 2], [2, 2], [3, 3], [1, 1]], float)
+    with pytest.raises(RiskevalError, match="seed must be a non-negative int"):
+        getattr(rv, fn)(x, seed="abc")
+    with pytest.raises(RiskevalError, match="seed must be a non-negative int"):
+        getattr(rv, fn)(x, seed=-3, ci=None)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.seeds import check_seed
 from ..data.ratings import WideRatings, as_ratings
 from ..errors import DegenerateDataWarning
 from ._bootstrap import BatchedStat, bootstrap_interval, check_ci_options
@@ -135,6 +136,7 @@ def finish(
     a NaN estimate has a NaN interval. ``note`` says why the estimate is NaN, if it is.
     """
     method = check_ci_options(ci, resample, n_boot, confidence)
+    check_seed(seed)  # a bad seed is an error whatever the interval method
     if estimate is None:
         with np.errstate(invalid="ignore", divide="ignore"):
             estimate = float(stat(np.ones((1, n_cases)), np.ones((1, n_raters)))[0])

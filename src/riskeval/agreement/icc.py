@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import stats
 
 from .._core.checks import check_choice
+from .._core.seeds import check_seed
 from ..errors import RiskevalError
 from ._bootstrap import bootstrap_interval, check_ci_options
 from ._common import checked_interval, prepare, warn_degenerate
@@ -281,6 +282,7 @@ def icc(
     if not 0 <= r0 < 1:
         raise RiskevalError(f"r0={r0!r}: the null ICC must be in [0, 1)")
     method = check_ci_options(ci, resample, n_boot, confidence)
+    check_seed(seed)  # a bad seed is an error whatever the interval method
     wide = prepare(data, case, rater, rating, categories, numeric=True)
     if wide.categories is not None and not wide.ordered:
         raise RiskevalError(
