@@ -257,3 +257,35 @@ def test_a_failed_save_leaves_no_folders_it_created(result, tmp_path, monkeypatc
     with pytest.raises(RuntimeError, match="disk full"):
         result.save(tmp_path / "deep" / "er" / "out")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_audit_validates_its_input_once_and_gets_the_same_report(monkeypatch):
+    """Issue 16: the analyses the audit runs do not check its (validated) table again; with
+    that shortcut switched off every number of the report is the same."""
+    import contextlib
+
+    import riskeval.audit._compute as compute
+    import riskeval.data.ratings as ratings_module
+
+    world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=4,
+                                                n_vignettes=10)
+    data = rv.simulate(world, seed=3)
+    kw = dict(case="case", rater="officer", rating="rating", office="office",
+              reference="reference", ordinal=False)
+    full = []
+    shortcut = ratings_module._trusted_copy     # asked first by every validation
+
+    def counted(frame, *args, **kwargs):
+        out = shortcut(frame, *args, **kwargs)
+        if out is None:                          # not trusted: checked in full
+            full.append(len(frame))
+        return out
+    monkeypatch.setattr(ratings_module, "_trusted_copy", counted)
+    fast = rv.audit.audit(data, **kw)
+    assert full.count(len(data)) == 1, full      # the whole table: checked once
+    full.clear()
+    monkeypatch.setattr(compute, "trusted", lambda *a, **k: contextlib.nullcontext())
+    slow = rv.audit.audit(data, **kw)
+    assert full.count(len(data)) > 1              # without the shortcut: checked again
+    assert json.dumps(fast.to_dict(), sort_keys=True, default=str) == json.dumps(
+        slow.to_dict(), sort_keys=True, default=str)

@@ -22,6 +22,7 @@ from ..data.ratings import (
     _validate,
     level_codes,
     parse_categories,
+    trusted,
 )
 from ..errors import RiskevalError, RiskevalTypeError, option
 from ..variation import bias
@@ -516,11 +517,17 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
             bar.update(1)
         return out
 
+    # validated once: the analyses below do not check this table again (its cases are the
+    # units, case @ occasion, when there are occasions)
+    roles = {"rater": rater, "rating": rating, "office": office, "reference": reference,
+             "occasion": occasion}
     try:
-        result = _run(frame, step, notes, unit=unit, case=case, rater=rater, rating=rating,
-                      office=office, reference=reference, occasion=occasion, original=original,
-                      year=year, cats=cats, high_from=high_from, confidence=confidence,
-                      ordinal=ordinal)
+        with trusted(frame, {"case": unit, **roles}, cats), \
+                trusted(frame, {"case": case, **roles}, cats):
+            result = _run(frame, step, notes, unit=unit, case=case, rater=rater, rating=rating,
+                          office=office, reference=reference, occasion=occasion,
+                          original=original, year=year, cats=cats, high_from=high_from,
+                          confidence=confidence, ordinal=ordinal)
     finally:
         if bar is not None:
             bar.close()
@@ -568,9 +575,10 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
                     notes.append(f"agreement by office: the officers of {name} share no case "
                                  f"(no case was rated by two of them); no agreement within it")
                     continue
-                table = agreement_summary(sub, case=unit, rater=rater, rating=rating,
-                                          categories=cat_list, level="ordinal",
-                                          confidence=confidence).reset_index()
+                with trusted(sub, {"case": unit, "rater": rater, "rating": rating}, cats):
+                    table = agreement_summary(sub, case=unit, rater=rater, rating=rating,
+                                              categories=cat_list, level="ordinal",
+                                              confidence=confidence).reset_index()
                 table.insert(0, office, name)
                 parts.append(table)
             return pd.concat(parts, ignore_index=True) if parts else None
