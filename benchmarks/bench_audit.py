@@ -50,7 +50,6 @@ CHECKS = ("validate_ratings", "parse_categories", "level_codes")
 
 def call_counts() -> dict[str, int]:
     import riskeval as rv
-
     import riskeval.data.ratings as module
 
     ratings = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
