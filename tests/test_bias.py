@@ -176,3 +176,39 @@ def test_inflation_trend_detects_growth_with_scrutiny():
     one_year = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
     with pytest.raises(RiskevalError, match="holds a single year"):
         rv.variation.bias.inflation_trend(one_year, **kw)
+
+
+@pytest.mark.filterwarnings("ignore:Degrees of freedom:RuntimeWarning")  # the reference, n = 1
+@pytest.mark.parametrize("seed", range(25))
+def test_directional_without_clusters_equals_the_per_group_intervals(seed):
+    """The one-pass computation for independent ratings gives, for every group, the numbers
+    of the per-group interval function (Wilson shares, normal net direction), including
+    groups of one rating and groups where every rating agrees."""
+    from riskeval.variation.bias import _mean_ci, directional
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 60))
+    levels = ["low", "medium", "high", "very high"]
+    ref = rng.integers(0, 4, n)
+    shift = rng.choice([-1, 0, 0, 1], n) * (rng.random() < 0.8)
+    rating = np.clip(ref + shift, 0, 3)
+    officer = rng.integers(0, max(1, n // int(rng.integers(1, 6))), n)
+    data = pd.DataFrame({"rating": np.array(levels)[rating], "reference": np.array(levels)[ref],
+                         "officer": [f"o{k}" for k in officer]})
+    got = directional(data, rating="rating", reference="reference", by="officer",
+                      categories=levels)
+    diff = rating - ref
+    groups = [("(all)", np.arange(n))] + [
+        (key, np.flatnonzero(data["officer"].to_numpy() == key))
+        for key in pd.unique(data["officer"])]
+    for key, rows in groups:
+        d = diff[rows]
+        for name, y, bounded in (("upward", d > 0, True), ("downward", d < 0, True),
+                                 ("agree", d == 0, True), ("net", np.sign(d), False)):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                m, _, lo, hi = _mean_ci(y.astype(float), None, 0.95, bounded)
+            np.testing.assert_allclose(
+                got.loc[key, [name, f"{name}_low", f"{name}_high"]].to_numpy(dtype=float),
+                [m, lo, hi], rtol=1e-12, atol=1e-14, equal_nan=True, err_msg=f"{key} {name}")
+        assert got.loc[key, "n"] == len(rows)
+        assert got.loc[key, "mean_shift"] == pytest.approx(d.mean(), abs=1e-14)

@@ -101,6 +101,32 @@ def _mean_ci(y: np.ndarray, cluster: np.ndarray | None, level: float,
     return m, se, lo, hi
 
 
+def _directional_counts(diff: np.ndarray, groups: list[tuple[Any, np.ndarray]],
+                        level: float) -> pd.DataFrame:
+    """:func:`directional` without clusters, for every group in one pass (the numbers of
+    :func:`_mean_ci` per group: Wilson intervals for the shares, a t-free normal interval
+    for the net direction)."""
+    from .._core.intervals import wilson_interval
+
+    n = np.array([len(rows) for _, rows in groups], dtype=float)
+    up = np.array([(diff[rows] > 0).sum() for _, rows in groups], dtype=float)
+    down = np.array([(diff[rows] < 0).sum() for _, rows in groups], dtype=float)
+    agree = n - up - down
+    shift = np.array([diff[rows].sum() for _, rows in groups], dtype=float) / n
+    z = stats.norm.ppf(0.5 + level / 2)
+    cols: dict[str, Any] = {"n": n.astype(int)}
+    for name, k in (("upward", up), ("downward", down), ("agree", agree)):
+        lo, hi = wilson_interval(k, n, level)
+        cols.update({name: k / n, f"{name}_low": lo, f"{name}_high": hi})
+    net = (up - down) / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ss = up * (1 - net) ** 2 + down * (1 + net) ** 2 + agree * net ** 2
+        se = np.sqrt(ss / (n - 1)) / np.sqrt(n)
+    cols.update({"net": net, "net_low": net - z * se, "net_high": net + z * se,
+                 "mean_shift": shift})
+    return pd.DataFrame(cols, index=pd.Index([key for key, _ in groups]))
+
+
 def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | None = None,
                 cluster: str | None = None, categories: Any = None,
                 confidence: float = 0.95) -> TableResult:
@@ -160,6 +186,10 @@ def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | No
         groups += [(key, rows_ok[order[bounds[g]:bounds[g + 1]]])
                    for g, key in enumerate(keys)]
     cl = data[cluster].to_numpy() if cluster is not None else None
+    if cl is None:  # independent ratings: every group's counts and intervals at once
+        out = _directional_counts(r - ref, groups, confidence)
+        out.index.name = by or "group"
+        return TableResult(out, title="Ratings above and below the reference")
     rows = []
     for key, mask in groups:
         diff = r[mask] - ref[mask]
