@@ -30,6 +30,11 @@ class Result:
     title: str = ""
 
     def to_frame(self) -> pd.DataFrame:
+        """The result's numbers as a table: a copy of its ``table`` when it has one; other
+        results define their own."""
+        table = getattr(self, "table", None)
+        if isinstance(table, pd.DataFrame):
+            return table.copy()
         raise NotImplementedError(f"{type(self).__name__} must define to_frame()")
 
     def _title(self) -> str:

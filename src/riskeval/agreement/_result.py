@@ -245,10 +245,6 @@ class ICCResult(Result):
     def __getitem__(self, form: str) -> pd.Series:
         return self.table.loc[form].copy()
 
-    def to_frame(self) -> pd.DataFrame:
-        """The six ICC forms (a copy of :attr:`table`)."""
-        return self.table.copy()
-
     def summary(self) -> str:
         """Every form's ICC, interval and F test, one line each."""
         pct = f"{100 * self.confidence:g}%"

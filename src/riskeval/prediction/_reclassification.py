@@ -147,10 +147,6 @@ class ReclassificationResult(Result):
             return None
         return float(np.trace(inner.to_numpy())) / self.n
 
-    def to_frame(self) -> pd.DataFrame:
-        """The cross-table of counts (``a`` levels by ``b`` levels, with totals), a copy."""
-        return self.table.copy()
-
     def summary(self) -> str:
         """The cross-table and, with outcomes, the NRI, as plain text."""
         a, b = self.names

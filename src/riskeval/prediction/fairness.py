@@ -310,10 +310,6 @@ class ErrorRates(Result):
     tests: pd.DataFrame
     confidence: float
 
-    def to_frame(self) -> pd.DataFrame:
-        """The per-group table (one row per group), a copy."""
-        return self.table.copy()
-
     def plot(self, ax: Any = None) -> Any:
         """False positive and false negative rates by group, with their intervals.
 
@@ -528,10 +524,6 @@ class GroupCalibrationResult(Result):
     groups: tuple
     confidence: float
 
-    def to_frame(self) -> pd.DataFrame:
-        """The rates per (group, band) cell, a copy of ``table``."""
-        return self.table.copy()
-
     def plot(self, ax: Any = None) -> Any:
         """Observed rate by band, one line per group, with Wilson intervals.
 
@@ -741,10 +733,6 @@ class AUCByGroup(Result):
     overall: pd.Series
     test: pd.Series
     confidence: float
-
-    def to_frame(self) -> pd.DataFrame:
-        """The per-group table (one row per group), a copy."""
-        return self.table.copy()
 
     def plot(self, ax: Any = None) -> Any:
         """Each group's AUC with its interval, the overall AUC and chance (0.5).

@@ -237,10 +237,6 @@ class Diagnosis(Result):
     def _title(self) -> str:
         return f"{self.design}: {self.n_sims} simulated studies"
 
-    def to_frame(self) -> pd.DataFrame:
-        """The diagnosands per estimator (a copy of :attr:`table`)."""
-        return self.table.copy()
-
     def summary(self) -> str:
         """One line per estimator: bias with its MC SE, coverage, mean interval width and
         power, where the design gives them (what ``riskeval diagnose`` prints)."""

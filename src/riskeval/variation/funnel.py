@@ -300,10 +300,6 @@ class FunnelResult(Result):
     group: str = "group"
     cluster_icc: float | None = None
 
-    def to_frame(self) -> pd.DataFrame:
-        """The per-group table (a copy)."""
-        return self.table.copy()
-
     @property
     def n_groups(self) -> int:
         return len(self.table)
