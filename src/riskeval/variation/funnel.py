@@ -432,6 +432,18 @@ def _design_effects(gcode: np.ndarray, ccode: np.ndarray, y: np.ndarray, n_group
     return 1.0 + rho * (sum_m2 / n_g - 1.0), rho
 
 
+def _pair_codes(gcode: np.ndarray, clusters: pd.Series, keep: np.ndarray) -> np.ndarray:
+    """Codes of the (group, cluster) pairs of the kept rows, numbered in order of first
+    appearance (as factorizing the pairs would number them), from integer codes: the
+    cluster's code within the column, combined with the group's code into one integer."""
+    if isinstance(clusters.dtype, pd.CategoricalDtype):
+        ccl = clusters.cat.codes.to_numpy().astype(np.int64)[keep]
+    else:
+        ccl = pd.factorize(clusters)[0].astype(np.int64)[keep]
+    width = int(ccl.max()) + 1 if ccl.size else 1
+    return pd.factorize(gcode.astype(np.int64) * width + ccl)[0].astype(np.int64)
+
+
 def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None = None,
            confidence: Sequence[float] = (0.95, 0.998), overdispersion: bool = False,
            cluster: str | None = None) -> FunnelResult:
@@ -589,8 +601,7 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
     size = n.astype(float)
     icc = None
     if cluster is not None:
-        ckey = pd.MultiIndex.from_arrays([gcode_all[keep], data[cluster].to_numpy()[keep]])
-        ccode = pd.factorize(ckey)[0].astype(np.int64)
+        ccode = _pair_codes(gcode, data[cluster], keep)
         if int(ccode.max()) + 1 <= n_groups:
             raise RiskevalError(
                 f"the cluster column {cluster!r} has a single cluster in every {group!r} group; "
