@@ -140,6 +140,9 @@ class _Categorical(RatingSums):
         out[np.arange(sel.size), self.code[sel]] = 1.0
         return out
 
+    def _term_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.code, np.eye(self.q)
+
     def pe(self, kind: str, pi: np.ndarray) -> np.ndarray:
         W, q = self.W, self.q
         if kind == "fleiss":
@@ -193,6 +196,8 @@ class _Chance(SumStatistic):
     rated twice, whether it is rated, and its category shares; ``pa`` and ``pi`` are their
     means over the cases rated twice (or once), as in Gwet (2014).
     """
+
+    feature_key = "chance"  # the features depend on the weights only: a state has one
 
     def __init__(self, state: _Categorical, kind: str):
         super().__init__(state)
@@ -595,6 +600,8 @@ class _Alpha(SumStatistic):
     products ``c c' / (m - 1)`` and its diagonal ``c / (m - 1)``).
     """
 
+    feature_key = "alpha"  # the features are the same at every level
+
     def __init__(self, state: _Categorical, level: str):
         super().__init__(state)
         self.s = state
@@ -665,6 +672,10 @@ class _Scores(RatingSums):
         x = self.x[sel]
         return np.stack([np.ones_like(x), x, x**2], axis=1)
 
+    def _term_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        values, key = np.unique(self.x, return_inverse=True)
+        return key.reshape(-1), np.stack([np.ones_like(values), values, values**2], axis=1)
+
 
 class _IntervalAlpha(SumStatistic):
     """Interval alpha from per-case moments (no coincidence matrix), for continuous ratings.
@@ -673,6 +684,8 @@ class _IntervalAlpha(SumStatistic):
     squares: ``alpha = 1 - (n - 1) sum_u m_u SS_u / (m_u - 1) / (n SS_total)`` over pairable
     cases, ``n`` being the number of pairable values.
     """
+
+    feature_key = "interval"
 
     def __init__(self, wide: Any):
         super().__init__(_Scores(wide))

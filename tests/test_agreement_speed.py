@@ -1,0 +1,189 @@
+"""The faster agreement paths give the numbers of the slower ones they replace.
+
+- Deletions: a rater's change is computed once per (case, category) pair and shared by the
+  coefficients with the same features; here against the earlier algorithm (every rating's
+  change computed, summed per rater), kept below as a reference, and against recomputing the
+  statistic without each rater from scratch.
+- ``agreement_summary`` builds its tables once and shares them between the coefficients;
+  here against the coefficient functions called one by one.
+- ``pairwise_agreement`` against a loop over the pairs of raters.
+- ``funnel(cluster=)`` codes (group, cluster) pairs from integers; here against a pandas
+  groupby computation of its design effects.
+
+Random designs: complete, sparse, with tied or constant columns, 2 raters, 2 cases, ordinal
+and nominal, with and without missing ratings.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import riskeval as rv
+from riskeval.agreement._twoway import twoway_jackknife
+from riskeval.agreement.categorical import _Alpha, _Categorical, _IntervalAlpha
+from riskeval.data import as_ratings
+
+TOL = {"rtol": 1e-12, "atol": 1e-12, "equal_nan": True}
+
+
+def _design(seed: int) -> np.ndarray:
+    """A random cases x raters table of category values, NaN where not rated."""
+    rng = np.random.default_rng(1000 + seed)
+    shape = seed % 6
+    n = int(rng.choice([2, 3, 6, 15, 40]))
+    m = int(rng.choice([2, 3, 5, 8]))
+    if shape == 0:                                       # two raters
+        m = 2
+    elif shape == 1:                                     # two cases
+        n = 2
+    q = int(rng.choice([2, 3, 4, 6]))
+    x = rng.integers(1, q + 1, (n, m)).astype(float)
+    if shape == 2:                                       # latent case level: agreement
+        x = np.clip(rng.integers(1, q + 1, (n, 1)) + rng.integers(-1, 2, (n, m)), 1, q)
+        x = x.astype(float)
+    if shape == 3:                                       # tied and constant columns
+        x[:, 0] = x[0, 0]
+        x[:, -1] = x[:, min(1, m - 1)]
+    if shape == 4:                                       # sparse: most ratings missing
+        x[rng.random(x.shape) < 0.6] = np.nan
+    elif seed % 2:                                       # some missing
+        x[rng.random(x.shape) < 0.2] = np.nan
+    x[0, :2] = [1.0, 1.0] if np.isnan(x[0, :2]).any() else x[0, :2]
+    x[1, 0] = 2.0 if np.isnan(x[1, 0]) else x[1, 0]
+    return x
+
+
+def _long(x: np.ndarray, labels: bool) -> pd.DataFrame:
+    i, j = np.nonzero(np.isfinite(x))
+    v = x[i, j]
+    rating = (pd.Categorical([f"L{int(a)}" for a in v], categories=[f"L{k}" for k in
+                                                                   range(1, 7)], ordered=True)
+              if labels else v)
+    return pd.DataFrame({"case": [f"c{a}" for a in i], "officer": [f"o{b:02d}" for b in j],
+                         "rating": rating})
+
+
+# -- the earlier deletion algorithm, kept as the reference ----------------------------------
+def _reference_changes(stat) -> np.ndarray:
+    """Every rating's change in its case's features when it alone is removed."""
+    d = stat.data
+    sel = np.arange(d.case_at.size)
+    i = d.case_at
+    return stat.full[i] - stat.features(d.sums[i] - d._terms(sel))
+
+
+def _reference_rater_deleted(stat) -> np.ndarray:
+    d = stat.data
+    delta = _reference_changes(stat)
+    D = np.zeros((d.n_raters, delta.shape[1]))
+    np.add.at(D, d.rater_at, delta)
+    return stat.value(stat.full.sum(axis=0) - D)
+
+
+def _reference_both_deleted(stat) -> np.ndarray:
+    d = stat.data
+    delta = _reference_changes(stat)
+    D = np.zeros((d.n_raters, delta.shape[1]))
+    np.add.at(D, d.rater_at, delta)
+    F = stat.full
+    out = np.empty((d.n_cases, d.n_raters))
+    own = {(int(c), int(r)): k for k, (c, r) in enumerate(zip(d.case_at, d.rater_at,
+                                                              strict=True))}
+    for i in range(d.n_cases):
+        for j in range(d.n_raters):
+            S = F.sum(axis=0) - F[i] - D[j]
+            if (i, j) in own:
+                S = S + delta[own[(i, j)]]
+            out[i, j] = stat.value(S[None, :])[0]
+    return out
+
+
+def _scratch_rater_deleted(stat) -> np.ndarray:
+    """The statistic recomputed without each rater: the sums less that rater's terms."""
+    d = stat.data
+    out = np.empty(d.n_raters)
+    for j in range(d.n_raters):
+        sel = np.flatnonzero(d.rater_at == j)
+        sums = d.sums.copy()
+        np.subtract.at(sums, d.case_at[sel], d._terms(sel))
+        out[j] = stat.value(stat.features(sums).sum(axis=0)[None, :])[0]
+    return out
+
+
+def _statistics(x: np.ndarray, weights: str):
+    state = _Categorical(x, None, None, None, None, weights)
+    for kind in ("percent", "fleiss", "gwet", "bp"):
+        yield kind, state.stat(kind)
+    for level in ("nominal", "ordinal", "interval", "ratio"):
+        yield f"alpha_{level}", _Alpha(state, level)
+    # scores with many distinct values: interval alpha from moments
+    noise = np.random.default_rng(int(np.nansum(x))).normal(0, 0.3, x.shape)
+    yield "alpha_scores", _IntervalAlpha(as_ratings(np.round(x + noise, 2)))
+    yield "alpha_scores_tied", _IntervalAlpha(as_ratings(x))
+
+
+@pytest.mark.parametrize("seed", range(36))
+def test_rater_deletions_equal_the_earlier_algorithm(seed: int) -> None:
+    x = _design(seed)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore")
+        for weights in ("identity", "quadratic"):
+            for name, stat in _statistics(x, weights):
+                got = stat.rater_deleted()
+                np.testing.assert_allclose(got, _reference_rater_deleted(stat), **TOL,
+                                           err_msg=f"{name} {weights}")
+                np.testing.assert_allclose(got, _scratch_rater_deleted(stat), rtol=1e-10,
+                                           atol=1e-10, equal_nan=True,
+                                           err_msg=f"{name} {weights} (from scratch)")
+                np.testing.assert_allclose(stat.both_deleted(),
+                                           _reference_both_deleted(stat), **TOL,
+                                           err_msg=f"{name} {weights} (case and rater)")
+
+
+@pytest.mark.parametrize("seed", range(36))
+def test_twoway_jackknife_equals_the_earlier_algorithm(seed: int) -> None:
+    """The two-way jackknife's variances from the shared pair changes equal those from every
+    rating's change (statistics sharing one table, evaluated in turn)."""
+    x = _design(seed)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore")
+        for name, stat in _statistics(x, "quadratic" if seed % 2 else "identity"):
+            n, m = stat.data.n_cases, stat.data.n_raters
+            est = float(stat(np.ones((1, n)), None)[0])
+            got = twoway_jackknife(stat, n, m, est)
+            want = _twoway_reference(stat, n, m, est)
+            for key in got:
+                np.testing.assert_allclose(got[key], want[key], **TOL,
+                                           err_msg=f"{name} {key}")
+
+
+def _twoway_reference(stat, n: int, m: int, est: float) -> dict[str, float]:
+    """:func:`twoway_jackknife` with the rater and joint deletions of the reference."""
+    import riskeval.agreement._twoway as tw
+
+    class Stat(type(stat)):
+        def rater_deleted(self):
+            return _reference_rater_deleted(self)
+
+        def both_deleted(self):
+            return _reference_both_deleted(self)
+
+    copy = Stat.__new__(Stat)
+    copy.__dict__.update(stat.__dict__)
+    copy._store = {}
+    return tw.twoway_jackknife(copy, n, m, est)
+
+
+def test_pairs_are_shared_between_coefficients_of_one_table() -> None:
+    x = _design(2)
+    state = _Categorical(x, None, None, None, None, None)
+    a, b = state.stat("fleiss"), state.stat("gwet")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a.rater_deleted()
+    assert b._store is a._store and "rater_totals" in b._store
+    other = _Categorical(x, None, None, None, None, "quadratic")
+    assert other.stat("fleiss")._store is not a._store
