@@ -262,9 +262,6 @@ def test_a_failed_save_leaves_no_folders_it_created(result, tmp_path, monkeypatc
 def test_the_audit_validates_its_input_once_and_gets_the_same_report(monkeypatch):
     """Issue 16: the analyses the audit runs do not check its (validated) table again; with
     that shortcut switched off every number of the report is the same."""
-    import contextlib
-
-    import riskeval.audit._compute as compute
     import riskeval.data.ratings as ratings_module
 
     world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=4,
@@ -273,19 +270,25 @@ def test_the_audit_validates_its_input_once_and_gets_the_same_report(monkeypatch
     kw = dict(case="case", rater="officer", rating="rating", office="office",
               reference="reference", ordinal=False)
     full = []
-    shortcut = ratings_module._trusted_copy     # asked first by every validation
+    checks = ratings_module._clean_ids          # a step of every full check, once per role
 
-    def counted(frame, *args, **kwargs):
-        out = shortcut(frame, *args, **kwargs)
-        if out is None:                          # not trusted: checked in full
-            full.append(len(frame))
-        return out
-    monkeypatch.setattr(ratings_module, "_trusted_copy", counted)
+    def counted(col, role, name):
+        if role == "case":
+            full.append(len(col))
+        return checks(col, role, name)
+    monkeypatch.setattr(ratings_module, "_clean_ids", counted)
     fast = rv.audit.audit(data, **kw)
     assert full.count(len(data)) == 1, full      # the whole table: checked once
     full.clear()
-    monkeypatch.setattr(compute, "trusted", lambda *a, **k: contextlib.nullcontext())
+    checked = rv.Ratings(data, case="case", rater="officer", rating="rating", office="office",
+                         reference="reference")
+    assert full.count(len(data)) == 1
+    full.clear()
+    given = rv.audit.audit(checked, ordinal=False)     # checked ratings: not checked again
+    assert full == [], full
+    monkeypatch.setattr(ratings_module, "_known_copy", lambda *a, **k: None)
     slow = rv.audit.audit(data, **kw)
     assert full.count(len(data)) > 1              # without the shortcut: checked again
-    assert json.dumps(fast.to_dict(), sort_keys=True, default=str) == json.dumps(
-        slow.to_dict(), sort_keys=True, default=str)
+    for other in (slow, given):
+        assert json.dumps(fast.to_dict(), sort_keys=True, default=str) == json.dumps(
+            other.to_dict(), sort_keys=True, default=str)

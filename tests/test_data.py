@@ -185,7 +185,8 @@ def test_read_csv_errors_and_never_modifies(tmp_path):
     before = hashlib.sha256(good.read_bytes()).hexdigest()
     clean = rv.read_ratings(good, case="vignette", rater="officer", rating="rosh",
                             office="office", categories=LEVELS)
-    assert len(clean) == 7 and list(clean.columns) == ["vignette", "officer", "rosh", "office"]
+    assert len(clean) == 7 and list(clean.to_frame().columns) == [
+        "vignette", "officer", "rosh", "office"]
     assert hashlib.sha256(good.read_bytes()).hexdigest() == before
 
 

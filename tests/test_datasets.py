@@ -89,7 +89,7 @@ def test_committed_files_are_consistent():
     ratings = rv.read_ratings(DATASETS / "six_office_demo_ratings.csv", case="case",
                               rater="officer", rating="rating", office="office",
                               reference="reference", categories=rv.RISK_LEVELS)
-    assert len(ratings) == 1152 and ratings["office"].nunique() == 6
+    assert len(ratings) == 1152 and ratings.n_offices == 6
     sheet = (DATASETS / "vignettes" / "DATASHEET.md").read_text(encoding="utf-8")
     assert "synthetic" in sheet.lower() and "assumption" in sheet
     assert not re.search(r"20\d\d-\d\d-\d\d", sheet)  # date-free

@@ -212,7 +212,7 @@ def write(tmp_path: Path, text: str, name: str = "r.csv") -> Path:
 
 def read(path: Path, **kw) -> pd.DataFrame:
     return rv.read_ratings(path, case="case", rater="officer", rating="rating",
-                           categories=kw.pop("categories", CATS), **kw)
+                           categories=kw.pop("categories", CATS), **kw).to_frame()
 
 
 def test_case_ids_0001_and_1_are_two_cases(tmp_path):
@@ -251,7 +251,8 @@ def test_only_empty_and_blank_cells_are_missing(tmp_path):
     assert clean["rating"].isna().sum() == 2
     num = write(tmp_path, "case,officer,rating\n1,a,1\n1,b, \n2,a,2\n2,b,3\n3,a,1\n3,b,2\n",
                 "n.csv")
-    clean = rv.read_ratings(num, case="case", rater="officer", rating="rating", numeric=True)
+    clean = rv.read_ratings(num, case="case", rater="officer", rating="rating",
+                            numeric=True).to_frame()
     assert clean["rating"].isna().sum() == 1
     assert clean["rating"].sum() == 9
 
@@ -392,7 +393,7 @@ def test_occasions_read_as_text_keep_their_numeric_order(tmp_path):
     pd.DataFrame(rows).to_csv(path, index=False)
     clean = rv.read_ratings(path, case="case", rater="officer", rating="rating",
                             occasion="occasion", reference="evidence", categories=CATS)
-    assert clean["occasion"].tolist()[:2] == ["9", "10"]  # identifiers are text
+    assert clean.to_frame()["occasion"].tolist()[:2] == ["9", "10"]  # identifiers are text
     table = rv.variation.bias.anchoring(clean, rating="rating", case="case", rater="officer",
                               occasion="occasion", evidence="evidence", categories=CATS)
     assert table.loc["up", "n"] == 24 and table.loc["down", "n"] == 0

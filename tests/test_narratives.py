@@ -215,8 +215,8 @@ def test_write_pack_round_trip(tmp_path):
     ratings = rv.read_ratings(paths["rating_sheet"], case="case", rater="officer",
                               rating="rating", office="office", categories=LEVELS)
     assert len(ratings) == len(sheet)
-    assert ratings["rating"].cat.categories.tolist() == levels
-    assert set(ratings["office"]) == {"North", "South"}
+    assert list(ratings.categories) == levels
+    assert set(ratings.to_frame()["office"]) == {"North", "South"}
 
 
 def test_write_pack_refuses_non_empty_dir(tmp_path):

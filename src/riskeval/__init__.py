@@ -31,12 +31,21 @@ from .agreement import (
     krippendorff_alpha,
     percent_agreement,
 )
-from .data import RISK_LEVELS, as_ratings, read_ratings, to_long, to_wide, validate_ratings
+from .data import (
+    RISK_LEVELS,
+    Ratings,
+    as_ratings,
+    read_ratings,
+    to_long,
+    to_wide,
+    validate_ratings,
+)
 from .errors import DegenerateDataWarning, RiskevalError, RiskevalWarning
 from .world import World, mechanism_effects, simulate
 
 __all__ = [
     "RISK_LEVELS",
+    "Ratings",
     "DegenerateDataWarning",
     "RiskevalError",
     "RiskevalWarning",

@@ -37,7 +37,7 @@ import pandas as pd
 from ._core.safecsv import write_csv
 from ._version import __version__
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
-from .data.ratings import RISK_LEVELS, read_ratings, read_table
+from .data.ratings import RISK_LEVELS, Ratings, read_ratings, read_table
 from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning, command_line_options
 from .world import engine as simulate
 from .world import scenarios
@@ -295,35 +295,33 @@ def _agreement(file: str, case: str, rater: str, rating: str, categories: Any, l
         frame = read_ratings(file, case=case, rater=rater, rating=rating, office=office,
                              categories=categories, numeric=numeric, sep=sep,
                              encoding=encoding)
-    out = _summarise(frame, file, case, rater, rating, categories, level, office, confidence)
+    out = _summarise(frame, file, categories, level, confidence)
     out["warnings"] = sorted({str(w.message) for w in caught} | set(out["warnings"]))
     return out
 
 
-def _summarise(frame: pd.DataFrame, label: str, case: str, rater: str, rating: str,
-               categories: Any, level: str, office: str | None,
+def _summarise(ratings: Ratings, label: str, categories: Any, level: str,
                confidence: float) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        table = agreement_summary(frame, case=case, rater=rater, rating=rating,
-                                  categories=categories, level=level, confidence=confidence)
+        table = agreement_summary(ratings, categories=categories, level=level,
+                                  confidence=confidence)
         offices = None
-        if office is not None:
+        if ratings.n_offices is not None:
             per = []
             coefs = [(krippendorff_alpha, {"level": level}, f"Krippendorff's alpha ({level})")]
             if level in ("nominal", "ordinal"):
                 coefs.append((gwet_ac, {}, "Gwet's AC1"))
             for fn, kw, name in coefs:
-                part = by_group(fn, frame, group=office, case=case, rater=rater,
-                                rating=rating, categories=categories, confidence=confidence,
-                                **kw)
+                part = by_group(fn, ratings, group=ratings.roles["office"],
+                                categories=categories, confidence=confidence, **kw)
                 part["coefficient"] = name
                 per.append(part)
             offices = pd.concat(per, ignore_index=True)
     notes = sorted({str(w.message) for w in caught})
     return {"file": label, "level": level, "confidence": confidence,
-            "n_ratings": int(frame[rating].notna().sum()),
-            "n_cases": int(frame[case].nunique()), "n_raters": int(frame[rater].nunique()),
+            "n_ratings": int(ratings.to_frame()[ratings.roles["rating"]].notna().sum()),
+            "n_cases": ratings.n_cases, "n_raters": ratings.n_raters,
             "coefficients": table, "by_office": offices, "warnings": notes}
 
 
@@ -332,8 +330,9 @@ def _demo(seed: int) -> dict[str, Any]:
     world = scenarios.six_office_study()
     ratings = simulate.simulate(world, seed=seed)
     label = (f"simulated six-office vignette study (seed {seed}): {world.summary()}")
-    out = _summarise(ratings, label, "case", "officer", "rating", list(RISK_LEVELS), "ordinal",
-                     "office", 0.95)
+    checked = Ratings(ratings, case="case", rater="officer", rating="rating", office="office",
+                      categories=RISK_LEVELS)
+    out = _summarise(checked, label, list(RISK_LEVELS), "ordinal", 0.95)
     stats = simulate.disagreement_statistics(ratings)
     out["against_reference"] = {k: stats[k] for k in ("off_reference", "upward", "downward")}
     return out

@@ -11,7 +11,7 @@ import pandas as pd
 from .._core.checks import check_whole
 from .._core.results import TableResult
 from .._core.seeds import spawn
-from ..data.ratings import _check_columns, _validate
+from ..data.ratings import Ratings, _check_columns, _validate, columns_of
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["by_group"]
@@ -19,12 +19,12 @@ __all__ = ["by_group"]
 
 def by_group(
     coefficient: Callable[..., Any],
-    data: pd.DataFrame,
+    data: pd.DataFrame | Ratings,
     *,
     group: str | list[str],
-    case: str,
-    rater: str,
-    rating: str,
+    case: str | None = None,
+    rater: str | None = None,
+    rating: str | None = None,
     categories: Any = None,
     seed: Any = None,
     min_raters: int = 2,
@@ -36,12 +36,12 @@ def by_group(
     ----------
     coefficient : callable
         Any riskeval agreement function, e.g. :func:`~riskeval.agreement.fleiss_kappa`.
-    data : pandas.DataFrame
-        Long ratings table.
+    data : pandas.DataFrame or riskeval.Ratings
+        Long ratings table (checked ratings are not checked again, group by group).
     group : str or list of str
         Grouping column(s), e.g. ``"office"``.
     case, rater, rating : str
-        Column names.
+        Column names (for :class:`riskeval.Ratings`, by default its own).
     categories : sequence or str, optional
         Ordered categories, declared once for every group.
     seed : None, int, SeedSequence or Generator, optional
@@ -85,13 +85,17 @@ def by_group(
     >>> print(per.summary().splitlines()[0])
     fleiss_kappa by office
     """
-    if not isinstance(data, pd.DataFrame):
+    if not isinstance(data, pd.DataFrame | Ratings):
         raise RiskevalTypeError(
-            f"by_group needs a long pandas DataFrame of ratings with the group column(s), got "
-            f"{type(data).__name__}"
+            f"by_group needs a long pandas DataFrame of ratings with the group column(s) (or "
+            f"riskeval.Ratings), got {type(data).__name__}"
         )
     min_raters = check_whole(min_raters, "min_raters", least=1)
     groups = [group] if isinstance(group, str) else list(group)
+    checked = data
+    data, cols = columns_of(data, ("case", "rater", "rating"), case=case, rater=rater,
+                            rating=rating)
+    case, rater, rating = cols["case"], cols["rater"], cols["rating"]
     _check_columns(data, {f"group {g!r}": g for g in groups})
     for g in groups:
         if data[g].isna().any():
@@ -102,20 +106,26 @@ def by_group(
     # raters are told apart within their group, as officers within offices: the same id in
     # two groups is two raters (officers numbered 1, 2, 3... in each office), so a (case,
     # rater) pair need only be unique within a group; each group's coefficient sees its rows
-    key = groups[0]
-    keyed = data
-    if len(groups) > 1:
-        key = "__group__"
-        while key in data.columns:
-            key = f"_{key}_"
-        keyed = data.assign(**{key: data[groups].astype(str).agg(", ".join, axis=1)})
-    frame, _ = _validate(keyed, case=case, rater=rater, rating=rating, office=key,
-                         categories=categories)
-    for g in groups:
-        frame[g] = data[g]
-    grouped = list(frame.groupby(groups, sort=True))
+    if isinstance(checked, Ratings) and checked.checked_for(cols, categories):
+        # checked once, as a whole: its parts are not checked again
+        grouped = [(k if isinstance(k, tuple) else (k,), part.to_frame(), part)
+                   for k, part in checked.by(*groups)]
+    else:
+        key = groups[0]
+        keyed = data
+        if len(groups) > 1:
+            key = "__group__"
+            while key in data.columns:
+                key = f"_{key}_"
+            keyed = data.assign(**{key: data[groups].astype(str).agg(", ".join, axis=1)})
+        frame, _ = _validate(keyed, case=case, rater=rater, rating=rating, office=key,
+                             categories=categories)
+        for g in groups:
+            frame[g] = data[g]
+        grouped = [(k, sub, sub) for k, sub in frame.groupby(groups, sort=True)]
     rows = []
-    for (key_values, sub), stream in zip(grouped, spawn(seed, len(grouped)), strict=True):
+    for (key_values, sub, given), stream in zip(grouped, spawn(seed, len(grouped)),
+                                                strict=True):
         label = dict(zip(groups, key_values, strict=True))
         rated = sub[sub[rating].notna()]
         n_r, n_c = rated[rater].nunique(), rated[case].nunique()
@@ -129,8 +139,8 @@ def by_group(
             rows.append({**label, "estimate": np.nan, "n_cases": n_c, "n_raters": n_r,
                          "note": note})
             continue
-        res = coefficient(sub, case=case, rater=rater, rating=rating, categories=categories,
-                          seed=stream, **options)
+        res = coefficient(given, case=case, rater=rater, rating=rating,
+                          categories=categories, seed=stream, **options)
         out = _icc_row(res) if hasattr(res, "table") else res.to_frame().reset_index().iloc[
             0].to_dict()
         rows.append({**label, **out, "note": getattr(res, "note", "")})

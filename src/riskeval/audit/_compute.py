@@ -16,13 +16,13 @@ from .._core.results import Result
 from ..agreement import agreement_summary
 from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
 from ..data.ratings import (
+    Ratings,
     _check_columns,
     _encode_categorical,
     _numbers,
-    _validate,
+    columns_of,
     level_codes,
     parse_categories,
-    trusted,
 )
 from ..errors import RiskevalError, RiskevalTypeError, option
 from ..variation import bias
@@ -365,7 +365,8 @@ def _progress(enabled: bool, total: int) -> Any:
     return tqdm(total=total, desc="riskeval audit", unit="step", leave=False)
 
 
-def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str | None = None,
+def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str | None = None,
+          rating: str | None = None, office: str | None = None,
           reference: str | None = None, occasion: str | None = None,
           original: str | None = None, year: str | None = None, categories: Any = None,
           high_from: str | None = None, confidence: float = 0.95,
@@ -375,8 +376,10 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        One row per rating (long form). Never modified.
+    data : pandas.DataFrame or riskeval.Ratings
+        One row per rating (long form). Never modified. Checked ratings
+        (:class:`riskeval.Ratings`) are not checked again, and give the columns of their
+        roles (case, rater, rating, office, occasion, reference) by default.
     case, rater, rating : str
         Columns of the case (vignette or person), the officer and the rating.
     office : str, optional
@@ -445,17 +448,29 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance.
     *Statistics in Medicine* 24(8), 1185-1202.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
+    if not isinstance(data, pd.DataFrame | Ratings):
+        raise RiskevalTypeError(f"data must be a pandas DataFrame or riskeval.Ratings; got "
+                                f"{type(data).__name__}")
     if not 0 < confidence < 1:
         raise RiskevalError(f"confidence must be between 0 and 1; got {confidence!r}")
     cats = parse_categories(categories)
-    _check_columns(data, {"case": case, "rater": rater, "rating": rating, "office": office,
-                          "reference": reference, "occasion": occasion, "original": original,
-                          "year": year})
-    frame, identity = _validate(data, case=case, rater=rater, rating=rating,
-                                occasion=occasion, office=office, reference=reference,
-                                categories=cats)
+    source, cols = columns_of(data, ("case", "rater", "rating"), case=case, rater=rater,
+                              rating=rating, office=office, reference=reference,
+                              occasion=occasion)
+    case, rater, rating = cols["case"], cols["rater"], cols["rating"]
+    office, reference, occasion = cols["office"], cols["reference"], cols["occasion"]
+    _check_columns(source, {"case": case, "rater": rater, "rating": rating, "office": office,
+                            "reference": reference, "occasion": occasion,
+                            "original": original, "year": year})
+    checked = Ratings.__new__(Ratings)  # what the checks notice goes into the notes
+    checked._build(data, {"case": case, "rater": rater, "rating": rating,
+                          "occasion": occasion, "office": office, "reference": reference},
+                   cats, False)
+    frame = checked.to_frame()[[c for c in (case, rater, rating, occasion, office, reference)
+                                if c is not None]]
+    identity = {"officer_identity": checked.officer_identity,
+                "shared_ids": checked.shared_ids, "warnings": checked.notes}
+    data = source
     if cats is None:
         dtype = frame[rating].dtype
         if not (isinstance(dtype, pd.CategoricalDtype) and dtype.ordered):
@@ -519,15 +534,13 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
 
     # validated once: the analyses below do not check this table again (its cases are the
     # units, case @ occasion, when there are occasions)
-    roles = {"rater": rater, "rating": rating, "office": office, "reference": reference,
-             "occasion": occasion}
+    units = Ratings._checked(frame, {"case": unit, "rater": rater, "rating": rating,
+                                     "office": office, "reference": reference}, identity)
     try:
-        with trusted(frame, {"case": unit, **roles}, cats), \
-                trusted(frame, {"case": case, **roles}, cats):
-            result = _run(frame, step, notes, unit=unit, case=case, rater=rater, rating=rating,
-                          office=office, reference=reference, occasion=occasion,
-                          original=original, year=year, cats=cats, high_from=high_from,
-                          confidence=confidence, ordinal=ordinal)
+        result = _run(frame, units, step, notes, unit=unit, case=case, rater=rater,
+                      rating=rating, office=office, reference=reference, occasion=occasion,
+                      original=original, year=year, cats=cats, high_from=high_from,
+                      confidence=confidence, ordinal=ordinal)
     finally:
         if bar is not None:
             bar.close()
@@ -544,8 +557,8 @@ def audit(data: pd.DataFrame, *, case: str, rater: str, rating: str, office: str
     return result
 
 
-def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], notes: list[str],
-         *, unit: str, case: str, rater: str, rating: str, office: str | None,
+def _run(frame: pd.DataFrame, units: Ratings, step: Callable[[str, Callable[[], Any]], Any],
+         notes: list[str], *, unit: str, case: str, rater: str, rating: str, office: str | None,
          reference: str | None, occasion: str | None, original: str | None, year: str | None,
          cats: tuple, high_from: str, confidence: float, ordinal: bool | str) -> Audit:
     from ..variation import crossed_lmm, ordinal_mixed
@@ -560,31 +573,27 @@ def _run(frame: pd.DataFrame, step: Callable[[str, Callable[[], Any]], Any], not
 
     # the service's officers are a sample of officers like them: intervals over both
     agreement = step("agreement", lambda: agreement_summary(
-        frame, case=unit, rater=rater, rating=rating, categories=cat_list, level="ordinal",
-        confidence=confidence, resample="cases+raters"))
+        units, level="ordinal", confidence=confidence, resample="cases+raters"))
     by_office = None
     if office is not None:
         def per_office() -> pd.DataFrame:
             parts = []
-            for name, sub in frame.groupby(office, sort=True, observed=True):
-                if sub[rater].nunique() < 2:
+            for name, part in units.by(office):
+                if part.n_raters < 2:
                     notes.append(f"agreement by office: {name} has a single officer; no "
                                  f"agreement within it")
                     continue
-                if not sub[unit].duplicated().any():
+                if not part.units().duplicated().any():
                     notes.append(f"agreement by office: the officers of {name} share no case "
                                  f"(no case was rated by two of them); no agreement within it")
                     continue
-                with trusted(sub, {"case": unit, "rater": rater, "rating": rating}, cats):
-                    table = agreement_summary(sub, case=unit, rater=rater, rating=rating,
-                                              categories=cat_list, level="ordinal",
-                                              confidence=confidence).reset_index()
+                table = agreement_summary(part, level="ordinal",
+                                          confidence=confidence).reset_index()
                 table.insert(0, office, name)
                 parts.append(table)
             return pd.concat(parts, ignore_index=True) if parts else None
         by_office = step("agreement by office", per_office)
-    pairwise = step("pairwise agreement", lambda: pairwise_agreement(
-        frame, case=unit, rater=rater, rating=rating, categories=cat_list))
+    pairwise = step("pairwise agreement", lambda: pairwise_agreement(units, rater=rater))
 
     scored = frame.assign(__score__=codes + 1.0)
     fit = step("linear mixed model", lambda: crossed_lmm(

@@ -8,6 +8,7 @@ the ProPublica COMPAS data (not bundled).
 from . import compas, datasets, ratings
 from .ratings import (
     RISK_LEVELS,
+    Ratings,
     WideRatings,
     as_ratings,
     parse_categories,
@@ -20,6 +21,7 @@ from .ratings import (
 
 __all__ = [
     "RISK_LEVELS",
+    "Ratings",
     "WideRatings",
     "as_ratings",
     "compas",

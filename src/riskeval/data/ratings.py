@@ -21,8 +21,6 @@ import os
 import re
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +32,7 @@ from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning, has_opti
 
 __all__ = [
     "RISK_LEVELS",
+    "Ratings",
     "WideRatings",
     "as_ratings",
     "parse_categories",
@@ -474,6 +473,10 @@ def _complex_at(values: Any) -> np.ndarray:
 def _reject_complex(col: pd.Series, name: str) -> None:
     """Complex numbers are not ratings: an error naming the first, instead of silently
     dropping their imaginary part."""
+    if isinstance(col.dtype, pd.CategoricalDtype):  # only its categories can be complex
+        if not _complex_at(col.cat.categories.to_numpy()).any():
+            return
+        col = col.astype(object)
     bad = _complex_at(col.to_numpy())
     if bad.any():
         vals = col[bad]
@@ -646,11 +649,11 @@ def _check_scale(values: np.ndarray, where: Any) -> None:
 
 
 def validate_ratings(
-    data: pd.DataFrame,
+    data: pd.DataFrame | Ratings,
     *,
-    case: str,
-    rater: str,
-    rating: str,
+    case: str | None = None,
+    rater: str | None = None,
+    rating: str | None = None,
     occasion: str | None = None,
     office: str | None = None,
     cohort: str | None = None,
@@ -662,11 +665,11 @@ def validate_ratings(
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame or Ratings
         One row per (case, rater[, occasion]).
     case, rater, rating : str
         Column names of the case (vignette) identifier, the rater (officer) identifier and
-        the rating.
+        the rating (for :class:`Ratings`, by default its own columns).
     occasion, office, cohort, reference : str, optional
         Optional columns: repeated-assessment occasion, the rater's office, the rater's
         training cohort, and a reference (e.g. expert or true) rating of the case.
@@ -730,49 +733,288 @@ def validate_ratings(
     return out
 
 
-_TRUSTED: ContextVar[tuple[tuple[pd.DataFrame, dict[str, str], tuple | None], ...]] = \
-    ContextVar("riskeval_trusted_ratings", default=())
+#: The roles a column of a ratings table can play, in the order tables show them.
+ROLES: tuple[str, ...] = ("case", "rater", "rating", "occasion", "office", "cohort",
+                          "reference")
+
+#: How a case and its occasion are joined into one unit label (a case assessed again is a
+#: new unit of agreement).
+UNIT_JOIN = " @ "
 
 
-@contextmanager
-def trusted(frame: pd.DataFrame, roles: dict[str, str | None],
-            categories: tuple | None) -> Iterator[None]:
-    """Within this block, ``frame`` (this very object) counts as validated for ``roles``.
+class Ratings(Result):
+    """A checked ratings table that knows what each column is: validated once, used by all.
 
-    For a caller that validated its input once and derived ``frame`` from it (the audit):
-    the analyses it runs on ``frame`` skip checking it again. Only the same object, with the
-    same column for every role asked for and the same categories, is trusted; anything else
-    (a subset, a copy, other roles) is validated as usual.
+    Build it from a long DataFrame (or with :func:`read_ratings` from a file) and pass it to
+    any analysis without column names: ``rv.krippendorff_alpha(ratings)``,
+    ``rv.variation.crossed_lmm(ratings)``, ``rv.audit.audit(ratings)``. The checks of
+    :func:`validate_ratings` run once, here; the analyses then neither check the table again
+    nor rebuild its wide form (cached), which matters on national data. A column name given
+    to an analysis still wins (e.g. ``rating="final"`` for another rating column kept in
+    the table); a role the table does not have is asked for by name.
+
+    The table cannot be changed in place: :meth:`to_frame` returns a copy, so what was
+    checked stays what is analysed. Columns other than the roles are kept as they are
+    (covariates such as ``experience``; they are not checked).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per (case, rater[, occasion]); never modified.
+    case, rater, rating, occasion, office, cohort, reference, categories, numeric
+        As for :func:`validate_ratings`: the columns of each role, the ordered categories
+        (lowest first), and whether ratings must be numbers.
+
+    Attributes
+    ----------
+    roles : dict
+        The column of each role given (``{"case": "vignette", "rater": "officer", ...}``).
+    categories : tuple or None
+        The ordered categories of the rating, lowest first (None for numeric ratings).
+    officer_identity : str
+        How an officer is identified: by id, or by office and id together (see
+        :func:`validate_ratings`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import riskeval as rv
+    >>> long = pd.DataFrame({"case": ["v1", "v1", "v2", "v2", "v3", "v3"],
+    ...                      "officer": ["a", "b", "a", "b", "a", "b"],
+    ...                      "rosh": ["low", "high", "high", "high", "medium", "medium"]})
+    >>> ratings = rv.Ratings(long, case="case", rater="officer", rating="rosh",
+    ...                      categories=rv.RISK_LEVELS)
+    >>> ratings.n_cases, ratings.n_raters, ratings.roles["rating"]
+    (3, 2, 'rosh')
+    >>> round(rv.percent_agreement(ratings).estimate, 3)
+    0.667
+    >>> print(ratings.summary().splitlines()[0])
+    Ratings: 6 ratings of 3 cases by 2 raters
     """
-    kept = {k: v for k, v in roles.items() if v is not None}
-    token = _TRUSTED.set((*_TRUSTED.get(), (frame, kept, categories)))
-    try:
-        yield
-    finally:
-        _TRUSTED.reset(token)
+
+    def __init__(self, data: pd.DataFrame, *, case: str, rater: str, rating: str,
+                 occasion: str | None = None, office: str | None = None,
+                 cohort: str | None = None, reference: str | None = None,
+                 categories: Any = None, numeric: bool = False) -> None:
+        roles = {"case": case, "rater": rater, "rating": rating, "occasion": occasion,
+                 "office": office, "cohort": cohort, "reference": reference}
+        self._build(data, roles, categories, numeric)
+        for message in self.notes:
+            warnings.warn(message, RiskevalWarning, stacklevel=2)
+
+    def _build(self, data: pd.DataFrame | Ratings, roles: dict[str, str | None],
+               categories: Any, numeric: bool) -> None:
+        frame, info = _validate(data, categories=categories, numeric=numeric, **roles)
+        source = data._frame if isinstance(data, Ratings) else data
+        if isinstance(data, Ratings):  # its roles fill those not given here
+            roles = {k: v if v is not None else data.roles.get(k) for k, v in roles.items()}
+        others = [c for c in source.columns if c not in frame.columns]
+        if others:
+            frame = pd.concat([frame, source.loc[frame.index, others]], axis=1)
+        self._set(frame, roles, info)
+
+    @classmethod
+    def _checked(cls, frame: pd.DataFrame, roles: dict[str, str | None],
+                 info: dict[str, Any]) -> Ratings:
+        """A Ratings over a table that is known to be checked (a part of a checked one)."""
+        out = cls.__new__(cls)
+        out._set(frame, roles, info)
+        return out
+
+    def _set(self, frame: pd.DataFrame, roles: dict[str, str | None],
+             info: dict[str, Any]) -> None:
+        self._frame = frame
+        self._roles = {k: roles[k] for k in ROLES if roles.get(k) is not None}
+        self._info = {"warnings": [], **info}
+        dtype = frame[self._roles["rating"]].dtype
+        self._categories = (tuple(dtype.categories) if isinstance(dtype, pd.CategoricalDtype)
+                            and dtype.ordered else None)
+        self._wide: WideRatings | None = None
+
+    # -- what the table is ------------------------------------------------------------------
+    @property
+    def roles(self) -> dict[str, str]:
+        return dict(self._roles)
+
+    @property
+    def categories(self) -> tuple | None:
+        return self._categories
+
+    @property
+    def officer_identity(self) -> str:
+        return self._info["officer_identity"]
+
+    @property
+    def notes(self) -> list[str]:
+        """What the checks noticed and let pass (e.g. an officer id used in several offices
+        while most are used in one), as warned when the ratings were built."""
+        return list(self._info["warnings"])
+
+    @property
+    def shared_ids(self) -> list:
+        """Officer ids used in more than one office (then labelled ``"office / officer"``)."""
+        return list(self._info["shared_ids"])
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    def _count(self, role: str) -> int | None:
+        col = self._roles.get(role)
+        return None if col is None else int(self._frame[col].nunique())
+
+    @property
+    def n_cases(self) -> int:
+        return self._count("case")  # type: ignore[return-value]
+
+    @property
+    def n_raters(self) -> int:
+        return self._count("rater")  # type: ignore[return-value]
+
+    @property
+    def n_offices(self) -> int | None:
+        return self._count("office")
+
+    def units(self) -> pd.Series:
+        """The unit of agreement of each row: the case, or ``"case @ occasion"`` when cases
+        were assessed on several occasions (each assessment is then a unit)."""
+        case = self._frame[self._roles["case"]]
+        occasion = self._roles.get("occasion")
+        if occasion is None:
+            return case.copy()
+        return (case.astype(str) + UNIT_JOIN + self._frame[occasion].astype(str)).rename(
+            "unit")
+
+    @property
+    def wide(self) -> WideRatings:
+        """The units x raters form (built once, then reused by every analysis)."""
+        if self._wide is None:
+            unit = self.units()
+            rater, rating = self._roles["rater"], self._roles["rating"]
+            long = pd.DataFrame({unit.name: unit, rater: self._frame[rater],
+                                 rating: self._frame[rating]})
+            wide = to_wide(long, case=unit.name, rater=rater, rating=rating, validate=False)
+            _check_wide(wide)
+            self._wide = wide
+        return self._wide
+
+    def checked_for(self, roles: dict[str, str | None], categories: Any = None,
+                    numeric: bool = False) -> bool:
+        """Whether these ratings were checked for what an analysis asks: the same column for
+        every role it names (``{"case": "vignette", ...}``; None = this table's own), the
+        same categories (None = its own), numbers when ``numeric``."""
+        asked = {k: v if v is not None else self._roles.get(k) for k, v in roles.items()}
+        return _known_copy(self, asked, categories, numeric, copy=False) is not None
+
+    def by(self, *keys: str) -> Iterator[tuple[Any, Ratings]]:
+        """The table split by columns, each named or given by its role (``"office"``), as
+        ``(label, Ratings)`` (a tuple label for several keys).
+
+        The parts are not checked again (an office with a single officer is a part like any
+        other: an analysis that needs two says so).
+
+        Examples
+        --------
+        >>> import riskeval as rv
+        >>> data = rv.simulate(rv.world.scenarios.six_office_study(
+        ...     n_offices=2, officers_per_office=3, n_vignettes=4), seed=1)
+        >>> ratings = rv.Ratings(data, case="case", rater="officer", rating="rating",
+        ...                      office="office")
+        >>> [(office, part.n_raters) for office, part in ratings.by("office")]
+        [('office 1', 3), ('office 2', 3)]
+        """
+        cols = [k if k in self._frame.columns else self.column_of(k) for k in keys]
+        for label, part in self._frame.groupby(cols if len(cols) > 1 else cols[0],
+                                               sort=True, observed=True):
+            yield label, Ratings._checked(part, self._roles, self._info)
+
+    def column_of(self, role: str) -> str:
+        """The column holding ``role`` (an error naming the roles there are when absent)."""
+        if role not in self._roles:
+            raise RiskevalError(
+                f"the ratings have no {role} column (their roles: "
+                f"{', '.join(f'{k}={v!r}' for k, v in self._roles.items())}); give "
+                f"{role}= the column's name")
+        return self._roles[role]
+
+    # -- the result protocol ----------------------------------------------------------------
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        offices = (f" in {self.n_offices} offices" if self.n_offices is not None else "")
+        return (f"Ratings: {len(self)} ratings of {self.n_cases} cases by {self.n_raters} "
+                f"raters{offices}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The checked table (a copy: changing it leaves these ratings as they were)."""
+        return self._frame.copy()
+
+    def summary(self) -> str:
+        """What the table holds, which column is which, and how officers are identified."""
+        roles = ", ".join(f"{k}={v!r}" for k, v in self._roles.items())
+        scale = (" < ".join(map(str, self._categories)) if self._categories is not None
+                 else "numbers")
+        lines = [self.title, f"Columns: {roles}", f"Ratings: {scale}",
+                 f"An officer is identified by {self.officer_identity}"]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<br>{html.escape(line)}" for line in self.summary().splitlines()[1:])
+        return (f"<h4>{html.escape(self.title)}</h4><p>{head[4:]}</p>"
+                f"{self._frame.to_html(max_rows=10, max_cols=20)}")
 
 
-def _trusted_copy(frame: pd.DataFrame, roles: dict[str, str | None], categories: Any,
-                  numeric: bool) -> pd.DataFrame | None:
-    """The role columns of a trusted ``frame`` (a copy), or None when it must be checked."""
-    for known, kept, cats in _TRUSTED.get():
-        if known is not frame or numeric:
-            continue
-        asked = {k: v for k, v in roles.items() if v is not None}
-        if any(kept.get(k) != v for k, v in asked.items()):
-            continue
-        if categories is not None and parse_categories(categories) != cats:
-            continue
-        return frame[list(dict.fromkeys(asked.values()))].copy()
-    return None
+def columns_of(data: Any, need: Sequence[str] = (), **given: str | None
+               ) -> tuple[pd.DataFrame, dict[str, str | None]]:
+    """The table an analysis reads and the column of each role it asks for, checked.
+
+    ``data`` is a DataFrame or :class:`Ratings`. For ratings, a role (see :data:`ROLES`) not
+    given is its own column, and the table is its checked table (shared: the analysis only
+    reads it). Every column named must be in the table, and no column may serve two roles;
+    a role in ``need`` without a column is an error naming the keyword.
+    """
+    if isinstance(data, Ratings):
+        cols = {k: v if v is not None or k not in ROLES else data.roles.get(k)
+                for k, v in given.items()}
+        frame = data._frame
+    elif isinstance(data, pd.DataFrame):
+        cols = dict(given)
+        frame = data
+    else:
+        raise RiskevalTypeError(
+            f"data must be a pandas DataFrame or riskeval.Ratings; got {type(data).__name__}")
+    missing = [k for k in need if cols.get(k) is None]
+    if missing:
+        where = (" (these ratings have no such role)" if isinstance(data, Ratings) else
+                 " (or pass riskeval.Ratings, which know their columns)")
+        raise RiskevalError(
+            f"give the column of the {', '.join(missing)}: "
+            f"{', '.join(k + '=' for k in missing)}{where}")
+    _check_columns(frame, cols)
+    return frame, cols
+
+
+def _known_copy(data: Ratings, roles: dict[str, str | None], categories: Any,
+                numeric: bool, *, copy: bool = True) -> pd.DataFrame | None:
+    """The role columns of checked ratings (a copy) when they were checked for what is asked
+    now (the same column for every role asked, the same categories, numbers where numbers
+    are needed); None when the table must be checked again for it."""
+    asked = {k: v for k, v in roles.items() if v is not None}
+    if any(data.roles.get(k) != v for k, v in asked.items()):
+        return None
+    if categories is not None and parse_categories(categories) != data.categories:
+        return None
+    if numeric and not pd.api.types.is_float_dtype(data._frame[asked["rating"]]):
+        return None
+    if not copy:
+        return data._frame
+    return data._frame[list(dict.fromkeys(asked.values()))].copy()
 
 
 def _validate(
-    frame: pd.DataFrame,
+    frame: pd.DataFrame | Ratings,
     *,
-    case: str,
-    rater: str,
-    rating: str,
+    case: str | None = None,
+    rater: str | None = None,
+    rating: str | None = None,
     occasion: str | None = None,
     office: str | None = None,
     cohort: str | None = None,
@@ -786,16 +1028,21 @@ def _validate(
     ``shared_ids`` (officer ids used in more than one office; when not empty the rater column
     holds ``"office / officer"`` labels) and ``warnings`` (messages, not yet issued).
     """
+    roles = {"case": case, "rater": rater, "rating": rating, "occasion": occasion,
+             "office": office, "cohort": cohort, "reference": reference}
+    if isinstance(frame, Ratings):  # checked already: its roles fill those not given
+        roles = {k: v if v is not None else frame.roles.get(k) for k, v in roles.items()}
+        known = _known_copy(frame, roles, categories, numeric)
+        if known is not None:
+            return known, {**frame._info, "warnings": []}  # warned when it was built
+        case, rater, rating = roles["case"], roles["rater"], roles["rating"]
+        occasion, office, reference = roles["occasion"], roles["office"], roles["reference"]
+        frame = frame._frame
     if not isinstance(frame, pd.DataFrame):
         raise RiskevalTypeError(
             f"expected a pandas DataFrame of ratings, got {type(frame).__name__}"
         )
-    roles = {"case": case, "rater": rater, "rating": rating, "occasion": occasion,
-             "office": office, "cohort": cohort, "reference": reference}
-    known = _trusted_copy(frame, roles, categories, numeric)
-    if known is not None:
-        return known, {"officer_identity": OFFICER_BY_ID, "shared_ids": [], "warnings": []}
-    _check_columns(frame, roles)
+    columns_of(frame, ("case", "rater", "rating"), **roles)  # named, and in the table
     if len(frame) == 0:
         raise RiskevalError("the ratings table has no rows; expected one row per (case, rater)")
     out = frame[[c for c in roles.values() if c is not None]].copy()
@@ -1088,7 +1335,7 @@ def read_ratings(
     numeric: bool = False,
     encoding: str | None = None,
     **read_csv_kwargs: Any,
-) -> pd.DataFrame:
+) -> Ratings:
     """Read a ratings CSV and validate it (the file is only read, never modified).
 
     Parameters are those of :func:`validate_ratings`, and ``encoding`` that of
@@ -1101,8 +1348,9 @@ def read_ratings(
 
     Returns
     -------
-    pandas.DataFrame
-        The validated long table.
+    Ratings
+        The checked table, which every analysis accepts without column names
+        (``.to_frame()`` gives it as a DataFrame). Other columns of the file are kept.
 
     Examples
     --------
@@ -1110,16 +1358,18 @@ def read_ratings(
     >>> path = rv.data.datasets.example_ratings_path()
     >>> ratings = rv.read_ratings(path, case="vignette", rater="officer", rating="rosh",
     ...                           office="office", categories=rv.RISK_LEVELS)
-    >>> ratings.shape, str(ratings["rosh"].dtype)
-    ((283, 4), 'category')
+    >>> len(ratings), ratings.n_raters, ratings.categories[-1]
+    (283, 12, 'very high')
+    >>> round(rv.krippendorff_alpha(ratings, level="ordinal").estimate, 3)
+    0.781
     """
     text = [c for c in (case, rater, office, occasion) if c is not None]
     if categories is not None:
         text += [c for c in (rating, reference) if c is not None]
     frame = read_table(path, text_columns=text, encoding=encoding, **read_csv_kwargs)
-    return validate_ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
-                            office=office, cohort=cohort, reference=reference,
-                            categories=categories, numeric=numeric)
+    return Ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
+                   office=office, cohort=cohort, reference=reference, categories=categories,
+                   numeric=numeric)
 
 
 def to_wide(
@@ -1237,6 +1487,15 @@ def as_ratings(
     given = [k is not None for k in (case, rater, rating)]
     if isinstance(data, WideRatings):
         return data  # already normalised and checked
+    if isinstance(data, Ratings):
+        asked = {"case": case, "rater": rater, "rating": rating}
+        asked = {k: v if v is not None else data.roles[k] for k, v in asked.items()}
+        if data.checked_for(asked, categories, numeric):
+            return data.wide  # checked, and its wide form built once
+        frame = validate_ratings(data, categories=categories, numeric=numeric, **asked)
+        wide = to_wide(frame, validate=False, **asked)
+        _check_wide(wide)
+        return wide
     if isinstance(data, pd.DataFrame) and any(given):
         if not all(given):
             names = [n for n, g in zip(("case", "rater", "rating"), given, strict=True) if not g]

@@ -44,8 +44,8 @@ import pandas as pd
 from scipy import stats
 
 from .._core.results import Result, SeriesResult, TableResult
-from ..data.ratings import _check_columns, _numbers, level_codes, parse_categories
-from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
+from ..data.ratings import Ratings, _numbers, columns_of, level_codes, parse_categories
+from ..errors import RiskevalError, RiskevalWarning
 
 __all__ = ["SymmetryResult", "anchoring", "directional", "inflation_trend", "overrides",
            "symmetry"]
@@ -127,7 +127,8 @@ def _directional_counts(diff: np.ndarray, groups: list[tuple[Any, np.ndarray]],
     return pd.DataFrame(cols, index=pd.Index([key for key, _ in groups]))
 
 
-def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | None = None,
+def directional(data: pd.DataFrame | Ratings, *, rating: str | None = None,
+                reference: str | None = None, by: str | None = None,
                 cluster: str | None = None, categories: Any = None,
                 confidence: float = 0.95) -> TableResult:
     """Shares of ratings above and below the reference, with intervals.
@@ -170,9 +171,9 @@ def directional(data: pd.DataFrame, *, rating: str, reference: str, by: str | No
     >>> out.index.tolist(), round(float(out.loc["(all)", "net"]), 3)
     (['(all)', 'Office 1', 'Office 2'], 0.417)
     """
-    _need_frame(data)
-    _check_columns(data, {"rating": rating, "reference": reference, "by": by,
-                          "cluster": cluster})
+    data, c = columns_of(data, ("rating", "reference"), rating=rating, reference=reference,
+                         by=by, cluster=cluster)
+    rating, reference = c["rating"], c["reference"]
     r, ref, _ = _levels(data, rating, reference, categories)
     ok = (r >= 0) & (ref >= 0)
     if not ok.any():
@@ -265,8 +266,8 @@ class SymmetryResult(Result):
                 f"; {self.upward} ratings above the reference, {self.downward} below")
 
 
-def symmetry(data: pd.DataFrame, *, rating: str, reference: str,
-             categories: Any = None) -> SymmetryResult:
+def symmetry(data: pd.DataFrame | Ratings, *, rating: str | None = None,
+             reference: str | None = None, categories: Any = None) -> SymmetryResult:
     """Test whether departures from the reference are symmetric (no directional bias).
 
     Bowker's test compares each pair of cells (i, j) and (j, i) of the square table of
@@ -297,8 +298,8 @@ def symmetry(data: pd.DataFrame, *, rating: str, reference: str,
     >>> res.test, res.df, round(res.pvalue, 4)
     ("Bowker's test of symmetry", 4, 0.0039)
     """
-    _need_frame(data)
-    _check_columns(data, {"rating": rating, "reference": reference})
+    data, c = columns_of(data, ("rating", "reference"), rating=rating, reference=reference)
+    rating, reference = c["rating"], c["reference"]
     r, ref, cats = _levels(data, rating, reference, categories)
     ok = (r >= 0) & (ref >= 0)
     q = len(cats)
@@ -317,8 +318,9 @@ def symmetry(data: pd.DataFrame, *, rating: str, reference: str,
                           upward=int(a.sum()), downward=int(b.sum()))
 
 
-def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasion: str,
-              evidence: str, categories: Any = None, threshold: float = 0.0,
+def anchoring(data: pd.DataFrame | Ratings, *, rating: str | None = None,
+              case: str | None = None, rater: str | None = None, occasion: str | None = None,
+              evidence: str | None = None, categories: Any = None, threshold: float = 0.0,
               confidence: float = 0.95) -> TableResult:
     """Upgrade and downgrade rates on repeat assessments, by the change in the evidence.
 
@@ -355,9 +357,11 @@ def anchoring(data: pd.DataFrame, *, rating: str, case: str, rater: str, occasio
     >>> out["n"].tolist(), round(float(out.loc["asymmetry", "upgraded"]), 3)
     ([4.0, 0.0, 2.0, 6.0], 0.5)
     """
-    _need_frame(data)
-    _check_columns(data, {"rating": rating, "case": case, "rater": rater,
-                          "occasion": occasion, "evidence": evidence})
+    data, c = columns_of(data, ("rating", "case", "rater", "occasion", "reference"),
+                         rating=rating, case=case, rater=rater, occasion=occasion,
+                         reference=evidence)
+    rating, case, rater, occasion, evidence = (c[k] for k in ("rating", "case", "rater",
+                                                              "occasion", "reference"))
     r, cats = _codes(data, rating, parse_categories(categories))
     ev = data[evidence]
     if isinstance(ev.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(ev):
@@ -422,7 +426,7 @@ def _occasion_order(col: pd.Series) -> np.ndarray:
     return col.astype(str).to_numpy()
 
 
-def overrides(data: pd.DataFrame, *, original: str, rating: str,
+def overrides(data: pd.DataFrame | Ratings, *, original: str, rating: str | None = None,
               reference: str | None = None, by: str | None = None, cluster: str | None = None,
               categories: Any = None, confidence: float = 0.95) -> TableResult:
     """How often a manager changed the officer's rating, which way, and with what effect.
@@ -459,9 +463,9 @@ def overrides(data: pd.DataFrame, *, original: str, rating: str,
     >>> out.shape, round(float(out.loc["(all)", "agree_after"]), 3)
     ((3, 19), 0.472)
     """
-    _need_frame(data)
-    _check_columns(data, {"original": original, "rating": rating,
-                          "reference": reference, "by": by, "cluster": cluster})
+    data, c = columns_of(data, ("original", "rating"), original=original, rating=rating,
+                         reference=reference, by=by, cluster=cluster)
+    rating, reference = c["rating"], c["reference"]
     before, after, cats = _levels(data, original, rating, categories)
     ref = _codes(data, reference, cats)[0] if reference is not None else None
     ok = (before >= 0) & (after >= 0) & (ref >= 0 if ref is not None else True)
@@ -490,13 +494,9 @@ def overrides(data: pd.DataFrame, *, original: str, rating: str,
     return TableResult(out, title="Managers' overrides of officers' ratings")
 
 
-def _need_frame(data: Any) -> None:
-    if not isinstance(data, pd.DataFrame):
-        raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-
-
-def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: str, case: str,
-                    rater: str, office: str | None = None, categories: Any = None,
+def inflation_trend(data: pd.DataFrame | Ratings, *, year: str, rating: str | None = None,
+                    reference: str | None = None, case: str | None = None,
+                    rater: str | None = None, office: str | None = None, categories: Any = None,
                     link: str = "probit", confidence: float = 0.95) -> SeriesResult:
     """Drift of ratings above the evidence per calendar year, on the latent scale.
 
@@ -546,9 +546,11 @@ def inflation_trend(data: pd.DataFrame, *, rating: str, reference: str, year: st
     """
     from . import ordinal_mixed
 
-    _need_frame(data)
-    _check_columns(data, {"rating": rating, "reference": reference, "year": year,
-                          "case": case, "rater": rater, "office": office})
+    data, c = columns_of(data, ("rating", "reference", "year", "case", "rater"),
+                         rating=rating, reference=reference, year=year, case=case, rater=rater,
+                         office=office)
+    rating, reference, case, rater, office = (c[k] for k in ("rating", "reference", "case",
+                                                             "rater", "office"))
     years = _numbers(data[year], "year", year, "a calendar year (a number)")
     missing = int(years.isna().sum())
     if missing:
