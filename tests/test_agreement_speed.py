@@ -187,3 +187,22 @@ def test_pairs_are_shared_between_coefficients_of_one_table() -> None:
     assert b._store is a._store and "rater_totals" in b._store
     other = _Categorical(x, None, None, None, None, "quadratic")
     assert other.stat("fleiss")._store is not a._store
+
+
+# -- pairwise agreement ----------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(24))
+@pytest.mark.parametrize("weights", ["identity", "linear", "quadratic"])
+def test_pairwise_agreement_equals_a_loop_over_pairs(seed: int, weights: str) -> None:
+    x = _design(seed)
+    got = rv.agreement.pairwise_agreement(x, weights=weights)
+    wide = as_ratings(x)
+    codes, _, scale = wide.coded()
+    w = rv.agreement.agreement_weights(weights, scale)
+    m = x.shape[1]
+    for a in range(m):
+        for b in range(m):
+            both = (codes[:, a] >= 0) & (codes[:, b] >= 0)
+            assert got.shared.iloc[a, b] == both.sum()
+            want = (w[codes[both, a], codes[both, b]].mean() if both.any() else np.nan)
+            np.testing.assert_allclose(got.matrix.iloc[a, b], want, **TOL)
+    assert got.shared.to_numpy().dtype.kind == "i"
