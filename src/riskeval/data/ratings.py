@@ -920,7 +920,7 @@ class Ratings(Result):
         >>> ratings = rv.Ratings(data, case="case", rater="officer", rating="rating",
         ...                      office="office")
         >>> [(office, part.n_raters) for office, part in ratings.by("office")]
-        [('office 1', 3), ('office 2', 3)]
+        [('Office 1', 3), ('Office 2', 3)]
         """
         cols = [k if k in self._frame.columns else self.column_of(k) for k in keys]
         for label, part in self._frame.groupby(cols if len(cols) > 1 else cols[0],
@@ -1361,7 +1361,7 @@ def read_ratings(
     >>> len(ratings), ratings.n_raters, ratings.categories[-1]
     (283, 12, 'very high')
     >>> round(rv.krippendorff_alpha(ratings, level="ordinal").estimate, 3)
-    0.781
+    0.652
     """
     text = [c for c in (case, rater, office, occasion) if c is not None]
     if categories is not None:

@@ -61,7 +61,7 @@ from .._core.results import Result
 from .._core.seeds import rng as make_rng
 from ..agreement.categorical import _Alpha, _Categorical, _IntervalAlpha
 from ..agreement.icc import _icc_values, _mean_squares
-from ..data.ratings import _check_columns, as_ratings
+from ..data.ratings import Ratings, _check_columns, as_ratings, columns_of
 from ..errors import RiskevalError
 
 __all__ = ["CohortComparison", "compare_cohorts", "compare_icc", "compare_outcomes"]
@@ -425,7 +425,8 @@ def _rating_stat(wide: Any, statistic: str, level: str | None,
     return _mean_stat(F, M), codes.shape[0]
 
 
-def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, rating: str,
+def compare_cohorts(data: pd.DataFrame | Ratings, *, cohort: str | None = None,
+                    case: str | None = None, rater: str | None = None, rating: str | None = None,
                     statistic: str = "ICC2", reference: str | None = None,
                     level: str | None = None, categories: Any = None, baseline: Any = None,
                     paired: bool = False, n_boot: int = 2000, n_perm: int = 2000,
@@ -434,9 +435,10 @@ def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, r
 
     Parameters
     ----------
-    data : DataFrame
+    data : DataFrame or riskeval.Ratings
         One row per rating, with the ``cohort``, ``case``, ``rater`` and ``rating`` columns
-        (and ``reference`` for accuracy and inflation).
+        (and ``reference`` for accuracy and inflation); for :class:`riskeval.Ratings` they
+        default to its roles.
     cohort : str
         Column naming each officer's cohort (two or more). Unpaired: each officer belongs to
         one cohort. Paired (``paired=True``): the same officers appear in several cohorts
@@ -484,12 +486,14 @@ def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, r
     """
     if statistic not in STATISTICS:
         raise RiskevalError(f"statistic={statistic!r}; expected one of {STATISTICS}")
+    _check_in_range(n_boot, n_perm, confidence)
+    data, c = columns_of(data, ("cohort", "case", "rater", "rating"), cohort=cohort, case=case,
+                         rater=rater, rating=rating, reference=reference)
+    cohort, case, rater, rating, reference = (c[k] for k in ("cohort", "case", "rater",
+                                                             "rating", "reference"))
     if statistic in ("accuracy", "inflation") and reference is None:
         raise RiskevalError(f"statistic={statistic!r} needs reference=, the column holding each "
                             f"case's reference level")
-    _check_in_range(n_boot, n_perm, confidence)
-    _check_columns(data, {"cohort": cohort, "case": case, "rater": rater, "rating": rating,
-                          "reference": reference})
     cols = [cohort, case, rater, rating] + ([reference] if reference else [])
     frame = data[cols]
     labels, base = _cohort_labels(frame[cohort], cohort, baseline)
@@ -507,7 +511,8 @@ def compare_cohorts(data: pd.DataFrame, *, cohort: str, case: str, rater: str, r
     return _compare(stat, n_cases, units, base, statistic, n_boot, n_perm, seed, confidence)
 
 
-def compare_icc(data: pd.DataFrame, *, cohort: str, case: str, rater: str, rating: str,
+def compare_icc(data: pd.DataFrame | Ratings, *, cohort: str | None = None,
+                case: str | None = None, rater: str | None = None, rating: str | None = None,
                 form: str = "ICC2", **kwargs: Any) -> CohortComparison:
     """:func:`compare_cohorts` on a single-rater ICC form (``"ICC1"``, ``"ICC2"``, ``"ICC3"``).
 

@@ -15,8 +15,8 @@ import pandas as pd
 from scipy import stats
 
 from .._core.results import Result
-from ..data.ratings import _check_columns, level_codes, parse_categories
-from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
+from ..data.ratings import Ratings, columns_of, level_codes, parse_categories
+from ..errors import DegenerateDataWarning, RiskevalError
 from ._fit import _fixed_design, alike_within, grouping_factors
 from ._ordinal import Design, fit
 
@@ -126,8 +126,9 @@ class OrdinalMixedResult(Result):
                 f"<ul>{notes}</ul></div>")
 
 
-def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
-                  office: str | None = None, fixed: str | Sequence[str] | None = None,
+def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
+                  case: str | None = None, rater: str | None = None, office: str | None = None,
+                  fixed: str | Sequence[str] | None = None,
                   link: str = "probit", categories: Any = None,
                   confidence: float = 0.95) -> OrdinalMixedResult:
     """Cumulative probit (or logit) model of ordered ratings with crossed random effects.
@@ -138,7 +139,9 @@ def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame or riskeval.Ratings
+        One row per rating; for :class:`riskeval.Ratings` the columns below default to its
+        roles.
     rating : str
         Ordered categorical, integer levels, or text with ``categories``.
     case, rater, office : str
@@ -179,11 +182,11 @@ def ordinal_mixed(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     >>> fit.variance_shares.round(2).to_dict()
     {'case': 0.22, 'officer': 0.03, 'office': 0.13, 'residual': 0.63}
     """
-    if not isinstance(data, pd.DataFrame):
-        raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     if link not in ("probit", "logit"):
         raise RiskevalError(f"link must be 'probit' or 'logit'; got {link!r}")
-    _check_columns(data, {"rating": rating, "case": case, "rater": rater, "office": office})
+    data, c = columns_of(data, ("rating", "case", "rater"), rating=rating, case=case,
+                         rater=rater, office=office)
+    rating, case, rater, office = c["rating"], c["case"], c["rater"], c["office"]
     data = data.reset_index(drop=True)
     y_all, cats = level_codes(data[rating], rating, parse_categories(categories))
     design = _fixed_design(data, fixed)

@@ -463,6 +463,8 @@ def overrides(data: pd.DataFrame | Ratings, *, original: str, rating: str | None
     >>> out.shape, round(float(out.loc["(all)", "agree_after"]), 3)
     ((3, 19), 0.472)
     """
+    if categories is None and isinstance(data, Ratings):  # the original is on its scale
+        categories = data.categories
     data, c = columns_of(data, ("original", "rating"), original=original, rating=rating,
                          reference=reference, by=by, cluster=cluster)
     rating, reference = c["rating"], c["reference"]
