@@ -206,3 +206,100 @@ def test_pairwise_agreement_equals_a_loop_over_pairs(seed: int, weights: str) ->
             want = (w[codes[both, a], codes[both, b]].mean() if both.any() else np.nan)
             np.testing.assert_allclose(got.matrix.iloc[a, b], want, **TOL)
     assert got.shared.to_numpy().dtype.kind == "i"
+
+
+# -- agreement_summary -----------------------------------------------------------------------
+def _reference_row(result, suffix: str) -> dict:
+    row = result.to_frame().reset_index().iloc[0].to_dict()
+    row["coefficient"] = f"{result.coefficient}{suffix}"
+    row.pop("confidence", None)
+    row["note"] = result.note
+    return row
+
+
+def _reference_summary(x: np.ndarray, level: str, resample: str) -> pd.DataFrame:
+    """The summary from the coefficient functions called one by one, each on the table."""
+    wide = as_ratings(x, numeric=level in ("interval", "ratio"))
+    categorical = level in ("nominal", "ordinal") or np.unique(wide.entries()[2]).size <= 20
+    opts = {"confidence": 0.95, "resample": resample}
+    results = []
+    if categorical:
+        results += [rv.percent_agreement(x, **opts), rv.fleiss_kappa(x, **opts),
+                    rv.gwet_ac(x, **opts), rv.brennan_prediger(x, **opts)]
+        if x.shape[1] == 2:
+            results.append(rv.cohen_kappa(x))
+        if level != "nominal":
+            results += [rv.gwet_ac(x, weights="quadratic", **opts),
+                        rv.brennan_prediger(x, weights="quadratic", **opts)]
+            if x.shape[1] == 2:
+                results.append(rv.cohen_kappa(x, weights="quadratic"))
+    rows = [_reference_row(r, "" if r.extra.get("weights", "identity") == "identity"
+                           else f" ({r.extra['weights']} weights)") for r in results]
+    alpha_level = level if level != "ordinal" or categorical else "interval"
+    rows.append(_reference_row(rv.krippendorff_alpha(x, level=alpha_level, **opts),
+                               f" ({alpha_level})"))
+    if level != "nominal":
+        try:
+            res = rv.icc(x)
+        except rv.errors.RiskevalError as exc:
+            rows.append({"coefficient": "ICC", "estimate": np.nan, "note": str(exc)})
+        else:
+            table = res.to_frame()
+            for form in ("ICC1", "ICC2", "ICC3", "ICC2k"):
+                rows.append({
+                    "coefficient": f"{form} ({table.loc[form, 'description']})",
+                    "estimate": table.loc[form, "ICC"], "se": np.nan,
+                    "ci_low": table.loc[form, "ci_low"], "ci_high": table.loc[form, "ci_high"],
+                    "ci_method": "exact F (McGraw & Wong 1996)", "n_cases": res.n_cases,
+                    "n_raters": res.n_raters, "n_ratings": res.n_cases * res.n_raters,
+                    "note": "; ".join(v for v in (
+                        res.notes.get(form, ""),
+                        f"{res.n_dropped} incomplete cases dropped" if res.n_dropped else "",
+                    ) if v),
+                })
+    out = pd.DataFrame(rows).set_index("coefficient")
+    return out.reindex(columns=["estimate", "se", "ci_low", "ci_high", "ci_method", "n_cases",
+                                "n_raters", "n_ratings", "note"])
+
+
+@pytest.mark.parametrize("seed", range(36))
+@pytest.mark.parametrize("level", ["nominal", "ordinal", "interval"])
+def test_summary_equals_the_coefficients_one_by_one(seed: int, level: str) -> None:
+    x = _design(seed)
+    if seed % 9 == 8:
+        x = np.round(x + np.random.default_rng(seed).normal(0, 1, x.shape), 1)  # scores
+    resample = "cases+raters" if seed % 3 == 0 else "cases"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            want = _reference_summary(x, level, resample)
+        except rv.errors.RiskevalError as exc:
+            with pytest.raises(type(exc)):
+                rv.agreement_summary(x, level=level, resample=resample)
+            return
+        got = rv.agreement_summary(x, level=level, resample=resample).to_frame()
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_summary_of_a_long_table_with_labels(seed: int) -> None:
+    x = _design(seed)
+    if x.shape[1] == 2:                       # three raters: no Cohen's kappa rows
+        x = np.column_stack([x, x[:, 0]])
+    frame = _long(x, labels=True)
+    cats = [f"L{k}" for k in range(1, 7)]
+    kw = {"case": "case", "rater": "officer", "rating": "rating", "categories": cats}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = rv.agreement_summary(frame, **kw, resample="cases+raters").to_frame()
+        want = {"Percent agreement": rv.percent_agreement(frame, **kw),
+                "Fleiss' kappa": rv.fleiss_kappa(frame, **kw, resample="cases+raters"),
+                "Gwet's AC2 (quadratic weights)": rv.gwet_ac(frame, **kw, weights="quadratic",
+                                                             resample="cases+raters"),
+                "Krippendorff's alpha (ordinal)": rv.krippendorff_alpha(
+                    frame, **kw, level="ordinal", resample="cases+raters")}
+    for name, res in want.items():
+        row = got.loc[name]
+        if name != "Percent agreement":
+            np.testing.assert_allclose([row["ci_low"], row["ci_high"]], res.ci, **TOL)
+        np.testing.assert_allclose(row["estimate"], res.estimate, **TOL)

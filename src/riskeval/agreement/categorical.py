@@ -17,6 +17,7 @@ linearisation, as in the R package irrCAC (finite-population correction off).
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -131,6 +132,15 @@ class _Categorical(RatingSums):
         self.counts = self.sums
         self.r = self.counts.sum(axis=1)
         self.n_ratings = int(code.size)
+
+    def reweighted(self, weights: Any) -> _Categorical:
+        """The same ratings with other agreement weights: the counts and every table built
+        from the ratings alone are shared, the features (which use the weights) are not."""
+        other = copy.copy(self)
+        other.W = agreement_weights(weights, self.scale, ordered=self.wide.ordered)
+        other.weights_name = weights_label(weights)
+        other._features = {}
+        return other
 
     def _coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return np.arange(self.code.size), self.code, np.ones(self.code.size)
@@ -348,6 +358,11 @@ def percent_agreement(
     0.571
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
+    return _percent(state, confidence, ci, n_boot, resample, seed)
+
+
+def _percent(state: _Categorical, confidence: float, ci: str | None, n_boot: int,
+             resample: str, seed: Any) -> AgreementResult:
     return _chance_coefficient("percent", "Percent agreement", (REF_GWET_2014,), state,
                                confidence, ci, n_boot, resample, seed)
 
@@ -397,6 +412,11 @@ def brennan_prediger(
     ('Brennan-Prediger', 0.809)
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
+    return _brennan_prediger(state, confidence, ci, n_boot, resample, seed)
+
+
+def _brennan_prediger(state: _Categorical, confidence: float, ci: str | None, n_boot: int,
+                      resample: str, seed: Any) -> AgreementResult:
     return _chance_coefficient("bp", "Brennan-Prediger", (REF_BP_1981, REF_GWET_2014), state,
                                confidence, ci, n_boot, resample, seed)
 
@@ -451,6 +471,11 @@ def gwet_ac(
     [0.363, 0.53]
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
+    return _gwet_ac(state, confidence, ci, n_boot, resample, seed)
+
+
+def _gwet_ac(state: _Categorical, confidence: float, ci: str | None, n_boot: int,
+             resample: str, seed: Any) -> AgreementResult:
     name = "Gwet's AC1" if state.weights_name == "identity" else "Gwet's AC2"
     return _chance_coefficient("gwet", name, (REF_GWET_2008, REF_GWET_2014), state, confidence,
                                ci, n_boot, resample, seed)
@@ -518,6 +543,11 @@ def fleiss_kappa(
     [0.33, 0.322, 0.296, 0.565]
     """
     state = _Categorical(data, case, rater, rating, categories, weights)
+    return _fleiss_kappa(state, confidence, ci, n_boot, resample, seed)
+
+
+def _fleiss_kappa(state: _Categorical, confidence: float, ci: str | None, n_boot: int,
+                  resample: str, seed: Any) -> AgreementResult:
     _check_pairs(state, "Fleiss' kappa")
     table, tests = _fleiss_by_category(state)
     return _chance_coefficient(
@@ -772,6 +802,14 @@ def krippendorff_alpha(
     """
     check_choice(level, "level", LEVELS)
     wide = prepare(data, case, rater, rating, categories)
+    return _krippendorff_alpha(wide, level, confidence, ci, n_boot, resample, seed)
+
+
+def _krippendorff_alpha(wide: Any, level: str, confidence: float, ci: str | None,
+                        n_boot: int, resample: str, seed: Any,
+                        state: _Categorical | None = None) -> AgreementResult:
+    """Krippendorff's alpha of normalised ratings; ``state``: their coded table when it has
+    been built already (any weights: alpha does not use them)."""
     if level != "nominal" and not wide.ordered:
         raise RiskevalError(
             f"level={level!r} needs ordered categories, but the ratings are labels with no "
@@ -788,7 +826,8 @@ def krippendorff_alpha(
         kernel = _IntervalAlpha(wide)
         state = kernel
     else:
-        state = _Categorical(wide, None, None, None, None, None)
+        state = state if state is not None else _Categorical(wide, None, None, None, None,
+                                                             None)
         kernel = _Alpha(state, level)
     _check_pairs(state, "Krippendorff's alpha")
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -316,20 +316,21 @@ def icc(
     if method == "none":
         table[["ci_low", "ci_high"]] = np.nan
     else:  # the F-based intervals (a bootstrap replaces the one of ``form``)
-        for f in ICC_FORMS:
+        low, high = table["ci_low"].to_numpy().copy(), table["ci_high"].to_numpy().copy()
+        for at, f in enumerate(ICC_FORMS):
             if f == form and method != "analytic":
                 continue
             why_nan = ("Satterthwaite's degrees of freedom are undefined with no residual "
                        "variation (EMS = 0) and systematic rater differences"
                        if f.startswith("ICC2") and ems == 0 else
                        "the F-based limits are undefined on these data")
-            interval, note = checked_interval(
-                f, values[f], (table.loc[f, "ci_low"], table.loc[f, "ci_high"]),
+            (low[at], high[at]), note = checked_interval(
+                f, values[f], (low[at], high[at]),
                 None if f.endswith("k") else lb, 1.0, method="F-based (McGraw & Wong 1996)",
                 why_nan=why_nan)
-            table.loc[f, ["ci_low", "ci_high"]] = interval
             if note:
                 notes[f] = note
+        table["ci_low"], table["ci_high"] = low, high   # one assignment per column
     if method in ("percentile", "bca"):
         table.loc[form, ["ci_low", "ci_high"]] = np.nan
         if np.isfinite(values[form]):
@@ -424,12 +425,12 @@ def _f_table(values: dict[str, float], bms: float, jms: float, ems: float, wms: 
         "ICC3k": (1 - 1 / fl3, 1 - 1 / fu3),
     }
     f_stat = _f_tests(bms, jms, ems, wms, n, k, r0)
-    rows = []
-    for form in ICC_FORMS:
-        f, d1, d2 = f_stat[form]
-        rows.append({
-            "description": _DESCRIPTION[form], "ICC": values[form], "F": f, "df1": float(d1),
-            "df2": float(d2), "pval": float(stats.f.sf(f, d1, d2)),
-            "ci_low": float(ci[form][0]), "ci_high": float(ci[form][1]),
-        })
-    return pd.DataFrame(rows, index=pd.Index(ICC_FORMS, name="form"))
+    f, d1, d2 = (np.array([f_stat[form][at] for form in ICC_FORMS], dtype=float)
+                 for at in range(3))
+    return pd.DataFrame({
+        "description": [_DESCRIPTION[form] for form in ICC_FORMS],
+        "ICC": [values[form] for form in ICC_FORMS], "F": f, "df1": d1, "df2": d2,
+        "pval": stats.f.sf(f, d1, d2),   # elementwise: the six tests in one call
+        "ci_low": [float(ci[form][0]) for form in ICC_FORMS],
+        "ci_high": [float(ci[form][1]) for form in ICC_FORMS],
+    }, index=pd.Index(ICC_FORMS, name="form"))

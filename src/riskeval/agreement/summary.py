@@ -12,11 +12,12 @@ from .._core.results import TableResult
 from ..errors import RiskevalError, option
 from ._common import prepare
 from .categorical import (
-    brennan_prediger,
-    fleiss_kappa,
-    gwet_ac,
-    krippendorff_alpha,
-    percent_agreement,
+    _brennan_prediger,
+    _Categorical,
+    _fleiss_kappa,
+    _gwet_ac,
+    _krippendorff_alpha,
+    _percent,
 )
 from .cohen import cohen_kappa
 from .icc import icc
@@ -86,34 +87,42 @@ def agreement_summary(
     n_distinct = np.unique(wide.entries()[2]).size
     categorical = level in ("nominal", "ordinal") or n_distinct <= 20
     fixed = {"confidence": confidence}
-    opts = {"confidence": confidence, "resample": resample}
+    # the interval options of every coefficient: analytic, deterministic
+    opts = (confidence, "analytic", 2000, resample, None)
     results = []
+    state = None   # the coded table, built once and shared by the coefficients
     if categorical:
-        results += [percent_agreement(wide, **opts), fleiss_kappa(wide, **opts),
-                    gwet_ac(wide, **opts), brennan_prediger(wide, **opts)]
+        state = _Categorical(wide, None, None, None, None, None)
+        results += [_percent(state, *opts), _fleiss_kappa(state, *opts),
+                    _gwet_ac(state, *opts), _brennan_prediger(state, *opts)]
         if wide.n_raters == 2:
             results.append(cohen_kappa(wide, **fixed))
         if level != "nominal":
-            results += [gwet_ac(wide, weights=weights, **opts),
-                        brennan_prediger(wide, weights=weights, **opts)]
+            weighted = state.reweighted(weights)
+            results += [_gwet_ac(weighted, *opts), _brennan_prediger(weighted, *opts)]
             if wide.n_raters == 2:
                 results.append(cohen_kappa(wide, weights=weights, **fixed))
     rows = [_row(r, "" if r.extra.get("weights", "identity") == "identity"
                  else f" ({r.extra['weights']} weights)") for r in results]
     alpha_level = level if level != "ordinal" or categorical else "interval"
-    rows.append(_row(krippendorff_alpha(wide, level=alpha_level, **opts), f" ({alpha_level})"))
+    rows.append(_row(_krippendorff_alpha(wide, alpha_level, *opts, state=state),
+                     f" ({alpha_level})"))
     if level != "nominal":
         try:
             res = icc(wide, **fixed)
         except RiskevalError as exc:  # e.g. fewer than two complete cases
             rows.append({"coefficient": "ICC", "estimate": np.nan, "note": str(exc)})
         else:
-            table = res.to_frame()
+            table = res.table
+            at = {form: i for i, form in enumerate(table.index)}
+            description, value, low, high = (table[c].to_numpy() for c in (
+                "description", "ICC", "ci_low", "ci_high"))
             for form in ("ICC1", "ICC2", "ICC3", "ICC2k"):
+                i = at[form]
                 rows.append({
-                    "coefficient": f"{form} ({table.loc[form, 'description']})",
-                    "estimate": table.loc[form, "ICC"], "se": np.nan,
-                    "ci_low": table.loc[form, "ci_low"], "ci_high": table.loc[form, "ci_high"],
+                    "coefficient": f"{form} ({description[i]})",
+                    "estimate": value[i], "se": np.nan,
+                    "ci_low": low[i], "ci_high": high[i],
                     "ci_method": "exact F (McGraw & Wong 1996)", "n_cases": res.n_cases,
                     "n_raters": res.n_raters, "n_ratings": res.n_cases * res.n_raters,
                     "note": "; ".join(x for x in (
@@ -129,8 +138,13 @@ def agreement_summary(
 
 
 def _row(result: Any, suffix: str) -> dict[str, Any]:
-    row = result.to_frame().reset_index().iloc[0].to_dict()
-    row["coefficient"] = f"{result.coefficient}{suffix}"
-    row.pop("confidence", None)
-    row["note"] = result.note  # why the estimate or its interval is NaN, if it is
-    return row
+    """The result's row of the table (its ``to_frame()`` row, less the confidence)."""
+    return {
+        "coefficient": f"{result.coefficient}{suffix}",
+        "estimate": result.estimate,
+        "se": np.nan if result.se is None else float(result.se),
+        "ci_low": result.ci[0], "ci_high": result.ci[1], "ci_method": result.ci_method,
+        "n_cases": result.n_cases, "n_raters": result.n_raters,
+        "n_ratings": result.n_ratings,
+        "note": result.note,  # why the estimate or its interval is NaN, if it is
+    }
