@@ -87,10 +87,35 @@ class Solution:
     grad_r2: np.ndarray | None = None       # d r^2 / dtheta
 
 
-class Profiled:
-    """The profiled (RE)ML deviance of a random-intercepts model as a function of theta."""
+#: Memory allowed for the Gram matrices of the largest factor's levels grouped by their
+#: number of ratings (one dense matrix per distinct count; see :class:`Profiled`).
+GROUP_BUDGET = 256 * 2 ** 20
 
-    def __init__(self, stats: Stats, reml: bool) -> None:
+#: Private switch for tests and benchmarks: None chooses the path from the design, True and
+#: False force the grouped and the direct Schur complement.
+_GROUPED: bool | None = None
+
+#: Solutions kept per :class:`Profiled` (the same theta is evaluated again by the
+#: optimiser's last step, the intervals and the Satterthwaite derivatives).
+_CACHE_SIZE = 8
+
+
+class Profiled:
+    """The profiled (RE)ML deviance of a random-intercepts model as a function of theta.
+
+    The factor with most levels (``q_b`` of them, the big factor) is eliminated first. Its
+    block of ``M = Lambda' Z'Z Lambda + I`` is diagonal, ``d_b = theta_b^2 n_b + 1`` with
+    ``n_b`` the ratings of level ``b``, and the Schur complement in the remaining ``q_r``
+    levels is ``M_rr - theta_b^2 T C' diag(1/d) C T`` with ``C`` the ``q_b x q_r`` counts
+    and ``T = diag(theta_rest)``. As ``d_b`` depends on ``b`` only through ``n_b``, grouping
+    the levels by count gives ``C' diag(1/d) C = sum_g G_g / d_g`` with
+    ``G_g = sum_{b: n_b = n_g} c_b c_b'`` computed once: each evaluation then costs
+    ``O(G q_r^2)`` for that product instead of ``O(q_b q_r^2)``. The grouped path is taken
+    when the distinct counts are few (at most a quarter of the levels) and their matrices
+    fit in :data:`GROUP_BUDGET`; otherwise the product is formed directly.
+    """
+
+    def __init__(self, stats: Stats, reml: bool, grouped: bool | None = None) -> None:
         self.s = stats
         self.reml = reml
         k = len(stats.levels)
@@ -121,41 +146,108 @@ class Profiled:
         self.counts_r = (np.concatenate([stats.counts[j] for j in self.rest]) if self.rest
                          else np.zeros(0))
         self.diag_idx = np.diag_indices(q_r)
+        self._setup_groups(grouped)
+        self._cache: dict[bytes, Solution] = {}
+
+    def _setup_groups(self, grouped: bool | None) -> None:
+        """Gram matrices ``G_g`` and ``C_g' Z_g'[y X]`` of the big factor's levels grouped by
+        their count, when that is the cheaper path (or when forced)."""
+        n_b = self.s.counts[self.big]
+        q_b, q_r = len(n_b), len(self.c_rr)
+        values, inverse = np.unique(n_b, return_inverse=True)
+        n_groups = len(values)
+        if grouped is None:
+            grouped = _GROUPED
+        if grouped is None:
+            grouped = (n_groups * q_r * q_r * 8 <= GROUP_BUDGET and 4 * n_groups <= q_b)
+        self.grouped = bool(grouped) and q_r > 0
+        if not self.grouped:
+            return
+        order = np.argsort(inverse, kind="stable")
+        edges = np.searchsorted(inverse[order], np.arange(n_groups + 1))
+        self.group_counts = values
+        self.group_gram = np.empty((n_groups, q_r, q_r))
+        self.group_zt = np.empty((n_groups, q_r, self.zt_b.shape[1]))
+        for g in range(n_groups):
+            rows = order[edges[g]:edges[g + 1]]
+            cg = self.c_br[rows]
+            self.group_gram[g] = cg.T @ cg
+            self.group_zt[g] = cg.T @ self.zt_b[rows]
 
     def _cross(self, k: int, m: int) -> np.ndarray:
         return self.s.cross[(k, m)] if k < m else self.s.cross[(m, k)].T
 
-    def solve(self, theta: np.ndarray, gradient: bool = False) -> Solution:
-        """Profiled deviance at ``theta`` (and its gradient when asked)."""
-        s = self.s
-        theta = np.asarray(theta, dtype=float)
-        tb = theta[self.big]
-        t_rest = theta[self.rest_factor]
-        d_b = tb * tb * s.counts[self.big] + 1.0                      # diagonal block
-        m_br = (tb * self.c_br) * t_rest[None, :]
-        m_rr = self.c_rr * np.outer(t_rest, t_rest)
-        m_rr[self.diag_idx] = self.counts_r * t_rest ** 2 + 1.0
-        schur = m_rr - m_br.T @ (m_br / d_b[:, None])
-        chol = None
-        logdet_l = float(np.log(d_b).sum())
-        if self.rest:
-            factor, info = linalg.lapack.dpotrf(schur, lower=1, clean=1)
-            if info != 0:  # pragma: no cover - S is positive definite (M = ... + I)
-                raise np.linalg.LinAlgError("Schur complement not positive definite")
-            chol = (factor, True)
-            logdet_l += 2.0 * float(np.log(np.diag(factor)).sum())
+    def _gram(self, tb2: float, power: int) -> np.ndarray:
+        """``C' diag(d^-power) C`` (``q_r x q_r``) with ``d = tb2 n_b + 1``."""
+        if self.grouped:
+            w = (tb2 * self.group_counts + 1.0) ** -power
+            return np.tensordot(w, self.group_gram, axes=1)
+        d = tb2 * self.s.counts[self.big] + 1.0
+        return self.c_br.T @ (self.c_br * (d ** -power)[:, None])
 
+    def _czt(self, tb2: float, d_b: np.ndarray) -> np.ndarray:
+        """``C' diag(1/d) Z_b'[y X]`` (``q_r x (p + 1)``)."""
+        if self.grouped:
+            return np.tensordot(1.0 / (tb2 * self.group_counts + 1.0), self.group_zt, axes=1)
+        return self.c_br.T @ (self.zt_b / d_b[:, None])
+
+    def _schur(self, t_rest: np.ndarray, tb2: float, k1: np.ndarray) -> np.ndarray:
+        """``M_rr - M_br' diag(1/d) M_br`` with ``k1 = C' diag(1/d) C``."""
+        schur = self.c_rr - tb2 * k1
+        schur *= t_rest[:, None]
+        schur *= t_rest[None, :]
+        schur[self.diag_idx] += self.counts_r * t_rest ** 2 + 1.0   # c_rr's diagonal is 0
+        return schur
+
+    def solve(self, theta: np.ndarray, gradient: bool = False) -> Solution:
+        """Profiled deviance at ``theta`` (and its gradient when asked).
+
+        The last few solutions are kept: asking again at the same theta returns the same
+        object (its arrays are read-only).
+        """
+        theta = np.array(theta, dtype=float)
+        key = theta.tobytes()
+        hit = self._cache.get(key)
+        if hit is not None and (hit.gradient is not None or not gradient):
+            return hit
+        sol = self._solve(theta, gradient)
+        for a in (sol.beta, sol.xtx_schur, sol.u, sol.gradient, sol.grad_logdet, sol.grad_r2):
+            if a is not None:
+                a.flags.writeable = False
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = sol
+        return sol
+
+    def _solve(self, theta: np.ndarray, gradient: bool) -> Solution:
+        s = self.s
+        tb = float(theta[self.big])
+        tb2 = tb * tb
+        t_rest = theta[self.rest_factor]
+        d_b = tb2 * s.counts[self.big] + 1.0                          # diagonal block
+        logdet_l = float(np.log(d_b).sum())
         # right-hand sides: Lambda Z' [y, X]
         rhs_b = tb * self.zt_b
         rhs_r = t_rest[:, None] * self.zt_r
+        factor = czt = k1 = None
+        if self.rest:
+            k1 = self._gram(tb2, 1)
+            factor, info = linalg.lapack.dpotrf(self._schur(t_rest, tb2, k1), lower=1,
+                                                clean=1)
+            if info != 0:  # pragma: no cover - S is positive definite (M = ... + I)
+                raise np.linalg.LinAlgError("Schur complement not positive definite")
+            logdet_l += 2.0 * float(np.log(np.diag(factor)).sum())
+            # M_br' diag(1/d) rhs_b = tb^2 T C' diag(1/d) Z_b'[y X]
+            czt = self._czt(tb2, d_b)
+            vr = linalg.cho_solve((factor, True), rhs_r - tb2 * t_rest[:, None] * czt,
+                                  check_finite=False)
+            cvr = self.c_br @ (t_rest[:, None] * vr)                  # C T vr
+            vb = (rhs_b - tb * cvr) / d_b[:, None]
+        else:
+            vr = rhs_r
+            cvr = np.zeros_like(rhs_b)
+            vb = rhs_b / d_b[:, None]
 
-        def msolve(cb: np.ndarray, cr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            vr = (linalg.cho_solve(chol, cr - m_br.T @ (cb / d_b[:, None]), check_finite=False)
-                  if chol is not None else cr)
-            vb = (cb - m_br @ vr) / d_b[:, None]
-            return vb, vr
-
-        vb, vr = msolve(rhs_b, rhs_r)
         cu = np.concatenate([rhs_b[:, 0], rhs_r[:, 0]])
         cx = np.vstack([rhs_b[:, 1:], rhs_r[:, 1:]])
         minv_cu = np.concatenate([vb[:, 0], vr[:, 0]])
@@ -176,14 +268,14 @@ class Profiled:
             dev = logdet_l + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
         grad = g_det = g_r2 = None
         if gradient:
-            g_det, g_r2 = self._gradient(theta, u, minv_cx, beta, xtx_schur, m_br, d_b, chol)
+            parts = _Parts(tb, t_rest, d_b, factor, k1, czt, vb, vr, cvr)
+            g_det, g_r2 = self._gradient(theta, beta, xtx_schur, parts)
             grad = g_det + (n - p if self.reml else n) * g_r2 / r2
         return Solution(float(dev), beta, xtx_schur, r2, u, logdet_l, logdet_rx, grad, g_det,
                         g_r2)
 
-    def _gradient(self, theta: np.ndarray, u: np.ndarray, w: np.ndarray, beta: np.ndarray,
-                  a: np.ndarray, m_br: np.ndarray, d_b: np.ndarray,
-                  chol: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+    def _gradient(self, theta: np.ndarray, beta: np.ndarray, a: np.ndarray,
+                  pt: _Parts) -> tuple[np.ndarray, np.ndarray]:
         """Analytic gradient of the profiled deviance.
 
         With ``M = Lambda Z'Z Lambda + I``, ``W = M^-1 Lambda Z'X`` and ``R`` the block row of
@@ -193,43 +285,62 @@ class Profiled:
         * ``d r^2 = -2 u_k' Z_k'(y - X beta - Z Lambda u)`` (envelope theorem);
         * ``d log|A| = tr(A^-1 dA)``, ``dA = -(X'Z_k W_k + W_k' Z_k'X) + W_k' H_k + H_k' W_k``,
           ``H_k = sum_j theta_j Z_k'Z_j W_j``.
+
+        For the big factor, ``tr((M^-1)_bb) = sum 1/d_b + tr(S^-1 K)`` with ``S`` the Schur
+        complement and ``K = tb^2 T C' diag(1/d^2) C T``. The products of ``C`` with the big
+        factor's blocks of ``W`` and ``u`` follow from those formed in the solve.
         """
         s = self.s
         k_all = len(s.levels)
-        blocks_u = self.unstack(u)
-        blocks_w = self._unstack_rows(w)
-        # diagonal blocks of M^-1: traces
+        tb, t_rest = pt.tb, pt.t_rest
+        # [W, u] per part: columns 1.. are W, column 0 is u
+        def wu(v: np.ndarray) -> np.ndarray:
+            return np.column_stack([v[:, 0] - v[:, 1:] @ beta, v[:, 1:]])
+
+        x_b = wu(pt.vb)
+        x_r = wu(pt.vr)
         tr_minv = np.zeros(k_all)
-        if chol is not None:
-            linv, _ = linalg.lapack.dtrtri(chol[0], lower=1)
-            diag_sinv = (linv ** 2).sum(axis=0)
+        extra = 0.0
+        h_b = tb * s.counts[self.big][:, None] * x_b
+        if self.rest:
+            sinv, info = linalg.lapack.dpotri(pt.factor, lower=1)
+            if info != 0:  # pragma: no cover - the factor is nonsingular
+                raise np.linalg.LinAlgError("Schur complement not invertible")
+            sinv = np.tril(sinv)
+            diag_sinv = np.diag(sinv).copy()
             for a_i, j in enumerate(self.rest):
                 tr_minv[j] = diag_sinv[self.offsets[a_i]:self.offsets[a_i + 1]].sum()
-            b = (m_br / d_b[:, None]).T                        # (q_r, q_b)
-            extra = float(((linv @ b) ** 2).sum())
+            if tb != 0.0:
+                k2 = self._gram(tb * tb, 2)
+                k2 *= t_rest[:, None]
+                k2 *= t_rest[None, :]
+                extra = tb * tb * (2.0 * float(np.sum(sinv * k2))
+                                   - float(diag_sinv @ np.diag(k2)))
+            # H for the big factor: tb n_b X_b + C T X_r, with C T vr from the solve
+            h_b += wu(pt.cvr)
+            # C' X_b from C' vb = tb C' diag(1/d) Z_b'[y X] - tb k1 T vr
+            ct_vb = tb * pt.czt - tb * (pt.k1 @ (t_rest[:, None] * pt.vr))
+            tx_r = t_rest[:, None] * x_r
+            h_r = (self.counts_r[:, None] * tx_r + self.c_rr @ tx_r + tb * wu(ct_vb))
         else:
-            extra = 0.0
-        tr_minv[self.big] = float((1.0 / d_b).sum()) + extra
+            h_r = np.zeros_like(x_r)
+        tr_minv[self.big] = float((1.0 / pt.d_b).sum()) + extra
         a_inv = np.linalg.inv(a)
         g_det = np.zeros(k_all)
         g_r2 = np.zeros(k_all)
+        x_parts = self._unstack_rows(np.vstack([x_b, x_r]))
+        h_parts = self._unstack_rows(np.vstack([h_b, h_r]))
         for k in range(k_all):
             tk = theta[k]
-            # H_k (for W and for u): sum_j theta_j Z_k'Z_j (.)_j
-            h_w = tk * s.counts[k][:, None] * blocks_w[k]
-            h_u = tk * s.counts[k] * blocks_u[k]
-            for j in range(k_all):
-                if j != k:
-                    c = self._cross(k, j)
-                    h_w = h_w + theta[j] * (c @ blocks_w[j])
-                    h_u = h_u + theta[j] * (c @ blocks_u[j])
+            u_k, w_k = x_parts[k][:, 0], x_parts[k][:, 1:]
+            h_u, h_w = h_parts[k][:, 0], h_parts[k][:, 1:]
             dlogm = 2.0 * (s.levels[k] - tr_minv[k]) / tk if tk > 0 else 0.0
             zres = s.zty[k] - s.ztx[k] @ beta - h_u
-            g_r2[k] = -2.0 * float(blocks_u[k] @ zres)
+            g_r2[k] = -2.0 * float(u_k @ zres)
             g_det[k] = dlogm
             if self.reml:
-                xw = s.ztx[k].T @ blocks_w[k]
-                wh = blocks_w[k].T @ h_w
+                xw = s.ztx[k].T @ w_k
+                wh = w_k.T @ h_w
                 da = -(xw + xw.T) + (wh + wh.T)
                 g_det[k] += float(np.sum(a_inv * da))
         return g_det, g_r2
@@ -239,21 +350,22 @@ class Profiled:
         of the spherical random effects, in units of the residual variance."""
         s = self.s
         theta = np.asarray(theta, dtype=float)
-        tb = theta[self.big]
+        tb = float(theta[self.big])
         t_rest = theta[self.rest_factor]
         d_b = tb * tb * s.counts[self.big] + 1.0
-        m_br = (tb * self.c_br) * t_rest[None, :]
         out = np.zeros(sum(s.levels))
         qb = s.levels[self.big]
         out[:qb] = 1.0 / d_b
         if self.rest:
-            m_rr = self.c_rr * np.outer(t_rest, t_rest)
-            m_rr[self.diag_idx] = self.counts_r * t_rest ** 2 + 1.0
-            schur = m_rr - m_br.T @ (m_br / d_b[:, None])
+            schur = self._schur(t_rest, tb * tb, self._gram(tb * tb, 1))
             factor, _ = linalg.lapack.dpotrf(schur, lower=1, clean=1)
-            linv, _ = linalg.lapack.dtrtri(factor, lower=1)
-            out[qb:] = (linv ** 2).sum(axis=0)
-            out[:qb] += ((linv @ (m_br / d_b[:, None]).T) ** 2).sum(axis=0)
+            sinv, _ = linalg.lapack.dpotri(factor, lower=1)
+            out[qb:] = np.diag(sinv)
+            if tb != 0.0:
+                # (M^-1)_bb = 1/d_b + tb^2 (T c_b)' S^-1 (T c_b) / d_b^2
+                z = linalg.solve_triangular(factor, (self.c_br * t_rest[None, :]).T,
+                                            lower=True, check_finite=False)
+                out[:qb] += tb * tb * (z ** 2).sum(axis=0) / d_b ** 2
         return self.unstack(out)
 
     def _unstack_rows(self, w: np.ndarray) -> list[np.ndarray]:
@@ -275,6 +387,21 @@ class Profiled:
         for a, j in enumerate(self.rest):
             out[j] = u[qb + self.offsets[a]: qb + self.offsets[a + 1]]
         return out
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """Intermediate results of one solve that the gradient reuses."""
+
+    tb: float
+    t_rest: np.ndarray
+    d_b: np.ndarray
+    factor: np.ndarray | None     # Cholesky factor (lower) of the Schur complement
+    k1: np.ndarray | None         # C' diag(1/d) C
+    czt: np.ndarray | None        # C' diag(1/d) Z_b'[y X]
+    vb: np.ndarray                # M^-1 Lambda Z'[y X], big factor's rows
+    vr: np.ndarray                # ... and the other rows
+    cvr: np.ndarray               # C T vr
 
 
 #: Largest absolute projected gradient of the deviance accepted as converged (lme4 checks
