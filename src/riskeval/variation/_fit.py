@@ -256,10 +256,9 @@ def grouping_factors(frame: pd.DataFrame, case: str, rater: str, office: str | N
     c_codes, c_levels = pd.factorize(frame[case], sort=True)
     factors.append(("case", c_codes, pd.Index(c_levels)))
     if office:
-        pair = pd.MultiIndex.from_arrays([frame[office], frame[rater]])
-        o_codes, o_levels = pd.factorize(pair, sort=True)
+        o_codes, o_levels = _pair_codes(frame[office], frame[rater])
         factors.append(("officer", o_codes,
-                        pd.MultiIndex.from_tuples(list(o_levels), names=[office, rater])))
+                        pd.MultiIndex.from_tuples(o_levels, names=[office, rater])))
         f_codes, f_levels = pd.factorize(frame[office], sort=True)
         factors.append(("office", f_codes, pd.Index(f_levels)))
     else:
@@ -563,3 +562,51 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
         boundary=boundary, notes=tuple(notes),
         random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
         variance_table=table, confidence=confidence)
+
+
+def _pair_codes(outer: pd.Series, inner: pd.Series) -> tuple[np.ndarray, list[tuple]]:
+    """0-based codes of the (outer, inner) pairs and the pairs themselves, in sorted order.
+
+    The order is that of the pairs as tuples (Python's comparison of the values, outer
+    first), which is what factorizing a MultiIndex of the two columns with ``sort=True``
+    gives; but the columns are factorized one at a time and their integer codes combined,
+    without building a tuple per row. Values that do not sort against each other (mixed
+    types) take the MultiIndex route.
+    """
+    try:
+        o_codes, o_values = _sorted_codes(outer)
+        i_codes, i_values = _sorted_codes(inner)
+    except TypeError:
+        pair = pd.MultiIndex.from_arrays([outer, inner])
+        codes, levels = pd.factorize(pair, sort=True)
+        return codes, list(levels)
+    n_inner = len(i_values)
+    key = o_codes.astype(np.int64) * n_inner + i_codes
+    size = len(o_values) * n_inner
+    if size <= max(4 * len(key), 1 << 20):
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        used = np.flatnonzero(present)
+        rank = np.cumsum(present) - 1
+        codes = rank[key]
+    else:
+        used, codes = np.unique(key, return_inverse=True)
+    # one row per pair, to take its values from the columns as a MultiIndex would
+    rows = np.empty(len(used), dtype=np.intp)
+    rows[codes[::-1]] = np.arange(len(key) - 1, -1, -1)
+    sample = pd.MultiIndex.from_arrays([outer.iloc[rows], inner.iloc[rows]])
+    return codes.astype(np.intp), list(sample)
+
+
+def _sorted_codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a column's values ranked in Python's order of the values themselves (for a
+    categorical: of its categories' values, not the declared order); TypeError when the values
+    do not sort against each other."""
+    codes, uniques = pd.factorize(col)
+    values = np.asarray(uniques, dtype=object)
+    if pd.api.types.infer_dtype(values, skipna=False) in ("mixed", "mixed-integer"):
+        raise TypeError("mixed types")
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return rank[codes], values[order]
