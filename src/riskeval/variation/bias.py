@@ -66,18 +66,25 @@ def _levels(frame: pd.DataFrame, a: str, b: str, categories: Any
     return ca, cb, cats_a
 
 
-def _cluster_se(contributions: np.ndarray, cluster: np.ndarray) -> float:
+def _cluster_codes(values: Any) -> np.ndarray:
+    """Clusters as 0-based integer codes (coded once for a table; missing is a cluster of
+    its own, as factorizing per group made it before)."""
+    return pd.factorize(np.asarray(values), use_na_sentinel=False)[0]
+
+
+def _cluster_se(contributions: np.ndarray, codes: np.ndarray) -> float:
     """CR1 standard error of a sum of per-observation contributions (influence terms):
-    ``sqrt(g/(g-1) * sum over clusters of (sum of contributions)^2)``."""
-    codes, uniq = pd.factorize(cluster)
-    g = len(uniq)
-    sums = np.bincount(codes, weights=contributions, minlength=g)
+    ``sqrt(g/(g-1) * sum over clusters of (sum of contributions)^2)``, with ``g`` the
+    clusters present; ``codes`` from :func:`_cluster_codes`."""
+    sums = np.bincount(codes, weights=contributions)
+    g = int(np.count_nonzero(np.bincount(codes)))
     return math.sqrt(g / max(g - 1, 1) * float(sums @ sums))
 
 
 def _mean_ci(y: np.ndarray, cluster: np.ndarray | None, level: float,
              bounded: bool) -> tuple[float, float, float, float]:
-    """Mean, SE and interval: Wilson for independent 0/1 data, else cluster-robust (CR1)."""
+    """Mean, SE and interval: Wilson for independent 0/1 data, else cluster-robust (CR1) with
+    clusters given by their :func:`_cluster_codes`."""
     n = len(y)
     m = float(y.mean())
     z = stats.norm.ppf(0.5 + level / 2)
@@ -90,7 +97,7 @@ def _mean_ci(y: np.ndarray, cluster: np.ndarray | None, level: float,
             lo, hi = wilson_interval(float(y.sum()), n, level)
             return m, se, float(lo), float(hi)
         return m, se, m - z * se, m + z * se
-    if pd.unique(cluster).size < 2:
+    if cluster.min() == cluster.max():  # one cluster
         return m, math.nan, math.nan, math.nan
     se = _cluster_se((y - m) / n, cluster)
     lo, hi = m - z * se, m + z * se
@@ -186,7 +193,7 @@ def directional(data: pd.DataFrame | Ratings, *, rating: str | None = None,
         bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
         groups += [(key, rows_ok[order[bounds[g]:bounds[g + 1]]])
                    for g, key in enumerate(keys)]
-    cl = data[cluster].to_numpy() if cluster is not None else None
+    cl = _cluster_codes(data[cluster]) if cluster is not None else None
     if cl is None:  # independent ratings: every group's counts and intervals at once
         out = _directional_counts(r - ref, groups, confidence)
         out.index.name = by or "group"
@@ -375,7 +382,7 @@ def anchoring(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     same = (frame["o"].shift() == frame["o"]) & (frame["c"].shift() == frame["c"])
     dr = (frame["r"] - frame["r"].shift())[same].to_numpy()
     de = (frame["e"] - frame["e"].shift())[same].to_numpy()
-    off = frame["o"][same].to_numpy()
+    off = _cluster_codes(frame["o"][same])
     keep = ~np.isnan(de)
     dr, de, off = dr[keep], de[keep], off[keep]
     if len(dr) == 0:
@@ -475,7 +482,7 @@ def overrides(data: pd.DataFrame | Ratings, *, original: str, rating: str | None
     if by is not None:
         keys = data[by].to_numpy()
         groups += [(k, ok & (keys == k)) for k in pd.unique(keys[ok])]
-    cl = data[cluster].to_numpy() if cluster is not None else None
+    cl = _cluster_codes(data[cluster]) if cluster is not None else None
     rows = []
     for key, mask in groups:
         d = after[mask] - before[mask]
