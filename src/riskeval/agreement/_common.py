@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -97,6 +98,13 @@ def checked_interval(name: str, estimate: float, interval: tuple[float, float],
     return (np.nan, np.nan), note
 
 
+@functools.lru_cache(maxsize=1024)
+def _quantile(p: float, df: float | None) -> float:
+    """The normal (``df`` None) or Student t quantile: the coefficients of one table share
+    their degrees of freedom, and each quantile is computed once."""
+    return stats.norm.ppf(p) if df is None else stats.t.ppf(p, df)
+
+
 def finish(
     name: str,
     stat: BatchedStat,
@@ -164,8 +172,7 @@ def finish(
                        f"cases and 3 raters)" if resample == "cases+raters" else
                        f"the {se_method} is undefined on these data (too few cases)")
         else:
-            crit = stats.norm.ppf(0.5 + confidence / 2) if df is None else stats.t.ppf(
-                0.5 + confidence / 2, df)
+            crit = _quantile(0.5 + confidence / 2, df)
             interval = (estimate - crit * se, estimate + crit * se)
             why_nan = f"the t quantile is undefined with df={df} (too few cases)"
     elif method == "none" or not np.isfinite(estimate):

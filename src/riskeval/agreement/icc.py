@@ -379,24 +379,24 @@ def _f_table(values: dict[str, float], bms: float, jms: float, ems: float, wms: 
              n: int, k: int, confidence: float, r0: float = 0.0) -> pd.DataFrame:
     """F tests and McGraw & Wong (1996) intervals for the six forms."""
     alpha = 1 - confidence
-    f_crit = stats.f.ppf
     df1, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)
-    # one-way (ICC1, ICC1k)
-    f1 = bms / wms
-    fl1 = f1 / f_crit(1 - alpha / 2, df1, df_w)
-    fu1 = f1 * f_crit(1 - alpha / 2, df_w, df1)
-    # two-way, consistency (ICC3, ICC3k)
-    f3 = bms / ems
-    fl3 = f3 / f_crit(1 - alpha / 2, df1, df_e)
-    fu3 = f3 * f_crit(1 - alpha / 2, df_e, df1)
     # two-way, absolute agreement (ICC2, ICC2k): Satterthwaite degrees of freedom
     r2 = values["ICC2"]
     fj = jms / ems
     vn = (k - 1) * (n - 1) * (k * r2 * fj + n * (1 + (k - 1) * r2) - k * r2) ** 2
     vd = (n - 1) * k**2 * r2**2 * fj**2 + (n * (1 + (k - 1) * r2) - k * r2) ** 2
     v = vn / vd
-    fu = f_crit(1 - alpha / 2, n - 1, v)
-    fl = f_crit(1 - alpha / 2, v, n - 1)
+    # the six F quantiles in one (elementwise) call
+    crit1, crit1u, crit3, crit3u, fu, fl = stats.f.ppf(
+        1 - alpha / 2, [df1, df_w, df1, df_e, n - 1, v], [df_w, df1, df_e, df1, v, n - 1])
+    # one-way (ICC1, ICC1k)
+    f1 = bms / wms
+    fl1 = f1 / crit1
+    fu1 = f1 * crit1u
+    # two-way, consistency (ICC3, ICC3k)
+    f3 = bms / ems
+    fl3 = f3 / crit3
+    fu3 = f3 * crit3u
     lo2 = n * (bms - fu * ems) / (fu * (k * jms + (k * n - k - n) * ems) + n * bms)
     hi2 = n * (fl * bms - ems) / (k * jms + (k * n - k - n) * ems + n * fl * bms)
     if ems == 0:  # no residual: raters are perfectly consistent
