@@ -206,7 +206,7 @@ def test_column_names_need_data_and_must_exist():
     frame = pd.DataFrame({"recid": [0, 1], "flag": [1, 1], "office": ["a", "b"]})
     with pytest.raises(RiskevalError, match=r"no data= DataFrame"):
         error_rates("recid", "flag", "office")
-    with pytest.raises(RiskevalError, match=r"the y column 'recidd' is not in data.*'recid'"):
+    with pytest.raises(RiskevalError, match=r"the y column 'recidd' is not in the table.*'recid'"):
         error_rates("recidd", "flag", "office", data=frame)
 
 

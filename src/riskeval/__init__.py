@@ -45,8 +45,8 @@ from .world import World, mechanism_effects, simulate
 
 __all__ = [
     "RISK_LEVELS",
-    "Ratings",
     "DegenerateDataWarning",
+    "Ratings",
     "RiskevalError",
     "RiskevalWarning",
     "World",

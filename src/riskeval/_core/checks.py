@@ -7,6 +7,7 @@ and what was expected.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from collections.abc import Sequence
@@ -17,8 +18,8 @@ import pandas as pd
 
 from ..errors import RiskevalError, RiskevalTypeError
 
-__all__ = ["check_binary", "check_choice", "check_confidence", "check_probability",
-           "check_whole"]
+__all__ = ["as_values", "check_binary", "check_choice", "check_columns", "check_confidence",
+           "check_probability", "check_whole", "suggest_column"]
 
 
 def check_confidence(confidence: Any) -> float:
@@ -79,14 +80,84 @@ def _row(values: pd.Series, pos: int) -> str:
     return f"row {label!r}" if not isinstance(values.index, pd.RangeIndex) else f"row {pos}"
 
 
-def _series(values: Any, name: str) -> pd.Series:
+def suggest_column(name: Any, columns: Sequence[Any]) -> str:
+    """A hint for a column name that is not in a table: the closest name there (by spelling,
+    or differing only in case), and the names present.
+
+    Examples
+    --------
+    >>> suggest_column("ofice", ["case", "officer", "office"])
+    " Did you mean 'office'? Columns present: 'case', 'officer', 'office'."
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in columns], n=1, cutoff=0.5)
+    if not close:
+        low = {str(c).lower(): str(c) for c in columns}
+        if str(name).lower() in low:
+            close = [low[str(name).lower()]]
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"{hint} Columns present: {', '.join(map(repr, map(str, columns)))}."
+
+
+def check_columns(frame: pd.DataFrame, roles: dict[str, Any]) -> None:
+    """Every column named (``{role: column}``; None = not used) is in ``frame``, and no
+    column serves two roles; else an error naming the role, the column and the closest name.
+
+    Examples
+    --------
+    >>> check_columns(pd.DataFrame(columns=["case", "officer"]), {"rater": "officer"})
+    """
+    for role, col in roles.items():
+        if col is None:
+            continue
+        if col not in frame.columns:
+            raise RiskevalError(
+                f"the {role} column {col!r} is not in the table."
+                f"{suggest_column(col, frame.columns)}")
+    used = [c for c in roles.values() if c is not None]
+    if len(set(used)) != len(used):
+        raise RiskevalError(
+            f"the same column is given for two roles: {roles!r}; each role needs its own column"
+        )
+
+
+def as_values(values: Any, name: str, data: pd.DataFrame | None = None) -> pd.Series:
+    """One input as a Series: a column of ``data`` named by a string, or the values
+    themselves (a Series, array, list, Categorical or one-column DataFrame).
+
+    Examples
+    --------
+    >>> as_values([1, 0, 1], "y").tolist()
+    [1, 0, 1]
+    >>> as_values("y", "y", pd.DataFrame({"y": [0, 1]})).tolist()
+    [0, 1]
+    """
+    if isinstance(values, str):
+        if data is None:
+            raise RiskevalError(f"{name}={values!r} is a column name, but no data= DataFrame "
+                                f"was given; pass data=your_frame or pass the values themselves")
+        if not isinstance(data, pd.DataFrame):
+            raise RiskevalTypeError(f"data= must be a pandas DataFrame, not "
+                                    f"{type(data).__name__}")
+        check_columns(data, {name: values})
+        return data[values]
     if isinstance(values, pd.Series):
         return values
+    if isinstance(values, pd.Categorical | pd.Index):
+        return pd.Series(values)
     if isinstance(values, pd.DataFrame):
-        raise RiskevalTypeError(f"{name} must be one column of values, not a table")
-    arr = np.asarray(values, dtype=object)
+        if values.shape[1] != 1:
+            raise RiskevalError(f"{name} is a table with {values.shape[1]} columns; expected "
+                                "one column (a Series), an array, or a column name with data=")
+        return values.iloc[:, 0]
+    if values is None or np.isscalar(values):
+        raise RiskevalError(f"{name} must be an array, a Series or a column name; got "
+                            f"{values!r}")
+    arr = values if isinstance(values, np.ndarray) else np.asarray(values, dtype=object)
     if arr.ndim != 1:
-        raise RiskevalError(f"{name} must be one value per case (1-D); got shape {arr.shape}")
+        raise RiskevalError(f"{name} has shape {arr.shape}; expected a 1-D array, one value "
+                            "per case")
+    if not isinstance(values, np.ndarray):
+        arr = pd.Series(list(values)).infer_objects().to_numpy()
     return pd.Series(arr)
 
 
@@ -117,7 +188,7 @@ def check_binary(values: Any, name: str, *, missing: str = "error",
     >>> check_binary([1, None], "reconvicted", missing="keep")
     array([ 1., nan])
     """
-    series = _series(values, name)
+    series = as_values(values, name)
     if n is not None and len(series) != n:
         raise RiskevalError(f"{name} has {len(series)} values; expected {n} (one per case, in "
                             "the same order)")
@@ -164,7 +235,7 @@ def check_probability(values: Any, name: str) -> np.ndarray:
     >>> check_probability([0.2, 1.0], "p")
     array([0.2, 1. ])
     """
-    series = _series(values, name)
+    series = as_values(values, name)
     num = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
     bad = ~((num >= 0) & (num <= 1))
     if bad.any():

@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.checks import check_whole
+from .._core.checks import check_columns, check_whole
 from .._core.results import TableResult
 from .._core.seeds import spawn
-from ..data.ratings import Ratings, _check_columns, _validate, columns_of
+from ..data.ratings import Ratings, _validate, columns_of
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["by_group"]
@@ -96,7 +96,7 @@ def by_group(
     data, cols = columns_of(data, ("case", "rater", "rating"), case=case, rater=rater,
                             rating=rating)
     case, rater, rating = cols["case"], cols["rater"], cols["rating"]
-    _check_columns(data, {f"group {g!r}": g for g in groups})
+    check_columns(data, {f"group {g!r}": g for g in groups})
     for g in groups:
         if data[g].isna().any():
             raise RiskevalError(

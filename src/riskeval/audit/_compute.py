@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_columns
 from .._core.results import Result
 from ..agreement import agreement_summary
 from ..agreement.pairwise import PairwiseAgreement, pairwise_agreement
 from ..data.ratings import (
     Ratings,
-    _check_columns,
     _encode_categorical,
     _numbers,
     columns_of,
@@ -459,7 +459,7 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
                               occasion=occasion)
     case, rater, rating = cols["case"], cols["rater"], cols["rating"]
     office, reference, occasion = cols["office"], cols["reference"], cols["occasion"]
-    _check_columns(source, {"case": case, "rater": rater, "rating": rating, "office": office,
+    check_columns(source, {"case": case, "rater": rater, "rating": rating, "office": office,
                             "reference": reference, "occasion": occasion,
                             "original": original, "year": year})
     checked = Ratings.__new__(Ratings)  # what the checks notice goes into the notes

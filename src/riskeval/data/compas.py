@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import suggest_column
 from .._core.results import SeriesResult
 from ..errors import RiskevalError
-from .ratings import _suggest
 
 __all__ = [
     "BANDS",
@@ -177,7 +177,7 @@ def _plain(value: Any) -> Any:
 def _validate(frame: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
-        hint = _suggest(missing[0], frame.columns)
+        hint = suggest_column(missing[0], frame.columns)
         raise RiskevalError(f"the COMPAS file lacks the required column(s) "
                             f"{', '.join(map(repr, missing))}.{hint}")
     out = frame.copy()

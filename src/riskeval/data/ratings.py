@@ -15,7 +15,6 @@ column, rows or values at fault and what was expected.
 from __future__ import annotations
 
 import codecs
-import difflib
 import html
 import os
 import re
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import check_columns
 from .._core.results import Result
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning, has_option, option
 
@@ -362,31 +362,6 @@ class WideRatings(Result):
             dtype = pd.CategoricalDtype(list(cats), ordered=self.ordered)
             return out.astype(dtype)
         return pd.DataFrame(self.values, index=self.cases, columns=self.raters)
-
-
-def _suggest(name: str, columns: Sequence[str]) -> str:
-    close = difflib.get_close_matches(str(name), [str(c) for c in columns], n=1, cutoff=0.5)
-    if not close:
-        low = {str(c).lower(): str(c) for c in columns}
-        if str(name).lower() in low:
-            close = [low[str(name).lower()]]
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"{hint} Columns present: {', '.join(map(repr, map(str, columns)))}."
-
-
-def _check_columns(frame: pd.DataFrame, roles: dict[str, str | None]) -> None:
-    for role, col in roles.items():
-        if col is None:
-            continue
-        if col not in frame.columns:
-            raise RiskevalError(
-                f"the {role} column {col!r} is not in the table.{_suggest(col, frame.columns)}"
-            )
-    used = [c for c in roles.values() if c is not None]
-    if len(set(used)) != len(used):
-        raise RiskevalError(
-            f"the same column is given for two roles: {roles!r}; each role needs its own column"
-        )
 
 
 def _rows(index: Sequence, offset: int = 2, *, lines: bool = True) -> str:
@@ -988,7 +963,7 @@ def columns_of(data: Any, need: Sequence[str] = (), **given: str | None
         raise RiskevalError(
             f"give the column of the {', '.join(missing)}: "
             f"{', '.join(k + '=' for k in missing)}{where}")
-    _check_columns(frame, cols)
+    check_columns(frame, cols)
     return frame, cols
 
 
@@ -1626,3 +1601,6 @@ def _check_wide(wide: WideRatings) -> None:
         raise RiskevalError(
             "fewer than two cases have any ratings; agreement needs at least two cases"
         )
+
+
+_check_columns = check_columns  # for modules not yet moved to riskeval._core.checks

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.checks import check_binary, check_confidence
-from ..data.ratings import RISK_LEVELS, _py, _rows, _suggest, level_codes
+from .._core.checks import check_binary, check_columns, check_confidence
+from ..data.ratings import RISK_LEVELS, _py, _rows, level_codes
 from ..errors import RiskevalError
 
 _SHOW = 5  # how many offending values or rows a message lists
@@ -217,10 +217,7 @@ def _frame(X: Any, what: str = "X") -> pd.DataFrame:
 
 
 def _column(frame: pd.DataFrame, col: Any, role: str) -> pd.Series:
-    if col not in frame.columns:
-        raise RiskevalError(
-            f"the {role} column {col!r} is not in the table.{_suggest(col, frame.columns)}"
-        )
+    check_columns(frame, {role: col})
     return frame[col]
 
 

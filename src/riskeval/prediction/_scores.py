@@ -16,7 +16,7 @@ from scipy import special, stats
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.exceptions import NotFittedError
 
-from ..data.ratings import _suggest
+from .._core.checks import suggest_column
 from ..errors import DegenerateDataWarning, RiskevalError
 from ._common import (
     _check_C,
@@ -557,7 +557,7 @@ class FixedScore(ClassifierMixin, TransformerMixin, BaseEstimator):
             return _numeric(frame, term, "term")
         raise RiskevalError(
             f"term {term!r} is neither a column of the table nor declared in transforms."
-            f"{_suggest(term, frame.columns)}"
+            f"{suggest_column(term, frame.columns)}"
         )
 
     def _linear(self, X: Any) -> np.ndarray:

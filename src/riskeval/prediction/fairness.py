@@ -67,10 +67,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.checks import as_values
 from .._core.checks import check_confidence as _check_confidence
 from .._core.intervals import newcombe_difference, wilson_interval
 from .._core.results import Result
-from ..data.ratings import _suggest
 from ..errors import DegenerateDataWarning, RiskevalError
 from ._common import _outcome
 
@@ -100,38 +100,6 @@ def _z(confidence: float) -> float:
 # ---------------------------------------------------------------------------------------------
 # input handling
 # ---------------------------------------------------------------------------------------------
-
-
-def _as_series(arg: Any, name: str, data: pd.DataFrame | None) -> pd.Series:
-    """One input as a Series: a column of ``data`` named by a string, or an array / Series."""
-    if isinstance(arg, str):
-        if data is None:
-            raise RiskevalError(f"{name}={arg!r} is a column name, but no data= DataFrame was "
-                                f"given; pass data=your_frame or pass the values themselves")
-        if not isinstance(data, pd.DataFrame):
-            raise RiskevalError(f"data= must be a pandas DataFrame, not {type(data).__name__}")
-        if arg not in data.columns:
-            raise RiskevalError(f"the {name} column {arg!r} is not in data."
-                                f"{_suggest(arg, data.columns)}")
-        return data[arg]
-    if isinstance(arg, pd.Series):
-        return arg
-    if isinstance(arg, pd.Categorical | pd.Index):
-        return pd.Series(arg)
-    if isinstance(arg, pd.DataFrame):
-        if arg.shape[1] != 1:
-            raise RiskevalError(f"{name} is a DataFrame with {arg.shape[1]} columns; expected one "
-                                "column (a Series), an array, or a column name with data=")
-        return arg.iloc[:, 0]
-    if arg is None or np.isscalar(arg):
-        raise RiskevalError(f"{name} must be an array, a Series or a column name; got {arg!r}")
-    values = np.asarray(arg, dtype=object) if not isinstance(arg, np.ndarray) else arg
-    if values.ndim != 1:
-        raise RiskevalError(f"{name} has shape {values.shape}; expected a 1-D array, one value "
-                            "per person")
-    if not isinstance(arg, np.ndarray):
-        values = pd.Series(list(arg)).infer_objects().to_numpy()
-    return pd.Series(values)
 
 
 def _same_length(named: dict[str, pd.Series]) -> int:
@@ -411,9 +379,9 @@ def error_rates(y: Any, predicted_positive: Any, groups: Any, confidence: float 
     0.5
     """
     level = _check_confidence(confidence)
-    s_y = _as_series(y, "y", data)
-    s_p = _as_series(predicted_positive, "predicted_positive", data)
-    s_g = _as_series(groups, "groups", data)
+    s_y = as_values(y, "y", data)
+    s_p = as_values(predicted_positive, "predicted_positive", data)
+    s_g = as_values(groups, "groups", data)
     _same_length({"y": s_y, "predicted_positive": s_p, "groups": s_g})
     yy = _outcome(s_y, "y")
     pp = _outcome(s_p, "predicted_positive")
@@ -624,9 +592,9 @@ def calibration_within_groups(y: Any, band_or_score: Any, groups: Any,
     import statsmodels.api as sm
 
     level = _check_confidence(confidence)
-    s_y = _as_series(y, "y", data)
-    s_b = _as_series(band_or_score, "band_or_score", data)
-    s_g = _as_series(groups, "groups", data)
+    s_y = as_values(y, "y", data)
+    s_b = as_values(band_or_score, "band_or_score", data)
+    s_g = as_values(groups, "groups", data)
     _same_length({"y": s_y, "band_or_score": s_b, "groups": s_g})
     yy = _outcome(s_y, "y").astype(float)
     bcodes, blabels = _band_codes(s_b, "band_or_score", order, bins)
@@ -811,9 +779,9 @@ def score_auc_by_group(y: Any, score: Any, groups: Any, confidence: float = 0.95
     from sklearn.metrics import roc_auc_score
 
     level = _check_confidence(confidence)
-    s_y = _as_series(y, "y", data)
-    s_s = _as_series(score, "score", data)
-    s_g = _as_series(groups, "groups", data)
+    s_y = as_values(y, "y", data)
+    s_s = as_values(score, "score", data)
+    s_g = as_values(groups, "groups", data)
     _same_length({"y": s_y, "score": s_s, "groups": s_g})
     yy = _outcome(s_y, "y")
     ss = _numeric_score(s_s, "score")

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.checks import check_columns
 from .._core.results import Result, SeriesResult, TableResult
-from ..data.ratings import _check_columns
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ._cox import cox_fit
 
@@ -37,7 +37,7 @@ def _table(frame: pd.DataFrame, title: str) -> TableResult:
 def _frame(data: Any, roles: dict[str, str | None]) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise RiskevalTypeError(f"expected a pandas DataFrame; got {type(data).__name__}")
-    _check_columns(data, roles)
+    check_columns(data, roles)
     return data
 
 

@@ -56,12 +56,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.checks import check_binary, check_confidence, check_whole
+from .._core.checks import check_binary, check_columns, check_confidence, check_whole
 from .._core.results import Result
 from .._core.seeds import rng as make_rng
 from ..agreement.categorical import _Alpha, _Categorical, _IntervalAlpha
 from ..agreement.icc import _icc_values, _mean_squares
-from ..data.ratings import Ratings, _check_columns, as_ratings, columns_of
+from ..data.ratings import Ratings, as_ratings, columns_of
 from ..errors import RiskevalError
 
 __all__ = ["CohortComparison", "compare_cohorts", "compare_icc", "compare_outcomes"]
@@ -592,7 +592,7 @@ def compare_outcomes(data: pd.DataFrame, *, cohort: str, officer: str, outcome: 
     ('reconviction rate', -0.16)
     """
     _check_in_range(n_boot, n_perm, confidence)
-    _check_columns(data, {"cohort": cohort, "officer": officer, "outcome": outcome,
+    check_columns(data, {"cohort": cohort, "officer": officer, "outcome": outcome,
                           "expected": expected})
     frame = data[[cohort, officer, outcome] + ([expected] if expected else [])]
     miss = frame[officer].isna().to_numpy()
