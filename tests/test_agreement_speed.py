@@ -303,3 +303,114 @@ def test_summary_of_a_long_table_with_labels(seed: int) -> None:
         if name != "Percent agreement":
             np.testing.assert_allclose([row["ci_low"], row["ci_high"]], res.ci, **TOL)
         np.testing.assert_allclose(row["estimate"], res.estimate, **TOL)
+
+
+# -- the ICC's F table -----------------------------------------------------------------------
+def _reference_f_quantiles(n: int, k: int, confidence: float, ems: float, jms: float,
+                           r2: float) -> list[float]:
+    """The six F quantiles of the ICC intervals, one scalar call each."""
+    from scipy import stats
+
+    alpha = 1 - confidence
+    df1, df_w, df_e = n - 1, n * (k - 1), (n - 1) * (k - 1)
+    fj = jms / ems
+    vn = (k - 1) * (n - 1) * (k * r2 * fj + n * (1 + (k - 1) * r2) - k * r2) ** 2
+    vd = (n - 1) * k**2 * r2**2 * fj**2 + (n * (1 + (k - 1) * r2) - k * r2) ** 2
+    v = vn / vd
+    q = 1 - alpha / 2
+    return [stats.f.ppf(q, df1, df_w), stats.f.ppf(q, df_w, df1), stats.f.ppf(q, df1, df_e),
+            stats.f.ppf(q, df_e, df1), stats.f.ppf(q, n - 1, v), stats.f.ppf(q, v, n - 1)]
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_icc_table_equals_scalar_f_calls(seed: int) -> None:
+    """The ICC intervals and tests from vectorised F calls equal one scalar call each."""
+    from scipy import stats
+
+    x = _design(seed)
+    x = x[np.isfinite(x).all(axis=1)]
+    if x.shape[0] < 2:
+        x = np.vstack([x, [[1.0] * x.shape[1], [2.0] * x.shape[1]]])
+    confidence = (0.95, 0.9, 0.99)[seed % 3]
+    r0 = (0.0, 0.3)[seed % 2]
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore")
+        res = rv.icc(x, confidence=confidence, r0=r0, ci=None)
+        full = rv.icc(x, confidence=confidence, r0=r0)
+        ms = res.mean_squares
+        n, k = res.n_cases, res.n_raters
+        bms, jms, ems = ms["BMS"], ms["JMS"], ms["EMS"]
+        crit = _reference_f_quantiles(n, k, confidence, ems, jms, res.table.loc["ICC2", "ICC"])
+        table = res.table
+        for form in table.index:
+            f, d1, d2 = table.loc[form, ["F", "df1", "df2"]]
+            np.testing.assert_allclose(table.loc[form, "pval"], stats.f.sf(f, d1, d2), **TOL)
+        # ICC1 and ICC3 limits from the quantiles
+        for form, within, (lo_q, hi_q) in (("ICC1", ms["WMS"], crit[:2]),
+                                           ("ICC3", ems, crit[2:4])):
+            F = bms / within
+            lo, hi = F / lo_q, F * hi_q
+            want = [1.0 if np.isinf(v) else (v - 1) / (v + k - 1) for v in (lo, hi)]
+            got = full.table.loc[form, ["ci_low", "ci_high"]].to_numpy(float)
+            est = full.table.loc[form, "ICC"]
+            if np.isfinite(got).all() and np.isfinite(est):
+                np.testing.assert_allclose(got, np.clip(want, min(want[0], est),
+                                                        max(want[1], est)), **TOL)
+    assert np.isnan(res.table[["ci_low", "ci_high"]].to_numpy()).all()
+
+
+# -- funnel ----------------------------------------------------------------------------------
+def _funnel_frame(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n_groups = int(rng.integers(2, 9))
+    rows = int(rng.integers(40, 400))
+    group = rng.integers(0, n_groups, rows)
+    officer = rng.integers(0, int(rng.integers(2, 25)), rows)      # shared across groups
+    p = rng.uniform(0.1, 0.6, 30)[officer]
+    frame = pd.DataFrame({"office": [f"office {g}" for g in group],
+                          "officer": officer, "high": rng.random(rows) < p})
+    frame["high"] = frame["high"].astype("boolean")
+    frame.loc[rng.random(rows) < 0.1, "high"] = pd.NA                # some outcomes missing
+    if seed % 3 == 1:
+        frame["officer"] = frame["officer"].map(lambda o: f"o{o}").astype("category")
+    elif seed % 3 == 2:
+        frame["office"] = frame["office"].astype("category")
+        frame["officer"] = frame["officer"].map(lambda o: f"officer {o}")
+    return frame
+
+
+def _design_effects_by_groupby(frame: pd.DataFrame) -> tuple[pd.Series, float]:
+    """Kish design effects by office and the ICC, from pandas groupby sums (the nested
+    one-way ANOVA of the funnel's documentation)."""
+    kept = frame[frame["high"].notna()].assign(y=lambda d: d["high"].astype(float))
+    cl = kept.groupby(["office", "officer"], observed=True)["y"].agg(["size", "sum"])
+    gr = kept.groupby("office", observed=True)["y"].agg(["size", "sum"])
+    m, e = cl["size"].astype(float), cl["sum"]
+    total, n_clusters, n_groups = m.sum(), len(cl), len(gr)
+    ss_within = (e - e ** 2 / m).sum()
+    ss_between = (e ** 2 / m).sum() - (gr["sum"] ** 2 / gr["size"]).sum()
+    ms_w = ss_within / (total - n_clusters)
+    ms_b = ss_between / (n_clusters - n_groups)
+    sum_m2 = (m ** 2).groupby(level="office", observed=True).sum()
+    n0 = (total - (sum_m2 / gr["size"]).sum()) / (n_clusters - n_groups)
+    var_b = (ms_b - ms_w) / n0
+    rho = 0.0 if var_b + ms_w <= 0 else max(0.0, var_b / (var_b + ms_w))
+    return 1.0 + rho * (sum_m2 / gr["size"] - 1.0), rho
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_funnel_design_effects_equal_a_groupby(seed: int) -> None:
+    from riskeval.variation.funnel import funnel
+
+    frame = _funnel_frame(seed)
+    res = funnel(frame, group="office", outcome="high", cluster="officer")
+    deff, rho = _design_effects_by_groupby(frame)
+    table = res.table
+    deff.index = deff.index.astype(str)
+    np.testing.assert_allclose(table["deff"].to_numpy(),
+                               deff.reindex(table.index.astype(str)).to_numpy(), **TOL)
+    np.testing.assert_allclose(res.cluster_icc, rho, **TOL)
+    counts = frame[frame["high"].notna()].groupby("office", observed=True)["high"]
+    np.testing.assert_array_equal(table["n"].to_numpy(), counts.size().to_numpy())
+    np.testing.assert_array_equal(table["events"].to_numpy(), counts.sum().to_numpy())
+    np.testing.assert_allclose(table["n_eff"], table["n"] / table["deff"], **TOL)
