@@ -174,7 +174,7 @@ def test_same_seed_same_data_and_bad_parameters():
 def test_user_data_errors_are_named(cox_data):
     bad = cox_data.assign(event=cox_data["event"].astype(object))
     bad.loc[3, "event"] = "yes"
-    with pytest.raises(RiskevalError, match="column 'event' row 3 holds 'yes'"):
+    with pytest.raises(RiskevalError, match="column 'event' has the value 'yes' at row 3"):
         sk.skill_effect(bad)
     with pytest.raises(RiskevalError, match="time column 'days' is not"):
         sk.skill_effect(cox_data, time="days")

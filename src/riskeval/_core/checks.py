@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["as_values", "check_binary", "check_choice", "check_columns", "check_confidence",
-           "check_probability", "check_whole", "suggest_column"]
+           "check_probability", "check_whole", "name_row", "suggest_column"]
 
 
 def check_confidence(confidence: Any) -> float:
@@ -75,9 +75,25 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def name_row(index: pd.Index, pos: int) -> str:
+    """Row ``pos`` (by position) as an error message names it: by its position when the
+    index is the default one, else by its label (what ``.loc`` takes) and its position.
+
+    Examples
+    --------
+    >>> name_row(pd.RangeIndex(5), 3)
+    'row 3'
+    >>> name_row(pd.Index([101, 102, 103]), 2)
+    'row 103 (position 2)'
+    """
+    label = _plain(index[pos])
+    if isinstance(label, int | np.integer) and label == pos:
+        return f"row {pos}"
+    return f"row {label!r} (position {pos})"
+
+
 def _row(values: pd.Series, pos: int) -> str:
-    label = _plain(values.index[pos])
-    return f"row {label!r}" if not isinstance(values.index, pd.RangeIndex) else f"row {pos}"
+    return name_row(values.index, pos)
 
 
 def suggest_column(name: Any, columns: Sequence[Any]) -> str:

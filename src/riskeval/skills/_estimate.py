@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._core.checks import check_columns
+from .._core.checks import check_binary, check_columns, name_row
 from .._core.results import Result, SeriesResult, TableResult
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ._cox import cox_fit
@@ -42,10 +42,7 @@ def _frame(data: Any, roles: dict[str, str | None]) -> pd.DataFrame:
 
 
 def _row(frame: pd.DataFrame, i: int) -> str:
-    """Row ``i`` (by position) of ``frame``, with its index label when that differs."""
-    label = frame.index[i]
-    return f"row {i}" if isinstance(label, (int, np.integer)) and label == i else \
-        f"row {i} (index {label!r})"
+    return name_row(frame.index, i)
 
 
 def _numeric(frame: pd.DataFrame, col: str, *, lo: float | None = None, hi: float | None = None,
@@ -72,13 +69,8 @@ def _numeric(frame: pd.DataFrame, col: str, *, lo: float | None = None, hi: floa
 
 
 def _event(frame: pd.DataFrame, col: str) -> np.ndarray:
-    """The outcome column as 0/1 floats; anything else is named."""
-    ev = _numeric(frame, col, lo=0, hi=1, what="0 or 1 (reconvicted)")
-    if not np.isin(ev, (0.0, 1.0)).all():
-        i = int(np.flatnonzero(~np.isin(ev, (0.0, 1.0)))[0])
-        raise RiskevalError(f"column {col!r} {_row(frame, i)} holds {float(ev[i])!r}; "
-                            f"expected 0 or 1 (reconvicted)")
-    return ev
+    """The outcome column as 0/1 floats (:func:`riskeval._core.checks.check_binary`)."""
+    return check_binary(frame[col], f"column {col!r}").astype(float)
 
 
 def _officer_codes(frame: pd.DataFrame, officer: str) -> np.ndarray:
