@@ -220,3 +220,17 @@ def test_complex_categories_are_refused():
                           "y": pd.Categorical([1 + 2j, 1, 1, 1 + 2j])})
     with pytest.raises(RiskevalError, match="complex numbers"):
         rv.Ratings(frame, case="c", rater="r", rating="y")
+
+
+def test_judgement_accuracy_is_the_same_from_the_object():
+    from riskeval.prediction.baserates import simulate_outcomes
+    from riskeval.prediction.judgement import judgement_accuracy
+
+    world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+                                                n_vignettes=12)
+    data = rv.simulate(world, seed=2)
+    outcomes = simulate_outcomes(world.vignettes, seed=3)
+    obj = rv.Ratings(data, case="case", rater="officer", rating="rating")
+    pd.testing.assert_frame_equal(
+        judgement_accuracy(obj, world.vignettes, outcomes).to_frame(),
+        judgement_accuracy(data, world.vignettes, outcomes).to_frame())

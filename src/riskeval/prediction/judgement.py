@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from .._core.results import TableResult
+from ..data.ratings import Ratings, columns_of
 from ..errors import RiskevalError
 from ._discrimination import auc
 from .baserates import threshold_metrics
@@ -42,18 +43,22 @@ def _officer_aucs(frame: pd.DataFrame, rater: str, score: str, y: str) -> np.nda
     return np.asarray(out)
 
 
-def judgement_accuracy(ratings: pd.DataFrame, cases: pd.DataFrame, outcomes: pd.DataFrame, *,
-                       outcome: str = "reconvicted", rating: str = "rating",
-                       rater: str = "officer", case: str = "case",
+def judgement_accuracy(ratings: pd.DataFrame | Ratings, cases: pd.DataFrame,
+                       outcomes: pd.DataFrame, *, outcome: str = "reconvicted",
+                       rating: str | None = None, rater: str | None = None,
+                       case: str | None = None,
                        actuarial: str = "actuarial_p", at: str = "high",
                        confidence: float = 0.95) -> TableResult:
     """Discrimination and calibration of officers' levels and of the actuarial score.
 
     Parameters
     ----------
-    ratings : DataFrame
+    ratings : DataFrame or riskeval.Ratings
         One row per rating (e.g. from :func:`riskeval.simulate`), levels as an ordered
-        categorical.
+        categorical. The columns ``rating``, ``rater`` and ``case`` default to the roles of
+        :class:`riskeval.Ratings`, and for a DataFrame to ``"rating"``, ``"officer"`` and
+        ``"case"`` (the columns :func:`riskeval.simulate` writes); ``case`` also names the
+        case column of ``cases`` and ``outcomes``.
     cases : DataFrame
         The cases with the actuarial probability (``actuarial``).
     outcomes : DataFrame
@@ -81,6 +86,11 @@ def judgement_accuracy(ratings: pd.DataFrame, cases: pd.DataFrame, outcomes: pd.
     >>> acc["auc"].round(3).tolist(), acc["n"].tolist()
     ([0.771, 0.657], [12, 6])
     """
+    if not isinstance(ratings, Ratings):  # the columns riskeval.simulate writes
+        case, rater, rating = case or "case", rater or "officer", rating or "rating"
+    ratings, c = columns_of(ratings, ("case", "rater", "rating"), case=case, rater=rater,
+                            rating=rating)
+    case, rater, rating = c["case"], c["rater"], c["rating"]
     for name, frame, cols in (("ratings", ratings, (case, rater, rating)),
                               ("cases", cases, (case, actuarial)),
                               ("outcomes", outcomes, (case, outcome))):
