@@ -248,8 +248,9 @@ def funnel(result: Any, ax: Any = None, ylabel: str = "share of ratings",
 def _matrix(table: Any) -> tuple[np.ndarray, list[str], list[str], Any, Any]:
     """Values, row and column labels and axis names of a 2-D table (DataFrame or array)."""
     if isinstance(table, pd.DataFrame):
-        bad = [c for c in table.columns if not (pd.api.types.is_numeric_dtype(table[c])
-                                                or pd.api.types.is_bool_dtype(table[c]))]
+        # by dtype, not column by column (a 3,000-officer matrix has 3,000 columns)
+        bad = [c for c, d in zip(table.columns, table.dtypes, strict=True)
+               if not (pd.api.types.is_numeric_dtype(d) or pd.api.types.is_bool_dtype(d))]
         if bad:
             raise RiskevalError(
                 f"heatmap needs numbers; column {bad[0]!r} holds {table[bad[0]].dtype} values"
@@ -298,8 +299,35 @@ def _label_ticks(ax: Any, axis: str, labels: list[str]) -> None:
         ax.set_yticklabels(shown, fontsize=size)
 
 
+def block_means(values: Any, block: int | tuple[int, int]) -> np.ndarray:
+    """Means of consecutive ``block`` x ``block`` cells of a 2-D array (rows by columns).
+
+    Cell ``(i, j)`` of the result is the mean of the defined (non-NaN) values in rows
+    ``i*br .. (i+1)*br - 1`` and columns ``j*bc .. (j+1)*bc - 1``; the last row and column of
+    blocks take what is left. A block with no defined value is NaN.
+    """
+    v = np.asarray(values, dtype=float)
+    br, bc = (block, block) if isinstance(block, int | np.integer) else block
+    if br < 1 or bc < 1:
+        raise RiskevalError(f"block sizes must be at least 1; got {br} x {bc}")
+    rows = np.arange(0, v.shape[0], br)
+    cols = np.arange(0, v.shape[1], bc)
+    missing = np.isnan(v)
+    if missing.any():
+        sums = np.add.reduceat(np.add.reduceat(np.where(missing, 0.0, v), rows, axis=0),
+                               cols, axis=1)
+        counts = np.add.reduceat(np.add.reduceat((~missing).astype(np.int64), rows, axis=0),
+                                 cols, axis=1)
+    else:
+        sums = np.add.reduceat(np.add.reduceat(v, rows, axis=0), cols, axis=1)
+        counts = np.outer(np.diff(np.r_[rows, v.shape[0]]), np.diff(np.r_[cols, v.shape[1]]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
 def _heatmap(table: Any, ax: Any, title: str, cmap: Any, fmt: Any, vmin: Any, vmax: Any,
-             xlabel: Any, ylabel: Any, annotate: Any) -> tuple[Any, Any, Any, list, list]:
+             xlabel: Any, ylabel: Any, annotate: Any,
+             block: Any = None) -> tuple[Any, Any, Any, list, list]:
     values, rows, cols, xname, yname = _matrix(table)
     nr, nc = values.shape
     fig = None
@@ -307,8 +335,26 @@ def _heatmap(table: Any, ax: Any, title: str, cmap: Any, fmt: Any, vmin: Any, vm
         width = min(3.0 + 0.45 * nc, 10.0) + 1.5
         height = min(2.5 + 0.40 * nr, 9.0) + 0.5
         fig, ax = _pyplot().subplots(figsize=(width, height))
-    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax,
-                   aspect="auto", interpolation="nearest")
+    br, bc = (1, 1) if block is None else (block, block) if isinstance(
+        block, int | np.integer) else tuple(block)
+    br, bc = min(int(br), nr), min(int(bc), nc)
+    if br > 1 or bc > 1:
+        # each drawn cell is the mean of a block of cells, placed over the rows and columns it
+        # covers (the axes keep the table's coordinates and labels; a last, partial block is
+        # cut at the table's edge)
+        shown = block_means(values, (br, bc))
+        extent = (-0.5, shown.shape[1] * bc - 0.5, shown.shape[0] * br - 0.5, -0.5)
+        im = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=vmin, vmax=vmax,
+                       aspect="auto", interpolation="nearest", interpolation_stage="data",
+                       extent=extent)
+        ax.set_xlim(-0.5, nc - 0.5)
+        ax.set_ylim(nr - 0.5, -0.5)
+        annotate = False
+    else:
+        # "data": the nearest cell is picked before colouring (the same pixels as colouring
+        # first, which matplotlib does when cells are under 3 pixels wide, at half the cost)
+        im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax,
+                       aspect="auto", interpolation="nearest", interpolation_stage="data")
     ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
     if fig is not None:
         fig.tight_layout()  # so that the labels are thinned for the final size of the axes
@@ -342,7 +388,7 @@ def _heatmap(table: Any, ax: Any, title: str, cmap: Any, fmt: Any, vmin: Any, vm
 def heatmap(table: Any, ax: Any = None, title: str = "", cmap: Any = "Blues",
             fmt: Any = "{:.2f}", vmin: float | None = None, vmax: float | None = None,
             xlabel: str | None = None, ylabel: str | None = None,
-            annotate: bool | None = None) -> Any:
+            annotate: bool | None = None, block: int | tuple[int, int] | None = None) -> Any:
     """A labelled matrix with a colorbar (pairwise agreement, a confusion table...).
 
     Parameters
@@ -362,6 +408,13 @@ def heatmap(table: Any, ax: Any = None, title: str = "", cmap: Any = "Blues",
         Axis labels (default: the names of the columns and of the index).
     annotate : bool, optional
         Write the values in the cells (default: only when the table is at most 15 x 15).
+    block : int or (int, int), optional
+        Draw each block of ``block`` x ``block`` consecutive cells (rows x columns) as one
+        cell holding their mean (:func:`block_means`, missing values left out), for tables
+        with more rows or columns than the axes have pixels: one cell per pixel cannot be
+        shown anyway, and a mean keeps every value in the picture where resampling would
+        drop most of them. The axes keep the table's coordinates and labels; nothing is
+        written in the cells. Default: every cell drawn.
 
     Returns
     -------
@@ -373,7 +426,8 @@ def heatmap(table: Any, ax: Any = None, title: str = "", cmap: Any = "Blues",
     most 25 per axis and no more than fit the axes) so that they do not overlap; a 100 x 100
     table stays readable.
     """
-    fig, ax, *_ = _heatmap(table, ax, title, cmap, fmt, vmin, vmax, xlabel, ylabel, annotate)
+    fig, ax, *_ = _heatmap(table, ax, title, cmap, fmt, vmin, vmax, xlabel, ylabel, annotate,
+                           block)
     return fig if fig is not None else ax
 
 

@@ -39,6 +39,14 @@ if TYPE_CHECKING:
 #: rows); each officer's agreement with the others is always written
 PAIRS_MAX_OFFICERS = 500
 
+#: the pairwise-agreement figure's axes are about 1,150 pixels on each side when saved (13 x 12
+#: inches at 110 dpi); with more officers than this a cell per pair cannot be shown, so each
+#: cell drawn is the mean of a block of k x k neighbouring pairs, k = ceil(officers / this)
+PAIRWISE_FIGURE_CELLS = 1100
+
+#: resolution of the saved figures
+_DPI = 110
+
 _CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;
 margin:2em auto;padding:0 1em;color:#1b1b1b;line-height:1.45}
@@ -98,13 +106,15 @@ def tables(a: Audit) -> dict[str, pd.DataFrame]:
     return out
 
 
-def summary_dict(a: Audit) -> dict[str, Any]:
-    """Every number in the report, JSON-ready."""
+def summary_dict(a: Audit, tabs: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
+    """Every number in the report, JSON-ready (``tabs``: :func:`tables` of ``a``, if made)."""
+    if tabs is None:
+        tabs = tables(a)
     payload: dict[str, Any] = {
         "riskeval_version": __version__,
         "meta": a.meta,
         "findings": _records(pd.DataFrame([f.__dict__ for f in a.findings]), index=False),
-        "tables": {k: _records(v) for k, v in tables(a).items() if k != "findings"},
+        "tables": {k: _records(v) for k, v in tabs.items() if k != "findings"},
         "notes": list(a.notes),
     }
     if a.funnel is not None:
@@ -121,6 +131,18 @@ def summary_dict(a: Audit) -> dict[str, Any]:
 def _clean(x: Any) -> Any:
     """Plain JSON types throughout: NaN (not defined) becomes null, an infinity the string
     ``"inf"`` or ``"-inf"`` (JSON has none; e.g. the lower limit of a k-rater ICC)."""
+    # the plain types (nearly every value: the tables' records) first, by exact type
+    t = type(x)
+    if t is str or t is int or t is bool or x is None:
+        return x
+    if t is float:
+        if x != x:
+            return None
+        return x if -math.inf < x < math.inf else ("inf" if x > 0 else "-inf")
+    if t is dict:
+        return {k if type(k) is str else str(k): _clean(v) for k, v in x.items()}
+    if t is list:
+        return [_clean(v) for v in x]
     if isinstance(x, dict):
         return {str(k): _clean(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
@@ -139,6 +161,7 @@ def _clean(x: Any) -> Any:
 def figures(a: Audit) -> dict[str, Any]:
     """The report's figures (matplotlib Figures, made without pyplot)."""
     from matplotlib.figure import Figure
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
     from .._core import plots
 
@@ -169,8 +192,12 @@ def figures(a: Audit) -> dict[str, Any]:
     n = len(a.pairwise.matrix)
     side = min(12.0, max(5.0, 0.12 * n))
     fig = Figure(figsize=(side + 1, side))
-    plots.heatmap(a.pairwise.matrix, ax=fig.subplots(), vmin=0.0, vmax=1.0,
-                  title="Exact agreement between pairs of officers")
+    k = _pairwise_block(n)
+    title = "Exact agreement between pairs of officers"
+    if k > 1:
+        title += f"\n(each cell: the mean of a block of {k} × {k} pairs; {n:,} officers)"
+    plots.heatmap(a.pairwise.matrix, ax=fig.subplots(), vmin=0.0, vmax=1.0, title=title,
+                  block=k if k > 1 else None)
     fig.tight_layout()
     figs["pairwise_agreement"] = fig
 
@@ -179,12 +206,31 @@ def figures(a: Audit) -> dict[str, Any]:
         plots.confusion(a.reference["confusion"], ax=fig.subplots())
         fig.tight_layout()
         figs["confusion"] = fig
+    for name, fig in figs.items():
+        fig.set_label(name)     # tells _png which figure it writes
+        if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+            # the layout is done: without this, every savefig lays the figure out again in a
+            # draw of its own before the one that renders
+            fig.set_layout_engine(None)
     return figs
 
 
+def _pairwise_block(n: int) -> int:
+    """Officers per block (each way) in the pairwise-agreement figure of ``n`` officers."""
+    return max(1, math.ceil(n / PAIRWISE_FIGURE_CELLS))
+
+
+#: figures drawn mostly as a heatmap of many cells: their PNG is written with the fastest
+#: deflate level (a picture of noise-like cells shrinks by under 2% at the default level 6,
+#: at four times the cost)
+_FAST_PNG = frozenset({"pairwise_agreement"})
+
+
 def _png(fig: Any) -> bytes:
+    """The PNG file of a figure of :func:`figures` (which labels each with its name)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
+    fig.savefig(buf, format="png", dpi=_DPI,
+                pil_kwargs={"compress_level": 1 if fig.get_label() in _FAST_PNG else 6})
     return buf.getvalue()
 
 
@@ -205,10 +251,14 @@ def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
 
 
-def render_body(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
-    """The report's body (used by Jupyter and inside the full page)."""
+def render_body(a: Audit, pngs: dict[str, bytes] | None = None,
+                tabs: dict[str, pd.DataFrame] | None = None) -> str:
+    """The report's body (used by Jupyter and inside the full page); ``pngs`` and ``tabs``
+    are the figures' PNG files and :func:`tables` of ``a``, if made."""
     if pngs is None:
         pngs = {k: _png(f) for k, f in figures(a).items()}
+    if tabs is None:
+        tabs = tables(a)
 
     def img(name: str, alt: str) -> str:
         if name not in pngs:
@@ -236,15 +286,19 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
               "its row says why.</p>" if _any_note(a.agreement) else "",
               _table_html(a.agreement)]
     if a.agreement_by_office is not None:
-        parts += ["<h3>By office</h3>", _table_html(a.agreement_by_office.set_index(
-            list(a.agreement_by_office.columns[:2])))]
+        parts += ["<h3>By office</h3>", _table_html(tabs["agreement_by_office"])]
+    n = len(a.pairwise.matrix)
+    k = _pairwise_block(n)
+    blocks = (f" With {n:,} officers the figure cannot give each pair a cell: each cell drawn "
+              f"is the mean over a block of {k} × {k} pairs of neighbouring officers (in the "
+              f"order of the table)." if k > 1 else "")
     parts += ["<h3>Agreement between pairs of officers</h3>",
               "<p>Each cell is the share of shared cases on which two officers chose the same "
-              "level.</p>", img("pairwise_agreement", "pairwise agreement heatmap"),
+              f"level.{blocks}</p>", img("pairwise_agreement", "pairwise agreement heatmap"),
               "<h3>Officers who agree least with their colleagues</h3>",
               "<p>Each officer's exact agreement with all other officers over the cases they "
               "share (the ten lowest; every officer is in tables/officer_agreement.csv).</p>",
-              _table_html(a.pairwise.by_rater().nsmallest(10, "agreement"))]
+              _table_html(tabs["officer_agreement"].nsmallest(10, "agreement"))]
 
     parts += ["<h2>Sources of variation</h2>", img("variance_shares", "variance shares"),
               _table_html(a.variance)]
@@ -282,12 +336,14 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
     return "<div class='riskeval-audit'>" + "\n".join(parts) + "</div>"
 
 
-def render_html(a: Audit, pngs: dict[str, bytes] | None = None) -> str:
+def render_html(a: Audit, pngs: dict[str, bytes] | None = None,
+                tabs: dict[str, pd.DataFrame] | None = None) -> str:
     """A complete HTML page with no external resources."""
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<title>riskeval consistency audit</title>"
-            f"<style>{_CSS}</style></head><body>\n{render_body(a, pngs)}\n</body></html>\n")
+            f"<style>{_CSS}</style></head><body>\n{render_body(a, pngs, tabs)}\n</body>"
+            "</html>\n")
 
 
 def _any_note(frame: pd.DataFrame) -> bool:
@@ -410,11 +466,12 @@ def save(a: Audit, outdir: Any, *, force: bool = False) -> Path:
             for name, fig in figures(a).items():
                 pngs[name] = _png(fig)
                 (tmp / "figures" / f"{name}.png").write_bytes(pngs[name])
-            for name, frame in tables(a).items():
+            tabs = tables(a)
+            for name, frame in tabs.items():
                 write_csv(frame, tmp / "tables" / f"{name}.csv")
-            (tmp / "summary.json").write_text(json.dumps(summary_dict(a), indent=2),
+            (tmp / "summary.json").write_text(json.dumps(summary_dict(a, tabs), indent=2),
                                               encoding="utf-8")
-            (tmp / "report.html").write_text(render_html(a, pngs), encoding="utf-8")
+            (tmp / "report.html").write_text(render_html(a, pngs, tabs), encoding="utf-8")
             _write_marker(tmp)
             with guard.held():
                 _place(tmp, out, target, before)
