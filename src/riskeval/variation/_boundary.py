@@ -78,7 +78,8 @@ def escape_zero(fun: Callable[[np.ndarray], float], x: np.ndarray, coords: Seque
 
 def minimize_nonneg(fun: Callable, x0: np.ndarray, bounds: Sequence[tuple[float | None,
                                                                           float | None]],
-                    *, jac: bool, options: dict | None = None) -> optimize.OptimizeResult:
+                    *, jac: bool, options: dict | None = None,
+                    settle: tuple[float, float] | None = None) -> optimize.OptimizeResult:
     """L-BFGS-B that leaves a saddle at zero of any coordinate bounded below by zero.
 
     Parameters
@@ -94,6 +95,13 @@ def minimize_nonneg(fun: Callable, x0: np.ndarray, bounds: Sequence[tuple[float 
         Whether ``fun`` returns its gradient.
     options : dict, optional
         Passed to L-BFGS-B.
+    settle : (step, gradient), optional
+        With ``jac``: end a quasi-Newton run, at its best point, when it asks for a point
+        within ``step`` (relative to ``max(|x|, 1)``, every coordinate) of the best point so
+        far while the best point's projected gradient is below ``gradient``. Moves that small
+        change the objective by less than its rounding error, so a line search there only
+        samples noise; L-BFGS-B would try up to 20 of them, twice, before giving up. The
+        run's message then starts with ``"settled"``.
 
     Returns
     -------
@@ -107,16 +115,25 @@ def minimize_nonneg(fun: Callable, x0: np.ndarray, bounds: Sequence[tuple[float 
         out = fun(t)
         return float(out[0] if jac else out)
 
-    best = optimize.minimize(fun, x0, jac=jac, method="L-BFGS-B", bounds=bounds,
-                             options=options)
+    def run(start: np.ndarray) -> optimize.OptimizeResult:
+        if settle is None or not jac:
+            return optimize.minimize(fun, start, jac=jac, method="L-BFGS-B", bounds=bounds,
+                                     options=options)
+        watch = _Watch(fun, bounds, *settle)
+        try:
+            return optimize.minimize(watch, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                     options=options)
+        except _Settled:
+            return watch.result()
+
+    best = run(x0)
     escapes = 0
     for _ in range(MAX_RESTARTS):
         found = escape_zero(value, best.x, coords, float(best.fun))
         if found is None:
             break
         escapes += 1
-        again = optimize.minimize(fun, found[0], jac=jac, method="L-BFGS-B", bounds=bounds,
-                                  options=options)
+        again = run(found[0])
         if again.fun < found[1]:
             best = again
         else:  # the restart did not improve on the escape point itself: keep that point
@@ -124,3 +141,48 @@ def minimize_nonneg(fun: Callable, x0: np.ndarray, bounds: Sequence[tuple[float 
             best = again
     best.n_escapes = escapes
     return best
+
+
+class _Settled(Exception):
+    """A quasi-Newton run asked for a point indistinguishable from its best one."""
+
+
+class _Watch:
+    """``fun`` (returning value and gradient) that remembers its best point and raises
+    :class:`_Settled` when asked for a point within ``step`` of it once the projected gradient
+    there is below ``gradient``."""
+
+    def __init__(self, fun: Callable, bounds: Sequence[tuple[float | None, float | None]],
+                 step: float, gradient: float) -> None:
+        self.fun = fun
+        self.low = np.array([-np.inf if lo is None else lo for lo, _ in bounds], dtype=float)
+        self.high = np.array([np.inf if hi is None else hi for _, hi in bounds], dtype=float)
+        self.step, self.gradient = step, gradient
+        self.x: np.ndarray | None = None
+        self.f = np.inf
+        self.g: np.ndarray | None = None
+        self.calls = 0
+
+    def __call__(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        x = np.asarray(x, dtype=float)
+        if self.x is not None and self._flat() and np.all(
+                np.abs(x - self.x) <= self.step * np.maximum(np.abs(self.x), 1.0)):
+            raise _Settled
+        self.calls += 1
+        f, g = self.fun(x)
+        if f < self.f:
+            self.x, self.f, self.g = x.copy(), float(f), np.array(g, dtype=float)
+        return f, g
+
+    def _flat(self) -> bool:
+        g = np.where(((self.x <= self.low) & (self.g > 0)) | ((self.x >= self.high) & (self.g < 0)),
+                     0.0, self.g)
+        return float(np.max(np.abs(g), initial=0.0)) < self.gradient
+
+    def result(self) -> optimize.OptimizeResult:
+        return optimize.OptimizeResult(
+            x=self.x.copy(), fun=self.f, jac=self.g.copy(), success=True, status=0, nit=0,
+            nfev=self.calls, njev=self.calls,
+            message=f"settled: only moves below {self.step:g} from the best point were left, "
+                    f"where the projected gradient is below {self.gradient:g}")
+

@@ -19,7 +19,7 @@ from .._core.checks import check_confidence
 from .._core.results import Result
 from ..data.ratings import _check_columns, _py
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
-from ._lmm import SMALL_DENSE, Optimum, Profiled, optimise, sufficient_stats
+from ._lmm import Optimum, Profiled, optimise, sufficient_stats
 from ._profile import FullDeviance, Profiler, sd_of, share_of, wald_log_intervals
 
 #: Above this many levels outside the largest factor, ``ci='auto'`` uses Wald intervals.
@@ -477,8 +477,7 @@ def _intervals(prof: Profiled, opt: Optimum, fnames: list[str], order: list[str]
                sigma: float, level: float, method: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Profile (or Wald log-scale) intervals of each SD and each variance share."""
     sd_rows, share_rows = {}, {}
-    threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
-    with threadpool_limits(limits=threads, user_api="blas"):
+    with threadpool_limits(limits=prof.blas_threads(), user_api="blas"):
         if method == "wald":
             sd_w, share_w = wald_log_intervals(prof, opt.theta, sigma, level)
         else:
@@ -530,7 +529,9 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
         shares[["ci_low", "ci_high"]] = share_ci.loc[shares.index].to_numpy()
     cov = sigma2 * np.linalg.inv(sol.xtx_schur)
     se = np.sqrt(np.diag(cov))
-    df = satterthwaite(prof, opt.theta, math.sqrt(sigma2))
+    with threadpool_limits(limits=prof.blas_threads(), user_api="blas"):
+        df = satterthwaite(prof, opt.theta, math.sqrt(sigma2))
+        cvar = prof.minv_diag(opt.theta)
     tc = stats.t.ppf(0.5 + confidence / 2, df)
     tstat = sol.beta / se
     fe = pd.DataFrame({"estimate": sol.beta, "se": se, "df": df, "t": tstat,
@@ -548,7 +549,6 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
                       DegenerateDataWarning, stacklevel=3)
     u = prof.unstack(sol.u)
     sig = math.sqrt(sigma2)
-    cvar = prof.minv_diag(opt.theta)
     ranef = {nm: pd.DataFrame({"estimate": opt.theta[i] * u[i],
                                "se": opt.theta[i] * sig * np.sqrt(cvar[i])},
                               index=factors[i][2])

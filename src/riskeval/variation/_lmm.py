@@ -36,7 +36,14 @@ from ._boundary import minimize_nonneg
 
 @dataclass(frozen=True)
 class Stats:
-    """Sufficient statistics of a random-intercepts model (computed once per data set)."""
+    """Sufficient statistics of a random-intercepts model (computed once per data set).
+
+    ``y`` enters centred on its least-squares fit, ``y - X beta0``: the model for that
+    residual is the same with ``beta - beta0`` as fixed effects, and its sums of squares are
+    not differences of large, nearly equal numbers (which made the deviance of a million
+    ratings noisy in its ninth significant digit, enough to stall the optimiser's line
+    search).
+    """
 
     n: int
     p: int
@@ -48,12 +55,16 @@ class Stats:
     xtx: np.ndarray
     xty: np.ndarray
     yty: float
+    beta0: np.ndarray | None = None   # the centring: zty, xty and yty are of y - X beta0
 
 
 def sufficient_stats(y: np.ndarray, X: np.ndarray, codes: list[np.ndarray],
                      levels: list[int]) -> Stats:
     """Cross-products of the design; ``codes[k]`` are 0-based level codes of factor k."""
     n, p = X.shape
+    xtx = X.T @ X
+    beta0 = np.linalg.lstsq(xtx, X.T @ y, rcond=None)[0]
+    y = y - X @ beta0
     counts = tuple(np.bincount(c, minlength=q).astype(float) for c, q in
                    zip(codes, levels, strict=True))
     cross = {}
@@ -67,8 +78,8 @@ def sufficient_stats(y: np.ndarray, X: np.ndarray, codes: list[np.ndarray],
     ztx = tuple(np.column_stack([np.bincount(c, weights=X[:, j], minlength=q)
                                  for j in range(p)]).reshape(q, p)
                 for c, q in zip(codes, levels, strict=True))
-    return Stats(n, p, tuple(levels), counts, cross, zty, ztx, X.T @ X, X.T @ y,
-                 float(y @ y))
+    return Stats(n, p, tuple(levels), counts, cross, zty, ztx, xtx, X.T @ y, float(y @ y),
+                 beta0)
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,10 @@ GROUP_BUDGET = 256 * 2 ** 20
 #: False force the grouped and the direct Schur complement.
 _GROUPED: bool | None = None
 
+#: Private switch for tests: None merges the big factor's levels with identical counts
+#: against every other level when that halves their number; False never does.
+_DISTINCT_ROWS: bool | None = None
+
 #: Solutions kept per :class:`Profiled` (the same theta is evaluated again by the
 #: optimiser's last step, the intervals and the Satterthwaite derivatives).
 _CACHE_SIZE = 8
@@ -113,9 +128,15 @@ class Profiled:
     ``O(G q_r^2)`` for that product instead of ``O(q_b q_r^2)``. The grouped path is taken
     when the distinct counts are few (at most a quarter of the levels) and their matrices
     fit in :data:`GROUP_BUDGET`; otherwise the product is formed directly.
+
+    Levels of the big factor whose rows ``c_b`` are identical (in a complete design, the
+    officers of one office: they rated the same cases, as often) are also merged, with their
+    multiplicity, for the products with ``C`` that remain: ``C x`` is computed once per
+    distinct row.
     """
 
-    def __init__(self, stats: Stats, reml: bool, grouped: bool | None = None) -> None:
+    def __init__(self, stats: Stats, reml: bool, grouped: bool | None = None,
+                 distinct_rows: bool | None = None) -> None:
         self.s = stats
         self.reml = reml
         k = len(stats.levels)
@@ -146,15 +167,52 @@ class Profiled:
         self.counts_r = (np.concatenate([stats.counts[j] for j in self.rest]) if self.rest
                          else np.zeros(0))
         self.diag_idx = np.diag_indices(q_r)
+        self._setup_rows(distinct_rows)
         self._setup_groups(grouped)
         self._cache: dict[bytes, Solution] = {}
+
+    def _setup_rows(self, distinct_rows: bool | None) -> None:
+        """The distinct rows of ``C`` (``c_rows``), each level's row (``row_of``, None when
+        every level keeps its own), their multiplicities, counts and summed ``Z_b'[y X]``."""
+        c = self.c_br
+        n_b = self.s.counts[self.big]
+        self.c_rows, self.row_of = c, None
+        self.row_mult, self.row_counts, self.zt_rows = np.ones(len(c)), n_b, self.zt_b
+        if distinct_rows is None:
+            distinct_rows = _DISTINCT_ROWS
+        if distinct_rows is False or c.shape[1] == 0 or len(c) < 2:
+            return
+        # rows with equal counts get equal keys (integer weights: exact sums of integers)
+        weights = np.random.default_rng(20150101).integers(1, 2 ** 20, c.shape[1])
+        _, first, row_of = np.unique(c @ weights.astype(float), return_index=True,
+                                     return_inverse=True)
+        if 2 * len(first) > len(c):
+            return
+        rows = c[first]
+        if not (np.array_equal(rows[row_of], c) and np.array_equal(n_b[first][row_of], n_b)):
+            return                        # two different rows with one key: keep them all
+        self.c_rows, self.row_of = rows, row_of
+        self.row_mult = np.bincount(row_of, minlength=len(first)).astype(float)
+        self.row_counts = n_b[first]
+        self.zt_rows = np.column_stack([np.bincount(row_of, weights=col, minlength=len(first))
+                                        for col in self.zt_b.T])
+
+    def _ct_times(self, x: np.ndarray) -> np.ndarray:
+        """``C' x`` for ``x`` over the big factor's levels."""
+        if self.row_of is None:
+            return self.c_rows.T @ x
+        return self.c_rows.T @ np.bincount(self.row_of, weights=x, minlength=len(self.c_rows))
+
+    def _c_times(self, x: np.ndarray) -> np.ndarray:
+        """``C x`` for every level of the big factor."""
+        out = self.c_rows @ x
+        return out if self.row_of is None else out[self.row_of]
 
     def _setup_groups(self, grouped: bool | None) -> None:
         """Gram matrices ``G_g`` and ``C_g' Z_g'[y X]`` of the big factor's levels grouped by
         their count, when that is the cheaper path (or when forced)."""
-        n_b = self.s.counts[self.big]
-        q_b, q_r = len(n_b), len(self.c_rr)
-        values, inverse = np.unique(n_b, return_inverse=True)
+        q_b, q_r = len(self.s.counts[self.big]), len(self.c_rr)
+        values, inverse = np.unique(self.row_counts, return_inverse=True)
         n_groups = len(values)
         if grouped is None:
             grouped = _GROUPED
@@ -170,9 +228,9 @@ class Profiled:
         self.group_zt = np.empty((n_groups, q_r, self.zt_b.shape[1]))
         for g in range(n_groups):
             rows = order[edges[g]:edges[g + 1]]
-            cg = self.c_br[rows]
-            self.group_gram[g] = cg.T @ cg
-            self.group_zt[g] = cg.T @ self.zt_b[rows]
+            cg = self.c_rows[rows]
+            self.group_gram[g] = cg.T @ (cg * self.row_mult[rows, None])
+            self.group_zt[g] = cg.T @ self.zt_rows[rows]
 
     def _cross(self, k: int, m: int) -> np.ndarray:
         return self.s.cross[(k, m)] if k < m else self.s.cross[(m, k)].T
@@ -182,14 +240,14 @@ class Profiled:
         if self.grouped:
             w = (tb2 * self.group_counts + 1.0) ** -power
             return np.tensordot(w, self.group_gram, axes=1)
-        d = tb2 * self.s.counts[self.big] + 1.0
-        return self.c_br.T @ (self.c_br * (d ** -power)[:, None])
+        w = (tb2 * self.row_counts + 1.0) ** -power * self.row_mult
+        return self.c_rows.T @ (self.c_rows * w[:, None])
 
-    def _czt(self, tb2: float, d_b: np.ndarray) -> np.ndarray:
+    def _czt(self, tb2: float) -> np.ndarray:
         """``C' diag(1/d) Z_b'[y X]`` (``q_r x (p + 1)``)."""
         if self.grouped:
             return np.tensordot(1.0 / (tb2 * self.group_counts + 1.0), self.group_zt, axes=1)
-        return self.c_br.T @ (self.zt_b / d_b[:, None])
+        return self.c_rows.T @ (self.zt_rows / (tb2 * self.row_counts + 1.0)[:, None])
 
     def _schur(self, t_rest: np.ndarray, tb2: float, k1: np.ndarray) -> np.ndarray:
         """``M_rr - M_br' diag(1/d) M_br`` with ``k1 = C' diag(1/d) C``."""
@@ -238,10 +296,10 @@ class Profiled:
                 raise np.linalg.LinAlgError("Schur complement not positive definite")
             logdet_l += 2.0 * float(np.log(np.diag(factor)).sum())
             # M_br' diag(1/d) rhs_b = tb^2 T C' diag(1/d) Z_b'[y X]
-            czt = self._czt(tb2, d_b)
+            czt = self._czt(tb2)
             vr = linalg.cho_solve((factor, True), rhs_r - tb2 * t_rest[:, None] * czt,
                                   check_finite=False)
-            cvr = self.c_br @ (t_rest[:, None] * vr)                  # C T vr
+            cvr = self._c_times(t_rest[:, None] * vr)                 # C T vr
             vb = (rhs_b - tb * cvr) / d_b[:, None]
         else:
             vr = rhs_r
@@ -255,10 +313,23 @@ class Profiled:
         xtx_schur = s.xtx - cx.T @ minv_cx
         xtx_schur = (xtx_schur + xtx_schur.T) / 2
         rx = linalg.cholesky(xtx_schur, lower=False, check_finite=False)
+        # fixed effects of the centred response (beta - beta0)
         beta = linalg.cho_solve((rx, False), s.xty - cx.T @ minv_cu, check_finite=False)
         u = minv_cu - minv_cx @ beta
         e2 = s.yty - 2.0 * beta @ s.xty + beta @ s.xtx @ beta
-        r2 = float(e2 - (cu - cx @ beta) @ u)
+        # r^2 = |y - X beta - Z Lambda u|^2 + |u|^2 = e2 - 2 u'g + u'M u with g = Lambda Z'(y -
+        # X beta); equal to e2 - u'g at the solution (M u = g), but stationary in u, so the
+        # rounding error of u does not enter to first order
+        g = cu - cx @ beta
+        u_b, u_r = u[:len(d_b)], u[len(d_b):]
+        mu_b = d_b * u_b
+        mu_r = (self.counts_r * t_rest ** 2 + 1.0) * u_r
+        if self.rest:
+            ctu = cvr[:, 0] - cvr[:, 1:] @ beta                       # C T u_r
+            mu_b += tb * ctu
+            mu_r += t_rest * (self.c_rr @ (t_rest * u_r))
+            mu_r += tb * t_rest * (self._ct_times(u_b))
+        r2 = float(e2 - 2.0 * (g @ u) + (u_b @ mu_b + u_r @ mu_r))
         r2 = max(r2, np.finfo(float).tiny)
         logdet_rx = 2.0 * float(np.log(np.abs(np.diag(rx))).sum())
         n, p = s.n, s.p
@@ -271,6 +342,8 @@ class Profiled:
             parts = _Parts(tb, t_rest, d_b, factor, k1, czt, vb, vr, cvr)
             g_det, g_r2 = self._gradient(theta, beta, xtx_schur, parts)
             grad = g_det + (n - p if self.reml else n) * g_r2 / r2
+        if s.beta0 is not None:
+            beta = beta + s.beta0
         return Solution(float(dev), beta, xtx_schur, r2, u, logdet_l, logdet_rx, grad, g_det,
                         g_r2)
 
@@ -363,10 +436,20 @@ class Profiled:
             out[qb:] = np.diag(sinv)
             if tb != 0.0:
                 # (M^-1)_bb = 1/d_b + tb^2 (T c_b)' S^-1 (T c_b) / d_b^2
-                z = linalg.solve_triangular(factor, (self.c_br * t_rest[None, :]).T,
+                z = linalg.solve_triangular(factor, (self.c_rows * t_rest[None, :]).T,
                                             lower=True, check_finite=False)
-                out[:qb] += tb * tb * (z ** 2).sum(axis=0) / d_b ** 2
+                quad = (z ** 2).sum(axis=0)
+                out[:qb] += tb * tb * (quad if self.row_of is None else quad[self.row_of]) \
+                    / d_b ** 2
         return self.unstack(out)
+
+    def blas_threads(self) -> int | None:
+        """BLAS threads for evaluations of this model (a ``threadpool_limits`` limit): one
+        unless the dense work per evaluation is large. Small factorisations are slower with
+        several threads (synchronisation costs more than the arithmetic); the grouped path's
+        dense work is only the factorisation of the Schur complement."""
+        large = GROUPED_DENSE if self.grouped else SMALL_DENSE
+        return None if len(self.c_rr) >= large else 1
 
     def _unstack_rows(self, w: np.ndarray) -> list[np.ndarray]:
         out: list[np.ndarray] = [np.zeros((0, w.shape[1]))] * len(self.s.levels)
@@ -408,8 +491,18 @@ class _Parts:
 #: 0.002 on its scaled gradient).
 GRADIENT_TOL = 1e-3
 
+#: Where the optimiser stops a line search that only samples rounding noise: moves below
+#: 1e-10 (relative) from the best theta once its projected gradient is below a tenth of
+#: :data:`GRADIENT_TOL` (see :func:`riskeval.variation._boundary.minimize_nonneg`). With a
+#: million ratings the deviance is about 3e6 and its rounding error about 1e-8, larger than
+#: any change such a move makes.
+SETTLE = (1e-10, GRADIENT_TOL / 10)
+
 #: Size of the dense (Schur) block below which BLAS runs single-threaded.
 SMALL_DENSE = 600
+
+#: The same when the largest factor's levels are grouped by count (no q_r x q_b product).
+GROUPED_DENSE = 1500
 
 
 @dataclass(frozen=True)
@@ -442,14 +535,12 @@ def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
 
     bounds = [(0.0, None)] * k
     opts = {"ftol": 1e-15, "gtol": 1e-9, "maxiter": 1000}
-    # Small dense factorisations are slower with several BLAS threads (synchronisation costs
-    # more than the arithmetic), so the optimisation runs single-threaded unless the dense
-    # part is large.
-    threads = None if len(prof.c_rr) >= SMALL_DENSE else 1
-    with threadpool_limits(limits=threads, user_api="blas"):
-        best = minimize_nonneg(f, x0, bounds, jac=True, options=opts)
+    # Small dense factorisations are slower with several BLAS threads, so the optimisation
+    # runs single-threaded unless the dense part is large (Profiled.blas_threads).
+    with threadpool_limits(limits=prof.blas_threads(), user_api="blas"):
+        best = minimize_nonneg(f, x0, bounds, jac=True, options=opts, settle=SETTLE)
         if _projected_gradient(best.x, best.jac) >= GRADIENT_TOL / 10:
-            again = minimize_nonneg(f, best.x, bounds, jac=True, options=opts)
+            again = minimize_nonneg(f, best.x, bounds, jac=True, options=opts, settle=SETTLE)
             best = again if again.fun <= best.fun else best
     theta = np.maximum(best.x, 0.0)
     sol = prof.solve(theta, gradient=True)
