@@ -297,3 +297,20 @@ def test_heatmap_with_blocks_keeps_the_tables_labels_and_coordinates():
     ax = Figure(figsize=(6, 5)).subplots()
     plots.heatmap(table, ax=ax)
     np.testing.assert_array_equal(ax.get_images()[0].get_array(), table.to_numpy())
+
+
+@pytest.mark.parametrize("obj", [
+    1, "a", None, 2.5, True, [], {}, [1, [2, {}], {"a": []}], {"x": {"y": {"z": 1.5}}},
+    {"é": "ü\n\"}, {"}, [float("nan"), float("inf")], {1: 2}, (1, 2), {"a": (1, 2)},
+    [True, False, None, 1e300, -0.0, 10**30], [{"a": "},\n      {"}, {"b": 1}],
+    [{"a": 1}, {}], [{"a": 1}, [1]], [{"a": {"b": 1}}], [[{"a": 1}]], {"r": [{"a": 1}]},
+    {"t": [{"x": "}, {", "y": None}, {"x": 2.5, "y": "\"}"}], "u": [1, "2", None]},
+    [{"a": np.float64(1.0)}], {"a": [np.int64(3)]}, {"a": {1, 2}}])
+def test_the_json_writer_writes_what_json_dumps_writes(obj):
+    try:
+        want = json.dumps(obj, indent=2)
+    except TypeError:
+        with pytest.raises(TypeError):
+            _report._json(obj)
+        return
+    assert _report._json(obj) == want
