@@ -314,3 +314,29 @@ def test_the_json_writer_writes_what_json_dumps_writes(obj):
             _report._json(obj)
         return
     assert _report._json(obj) == want
+
+
+def test_the_caterpillar_draws_every_interval_and_point_in_two_lines():
+    from matplotlib.figure import Figure
+
+    rng = np.random.default_rng(8)
+    n = 3000
+    effects = pd.DataFrame({"estimate": rng.normal(size=n), "se": rng.uniform(0.1, 0.3, n)},
+                           index=pd.Index([f"o{i:04d}" for i in range(n)], name="officer"))
+    effects.iloc[5, 1] = np.nan          # an interval that is not defined is not drawn
+    ax = Figure(figsize=(4.5, 12)).subplots()
+    plots.caterpillar(effects, ax, "officer effects")
+    order = effects.sort_index(kind="stable").sort_values("estimate", kind="stable")
+    intervals, points, zero = ax.get_lines()
+    assert len(ax.collections) == 0 and list(zero.get_xdata()) == [0, 0]
+    x = np.asarray(intervals.get_xdata(), float).reshape(n, 3)
+    y = np.asarray(intervals.get_ydata(), float).reshape(n, 3)
+    est, se = order["estimate"].to_numpy(), order["se"].to_numpy()
+    np.testing.assert_array_equal(x[:, 0], est - 1.96 * se)
+    np.testing.assert_array_equal(x[:, 1], est + 1.96 * se)
+    assert np.isnan(x[:, 2]).all() and np.isnan(y[:, 2]).all()
+    np.testing.assert_array_equal(y[:, :2], np.repeat(np.arange(n), 2).reshape(n, 2))
+    np.testing.assert_array_equal(points.get_xdata(), est)
+    np.testing.assert_array_equal(points.get_ydata(), np.arange(n))
+    assert points.get_marker() == "o" and points.get_linestyle() == "None"
+    assert list(ax.get_yticks()) == []

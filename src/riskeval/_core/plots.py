@@ -124,9 +124,16 @@ def caterpillar(effects: Any, ax: Any, title: str, z: float = 1.96) -> Any:
     """Effects sorted by size with +/- z SE bars (a caterpillar plot)."""
     # ties in code (index) order, never in the order the rows came in
     order = effects.sort_index(kind="stable").sort_values("estimate", kind="stable")
-    y = np.arange(len(order))
-    ax.errorbar(order["estimate"], y, xerr=z * order["se"], fmt="o", ms=3, lw=1,
-                color="#1f4e79", ecolor="#7f9fbf")
+    y = np.arange(len(order), dtype=float)
+    est = order["estimate"].to_numpy(dtype=float)
+    half = z * order["se"].to_numpy(dtype=float)
+    # every interval in one line broken by NaN, every point in one marker line: the picture
+    # errorbar draws, without its artist per interval (thousands of officers)
+    gaps = np.full_like(est, np.nan)
+    ax.plot(np.column_stack([est - half, est + half, gaps]).ravel(),
+            np.column_stack([y, y, gaps]).ravel(), color="#7f9fbf", lw=1,
+            solid_capstyle="butt")
+    ax.plot(est, y, "o", ms=3, color="#1f4e79")
     ax.axvline(0, color="grey", lw=0.8)
     ax.set_yticks(y if len(order) <= 30 else [])
     if len(order) <= 30:
