@@ -393,3 +393,16 @@ def test_summary_table_and_by_group_say_why_a_value_is_nan():
     assert np.isnan(north["estimate"])
     assert north["note"].startswith("Fleiss' kappa is not defined on these data")
     assert np.isfinite(south["estimate"]) and south["note"] == ""
+
+
+@pytest.mark.parametrize("weights", ["linear", "quadratic", "radical", "ordinal"])
+def test_weighted_agreement_on_a_single_category_is_full_agreement(weights):
+    """One category used (none declared): every pair agrees fully, as with identity weights
+    (the weights divided by a span of zero: a NaN matrix and a bare numpy warning)."""
+    X = np.array([[2.0, 2.0, np.nan], [2.0, 2.0, 2.0], [2.0, np.nan, 2.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        pa = riskeval.agreement.pairwise_agreement(X, weights=weights)
+        assert (pa.matrix.to_numpy() == 1.0).all()
+        plain = riskeval.agreement.pairwise_agreement(X)
+        np.testing.assert_array_equal(pa.matrix.to_numpy(), plain.matrix.to_numpy())

@@ -242,6 +242,6 @@ def test_cli_by_office_notes_an_office_whose_officers_share_no_case(tmp_path, ca
                  "--rating", "rating", "--categories", ",".join(LEVELS),
                  "--office", "office"]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("  E ")]
+    rows = [line for line in out.splitlines() if line.startswith("E, ")]
     assert len(rows) == 2 and all("not defined  (note" in r for r in rows)
     assert out.count("its 2 raters share no case") == 1

@@ -81,7 +81,7 @@ def test_agreement_is_the_same_from_the_object_and_from_the_frame(seed):
         pd.testing.assert_frame_equal(
             rv.agreement_summary(obj, level="ordinal", confidence=0.9).to_frame(),
             rv.agreement_summary(clean, **cols, level="ordinal", confidence=0.9).to_frame())
-        a = rv.agreement.pairwise_agreement(obj, rater="officer")
+        a = rv.agreement.pairwise_agreement(obj)
         b = rv.agreement.pairwise_agreement(clean, **cols)
         pd.testing.assert_frame_equal(a.matrix, b.matrix)
         pd.testing.assert_frame_equal(

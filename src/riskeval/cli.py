@@ -37,6 +37,7 @@ import pandas as pd
 from ._core.safecsv import write_csv
 from ._version import __version__
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
+from .agreement._result import EstimatesTable
 from .data.ratings import RISK_LEVELS, Ratings, read_ratings, read_table
 from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning, command_line_options
 from .world import engine as simulate
@@ -313,11 +314,11 @@ def _summarise(ratings: Ratings, label: str, categories: Any, level: str,
             if level in ("nominal", "ordinal"):
                 coefs.append((gwet_ac, {}, "Gwet's AC1"))
             for fn, kw, name in coefs:
-                part = by_group(fn, ratings, group=ratings.roles["office"],
-                                categories=categories, confidence=confidence, **kw)
-                part["coefficient"] = name
-                per.append(part)
-            offices = pd.concat(per, ignore_index=True)
+                per.append(by_group(fn, ratings, group=ratings.roles["office"],
+                                    categories=categories, confidence=confidence,
+                                    **kw).assign(coefficient=name))
+            offices = EstimatesTable(pd.concat(per, ignore_index=True), confidence=confidence,
+                                     title=f"by {ratings.roles['office']}:")
     notes = sorted({str(w.message) for w in caught})
     return {"file": label, "level": level, "confidence": confidence,
             "n_ratings": int(ratings.to_frame()[ratings.roles["rating"]].notna().sum()),
@@ -348,78 +349,16 @@ def _nan(x: Any) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
-class _Notes:
-    """Numbered notes under a table: each distinct reason is printed once."""
-
-    def __init__(self) -> None:
-        self.numbers: dict[str, int] = {}
-        self.printed = 0
-        self.infinite: set[str] = set()
-
-    def mark(self, note: Any) -> str:
-        if not isinstance(note, str) or not note:
-            return ""
-        number = self.numbers.setdefault(note, len(self.numbers) + 1)
-        return f"(note {number})"
-
-    def cells(self, row: Any) -> tuple[str, str, str, str]:
-        """Estimate, interval, method and note marker of one row, as printed."""
-        est, lo, hi = (row.get(k, float("nan")) for k in ("estimate", "ci_low", "ci_high"))
-        marker = self.mark(row.get("note"))
-        if _nan(est):
-            return "not defined", marker, "", ""
-        if _nan(lo) or _nan(hi):
-            return _fmt(est), f"no interval {marker}".strip(), "", ""
-        for x in (lo, hi):
-            if math.isinf(x):
-                self.infinite.add("-inf" if x < 0 else "inf")
-        method = row.get("ci_method")
-        return (_fmt(est), f"[{_fmt(lo)}, {_fmt(hi)}]", "" if _nan(method) else str(method),
-                marker)
-
-    def flush(self) -> list[str]:
-        """The notes numbered since the last flush, and the meaning of infinite limits."""
-        new = list(self.numbers)[self.printed:]
-        self.printed = len(self.numbers)
-        lines = [f"  ({self.numbers[n]}) {n}" for n in new]
-        legend = {"-inf": "-inf: the interval has no lower limit (a k-rater ICC has no lower "
-                          "bound)",
-                  "inf": "inf: the interval has no upper limit"}
-        lines += [f"  {legend[k]}" for k in sorted(self.infinite)]
-        self.infinite = set()
-        return lines
-
-    def said(self, message: str) -> bool:
-        """Whether a warning's text is already given as a note."""
-        return any(message in n for n in self.numbers)
-
-
 def _print_table(out: dict[str, Any]) -> None:
-    pct = f"{100 * out['confidence']:g}% CI"
     print(f"riskeval agreement: {out['file']}")
     print(f"{out['n_ratings']} ratings of {out['n_cases']} cases by {out['n_raters']} raters; "
           f"level: {out['level']}")
-    print()
-    notes = _Notes()
-    table = out["coefficients"]
-    width = max(len(c) for c in table.index) + 2
-    print(f"{'coefficient':<{width}}{'estimate':>11}  {pct:<20}  method")
-    for name, row in table.iterrows():
-        est, ci, method, marker = notes.cells(row)
-        print(f"{name:<{width}}{est:>11}  {ci:<20}  {method}  {marker}".rstrip())
-    for line in notes.flush():
-        print(line)
+    printed = [out["coefficients"].summary()]
     if out["by_office"] is not None:
-        per = out["by_office"]
-        key = per.columns[0]
+        printed.append(out["by_office"].summary())
+    for text in printed:
         print()
-        print(f"by {key}:")
-        for _, row in per.iterrows():
-            est, ci, _method, marker = notes.cells(row)
-            print(f"  {row[key]!s:<12} {row['coefficient']:<32} {est:>11}  {ci:<20}  "
-                  f"raters={row['n_raters']}  {marker}".rstrip())
-        for line in notes.flush():
-            print(line)
+        print(text)
     ref = out.get("against_reference")
     if ref:
         print()
@@ -427,7 +366,7 @@ def _print_table(out: dict[str, Any]) -> None:
               f"of ratings differ ({100 * ref['upward']:.1f}% higher, "
               f"{100 * ref['downward']:.1f}% lower)")
     for w in out["warnings"]:
-        if not notes.said(w):
+        if not any(w in text for text in printed):
             print(f"note: {w}")
 
 

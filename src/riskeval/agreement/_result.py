@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from .._core.results import Result
+from .._core.results import Result, TableResult
 
-__all__ = ["AgreementResult", "ICCResult"]
+__all__ = ["AgreementResult", "EstimatesTable", "ICCResult"]
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -279,3 +280,93 @@ class ICCResult(Result):
         return (f"<div><strong>Intraclass correlations</strong>"
                 f"{self.table.to_html(float_format=lambda x: f'{x:.4f}')}{notes}"
                 f"<ul style='font-size:smaller'>{refs}</ul></div>")
+
+
+def _missing(x: Any) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+class _Notes:
+    """Numbered notes under a printed table: each distinct reason once."""
+
+    LEGEND: ClassVar[dict[str, str]] = {
+        "-inf": "-inf: the interval has no lower limit (a k-rater ICC has no lower bound)",
+        "inf": "inf: the interval has no upper limit"}
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.infinite: set[str] = set()
+
+    def cells(self, row: Mapping) -> tuple[str, str, str, str]:
+        """Estimate, interval, method and note marker of one row, as printed."""
+        est, lo, hi = (row.get(k, math.nan) for k in ("estimate", "ci_low", "ci_high"))
+        note = row.get("note")
+        marker = ""
+        if isinstance(note, str) and note:
+            marker = f"(note {self.numbers.setdefault(note, len(self.numbers) + 1)})"
+        if _missing(est):
+            return "not defined", marker, "", ""
+        if _missing(lo) or _missing(hi):
+            return f"{float(est):.3f}", f"no interval {marker}".strip(), "", ""
+        for x in (lo, hi):
+            if math.isinf(x):
+                self.infinite.add("-inf" if x < 0 else "inf")
+        method = row.get("ci_method")
+        return (f"{float(est):.3f}", f"[{float(lo):.3f}, {float(hi):.3f}]",
+                "" if _missing(method) else str(method), marker)
+
+    def lines(self) -> list[str]:
+        out = [f"  ({k}) {note}" for note, k in self.numbers.items()]
+        return out + [f"  {self.LEGEND[k]}" for k in sorted(self.infinite)]
+
+
+class EstimatesTable(TableResult):
+    """A table of agreement estimates, one row per coefficient or per group, whose
+    ``summary()`` is the printed table: estimate, interval, how it was computed, and
+    numbered notes where an estimate or interval is not defined (what ``riskeval
+    agreement`` prints).
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> ratings = rv.data.datasets.example_ratings()
+    >>> table = rv.agreement_summary(ratings, "vignette", "officer", "rosh", level="nominal")
+    >>> print(table.summary().splitlines()[2][:57])
+    Percent agreement                   0.571  [0.505, 0.638]
+    """
+
+    _metadata: ClassVar[list[str]] = ["title", "confidence"]
+
+    def __init__(self, data: Any = None, *args: Any, title: str = "",
+                 confidence: float = 0.95, **kwargs: Any) -> None:
+        super().__init__(data, *args, title=title, **kwargs)
+        self.confidence = confidence
+
+    def summary(self) -> str:
+        """The title, one line per row, and the notes."""
+        notes = _Notes()
+        frame = pd.DataFrame(self)
+        if {"estimate", "ci_low", "ci_high"} - set(frame.columns):
+            return Result.summary(self)
+        keys = [c for c in frame.columns if c not in _ESTIMATE_COLUMNS]
+        if keys and "coefficient" in frame and frame["coefficient"].nunique() > 1:
+            keys.append("coefficient")  # groups of several coefficients
+        labels = (frame[keys].astype(str).agg(", ".join, axis=1) if keys
+                  else frame.index.astype(str).to_series(index=frame.index))
+        width = max([len(", ".join(keys) or "coefficient"), *map(len, labels)]) + 2
+        pct = f"{100 * self.confidence:g}% CI"
+        last = "raters" if keys else "method"
+        lines = [self._title(), f"{(', '.join(keys) if keys else 'coefficient'):<{width}}"
+                                f"{'estimate':>9}  {pct:<17}  {last}"]
+        for label, (_, row) in zip(labels, frame.iterrows(), strict=True):
+            est, ci, method, marker = notes.cells(row)
+            if keys:  # a group: how many raters it has, rather than the method
+                method = str(row.get("n_raters", ""))
+            lines.append(f"{label:<{width}}{est:>9}  {ci:<17}  {method}  {marker}".rstrip())
+        return "\n".join(lines + notes.lines())
+
+
+#: The columns of an estimates table that are numbers about the estimate, not its label.
+_ESTIMATE_COLUMNS = frozenset({"coefficient", "estimate", "se", "ci_low", "ci_high",
+                               "confidence", "ci_method", "n_cases", "n_raters", "n_ratings",
+                               "note", "ICC", "form", "F", "df1", "df2", "pvalue"})

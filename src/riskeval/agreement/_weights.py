@@ -52,6 +52,8 @@ def agreement_weights(weights: Any, scale: np.ndarray, *, ordered: bool = True) 
     q = x.size
     if weights is None or (isinstance(weights, str) and weights == "identity"):
         return np.eye(q)
+    if isinstance(weights, str) and weights in WEIGHT_NAMES and q == 1:
+        return np.eye(1)  # one category: a pair can only agree fully (no span to divide)
     if isinstance(weights, str):
         if weights not in WEIGHT_NAMES:
             raise RiskevalError(

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .._core.checks import check_columns, check_whole
-from .._core.results import TableResult
 from .._core.seeds import spawn
 from ..data.ratings import Ratings, _validate, columns_of
 from ..errors import RiskevalError, RiskevalTypeError
+from ._result import EstimatesTable
 
 __all__ = ["by_group"]
 
@@ -29,7 +29,7 @@ def by_group(
     seed: Any = None,
     min_raters: int = 2,
     **options: Any,
-) -> TableResult:
+) -> EstimatesTable:
     """Compute one agreement coefficient separately within each group.
 
     Parameters
@@ -58,8 +58,9 @@ def by_group(
 
     Returns
     -------
-    TableResult
-        A DataFrame with a title and the result protocol: one row per group: the group
+    EstimatesTable
+        A DataFrame with a title and the result protocol (its ``summary()`` prints one line
+        per group with its interval and numbered notes): one row per group: the group
         key(s), ``estimate``, ``se``, ``ci_low``, ``ci_high``,
         ``n_cases``, ``n_raters``, ``n_ratings``, ``ci_method`` and ``note`` (too few raters
         or cases, raters who share no case, or why the coefficient or its interval is NaN in
@@ -83,7 +84,7 @@ def by_group(
     >>> per["estimate"].round(3).tolist()
     [0.46, 0.462, 0.443]
     >>> print(per.summary().splitlines()[0])
-    fleiss_kappa by office
+    Fleiss' kappa by office
     """
     if not isinstance(data, pd.DataFrame | Ratings):
         raise RiskevalTypeError(
@@ -144,8 +145,13 @@ def by_group(
         out = _icc_row(res) if hasattr(res, "table") else res.to_frame().reset_index().iloc[
             0].to_dict()
         rows.append({**label, **out, "note": getattr(res, "note", "")})
-    name = getattr(coefficient, "__name__", "agreement")
-    return TableResult(pd.DataFrame(rows), title=f"{name} by {', '.join(groups)}")
+    table = pd.DataFrame(rows)
+    named = table["coefficient"].dropna() if "coefficient" in table else pd.Series(dtype=object)
+    name = (named.iloc[0] if len(named) and named.nunique() == 1
+            else getattr(coefficient, "__name__", "agreement"))
+    confidence = float(options.get("confidence", 0.95))
+    return EstimatesTable(table, confidence=confidence,
+                          title=f"{name} by {', '.join(groups)}")
 
 
 def _icc_row(res: Any) -> dict[str, Any]:

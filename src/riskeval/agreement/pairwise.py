@@ -182,7 +182,7 @@ def pairwise_agreement(data: Any, case: str | None = None, rater: str | None = N
     some = shared > 0
     mat = np.full(shared.shape, np.nan)
     np.divide(agree, shared, out=mat, where=some, dtype=np.float64)
-    idx = pd.Index(wide.raters, name=rater or "rater")
+    idx = pd.Index(wide.raters, name=rater or wide.raters.name or "rater")
     # the arrays are new: the frames take them without a copy
     return PairwiseAgreement(pd.DataFrame(mat, index=idx, columns=idx, copy=False),
                              pd.DataFrame(shared.astype(int), index=idx, columns=idx,

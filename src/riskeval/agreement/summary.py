@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from .._core.checks import check_choice
-from .._core.results import TableResult
 from ..errors import RiskevalError, option
 from ._common import prepare
+from ._result import EstimatesTable
 from .categorical import (
     _brennan_prediger,
     _Categorical,
@@ -31,7 +31,7 @@ def agreement_summary(
     data: Any, case: str | None = None, rater: str | None = None, rating: str | None = None,
     *, categories: Any = None, level: str = "ordinal", confidence: float = 0.95,
     weights: str = "quadratic", resample: str = "cases",
-) -> TableResult:
+) -> EstimatesTable:
     """All standard coefficients that suit the level of measurement, with their intervals.
 
     Parameters
@@ -57,8 +57,9 @@ def agreement_summary(
 
     Returns
     -------
-    TableResult
-        A DataFrame with a title and the result protocol, one row per coefficient:
+    EstimatesTable
+        A DataFrame with a title and the result protocol (its ``summary()`` is the printed
+        table with numbered notes), one row per coefficient:
         ``estimate, se, ci_low, ci_high, ci_method, n_cases,
         n_raters, n_ratings, note``. A coefficient that is not defined on the data (or whose
         interval is not) has NaN there and the reason in ``note``, which also carries the
@@ -133,8 +134,9 @@ def agreement_summary(
     out = pd.DataFrame(rows).set_index("coefficient")
     out = out.reindex(columns=["estimate", "se", "ci_low", "ci_high", "ci_method", "n_cases",
                                "n_raters", "n_ratings", "note"])
-    return TableResult(out, title=f"Agreement coefficients ({level} level, "
-                                  f"{100 * confidence:g}% intervals)")
+    return EstimatesTable(out, confidence=confidence,
+                          title=f"Agreement coefficients ({level} level, "
+                                f"{100 * confidence:g}% intervals)")
 
 
 def _row(result: Any, suffix: str) -> dict[str, Any]:

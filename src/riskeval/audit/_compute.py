@@ -593,7 +593,7 @@ def _run(frame: pd.DataFrame, units: Ratings, step: Callable[[str, Callable[[], 
                 parts.append(table)
             return pd.concat(parts, ignore_index=True) if parts else None
         by_office = step("agreement by office", per_office)
-    pairwise = step("pairwise agreement", lambda: pairwise_agreement(units, rater=rater))
+    pairwise = step("pairwise agreement", lambda: pairwise_agreement(units))
 
     scored = frame.assign(__score__=codes + 1.0)
     fit = step("linear mixed model", lambda: crossed_lmm(
