@@ -217,7 +217,9 @@ def _clean(x: Any) -> Any:
 
 
 def figures(a: Audit) -> dict[str, Any]:
-    """The report's figures (matplotlib Figures, made without pyplot)."""
+    """The report's figures (matplotlib Figures, made without pyplot), laid out and labelled
+    with their names. The pairwise-agreement heatmap of more than
+    :data:`PAIRWISE_FIGURE_CELLS` officers draws block means (see :func:`_pairwise_block`)."""
     from matplotlib.figure import Figure
     from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
@@ -349,7 +351,7 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None,
     k = _pairwise_block(n)
     blocks = (f" With {n:,} officers the figure cannot give each pair a cell: each cell drawn "
               f"is the mean over a block of {k} × {k} pairs of neighbouring officers (in the "
-              f"order of the table)." if k > 1 else "")
+              f"order of tables/officer_agreement.csv)." if k > 1 else "")
     parts += ["<h3>Agreement between pairs of officers</h3>",
               "<p>Each cell is the share of shared cases on which two officers chose the same "
               f"level.{blocks}</p>", img("pairwise_agreement", "pairwise agreement heatmap"),
