@@ -112,7 +112,7 @@ _DISTINCT_ROWS: bool | None = None
 
 #: Solutions kept per :class:`Profiled` (the same theta is evaluated again by the
 #: optimiser's last step, the intervals and the Satterthwaite derivatives).
-_CACHE_SIZE = 8
+_CACHE_SIZE = 16
 
 
 class Profiled:
@@ -492,11 +492,16 @@ class _Parts:
 GRADIENT_TOL = 1e-3
 
 #: Where the optimiser stops a line search that only samples rounding noise: moves below
-#: 1e-10 (relative) from the best theta once its projected gradient is below a tenth of
+#: 1e-10 (relative) from the best theta once its projected gradient is below
 #: :data:`GRADIENT_TOL` (see :func:`riskeval.variation._boundary.minimize_nonneg`). With a
-#: million ratings the deviance is about 3e6 and its rounding error about 1e-8, larger than
+#: million ratings the deviance is about 3e6 and its rounding error about 1e-9, larger than
 #: any change such a move makes.
-SETTLE = (1e-10, GRADIENT_TOL / 10)
+SETTLE = (1e-10, GRADIENT_TOL)
+
+#: Deviances within this relative distance of the lowest are ties (rounding error, the
+#: optimiser's own ``ftol``); among tied thetas the one with the smallest projected gradient
+#: is the optimum reported.
+TIE = 1e-15
 
 #: Size of the dense (Schur) block below which BLAS runs single-threaded.
 SMALL_DENSE = 600
@@ -523,14 +528,22 @@ def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
     component that ends at zero is then checked off the bound with derivative-free steps
     (:func:`riskeval.variation._boundary.minimize_nonneg`): the deviance is even in each
     theta, so its gradient vanishes at zero and a gradient method can stop on a saddle there.
+
+    Near the optimum of a large data set the deviance changes by less than its rounding
+    error; of the thetas evaluated whose deviances tie with the lowest (within :data:`TIE`),
+    the one with the smallest projected gradient is reported, as the gradient still tells
+    them apart.
     """
     k = len(prof.s.levels)
     x0 = np.ones(k) if start is None else np.asarray(start, dtype=float)
     count = [0]
+    seen: list[tuple[float, float, np.ndarray]] = []   # deviance, |projected gradient|, theta
 
     def f(t: np.ndarray) -> tuple[float, np.ndarray]:
         count[0] += 1
-        sol = prof.solve(np.maximum(t, 0.0), gradient=True)
+        t = np.maximum(t, 0.0)
+        sol = prof.solve(t, gradient=True)
+        seen.append((sol.deviance, _projected_gradient(t, sol.gradient), t))
         return sol.deviance, sol.gradient
 
     bounds = [(0.0, None)] * k
@@ -539,10 +552,11 @@ def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
     # runs single-threaded unless the dense part is large (Profiled.blas_threads).
     with threadpool_limits(limits=prof.blas_threads(), user_api="blas"):
         best = minimize_nonneg(f, x0, bounds, jac=True, options=opts, settle=SETTLE)
-        if _projected_gradient(best.x, best.jac) >= GRADIENT_TOL / 10:
-            again = minimize_nonneg(f, best.x, bounds, jac=True, options=opts, settle=SETTLE)
+        theta, flat = _flattest(seen, best.x)
+        if flat >= GRADIENT_TOL / 10:
+            again = minimize_nonneg(f, theta, bounds, jac=True, options=opts, settle=SETTLE)
             best = again if again.fun <= best.fun else best
-    theta = np.maximum(best.x, 0.0)
+            theta, _ = _flattest(seen, best.x)
     sol = prof.solve(theta, gradient=True)
     # converged when the projected gradient vanishes (a component at zero may push outward)
     worst = _projected_gradient(theta, sol.gradient)
@@ -550,6 +564,19 @@ def optimise(prof: Profiled, start: np.ndarray | None = None) -> Optimum:
     msg = (f"max |projected gradient| {worst:.2g} after {count[0]} evaluations "
            f"(L-BFGS-B: {best.message})")
     return Optimum(theta, sol, converged, msg, count[0])
+
+
+def _flattest(seen: list[tuple[float, float, np.ndarray]], x: np.ndarray
+              ) -> tuple[np.ndarray, float]:
+    """Of the evaluated thetas whose deviance ties with the lowest, the one with the smallest
+    projected gradient (``x``, the optimiser's answer, unless another is flatter), and that
+    gradient."""
+    x = np.maximum(x, 0.0)
+    low = min(dev for dev, _, _ in seen)
+    ties = [(grad, t) for dev, grad, t in seen if dev <= low + TIE * max(abs(low), 1.0)]
+    at_x = [grad for grad, t in ties if np.array_equal(t, x)]
+    grad, t = min(ties, key=lambda item: item[0])
+    return (x, at_x[0]) if at_x and at_x[0] <= grad else (t, grad)
 
 
 def _projected_gradient(theta: np.ndarray, grad: np.ndarray) -> float:
