@@ -275,8 +275,12 @@ def test_block_means_are_the_means_of_the_defined_cells(shape, block):
 
 
 def test_block_means_refuse_an_empty_block():
+    from matplotlib.figure import Figure
+
     with pytest.raises(RiskevalError, match="at least 1"):
         plots.block_means(np.ones((3, 3)), 0)
+    with pytest.raises(RiskevalError, match="at least 1"):
+        plots.heatmap(np.ones((3, 3)), ax=Figure().subplots(), block=(2, 0))
 
 
 def test_heatmap_with_blocks_keeps_the_tables_labels_and_coordinates():

@@ -344,6 +344,8 @@ def _heatmap(table: Any, ax: Any, title: str, cmap: Any, fmt: Any, vmin: Any, vm
         fig, ax = _pyplot().subplots(figsize=(width, height))
     br, bc = (1, 1) if block is None else (block, block) if isinstance(
         block, int | np.integer) else tuple(block)
+    if br < 1 or bc < 1:
+        raise RiskevalError(f"block sizes must be at least 1; got {br} x {bc}")
     br, bc = min(int(br), nr), min(int(bc), nc)
     if br > 1 or bc > 1:
         # each drawn cell is the mean of a block of cells, placed over the rows and columns it
