@@ -226,22 +226,29 @@ class Profiled:
         self.group_counts = values
         self.group_gram = np.empty((n_groups, q_r, q_r))
         self.group_zt = np.empty((n_groups, q_r, self.zt_b.shape[1]))
-        for g in range(n_groups):
-            rows = order[edges[g]:edges[g + 1]]
-            cg = self.c_rows[rows]
-            self.group_gram[g] = cg.T @ (cg * self.row_mult[rows, None])
-            self.group_zt[g] = cg.T @ self.zt_rows[rows]
+        # many small products: one BLAS thread unless they are large
+        with threadpool_limits(limits=None if len(self.c_rows) * q_r * q_r > 10 ** 10
+                               else 1, user_api="blas"):
+            for g in range(n_groups):
+                rows = order[edges[g]:edges[g + 1]]
+                cg = self.c_rows[rows]
+                self.group_gram[g] = cg.T @ (cg * self.row_mult[rows, None])
+                self.group_zt[g] = cg.T @ self.zt_rows[rows]
 
     def _cross(self, k: int, m: int) -> np.ndarray:
         return self.s.cross[(k, m)] if k < m else self.s.cross[(m, k)].T
 
-    def _gram(self, tb2: float, power: int) -> np.ndarray:
-        """``C' diag(d^-power) C`` (``q_r x q_r``) with ``d = tb2 n_b + 1``."""
+    def _gram(self, tb2: float, *powers: int) -> list[np.ndarray]:
+        """``C' diag(d^-power) C`` (``q_r x q_r``) with ``d = tb2 n_b + 1``, per power (the
+        grouped path reads its matrices once for all of them)."""
         if self.grouped:
-            w = (tb2 * self.group_counts + 1.0) ** -power
-            return np.tensordot(w, self.group_gram, axes=1)
-        w = (tb2 * self.row_counts + 1.0) ** -power * self.row_mult
-        return self.c_rows.T @ (self.c_rows * w[:, None])
+            w = np.array([(tb2 * self.group_counts + 1.0) ** -pw for pw in powers])
+            return list(np.tensordot(w, self.group_gram, axes=1))
+        out = []
+        for pw in powers:
+            w = (tb2 * self.row_counts + 1.0) ** -pw * self.row_mult
+            out.append(self.c_rows.T @ (self.c_rows * w[:, None]))
+        return out
 
     def _czt(self, tb2: float) -> np.ndarray:
         """``C' diag(1/d) Z_b'[y X]`` (``q_r x (p + 1)``)."""
@@ -287,9 +294,12 @@ class Profiled:
         # right-hand sides: Lambda Z' [y, X]
         rhs_b = tb * self.zt_b
         rhs_r = t_rest[:, None] * self.zt_r
-        factor = czt = k1 = None
+        factor = czt = k1 = k2 = None
         if self.rest:
-            k1 = self._gram(tb2, 1)
+            if gradient and self.grouped:
+                k1, k2 = self._gram(tb2, 1, 2)
+            else:
+                k1, = self._gram(tb2, 1)
             factor, info = linalg.lapack.dpotrf(self._schur(t_rest, tb2, k1), lower=1,
                                                 clean=1)
             if info != 0:  # pragma: no cover - S is positive definite (M = ... + I)
@@ -339,7 +349,7 @@ class Profiled:
             dev = logdet_l + n * (1.0 + np.log(2.0 * np.pi * r2 / n))
         grad = g_det = g_r2 = None
         if gradient:
-            parts = _Parts(tb, t_rest, d_b, factor, k1, czt, vb, vr, cvr)
+            parts = _Parts(tb, t_rest, d_b, factor, k1, k2, czt, vb, vr, cvr)
             g_det, g_r2 = self._gradient(theta, beta, xtx_schur, parts)
             grad = g_det + (n - p if self.reml else n) * g_r2 / r2
         if s.beta0 is not None:
@@ -384,7 +394,7 @@ class Profiled:
             for a_i, j in enumerate(self.rest):
                 tr_minv[j] = diag_sinv[self.offsets[a_i]:self.offsets[a_i + 1]].sum()
             if tb != 0.0:
-                k2 = self._gram(tb * tb, 2)
+                k2 = self._gram(tb * tb, 2)[0] if pt.k2 is None else pt.k2.copy()
                 k2 *= t_rest[:, None]
                 k2 *= t_rest[None, :]
                 extra = tb * tb * (2.0 * float(np.sum(sinv * k2))
@@ -430,7 +440,7 @@ class Profiled:
         qb = s.levels[self.big]
         out[:qb] = 1.0 / d_b
         if self.rest:
-            schur = self._schur(t_rest, tb * tb, self._gram(tb * tb, 1))
+            schur = self._schur(t_rest, tb * tb, self._gram(tb * tb, 1)[0])
             factor, _ = linalg.lapack.dpotrf(schur, lower=1, clean=1)
             sinv, _ = linalg.lapack.dpotri(factor, lower=1)
             out[qb:] = np.diag(sinv)
@@ -481,6 +491,7 @@ class _Parts:
     d_b: np.ndarray
     factor: np.ndarray | None     # Cholesky factor (lower) of the Schur complement
     k1: np.ndarray | None         # C' diag(1/d) C
+    k2: np.ndarray | None         # C' diag(1/d^2) C, when formed with k1
     czt: np.ndarray | None        # C' diag(1/d) Z_b'[y X]
     vb: np.ndarray                # M^-1 Lambda Z'[y X], big factor's rows
     vr: np.ndarray                # ... and the other rows
