@@ -414,3 +414,32 @@ def test_funnel_design_effects_equal_a_groupby(seed: int) -> None:
     np.testing.assert_array_equal(table["n"].to_numpy(), counts.size().to_numpy())
     np.testing.assert_array_equal(table["events"].to_numpy(), counts.sum().to_numpy())
     np.testing.assert_allclose(table["n_eff"], table["n"] / table["deff"], **TOL)
+
+
+def _by_rater_reference(pa):
+    """Each rater's agreement with the others, as first written: copies with the diagonal's
+    shared count zeroed and NaN agreement as 0, then the weighted row means."""
+    m = np.nan_to_num(pa.matrix.to_numpy().copy(), nan=0.0)
+    n = pa.shared.to_numpy().astype(float).copy()
+    np.fill_diagonal(n, 0.0)
+    total = n.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(total > 0, (m * n).sum(axis=1) / np.where(total > 0, total, 1), np.nan)
+    return mean, total.astype(int)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_by_rater_equals_the_weighted_row_means(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 4, (int(rng.integers(2, 30)), int(rng.integers(2, 40)))).astype(float)
+    X[rng.random(X.shape) < rng.uniform(0, 0.8)] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            pa = rv.agreement.pairwise_agreement(X, weights=("identity", "linear")[seed % 2])
+        except rv.RiskevalError:  # too few raters or cases left
+            return
+    got = pa.by_rater()
+    mean, total = _by_rater_reference(pa)
+    np.testing.assert_array_equal(got["agreement"].to_numpy(), mean)
+    np.testing.assert_array_equal(got["shared"].to_numpy(), total)

@@ -82,13 +82,14 @@ class PairwiseAgreement(Result):
         entry excluded); ``shared`` the number of (other rater, case) pairs behind it. Low
         values point to officers whose ratings are out of line with their colleagues'.
         """
-        m = self.matrix.to_numpy().copy()
-        n = self.shared.to_numpy().astype(float).copy()
-        np.fill_diagonal(n, 0.0)
-        m = np.nan_to_num(m, nan=0.0)
-        total = n.sum(axis=1)
+        n = self.shared.to_numpy()
+        with np.errstate(invalid="ignore"):
+            agree = np.multiply(self.matrix.to_numpy(), n, dtype=float)  # one raters^2 array
+        np.nan_to_num(agree, copy=False, nan=0.0)                         # NaN: none shared
+        np.fill_diagonal(agree, 0.0)                                      # the rater's own
+        total = (n.sum(axis=1) - np.diagonal(n)).astype(float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(total > 0, (m * n).sum(axis=1) / np.where(total > 0, total, 1),
+            mean = np.where(total > 0, agree.sum(axis=1) / np.where(total > 0, total, 1),
                             np.nan)
         return pd.DataFrame({"agreement": mean, "shared": total.astype(int)},
                             index=self.matrix.index)
