@@ -6,6 +6,10 @@ computed once in O(n). Each evaluation of the profiled deviance then costs O(q^3
 of random-effect levels q -- independent of the number of ratings -- and less than that: the
 factor with most levels has a diagonal block in ``Lambda' Z'Z Lambda + I`` and is eliminated
 first (a Schur complement), leaving a dense Cholesky factorisation in the remaining levels.
+The Schur complement's product of counts ``C' diag(1/d) C`` (``C``: the largest factor's
+levels x the others) is a sum over the distinct numbers of ratings of the largest factor's
+levels of Gram matrices computed once (see :class:`Profiled`): with few distinct counts an
+evaluation needs only products of ``C`` with vectors, not with matrices.
 
 The parametrisation and the profiled deviances are those of lme4 (Bates, Maechler, Bolker &
 Walker 2015, sections 3.2-3.4): relative standard deviations ``theta_k = sigma_k / sigma``,
