@@ -234,3 +234,15 @@ def test_judgement_accuracy_is_the_same_from_the_object():
     pd.testing.assert_frame_equal(
         judgement_accuracy(obj, world.vignettes, outcomes).to_frame(),
         judgement_accuracy(data, world.vignettes, outcomes).to_frame())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_linear_mixed_model_is_the_same_from_the_object(seed):
+    frame = random_design(200 + seed).assign(score=lambda d: d["rosh"].map(
+        {lv: k + 1.0 for k, lv in enumerate(LEVELS)}).astype(float))
+    obj, clean = checked(frame), plain(frame).assign(score=frame["score"].to_numpy())
+    a = rv.variation.crossed_lmm(obj, rating="score", ci="wald")
+    b = rv.variation.crossed_lmm(clean, rating="score", case="vignette", rater="officer",
+                                 office="office", ci="wald")
+    assert a.loglik == b.loglik
+    pd.testing.assert_frame_equal(a.to_frame(), b.to_frame())

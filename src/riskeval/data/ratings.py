@@ -1601,6 +1601,3 @@ def _check_wide(wide: WideRatings) -> None:
         raise RiskevalError(
             "fewer than two cases have any ratings; agreement needs at least two cases"
         )
-
-
-_check_columns = check_columns  # for modules not yet moved to riskeval._core.checks

@@ -15,9 +15,9 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from .._core.checks import check_confidence
+from .._core.checks import check_columns, check_confidence
 from .._core.results import Result
-from ..data.ratings import _check_columns, _py
+from ..data.ratings import Ratings, _py, columns_of
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
 from ._lmm import Optimum, Profiled, optimise, sufficient_stats
 from ._profile import FullDeviance, Profiler, sd_of, share_of, wald_log_intervals
@@ -189,7 +189,7 @@ def _fixed_design(frame: pd.DataFrame, fixed: str | Sequence[str] | None) -> pd.
         return pd.DataFrame({"(Intercept)": np.ones(len(frame))}, index=frame.index)
     if not isinstance(fixed, str):
         if isinstance(fixed, Sequence) and all(isinstance(c, str) for c in fixed):
-            _check_columns(frame, {f"fixed-effect {i + 1}": c for i, c in enumerate(fixed)})
+            check_columns(frame, {f"fixed-effect {i + 1}": c for i, c in enumerate(fixed)})
             fixed = " + ".join(f"Q('{c}')" for c in fixed)
         else:
             raise RiskevalTypeError("fixed must be a formula string such as 'experience + age' "
@@ -271,9 +271,10 @@ def grouping_factors(frame: pd.DataFrame, case: str, rater: str, office: str | N
     return factors
 
 
-def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
-                office: str | None = None, fixed: str | Sequence[str] | None = None,
-                reml: bool = True, confidence: float = 0.95,
+def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
+                case: str | None = None, rater: str | None = None, office: str | None = None,
+                fixed: str | Sequence[str] | None = None, reml: bool = True,
+                confidence: float = 0.95,
                 ci: str | None = "auto") -> LMMResult:
     """Fit ``rating ~ fixed + (1|case) + (1|office) + (1|officer)`` by REML or ML.
 
@@ -283,8 +284,9 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        Long table, one row per rating.
+    data : pandas.DataFrame or riskeval.Ratings
+        Long table, one row per rating; for :class:`riskeval.Ratings` the columns below
+        default to its roles.
     rating : str
         Numeric column, or an ordered categorical (scored 1, 2, ... with a note).
     case, rater : str
@@ -346,18 +348,19 @@ def crossed_lmm(data: pd.DataFrame, *, rating: str, case: str, rater: str,
     >>> fit.variance_shares["estimate"].round(2).to_dict()
     {'case': 0.19, 'officer': 0.02, 'office': 0.15, 'residual': 0.63}
     """
-    if not isinstance(data, pd.DataFrame):
-        raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
     confidence = check_confidence(confidence)
-    _check_columns(data, {"rating": rating, "case": case, "rater": rater, "office": office})
-    data = data.reset_index(drop=True)
+    data, c = columns_of(data, ("rating", "case", "rater"), rating=rating, case=case,
+                         rater=rater, office=office)
+    rating, case, rater, office = c["rating"], c["case"], c["rater"], c["office"]
+    keys = [case, rater] + ([office] if office else [])
+    # the columns the model reads (a formula may read any), numbered 0..n-1
+    data = (data[[rating, *keys]] if fixed is None else data).reset_index(drop=True)
     y_all, scored = _rating_values(data[rating], rating)
     design = _fixed_design(data, fixed)
-    keys = [case, rater] + ([office] if office else [])
     keep = ~np.isnan(y_all) & data[keys].notna().all(axis=1).to_numpy()
     keep &= data.index.isin(design.index)
     n_dropped = int((~keep).sum())
-    frame = data.loc[keep]
+    frame = data.loc[keep, keys]
     y = y_all[keep]
     X = design.loc[frame.index].to_numpy(float)
     names = list(design.columns)

@@ -46,9 +46,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._core.checks import check_binary
+from .._core.checks import check_binary, check_columns
 from .._core.results import Result, TableResult
-from ..data.ratings import _check_columns, _py, _rows
+from ..data.ratings import _py, _rows
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["FunnelResult", "control_limits", "funnel"]
@@ -540,7 +540,7 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
     """
     if not isinstance(data, pd.DataFrame):
         raise RiskevalTypeError(f"data must be a pandas DataFrame; got {type(data).__name__}")
-    _check_columns(data, {"group": group, "outcome": outcome, "cluster": cluster})
+    check_columns(data, {"group": group, "outcome": outcome, "cluster": cluster})
     lv = _check_levels(confidence)
     y_all = _outcome_values(data[outcome], outcome)
 
