@@ -25,6 +25,7 @@ import json
 import pstats
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from _bench import JSON_PREFIX
@@ -42,7 +43,10 @@ result = rv.audit.audit(ratings, case="case", rater="officer", rating="rating",
 t2 = time.perf_counter()
 with tempfile.TemporaryDirectory() as tmp:
     result.save(tmp + "/report")
-t3 = time.perf_counter()
+    t3 = time.perf_counter()
+    with open(tmp + "/report/summary.json", encoding="utf-8") as fh, \
+            open(sys.argv[2], "w", encoding="utf-8") as out:
+        out.write(fh.read())
 print(t2 - t1, t3 - t2)
 """
 CHECKS = ("_validate", "parse_categories", "level_codes")
@@ -79,12 +83,39 @@ def call_counts() -> dict[str, int]:
     return counts
 
 
-def national(source: Path) -> dict[str, float]:
-    """Audit and save times of the national audit with the source tree ``source``."""
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(source)], capture_output=True,
-                          text=True, check=True)
+def national(source: Path) -> tuple[dict[str, float], dict]:
+    """Audit and save times of the national audit with the source tree ``source``, and its
+    report's ``summary.json``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = Path(tmp) / "summary.json"
+        proc = subprocess.run([sys.executable, "-c", CHILD, str(source), str(summary)],
+                              capture_output=True, text=True, check=True)
+        report = json.loads(summary.read_text(encoding="utf-8"))
     audit_s, save_s = (float(x) for x in proc.stdout.split()[-2:])
-    return {"audit_s": audit_s, "save_s": save_s}
+    return {"audit_s": audit_s, "save_s": save_s}, report
+
+
+def differences(a: object, b: object, path: str = "") -> tuple[float, list[str]]:
+    """The largest relative difference between the numbers of two reports, and where they
+    differ otherwise (a key, a text, a length)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        worst, other = 0.0, [f"{path}/{k}: in one report only" for k in set(a) ^ set(b)]
+        for k in set(a) & set(b):
+            w, o = differences(a[k], b[k], f"{path}/{k}")
+            worst, other = max(worst, w), other + o
+        return worst, other
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return 0.0, [f"{path}: {len(a)} vs {len(b)} entries"]
+        worst, other = 0.0, []
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            w, o = differences(x, y, f"{path}[{i}]")
+            worst, other = max(worst, w), other + o
+        return worst, other
+    if isinstance(a, int | float) and isinstance(b, int | float) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        return abs(a - b) / max(abs(a), abs(b), 1e-12), []
+    return 0.0, [] if a == b else [f"{path}: {str(a)[:60]!r} vs {str(b)[:60]!r}"]
 
 
 def main() -> None:
@@ -94,17 +125,22 @@ def main() -> None:
     out: dict = {"name": "audit", "counts": counts}
     if "--counts-only" not in sys.argv:
         here = Path(__file__).resolve().parents[1]
-        t = national(here)
+        t, report = national(here)
         total = t["audit_s"] + t["save_s"]
         print(f"national audit (1.5M ratings): audit {t['audit_s']:.1f} s, save "
               f"{t['save_s']:.1f} s")
         out.update(t)
         if "--baseline" in sys.argv:
             base = Path(sys.argv[sys.argv.index("--baseline") + 1])
-            b = national(base)
+            b, base_report = national(base)
             before = b["audit_s"] + b["save_s"]
             ratio = before / total
             print(f"baseline {base}: audit {b['audit_s']:.1f} s, save {b['save_s']:.1f} s")
+            worst, other = differences(report, base_report)
+            print(f"same report: every number of summary.json within {worst:.2g} (relative) "
+                  f"of the baseline's; {len(other)} other differences"
+                  + "".join(f"\n  {line}" for line in other[:20]))
+            out.update(largest_relative_difference=worst, other_differences=other)
             print(f"RESULT national audit + save: {total:.1f} s vs {before:.1f} s before = "
                   f"{ratio:.2f}x faster (target >= 3x: {'met' if ratio >= 3 else 'NOT met'})")
             out.update(before_s=before, ratio=ratio)
