@@ -19,7 +19,8 @@ import pandas as pd
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["as_values", "check_binary", "check_choice", "check_columns", "check_confidence",
-           "check_probability", "check_whole", "name_row", "suggest_column"]
+           "check_probability", "check_whole", "name_lines", "name_row", "plain_value",
+           "suggest_column"]
 
 
 def check_confidence(confidence: Any) -> float:
@@ -70,9 +71,43 @@ def check_choice(value: Any, name: str, options: Sequence[str]) -> str:
     return value
 
 
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value it holds (``7``, not ``np.int64(7)``)."""
+#: How many offending rows or values a message lists.
+SHOWN = 5
+
+
+def plain_value(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds, so messages read ``7``, not
+    ``np.int64(7)``.
+
+    Examples
+    --------
+    >>> plain_value(np.float64(2.5)), plain_value("a")
+    (2.5, 'a')
+    """
     return value.item() if isinstance(value, np.generic) else value
+
+
+def name_lines(index: Sequence, offset: int = 2, *, lines: bool = True) -> str:
+    """The first rows of ``index`` as a person finds them: the lines of a CSV file (the
+    header is line 1, so row 0 is line 2), or with ``lines=False`` (or labels that are not
+    numbers) the rows' index labels.
+
+    Examples
+    --------
+    >>> name_lines([0, 3])
+    'lines 2, 5'
+    >>> name_lines(["a", "b"], lines=False)
+    "rows 'a', 'b'"
+    """
+    idx = list(index)[:SHOWN]
+    more = " ..." if len(index) > SHOWN else ""
+    if lines:
+        try:
+            shown = ", ".join(str(int(i) + offset) for i in idx)
+            return f"lines {shown}{more}"
+        except (TypeError, ValueError):
+            pass
+    return f"rows {', '.join(repr(plain_value(i)) for i in idx)}{more}"
 
 
 def name_row(index: pd.Index, pos: int) -> str:
@@ -86,7 +121,7 @@ def name_row(index: pd.Index, pos: int) -> str:
     >>> name_row(pd.Index([101, 102, 103]), 2)
     'row 103 (position 2)'
     """
-    label = _plain(index[pos])
+    label = plain_value(index[pos])
     if isinstance(label, int | np.integer) and label == pos:
         return f"row {pos}"
     return f"row {label!r} (position {pos})"
@@ -236,7 +271,7 @@ def check_binary(values: Any, name: str, *, missing: str = "error",
     bad = ~absent & ~np.isin(num, (0.0, 1.0))
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        value = _plain(plain.iloc[pos])
+        value = plain_value(plain.iloc[pos])
         raise RiskevalError(f"{name} has the value {value!r} at {_row(plain, pos)} "
                             f"({int(bad.sum())} such values); expected 0/1 or True/False "
                             "(1 = the event)")
@@ -256,7 +291,7 @@ def check_probability(values: Any, name: str) -> np.ndarray:
     bad = ~((num >= 0) & (num <= 1))
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        value = _plain(series.iloc[pos])
+        value = plain_value(series.iloc[pos])
         raise RiskevalError(f"{name} has the value {value!r} at {_row(series, pos)} "
                             f"({int(bad.sum())} such values); expected a probability between "
                             "0 and 1")

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.checks import suggest_column
+from .._core.checks import plain_value, suggest_column
 from .._core.results import SeriesResult
 from ..errors import RiskevalError
 
@@ -161,17 +161,13 @@ def _resolve_path(path: Any) -> Any:
 def _first_bad(frame: pd.DataFrame, bad: pd.Series, column: str, expected: str) -> None:
     if bad.any():
         pos = int(np.flatnonzero(bad.to_numpy())[0])
-        label = _plain(frame.index[pos])
-        ident = _plain(frame["id"].iloc[pos]) if "id" in frame.columns else label
-        value = _plain(frame[column].iloc[pos])
+        label = plain_value(frame.index[pos])
+        ident = plain_value(frame["id"].iloc[pos]) if "id" in frame.columns else label
+        value = plain_value(frame[column].iloc[pos])
         what = "is empty" if pd.isna(value) else f"has the value {value!r}"
         raise RiskevalError(
             f"column {column!r} {what} at row {label!r} (id {ident!r}; {int(bad.sum())} such "
             f"rows); expected {expected}")
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _validate(frame: pd.DataFrame) -> pd.DataFrame:

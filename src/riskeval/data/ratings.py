@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.checks import check_columns
+from .._core.checks import SHOWN, check_columns, name_lines, plain_value
 from .._core.results import Result
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning, has_option, option
 
@@ -46,7 +46,6 @@ __all__ = [
 #: The Risk of Serious Harm scale used in OASys, lowest first.
 RISK_LEVELS: tuple[str, ...] = ("low", "medium", "high", "very high")
 
-_SHOW = 5  # how many offending rows/values an error message lists
 
 #: roles whose columns hold identifiers: read as text from files, stripped of spaces
 ID_ROLES: tuple[str, ...] = ("case", "rater", "office", "occasion")
@@ -66,11 +65,6 @@ _NA_LOOKALIKES = frozenset({"na", "n/a", "nan", "none", "null", "nil", "missing"
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _SMALL = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight",
           9: "nine"}
-
-
-def _py(x: Any) -> Any:
-    """A numpy scalar as the plain Python value, so messages read 7.0 rather than np.float64."""
-    return x.item() if isinstance(x, np.generic) else x
 
 
 def parse_categories(categories: Any) -> tuple | None:
@@ -141,8 +135,9 @@ def level_codes(col: pd.Series, name: str, cats: tuple | None) -> tuple[np.ndarr
     bad = (codes < 0) & col.notna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise RiskevalError(f"column {name!r} row {col.index[i]!r} holds {_py(col.iloc[i])!r}, "
-                            f"which is not one of the levels {list(cats)}")
+        raise RiskevalError(f"column {name!r} row {col.index[i]!r} holds "
+                            f"{plain_value(col.iloc[i])!r}, which is not one of the levels "
+                            f"{list(cats)}")
     return codes, tuple(cats)
 
 
@@ -307,8 +302,8 @@ class WideRatings(Result):
         if bad.any():
             k = int(np.flatnonzero(bad)[0])
             raise RiskevalError(
-                f"rating {_py(v[k])!r} (case {_py(self.cases[i[k]])!r}, "
-                f"rater {_py(self.raters[j[k]])!r}) "
+                f"rating {plain_value(v[k])!r} (case {plain_value(self.cases[i[k]])!r}, "
+                f"rater {plain_value(self.raters[j[k]])!r}) "
                 f"is not one of the declared categories {self.categories!r}"
             )
         return codes, tuple(s.item() for s in scale), scale
@@ -364,20 +359,6 @@ class WideRatings(Result):
         return pd.DataFrame(self.values, index=self.cases, columns=self.raters)
 
 
-def _rows(index: Sequence, offset: int = 2, *, lines: bool = True) -> str:
-    """Row numbers as a person sees them in a CSV (header is line 1), or with
-    ``lines=False`` the rows' index labels (a DataFrame's rows, which are not lines)."""
-    idx = list(index)[:_SHOW]
-    more = " ..." if len(index) > _SHOW else ""
-    if lines:
-        try:
-            shown = ", ".join(str(int(i) + offset) for i in idx)
-            return f"lines {shown}{more}"
-        except (TypeError, ValueError):
-            pass
-    return f"rows {', '.join(repr(_py(i)) for i in idx)}{more}"
-
-
 def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
     """Map a column onto declared categories; raise naming every value that is not one."""
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -391,8 +372,8 @@ def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
             vals = col[not_num]
             labels = sorted(set(map(str, vals)))
             raise RiskevalError(
-                f"column {name!r} has non-numeric values {labels[:_SHOW]} "
-                f"({_rows(vals.index)}); expected one of the numeric categories {cats!r}"
+                f"column {name!r} has non-numeric values {labels[:SHOWN]} "
+                f"({name_lines(vals.index)}); expected one of the numeric categories {cats!r}"
                 f"{_na_hint(labels)}"
             )
         inside = num.isin(cats) | ~present
@@ -410,13 +391,13 @@ def _encode_categorical(col: pd.Series, cats: tuple, name: str) -> pd.Series:
         labels = sorted(set(map(str, bad)))
         hints = []
         lowered = {str(c).lower(): c for c in cats}
-        for lab in labels[:_SHOW]:
+        for lab in labels[:SHOWN]:
             if lab.lower() in lowered:
                 hints.append(f"{lab!r} -> {lowered[lab.lower()]!r}?")
         hint = f" (case differs: {'; '.join(hints)})" if hints else ""
         raise RiskevalError(
             f"column {name!r} has {len(bad)} rating(s) outside the declared categories "
-            f"{list(cats)!r}: {labels[:_SHOW]!r} ({_rows(bad.index)}){hint}. Declare every "
+            f"{list(cats)!r}: {labels[:SHOWN]!r} ({name_lines(bad.index)}){hint}. Declare every "
             f"category, lowest first, or correct the ratings.{_na_hint(labels)}"
         )
     return pd.Series(
@@ -429,7 +410,7 @@ def _na_hint(labels: Sequence[str]) -> str:
     odd = [lab for lab in labels if str(lab).strip().lower() in _NA_LOOKALIKES]
     if not odd:
         return ""
-    return (f" (only empty cells count as missing: {', '.join(map(repr, odd[:_SHOW]))} is "
+    return (f" (only empty cells count as missing: {', '.join(map(repr, odd[:SHOWN]))} is "
             "read as text; empty such cells, or declare the label as a category if it is one)")
 
 
@@ -456,8 +437,8 @@ def _reject_complex(col: pd.Series, name: str) -> None:
     if bad.any():
         vals = col[bad]
         raise RiskevalError(
-            f"column {name!r} holds complex numbers ({_py(vals.iloc[0])!r} on "
-            f"{_rows(vals.index)}); expected real numbers or category labels"
+            f"column {name!r} holds complex numbers ({plain_value(vals.iloc[0])!r} on "
+            f"{name_lines(vals.index)}); expected real numbers or category labels"
         )
 
 
@@ -509,14 +490,14 @@ def _clean_ids(col: pd.Series, role: str, name: str) -> pd.Series:
             if isinstance(v, bool | np.bool_) or not isinstance(
                     v, int | float | np.integer | np.floating):
                 continue
-            forms = {str(_py(v))} | ({str(int(v))} if float(v).is_integer() else set())
+            forms = {str(plain_value(v))} | ({str(int(v))} if float(v).is_integer() else set())
             clash = sorted(forms & texts)
             if clash:
                 hit = col.map(lambda x, v=v, t=clash[0]: x == t if isinstance(x, str)
                               else (x == v if not isinstance(x, bool) else False))
                 raise RiskevalError(
-                    f"the {role} column {name!r} holds both {_py(v)!r} (a number) and "
-                    f"{clash[0]!r} (text) ({_rows(col.index[hit.to_numpy(dtype=bool)])}); "
+                    f"the {role} column {name!r} holds both {plain_value(v)!r} (a number) and "
+                    f"{clash[0]!r} (text) ({name_lines(col.index[hit.to_numpy(dtype=bool)])}); "
                     f"they may be one {role} or two. Give the column one type: all text "
                     f"(df[{name!r}].astype(str)) or all numbers"
                 )
@@ -545,16 +526,16 @@ def _officer_key(out: pd.DataFrame, rater: str, office: str
             f"officers labelled 'office / officer' from columns {office!r} and {rater!r} "
             "collide (an office or officer name contains ' / '); rename them"
         )
-    shared_ids = [_py(i) for i in shared.index]
+    shared_ids = [plain_value(i) for i in shared.index]
     notes = []
     if len(shared) < len(counts) / 2:
         parts = []
-        for ident in shared.index[:_SHOW]:
+        for ident in shared.index[:SHOWN]:
             offices = sorted(map(str, pairs.loc[pairs[rater] == ident, office]))
             n = len(offices)
-            parts.append(f"{_py(ident)!r} in offices {', '.join(offices)} "
+            parts.append(f"{plain_value(ident)!r} in offices {', '.join(offices)} "
                          f"({_SMALL.get(n, str(n))} officers)")
-        more = f" and {len(shared) - _SHOW} more" if len(shared) > _SHOW else ""
+        more = f" and {len(shared) - SHOWN} more" if len(shared) > SHOWN else ""
         notes.append(
             f"officer id {'; '.join(parts)}{more} occurs in more than one office, while "
             f"most ids occur in one. With an office column an officer is identified by "
@@ -579,8 +560,8 @@ def _numbers(col: pd.Series, role: str, name: str, expected: str) -> pd.Series:
     if bad.any():
         vals = sorted(set(map(str, text[bad])))
         raise RiskevalError(
-            f"the {role} column {name!r} holds {', '.join(map(repr, vals[:_SHOW]))} on "
-            f"{_rows(text.index[bad])}; expected {expected} or an empty cell"
+            f"the {role} column {name!r} holds {', '.join(map(repr, vals[:SHOWN]))} on "
+            f"{name_lines(text.index[bad])}; expected {expected} or an empty cell"
         )
     return num
 
@@ -596,7 +577,7 @@ def _check_scale(values: np.ndarray, where: Any) -> None:
     inf = np.isinf(flat)
     if inf.any():
         i = int(np.flatnonzero(inf)[0])
-        raise RiskevalError(f"{where(i)} is infinite ({_py(flat[i])!r}); expected a finite "
+        raise RiskevalError(f"{where(i)} is infinite ({plain_value(flat[i])!r}); expected a finite "
                             "number or missing")
     finite = ~np.isnan(flat)
     if not finite.any():
@@ -606,7 +587,7 @@ def _check_scale(values: np.ndarray, where: Any) -> None:
     if mag[i] > MAX_MAGNITUDE:
         power = int(np.floor(np.log10(mag[i])))
         raise RiskevalError(
-            f"{where(i)} is {_py(flat[i])!r}: ratings this large overflow when squared in "
+            f"{where(i)} is {plain_value(flat[i])!r}: ratings this large overflow when squared in "
             f"double precision (the limit is {MAX_MAGNITUDE:g} in magnitude); rescale the "
             f"ratings, e.g. divide them all by 1e{power} (interval and ratio coefficients do "
             f"not change when every rating is multiplied by the same number)"
@@ -1030,8 +1011,8 @@ def _validate(
         if missing.any():
             article = "an" if role[0] in "aeiou" else "a"
             raise RiskevalError(
-                f"the {role} column {col!r} is empty on {_rows(out.index[missing])}; every row "
-                f"needs {article} {role} identifier"
+                f"the {role} column {col!r} is empty on {name_lines(out.index[missing])}; "
+                f"every row needs {article} {role} identifier"
             )
     info: dict[str, Any] = {"officer_identity": OFFICER_BY_ID, "shared_ids": [],
                             "warnings": []}
@@ -1041,9 +1022,9 @@ def _validate(
     keys = [case, rater] + ([occasion] if occasion else [])
     dup = out.duplicated(keys, keep=False)
     if dup.any():
-        first = out.loc[dup, keys].drop_duplicates().head(_SHOW)
+        first = out.loc[dup, keys].drop_duplicates().head(SHOWN)
         shown = "; ".join(
-            ", ".join(f"{k}={_py(v)!r}" for k, v in zip(keys, row, strict=True))
+            ", ".join(f"{k}={plain_value(v)!r}" for k, v in zip(keys, row, strict=True))
             for row in first.itertuples(index=False)
         )
         what = "(case, rater, occasion)" if occasion else "(case, rater)"
@@ -1054,7 +1035,7 @@ def _validate(
         elif not occasion:
             hint = " Keep one rating per officer and case."
         raise RiskevalError(
-            f"{int(dup.sum())} rows repeat a {what} pair ({_rows(out.index[dup])}): {shown}. "
+            f"{int(dup.sum())} rows repeat a {what} pair ({name_lines(out.index[dup])}): {shown}. "
             f"Each {what} must appear once.{hint}"
         )
     cats = parse_categories(categories)
@@ -1072,14 +1053,14 @@ def _validate(
             if bad.any():
                 vals = sorted(set(map(str, text[bad])))
                 raise RiskevalError(
-                    f"column {col!r} must hold numbers, but has {vals[:_SHOW]!r} "
-                    f"({_rows(out.index[bad])}). For labelled levels pass "
+                    f"column {col!r} must hold numbers, but has {vals[:SHOWN]!r} "
+                    f"({name_lines(out.index[bad])}). For labelled levels pass "
                     f"{option('categories', 'low,medium,high,very high')}.{_na_hint(vals)}"
                 )
             out[col] = num.astype(float)
             index = out.index
             _check_scale(out[col].to_numpy(),
-                         lambda i, c=col, ix=index: f"column {c!r} on {_rows(ix[i:i + 1])}")
+                         lambda i, c=col, ix=index: f"column {c!r} on {name_lines(ix[i:i + 1])}")
     if out[rating].isna().all():
         raise RiskevalError(f"the rating column {rating!r} is entirely missing")
     rated = out[out[rating].notna()]
@@ -1547,8 +1528,8 @@ def _wide_from_frame(frame: pd.DataFrame, categories: Any) -> WideRatings:
         bad = _complex_at(frame[col].to_numpy())
         if bad.any():
             raise RiskevalError(
-                f"the ratings of rater {_py(col)!r} include complex numbers (case "
-                f"{_py(frame.index[np.flatnonzero(bad)[0]])!r}); expected real numbers "
+                f"the ratings of rater {plain_value(col)!r} include complex numbers (case "
+                f"{plain_value(frame.index[np.flatnonzero(bad)[0]])!r}); expected real numbers "
                 "(NaN = not rated) or category labels")
     if all(pd.api.types.is_numeric_dtype(frame[c]) and not isinstance(
             frame[c].dtype, pd.CategoricalDtype) for c in frame.columns):
@@ -1588,8 +1569,8 @@ def _check_wide(wide: WideRatings) -> None:
             f"the ratings table is empty (shape {(wide.n_cases, wide.n_raters)})")
 
     def where(k: int) -> str:
-        return (f"the rating of case {_py(wide.cases[i[k]])!r} by rater "
-                f"{_py(wide.raters[j[k]])!r}")
+        return (f"the rating of case {plain_value(wide.cases[i[k]])!r} by rater "
+                f"{plain_value(wide.raters[j[k]])!r}")
     _check_scale(v, where)
     if v.size == 0:
         raise RiskevalError("every rating is missing; the table has no data")

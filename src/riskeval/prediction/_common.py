@@ -9,11 +9,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._core.checks import check_binary, check_columns, check_confidence
-from ..data.ratings import RISK_LEVELS, _py, _rows, level_codes
+from .._core.checks import (
+    SHOWN,
+    check_binary,
+    check_columns,
+    check_confidence,
+    name_lines,
+    plain_value,
+)
+from ..data.ratings import RISK_LEVELS, level_codes
 from ..errors import RiskevalError
-
-_SHOW = 5  # how many offending values or rows a message lists
 
 _DELONG_REFS = (
     "DeLong, E. R., DeLong, D. M. & Clarke-Pearson, D. L. (1988). Comparing the areas under "
@@ -42,27 +47,27 @@ def _fmt(x: Any, digits: int = 3) -> str:
 def _where(values: Any, mask: np.ndarray) -> str:
     """Where the flagged entries of an array-like are: row labels of a Series, else positions."""
     idx = np.flatnonzero(mask)
-    more = " ..." if len(idx) > _SHOW else ""
+    more = " ..." if len(idx) > SHOWN else ""
     if isinstance(values, pd.Series | pd.DataFrame):
-        labels = ", ".join(repr(_py(v)) for v in values.index[idx[:_SHOW]])
+        labels = ", ".join(repr(plain_value(v)) for v in values.index[idx[:SHOWN]])
         return f"rows {labels}{more}"
-    return f"positions {', '.join(str(i) for i in idx[:_SHOW])}{more} (counting from 0)"
+    return f"positions {', '.join(str(i) for i in idx[:SHOWN])}{more} (counting from 0)"
 
 
 def _row_labels(index: Any) -> str:
     """The rows at fault by their index labels ("rows 3, 9"): a DataFrame's rows are not the
     lines of a file, so they are not counted from a header line."""
-    return _rows(index, lines=False)
+    return name_lines(index, lines=False)
 
 
 def _shown(values: np.ndarray) -> str:
     """A few distinct offending values, as the user wrote them."""
     seen: list[Any] = []
     for v in values:
-        v = _py(v)
+        v = plain_value(v)
         if not any(v is s or (type(v) is type(s) and v == s) for s in seen):
             seen.append(v)
-        if len(seen) == _SHOW:
+        if len(seen) == SHOWN:
             break
     return ", ".join(repr(v) for v in seen)
 
@@ -244,7 +249,7 @@ _FEMALE = frozenset({"female", "f", "woman", "0", "0.0", "false"})
 def _male(frame: pd.DataFrame, col: Any) -> np.ndarray:
     """Sex coded male = 1, female = 0, from labels such as 'male'/'M'/1 and 'female'/'F'/0."""
     s = _column(frame, col, "sex")
-    key = s.astype(object).map(lambda v: str(_py(v)).strip().lower())
+    key = s.astype(object).map(lambda v: str(plain_value(v)).strip().lower())
     male = key.isin(_MALE).to_numpy()
     female = key.isin(_FEMALE).to_numpy()
     bad = ~(male | female) | s.isna().to_numpy()

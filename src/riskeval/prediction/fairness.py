@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._core.checks import as_values
+from .._core.checks import as_values, name_row, plain_value
 from .._core.checks import check_confidence as _check_confidence
 from .._core.intervals import newcombe_difference, wilson_interval
 from .._core.results import Result
@@ -115,22 +115,14 @@ def _same_length(named: dict[str, pd.Series]) -> int:
     return n
 
 
-def _row(series: pd.Series, position: int) -> str:
-    return f"row {_plain(series.index[position])!r}"
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python scalar, so that messages read 2 rather than np.int64(2)."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _group_codes(series: pd.Series, name: str) -> tuple[np.ndarray, list]:
     """Integer codes and the group labels in display order."""
     missing = series.isna().to_numpy()
     if missing.any():
         pos = int(np.flatnonzero(missing)[0])
-        raise RiskevalError(f"{name} is missing at {_row(series, pos)} ({int(missing.sum())} "
-                            "missing in all); every person needs a group label")
+        raise RiskevalError(f"{name} is missing at {name_row(series.index, pos)} "
+                            f"({int(missing.sum())} missing in all); every person needs a "
+                            "group label")
     if isinstance(series.dtype, pd.CategoricalDtype):
         present = set(series.unique())
         labels = [c for c in series.cat.categories if c in present]
@@ -150,8 +142,9 @@ def _band_codes(series: pd.Series, name: str, order: Sequence | None, bins: int 
     missing = series.isna().to_numpy()
     if missing.any():
         pos = int(np.flatnonzero(missing)[0])
-        raise RiskevalError(f"{name} is missing at {_row(series, pos)} ({int(missing.sum())} "
-                            "missing in all); every person needs a band or score")
+        raise RiskevalError(f"{name} is missing at {name_row(series.index, pos)} "
+                            f"({int(missing.sum())} missing in all); every person needs a band "
+                            "or score")
     if bins is not None:
         if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
                 series.dtype):
@@ -187,9 +180,10 @@ def _band_codes(series: pd.Series, name: str, order: Sequence | None, bins: int 
     bad = codes < 0
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        value = _plain(series.iloc[pos])
-        raise RiskevalError(f"{name} has the value {value!r} at {_row(series, pos)}, which is "
-                            f"not one of the bands {labels!r}")
+        value = plain_value(series.iloc[pos])
+        raise RiskevalError(f"{name} has the value {value!r} at "
+                            f"{name_row(series.index, pos)}, which is not one of the bands "
+                            f"{labels!r}")
     return codes, labels
 
 
@@ -197,16 +191,17 @@ def _numeric_score(series: pd.Series, name: str) -> np.ndarray:
     missing = series.isna().to_numpy()
     if missing.any():
         pos = int(np.flatnonzero(missing)[0])
-        raise RiskevalError(f"{name} is missing at {_row(series, pos)} ({int(missing.sum())} "
-                            "missing in all); expected a number for every person")
+        raise RiskevalError(f"{name} is missing at {name_row(series.index, pos)} "
+                            f"({int(missing.sum())} missing in all); expected a number for "
+                            "every person")
     if isinstance(series.dtype, pd.CategoricalDtype) and series.cat.ordered:
         return series.cat.codes.to_numpy(dtype=float)
     numeric = pd.to_numeric(series, errors="coerce")
     bad = numeric.isna().to_numpy()
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
-        value = _plain(series.iloc[pos])
-        raise RiskevalError(f"{name} has the value {value!r} at {_row(series, pos)}; "
+        value = plain_value(series.iloc[pos])
+        raise RiskevalError(f"{name} has the value {value!r} at {name_row(series.index, pos)}; "
                             "expected a number (or an ordered categorical)")
     return numeric.to_numpy(dtype=float)
 

@@ -15,9 +15,9 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from .._core.checks import check_columns, check_confidence
+from .._core.checks import check_columns, check_confidence, plain_value
 from .._core.results import Result
-from ..data.ratings import Ratings, _py, columns_of
+from ..data.ratings import Ratings, columns_of
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
 from ._lmm import Optimum, Profiled, optimise, sufficient_stats
 from ._profile import FullDeviance, Profiler, sd_of, share_of, wald_log_intervals
@@ -176,7 +176,7 @@ def _rating_values(col: pd.Series, name: str) -> tuple[np.ndarray, str | None]:
     if bad.any():
         i = col.index[bad.to_numpy()][0]
         raise RiskevalError(f"rating column {name!r} must be numeric or an ordered categorical; "
-                            f"row {i!r} holds {_py(col[i])!r}")
+                            f"row {i!r} holds {plain_value(col[i])!r}")
     v = values.to_numpy(float)
     if np.isinf(v).any():
         raise RiskevalError(f"rating column {name!r} holds an infinite value")
@@ -434,7 +434,7 @@ def _exact_fit(y: np.ndarray, factors: list[tuple[str, np.ndarray, pd.Index]],
     """
     fnames = [f[0] for f in factors]
     order = [nm for nm in ("case", "officer", "office") if nm in fnames]
-    note = _EXACT_NOTES[kind].format(value=_py(y[0]))
+    note = _EXACT_NOTES[kind].format(value=plain_value(y[0]))
     warnings.warn(f"crossed_lmm: {note}", DegenerateDataWarning, stacklevel=3)
     nan = math.nan
     ranef: dict[str, pd.DataFrame] = {}

@@ -46,14 +46,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .._core.checks import check_binary, check_columns
+from .._core.checks import SHOWN, check_binary, check_columns, name_lines, plain_value
 from .._core.results import Result, TableResult
-from ..data.ratings import _py, _rows
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["FunnelResult", "control_limits", "funnel"]
 
-_SHOW = 5  # how many offending values an error message lists
 
 
 # ----------------------------------------------------------------------------- validation
@@ -67,7 +65,7 @@ def _check_target(target: Any) -> float:
         ) from None
     if not (0.0 < t < 1.0):
         raise RiskevalError(
-            f"target must be a proportion strictly between 0 and 1; got {_py(target)!r}"
+            f"target must be a proportion strictly between 0 and 1; got {plain_value(target)!r}"
         )
     return t
 
@@ -119,14 +117,14 @@ def _check_n(n: Any) -> np.ndarray:
         bad = next(x for x in arr if isinstance(x, bool | str | bytes)
                    or not isinstance(x, numbers.Real))
         raise RiskevalError(
-            f"n must hold positive whole numbers (numbers of ratings); got {_py(bad)!r}"
+            f"n must hold positive whole numbers (numbers of ratings); got {plain_value(bad)!r}"
         ) from None
     bad = ~np.isfinite(num) | (num < 1) | (num != np.round(num))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise RiskevalError(
-            f"n must hold positive whole numbers (numbers of ratings); got {_py(arr[i])!r} at "
-            f"position {i}"
+            f"n must hold positive whole numbers (numbers of ratings); got "
+            f"{plain_value(arr[i])!r} at position {i}"
         )
     return num.astype(np.int64)
 
@@ -349,8 +347,8 @@ class FunnelResult(Result):
         widest = _level_name(self.levels[-1])
         if self.outside:
             shown = ", ".join(
-                f"{g} ({self.table.at[g, 'direction']})" for g in self.outside[:_SHOW]
-            ) + (" ..." if len(self.outside) > _SHOW else "")
+                f"{g} ({self.table.at[g, 'direction']})" for g in self.outside[:SHOWN]
+            ) + (" ..." if len(self.outside) > SHOWN else "")
             out = f"{len(self.outside)} outside the {widest}% limits: {shown}"
         else:
             out = f"none outside the {widest}% limits"
@@ -548,14 +546,14 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
     no_group = gcol.isna().to_numpy()
     if no_group.any():
         raise RiskevalError(
-            f"the group column {group!r} is empty on {_rows(data.index[no_group])}; every rating "
-            "needs its group (drop those rows or give them a group)"
+            f"the group column {group!r} is empty on {name_lines(data.index[no_group])}; "
+            "every rating needs its group (drop those rows or give them a group)"
         )
     if cluster is not None:
         no_cluster = data[cluster].isna().to_numpy()
         if no_cluster.any():
             raise RiskevalError(
-                f"the cluster column {cluster!r} is empty on {_rows(data.index[no_cluster])}; "
+                f"the cluster column {cluster!r} is empty on {name_lines(data.index[no_cluster])}; "
                 "every rating needs its cluster (e.g. the officer)"
             )
 
@@ -575,14 +573,15 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
     empty = [names[i] for i in np.flatnonzero(n == 0)]
     if empty:
         raise RiskevalError(
-            f"group(s) {[_py(g) for g in empty[:_SHOW]]!r} of {group!r} have no rating with an "
-            f"outcome in {outcome!r} (n = 0); every group needs at least one rating. Drop "
+            f"group(s) {[plain_value(g) for g in empty[:SHOWN]]!r} of {group!r} have no "
+            f"rating with an outcome in {outcome!r} (n = 0); every group needs at least one "
+            f"rating. Drop "
             "unused categories (series.cat.remove_unused_categories()) or those groups"
         )
     if n_groups < 2:
         raise RiskevalError(
             f"the group column {group!r} has {n_groups} group(s) "
-            f"({[_py(g) for g in names]!r}); a funnel plot compares at least 2 groups"
+            f"({[plain_value(g) for g in names]!r}); a funnel plot compares at least 2 groups"
         )
 
     if target is None:
@@ -630,7 +629,7 @@ def funnel(data: pd.DataFrame, *, group: str, outcome: str, target: float | None
                                  np.where(rate < limits[f"low_{narrow}"], "below", "within"))
     if widened:
         cols["z_adjusted"] = z / math.sqrt(phi)
-    index = pd.Index([_py(g) for g in names], name=group)
+    index = pd.Index([plain_value(g) for g in names], name=group)
     table = pd.DataFrame(cols, index=index)
     widest = table[f"outside_{_level_name(lv[-1])}"]
     return FunnelResult(

@@ -86,11 +86,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._core.checks import plain_value
 from .._core.keyed import Streams, hash_ids, mix, normal, rekey, small_ids
 from .._core.params import P, ParamSet, assumption, check_value, params_table, suggest
 from .._core.results import SeriesResult, TableResult
 from .._core.seeds import seed_sequence
-from ..data.ratings import RISK_LEVELS, _py
+from ..data.ratings import RISK_LEVELS
 from ..errors import RiskevalError, RiskevalTypeError
 from .mechanisms import Inputs, Occasion, cut, prepare
 from .vignettes import (
@@ -351,8 +352,8 @@ def _check_table(frame: Any, cols: Iterable[str], what: str, key: str) -> pd.Dat
                     "a number > 0" if c in _POSITIVE_COLS else
                     "a number >= 0" if c in ("experience_years", "scrutiny", "scrutiny_trend")
                     or c.startswith("share_") else "a finite number")
-            raise RiskevalError(f"{what} table column {c!r} row {i}: {_py(frame[c].iloc[i])!r} "
-                                f"is not {want}")
+            raise RiskevalError(f"{what} table column {c!r} row {i}: "
+                                f"{plain_value(frame[c].iloc[i])!r} is not {want}")
         out[c] = v.astype(float)
     return out
 

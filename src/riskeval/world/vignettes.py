@@ -40,10 +40,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .._core.checks import check_whole
+from .._core.checks import check_whole, plain_value
 from .._core.keyed import Streams, hash_ids
 from .._core.params import P, ParamSet, assumption, check_value, params_table, suggest
-from ..data.ratings import RISK_LEVELS, _py
+from ..data.ratings import RISK_LEVELS
 from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = [
@@ -505,8 +505,8 @@ def validate_vignettes(data: pd.DataFrame) -> pd.DataFrame:
         bad = v.isna() | (v != np.floor(v)) | (v < lo) | (v > hi)
         if bad.any():
             i = _first(bad)
-            raise RiskevalError(f"column {col!r} row {i}: {_py(out[col].iloc[i])!r} is not a "
-                                f"whole number from {lo} to {hi}")
+            raise RiskevalError(f"column {col!r} row {i}: {plain_value(out[col].iloc[i])!r} is "
+                                f"not a whole number from {lo} to {hi}")
         out[col] = v.astype(np.int16 if col in ("age", "age_first_sanction") else
                             np.int32 if col == "previous_sanctions" else np.int8)
     _check_choice(out, "offence", OFFENCE_TYPES)
@@ -517,8 +517,8 @@ def validate_vignettes(data: pd.DataFrame) -> pd.DataFrame:
         bad = (v < 0) | (v.isna() if col == "months_known" else out[col].notna() & v.isna())
         if bad.any():
             i = _first(bad)
-            raise RiskevalError(f"column {col!r} row {i}: {_py(out[col].iloc[i])!r} is not a "
-                                f"number >= 0")
+            raise RiskevalError(f"column {col!r} row {i}: {plain_value(out[col].iloc[i])!r} is "
+                                f"not a number >= 0")
         out[col] = v.astype(float)
     if (out["age_first_sanction"] > out["age"]).any():
         i = _first(out["age_first_sanction"] > out["age"])
@@ -529,7 +529,8 @@ def validate_vignettes(data: pd.DataFrame) -> pd.DataFrame:
         ok = rec.isin([True, False, 0, 1])
         if not ok.all():
             i = _first(~ok)
-            raise RiskevalError(f"column 'recall' row {i}: {_py(rec.iloc[i])!r} is not true/false")
+            raise RiskevalError(f"column 'recall' row {i}: {plain_value(rec.iloc[i])!r} is not "
+                                "true/false")
         out["recall"] = rec.astype(bool)
     return assess_truth(out)
 
@@ -543,8 +544,8 @@ def _check_choice(frame: pd.DataFrame, col: str, options: Sequence[str]) -> None
     if bad.any():
         i = _first(bad)
         val = frame[col].iloc[i]
-        raise RiskevalError(f"column {col!r} row {i}: unknown value {_py(val)!r}; expected one of "
-                            f"{list(options)}{suggest(str(val), options)}")
+        raise RiskevalError(f"column {col!r} row {i}: unknown value {plain_value(val)!r}; "
+                            f"expected one of {list(options)}{suggest(str(val), options)}")
     frame[col] = frame[col].astype(object)
 
 
@@ -622,8 +623,8 @@ def _as_levels(col: pd.Series) -> pd.Categorical:
     bad = vals.notna() & ~vals.isin(RISK_LEVELS)
     if bad.any() or vals.isna().any():
         i = _first(bad | vals.isna())
-        raise RiskevalError(f"column 'reference' row {i}: {_py(col.iloc[i])!r} is not one of "
-                            f"{list(RISK_LEVELS)}")
+        raise RiskevalError(f"column 'reference' row {i}: {plain_value(col.iloc[i])!r} is not "
+                            f"one of {list(RISK_LEVELS)}")
     return pd.Categorical(vals, categories=list(RISK_LEVELS), ordered=True)
 
 
