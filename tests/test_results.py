@@ -97,7 +97,7 @@ def test_every_agreement_result_follows_the_result_protocol():
         assert isinstance(t, TableResult)
         assert type(t.to_frame()).__name__ == "DataFrame"
         assert t.summary().splitlines()[0] == t.title
-    assert per.title == "fleiss_kappa by office"
+    assert per.title == "Fleiss' kappa by office"
     assert table.loc["Fleiss' kappa", "estimate"] == rv.fleiss_kappa(ratings, *cols).estimate
 
 
