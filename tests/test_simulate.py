@@ -83,6 +83,7 @@ def test_adding_officers_offices_or_cases_leaves_existing_ratings_unchanged():
 
 
 def test_switching_one_mechanism_off_leaves_other_draws_unchanged(world):
+    world = world.with_mechanisms(central_tendency=True)  # every component on
     full = rv.simulate(world, seed=4)
     for m in MECHANISMS:
         off = rv.simulate(world.with_mechanisms(**{m: False}), seed=4)
@@ -359,7 +360,7 @@ def test_parameters_table_lists_every_number_with_provenance(world):
     assert not p.loc[p["parameter"] == "allocation", "is_assumption"].any()
     off = world.with_mechanisms(anchoring=False).parameters()
     assert not off.loc[off["component"] == "anchoring", "enabled"].any()
-    assert len(world.mechanisms) == 14 and world.mechanisms[-1] == "noise"
+    assert len(world.mechanisms) == 15 and world.mechanisms[-1] == "noise"
     changed = world.with_mechanisms(defensive_inflation={"strength": 0.9}).parameters()
     row = changed.query("component == 'defensive_inflation' and parameter == 'strength'")
     assert row["value"].iloc[0] == 0.9

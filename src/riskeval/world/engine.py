@@ -53,6 +53,10 @@ moved by the mechanisms that act on categories, in this order:
 11. ``time_resources`` (recording part) -- on a repeat assessment, with probability
     ``skip_review * max(0, 1 - hours_o / reference_hours)`` the review is skipped and the previous
     rating stands, so the recorded risk drifts from the assessed risk.
+C. ``central_tendency`` (off by default) -- a rating at either end of the scale (low, very
+   high) is pulled one level toward the middle with probability ``strength * centrality_o``
+   (capped at 1): the officer avoids the extreme categories (Myford & Wolfe 2003). It acts
+   first among the steps.
 13. ``manager_override`` -- with probability ``rate_scale * override_rate_f`` a manager who never
     met the person re-rates from the file, which records the offence far better than the
     person: ``cut(harm(c, t) + e * harm_offence + manager_shift_f + sd * N(0, 1))``.
@@ -112,7 +116,9 @@ _A = assumption
 _LEVELS = "|".join(RISK_LEVELS)
 _C = "CONTEXT.md item"
 
-#: The thirteen mechanisms of CONTEXT.md, in its order, then judgement noise.
+#: The thirteen mechanisms of CONTEXT.md, in its order, then the classic rater effect of
+#: central tendency (off by default, so worlds made before it give the same ratings), then
+#: judgement noise.
 _REGISTRY: dict[str, tuple[str, ParamSet]] = {
     "offence_over_offender": (f"{_C} 1: the offence, not the person, carries the weight",
                               ParamSet("offence_over_offender", (
@@ -218,6 +224,14 @@ _REGISTRY: dict[str, tuple[str, ParamSet]] = {
         P("offence_emphasis", 0.3, "nonneg", "extra weight the file reading puts on the offence",
           _A("file-reading", "item 13: the manager never met the person, only read the file")),
     ))),
+    "central_tendency": ("a classic rater effect (not in CONTEXT.md): ratings at either end "
+                         "of the scale pulled toward the middle; off unless switched on",
+                         ParamSet("central_tendency", (
+        P("strength", 1.0, "nonneg", "multiplier of each officer's centrality (the chance of "
+          "pulling an end rating one level inward)",
+          _A("centrality-scale", "officer traits used as drawn; central tendency as catalogued "
+             "by Myford & Wolfe (2003)")),
+    ))),
     "noise": ("judgement noise (not a mechanism of CONTEXT.md; unreliability of any rating)",
               ParamSet("noise", (
         P("sd", 0.35, "nonneg", "latent SD of judgement noise for an officer of average "
@@ -225,8 +239,11 @@ _REGISTRY: dict[str, tuple[str, ParamSet]] = {
     ))),
 }
 
-#: Names of the components, in CONTEXT.md order, then ``noise``.
+#: Names of the components, in CONTEXT.md order, then ``central_tendency`` and ``noise``.
 MECHANISMS: tuple[str, ...] = tuple(_REGISTRY)
+
+#: Components a new world has switched off (switch on with ``with_mechanisms``).
+OFF_BY_DEFAULT: frozenset[str] = frozenset({"central_tendency"})
 
 
 @dataclass(frozen=True)
@@ -409,7 +426,8 @@ class World:
         self._name = str(name)
         self._provenance = tuple(provenance)
         if components is None:
-            components = [Component(n, True, ps) for n, (_, ps) in _REGISTRY.items()]
+            components = [Component(n, n not in OFF_BY_DEFAULT, ps)
+                          for n, (_, ps) in _REGISTRY.items()]
         self._components = {c.name: c for c in components}
 
     # -- read-only views ---------------------------------------------------------------------
@@ -438,7 +456,8 @@ class World:
 
     @property
     def mechanisms(self) -> tuple[str, ...]:
-        """Names of all components, switchable by name (the thirteen mechanisms, then noise)."""
+        """Names of all components, switchable by name (the thirteen mechanisms, central
+        tendency, then noise)."""
         return MECHANISMS
 
     @property

@@ -25,6 +25,7 @@ from .._core.keyed import Streams, normal, rekey
 from .._core.keyed import thresholds as _thresholds
 from .._core.params import ParamSet
 from ..data.ratings import RISK_LEVELS
+from ..errors import RiskevalError
 from .vignettes import OFFENCE_TYPES, population_params
 
 __all__: list[str] = []
@@ -210,6 +211,24 @@ def resource_raising(inp: Inputs, p: ParamSet) -> Effect:
     return Effect(step=step)
 
 
+def central_tendency(inp: Inputs, p: ParamSet) -> Effect:
+    """Central tendency: a rating at either end of the scale is pulled one level toward the
+    middle with probability ``strength * centrality_o`` (capped at 1)."""
+    if "centrality" not in inp.officers:
+        raise RiskevalError("the central_tendency mechanism needs the officers' 'centrality' "
+                            "trait (0..1), which riskeval.world.raters.make_officers draws; "
+                            "add the column to the officers table")
+    thr = _thresholds(np.minimum(1.0, p["strength"] * inp.officer_col("centrality")))
+
+    def step(occ: Occasion) -> None:
+        end = (occ.cur == 0) | (occ.cur == _TOP)
+        pull = end & occ.draw_below(inp, "central_tendency", thr)
+        occ.cur = np.where(pull, np.where(occ.cur == 0, 1, _TOP - 1), occ.cur).astype(
+            occ.cur.dtype)
+        occ.flags["central_tendency"][:] = pull
+    return Effect(step=step)
+
+
 def defensive_inflation(inp: Inputs, p: ParamSet) -> Effect:
     """Item 9: one level up with a hazard growing with scrutiny (or, ``form="shift"``, a
     latent shift)."""
@@ -294,6 +313,7 @@ APPLY_ORDER: dict[str, Mechanism] = {
     "trust_honesty": trust_honesty,
     "actuarial_distrust": actuarial_distrust,
     "noise": noise,
+    "central_tendency": central_tendency,
     "resource_raising": resource_raising,
     "defensive_inflation": defensive_inflation,
     "anchoring": anchoring,

@@ -76,7 +76,12 @@ _OFFICERS = ParamSet("officers", (
       _A("inflation-tendency", "varies between officers")),
     P("anchoring_mean", 0.6, "prob", "mean chance of holding a high rating against new evidence",
       _A("anchoring-tendency", "reluctance to lower a high rating is common (item 10)")),
-    P("trait_concentration", 6.0, "positive", "Beta concentration of the three 0..1 traits",
+    P("centrality_mean", 0.3, "prob", "mean chance that an officer pulls a rating at either end "
+      "of the scale one level toward the middle (central tendency; used only when the "
+      "central_tendency mechanism is on)",
+      _A("central-tendency", "central tendency is a classic rater effect (Myford & Wolfe "
+         "2003); its size among probation officers is not published")),
+    P("trait_concentration", 6.0, "positive", "Beta concentration of the 0..1 traits",
       _A("trait-spread", "moderate spread between officers")),
     P("hours_mean", 6.0, "positive", "mean hours available per full assessment (gamma, shape 4)",
       _A("time-available", "a full assessment takes many hours; caseloads squeeze it")),
@@ -218,8 +223,9 @@ def make_officers(offices: pd.DataFrame, per_office: int | Mapping[str, int],
         ``officer``, ``office``, ``experience_years``, ``age``, ``route`` (qualification
         route, from the year of qualification), ``severity`` (standard score),
         ``noise_factor`` (multiplies judgement noise; mean 1), ``actuarial_weight``,
-        ``inflation_tendency`` and ``anchoring_strength`` (0..1), ``hours_per_assessment`` and
-        ``trust_months``.
+        ``inflation_tendency``, ``anchoring_strength`` and ``centrality`` (0..1),
+        ``hours_per_assessment`` and ``trust_months``. Each trait has its own keyed stream, so
+        a trait added later leaves the others as they were.
 
     Examples
     --------
@@ -276,6 +282,7 @@ def make_officers(offices: pd.DataFrame, per_office: int | Mapping[str, int],
                                     conc),
         "anchoring_strength": _beta(rs.uniform("officer.anchoring", h), pp["anchoring_mean"],
                                     conc),
+        "centrality": _beta(rs.uniform("officer.centrality", h), pp["centrality_mean"], conc),
         "hours_per_assessment": stats.gamma.ppf(rs.uniform("officer.hours", h), 4,
                                                 scale=pp["hours_mean"] / 4),
         "trust_months": stats.gamma.ppf(rs.uniform("officer.trust", h), 2,
