@@ -8,11 +8,14 @@ statistics. :func:`ordinal_mixed` fits the cumulative probit (or logit) counterp
 ordered risk levels themselves -- the model of R's ``ordinal::clmm`` -- on the latent scale.
 :mod:`.bias` diagnoses directional bias, inflation, anchoring and overrides;
 :mod:`.funnel` compares officers or offices with control limits.
+:func:`~.facets.many_facet_rasch` fits the many-facet Rasch (rating-scale) model by JMLE and
+reports FACETS' tables: severities, fit, separation, the rating scale and bias analyses.
 """
 
-from . import bias, funnel
+from . import bias, facets, funnel
 from ._fit import LMMResult, crossed_lmm
 from ._ofit import OrdinalMixedResult, ordinal_mixed
+from .facets import FacetsResult, many_facet_rasch
 
-__all__ = ["LMMResult", "OrdinalMixedResult", "bias", "crossed_lmm", "funnel",
-           "ordinal_mixed"]
+__all__ = ["FacetsResult", "LMMResult", "OrdinalMixedResult", "bias", "crossed_lmm", "facets",
+           "funnel", "many_facet_rasch", "ordinal_mixed"]
