@@ -275,8 +275,14 @@ def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                 case: str | None = None, rater: str | None = None, office: str | None = None,
                 fixed: str | Sequence[str] | None = None, reml: bool = True,
                 confidence: float = 0.95,
-                ci: str | None = "auto") -> LMMResult:
+                ci: str | None = "auto", slopes: str | Sequence[str] | None = None,
+                interactions: str | Sequence[str] | None = None) -> LMMResult:
     """Fit ``rating ~ fixed + (1|case) + (1|office) + (1|officer)`` by REML or ML.
+
+    With ``slopes``, the officer also has random slopes on numeric columns, correlated with
+    the intercept: ``rating ~ x + fixed + (1|case) + (1 + x|officer) + (1|office)``. With
+    ``interactions``, each combination of the named columns' values is one more random
+    intercept: ``(1|office:offence_type)``.
 
     Random intercepts for the case (vignette), crossed with the officer, who is nested in the
     office; fixed effects for officer or case covariates. Any pattern of missing pairs is
@@ -311,17 +317,30 @@ def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
         Wald, with a note.
         ``'profile-ml'``: profile of the ML deviance around the ML fit, which is what lme4's
         ``confint(fit, method = "profile")`` reports even for a REML fit. ``None``: no
-        intervals (faster; NaN limits).
+        intervals (faster; NaN limits). With ``slopes``, only ``'wald'`` and None: any other
+        value gives Wald intervals (log SD and atanh correlation scales).
+    slopes : str or list of str, optional
+        Numeric columns with a random slope per officer (an unstructured covariance of the
+        officer's intercept and slopes, lme4's ``(1 + x | officer)``). Each is also a fixed
+        effect (added to ``fixed`` unless it is there already). Differential severity: officers
+        harsher for some kinds of case.
+    interactions : str or list of str, optional
+        Random intercepts for combinations of columns, e.g. ``"office:offence_type"``
+        (lme4's ``(1 | office:offence_type)``): local practice for one offence type.
 
     Returns
     -------
     LMMResult
+        With ``slopes``, a :class:`~riskeval.variation._slopes.SlopesLMMResult` (a subclass
+        with the correlations and the slopes' conditional modes).
 
     Raises
     ------
     RiskevalError
         On a missing column, a non-numeric rating, a factor with a single level, fewer ratings
-        than parameters, or a rank-deficient fixed-effects design.
+        than parameters, or a rank-deficient fixed-effects design; a slope column that is not
+        numeric, has a missing value or is constant; an interaction with a single level or
+        one that groups the ratings as an existing factor does.
 
     Notes
     -----
@@ -353,11 +372,22 @@ def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                          rater=rater, office=office)
     rating, case, rater, office = c["rating"], c["case"], c["rater"], c["office"]
     keys = [case, rater] + ([office] if office else [])
+    slope_cols = _slope_columns(slopes)
+    inter = _interaction_columns(interactions)
+    check_columns(data, {f"slope {i + 1}": col for i, col in enumerate(slope_cols)})
+    inter_cols = list(dict.fromkeys(col for it in inter for col in it.split(":")))
+    check_columns(data, {f"interaction column {col!r}": col for col in inter_cols})
+    keys_all = keys + [col for col in inter_cols if col not in keys]
     # the columns the model reads (a formula may read any), numbered 0..n-1
-    data = (data[[rating, *keys]] if fixed is None else data).reset_index(drop=True)
+    read = list(dict.fromkeys([rating, *keys_all, *slope_cols]))
+    data = (data[read] if fixed is None else data).reset_index(drop=True)
     y_all, scored = _rating_values(data[rating], rating)
     design = _fixed_design(data, fixed)
-    keep = ~np.isnan(y_all) & data[keys].notna().all(axis=1).to_numpy()
+    keep = ~np.isnan(y_all) & data[keys_all].notna().all(axis=1).to_numpy()
+    slope_values = _slope_values(data, slope_cols, keep)
+    for col in slope_cols:
+        if col not in design.columns and f"Q('{col}')" not in design.columns:
+            design[col] = slope_values[col]
     keep &= data.index.isin(design.index)
     n_dropped = int((~keep).sum())
     frame = data.loc[keep, keys]
@@ -370,6 +400,7 @@ def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                      f"dropped")
 
     factors = grouping_factors(frame, case, rater, office)
+    factors += interaction_factors(frame, inter, factors)
     n, p = X.shape
     n_params = p + len(factors) + 1
     if n <= n_params:
@@ -381,10 +412,17 @@ def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     if ci not in ("auto", "profile", "profile-ml", "wald", None):
         raise RiskevalError(f"ci must be 'auto', 'profile', 'profile-ml', 'wald' or None; "
                             f"got {ci!r}")
+    spread = float(np.ptp(y))
+    degenerate = spread == 0 or alike_within(factors[0][1], y)
+    if slope_cols and not degenerate:
+        from ._slopes import fit_slopes
+
+        w = slope_values.loc[frame.index, slope_cols].to_numpy(float)
+        return fit_slopes(y, X, factors, slope_cols, w, names, reml, confidence, n_dropped,
+                          notes, ci)
     stats_ = sufficient_stats(y, X, [f[1] for f in factors], [len(f[2]) for f in factors])
     prof = Profiled(stats_, reml)
-    spread = float(np.ptp(y))
-    if spread == 0 or alike_within(factors[0][1], y):
+    if degenerate:
         return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes,
                           "constant" if spread == 0 else "within-case")
     try:
@@ -394,6 +432,102 @@ def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     if opt is None or opt.solution.r2 <= 1e-12 * spread ** 2 * n:
         return _exact_fit(y, factors, names, n, reml, confidence, n_dropped, notes, "additive")
     return _result(opt, prof, factors, names, n, p, reml, confidence, n_dropped, notes, ci)
+
+
+def _slope_values(data: pd.DataFrame, cols: list[str], keep: np.ndarray) -> pd.DataFrame:
+    """The slope columns as numbers; an error naming the column when one is not numeric or
+    misses a value in a row that is otherwise complete."""
+    out = {}
+    for col in cols:
+        raw = data[col]
+        if isinstance(raw.dtype, pd.CategoricalDtype) or raw.dtype == bool:
+            raise RiskevalError(f"slope column {col!r} must be numeric; it is {raw.dtype}")
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & values.isna()
+        if bad.any():
+            i = raw.index[bad.to_numpy()][0]
+            raise RiskevalError(f"slope column {col!r} must be numeric; row {i!r} holds "
+                                f"{plain_value(raw[i])!r}")
+        v = values.to_numpy(float)
+        missing = keep & ~np.isfinite(v)
+        if missing.any():
+            raise RiskevalError(f"slope column {col!r} has {int(missing.sum())} missing or "
+                                f"infinite value(s) (first in row {int(np.argmax(missing))}); "
+                                f"a random slope needs a value for every rating")
+        used = v[keep]
+        if len(used) and np.ptp(used) == 0:
+            raise RiskevalError(f"slope column {col!r} is constant ({plain_value(used[0])}) in "
+                                f"the ratings used; a random slope needs it to vary")
+        out[col] = v
+    return pd.DataFrame(out, index=data.index)
+
+
+def factor_order(fnames: Sequence[str]) -> list[str]:
+    """Factors in the order results list them: case, officer, office, then interactions."""
+    known = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    return known + [nm for nm in fnames if nm not in known]
+
+
+def interaction_factors(frame: pd.DataFrame, interactions: Sequence[str],
+                        factors: list[tuple[str, np.ndarray, pd.Index]]
+                        ) -> list[tuple[str, np.ndarray, pd.Index]]:
+    """(name, codes, levels) of each interaction ``"a:b"``: a factor whose levels are the
+    combinations of the columns' values present in the data.
+
+    An interaction with a single level, or one that groups the ratings exactly as an existing
+    factor (or an earlier interaction) does, is refused: its variance would not be
+    identifiable.
+    """
+    out: list[tuple[str, np.ndarray, pd.Index]] = []
+    for name in interactions:
+        cols = name.split(":")
+        codes, levels = pd.factorize(pd.MultiIndex.from_frame(frame[cols].astype(object)),
+                                     sort=True)
+        levels = pd.MultiIndex.from_tuples(list(levels), names=cols)
+        if len(levels) < 2:
+            raise RiskevalError(f"interaction {name!r} has {len(levels)} level(s) in the data; "
+                                f"a variance component needs at least 2")
+        for other, o_codes, o_levels in [*factors, *out]:
+            pairs = len(np.unique(codes.astype(np.int64) * len(o_levels) + o_codes))
+            if pairs == len(levels) == len(o_levels):
+                raise RiskevalError(f"interaction {name!r} groups the ratings exactly as the "
+                                    f"{other!r} factor does; its variance could not be told "
+                                    f"apart from that factor's")
+        out.append((name, codes.astype(np.intp), levels))
+    return out
+
+
+def _interaction_columns(interactions: str | Sequence[str] | None) -> list[str]:
+    """The interactions as a list of ``"a:b"`` names (each of at least two columns)."""
+    if interactions is None:
+        return []
+    if isinstance(interactions, str):
+        interactions = [interactions]
+    names = []
+    for it in interactions:
+        if not isinstance(it, str):
+            raise RiskevalTypeError(f"interactions must be strings such as "
+                                    f"'office:offence_type'; got {it!r}")
+        cols = [c.strip() for c in it.split(":")]
+        if len(cols) < 2 or not all(cols) or len(set(cols)) < len(cols):
+            raise RiskevalError(f"interaction {it!r} must name two or more different columns "
+                                f"joined by ':', e.g. 'office:offence_type'")
+        name = ":".join(cols)
+        if name in names:
+            raise RiskevalError(f"interaction {name!r} is given twice")
+        names.append(name)
+    return names
+
+
+def _slope_columns(slopes: str | Sequence[str] | None) -> list[str]:
+    if slopes is None:
+        return []
+    if isinstance(slopes, str):
+        slopes = [slopes]
+    if not all(isinstance(c, str) for c in slopes) or len(set(slopes)) < len(slopes):
+        raise RiskevalTypeError(f"slopes must be a column name or a list of distinct column "
+                                f"names; got {slopes!r}")
+    return list(slopes)
 
 
 def alike_within(codes: np.ndarray, y: np.ndarray) -> bool:
@@ -433,7 +567,7 @@ def _exact_fit(y: np.ndarray, factors: list[tuple[str, np.ndarray, pd.Index]],
     tends to is reported where it is unique, NaN where it is not, with a warning.
     """
     fnames = [f[0] for f in factors]
-    order = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    order = factor_order(fnames)
     note = _EXACT_NOTES[kind].format(value=plain_value(y[0]))
     warnings.warn(f"crossed_lmm: {note}", DegenerateDataWarning, stacklevel=3)
     nan = math.nan
@@ -504,7 +638,7 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
     sol = opt.solution
     sigma2 = sol.r2 / (n - p if reml else n)
     fnames = [f[0] for f in factors]
-    order = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    order = factor_order(fnames)
     theta = pd.Series(opt.theta, index=fnames).reindex(order)
     var = pd.concat([theta ** 2 * sigma2, pd.Series({"residual": sigma2})])
     total = float(var.sum())

@@ -37,16 +37,22 @@ using lme4. *Journal of Statistical Software* 67(1), 1-48. https://doi.org/10.18
 
 from __future__ import annotations
 
+import html
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
 import numpy as np
-from scipy import linalg
+import pandas as pd
+from scipy import linalg, stats
 from threadpoolctl import threadpool_limits
 
+from ..errors import DegenerateDataWarning
 from ._boundary import minimize_nonneg
+from ._fit import BOUNDARY_TOL, LMMResult
 
 #: Largest absolute projected gradient of the deviance accepted as converged.
 GRADIENT_TOL = 1e-3
@@ -427,3 +433,350 @@ def optimise_slopes(prof: SlopesProfiled, start: np.ndarray | None = None) -> Sl
     msg = (f"max |projected gradient| {worst:.2g} after {count[0]} evaluations "
            f"(L-BFGS-B: {best.message})")
     return SlopeOptimum(theta, sol, converged, msg, count[0])
+
+
+# -- the DataFrame-facing fit and its result -------------------------------------------------
+
+_REFERENCES = (
+    "Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects "
+    "models using lme4. Journal of Statistical Software 67(1), 1-48.",
+    "Satterthwaite, F. E. (1946). An approximate distribution of estimates of variance "
+    "components. Biometrics Bulletin 2(6), 110-114.",
+)
+
+
+@dataclass(frozen=True)
+class SlopesLMMResult(LMMResult):
+    """A fitted crossed linear mixed model with correlated random slopes for the officer.
+
+    The same attributes as :class:`~riskeval.variation.LMMResult`, with these differences:
+
+    Attributes
+    ----------
+    variance_table : pandas.DataFrame
+        One row per variance (``case``, ``officer`` -- the officer intercept --, ``officer: x``
+        for each slope, ``office``, interactions, ``residual``) and per correlation
+        (``officer: corr(intercept, x)``, ``officer: corr(x, x2)``). Columns ``variance``,
+        ``ci_low``, ``ci_high``, ``sd``, ``sd_low``, ``sd_high``; on a correlation row, as in
+        lme4's ``as.data.frame(VarCorr(fit))``, ``variance`` holds the covariance and ``sd``,
+        ``sd_low``, ``sd_high`` the correlation and its interval. Intervals are Wald
+        intervals on the log-SD and atanh-correlation scales (NaN on the boundary).
+    correlations : pandas.Series
+        The correlations of the officer's intercept and slopes.
+    covariance : pandas.DataFrame
+        The officer's covariance matrix of intercept and slopes.
+    variance_shares : pandas.DataFrame
+        NaN: with random slopes the officer's variance depends on the slope columns, so the
+        variance has no single decomposition into shares.
+    random_effects : mapping of name to pandas.DataFrame
+        Conditional modes; the officer's frame has ``estimate`` and ``se`` (intercept) and,
+        for each slope ``x``, columns ``x`` and ``se_x``.
+    slopes : tuple of str
+        The slope columns.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from riskeval.variation import crossed_lmm
+    >>> rng = np.random.default_rng(0)
+    >>> case, officer = np.divmod(np.arange(600), 20)
+    >>> x = rng.normal(size=30)[case]
+    >>> slope = rng.normal(0, 0.5, 20)[officer]
+    >>> y = (x + rng.normal(size=30)[case] + rng.normal(size=20)[officer] + slope * x
+    ...      + rng.normal(0, 0.5, 600))
+    >>> data = pd.DataFrame({"case": case, "officer": officer, "x": x, "y": y})
+    >>> fit = crossed_lmm(data, rating="y", case="case", rater="officer", slopes="x")
+    >>> fit.to_frame().index.tolist()
+    ['case', 'officer', 'officer: x', 'officer: corr(intercept, x)', 'residual']
+    >>> fit.random_effects["officer"].columns.tolist()
+    ['estimate', 'se', 'x', 'se_x']
+
+    References
+    ----------
+    Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects models
+    using lme4. *Journal of Statistical Software* 67(1), 1-48.
+    """
+
+    title: ClassVar[str] = "Crossed linear mixed model with random slopes"
+
+    correlations: pd.Series | None = None
+    covariance: pd.DataFrame | None = None
+    slopes: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """Variances, SDs and correlations with their intervals, and the levels per factor."""
+        out = self.variance_table.copy()
+        out["n_levels"] = [self.n_groups.get(nm.split(":")[0] if nm.startswith("officer:")
+                                             else nm, np.nan) for nm in out.index]
+        return out
+
+    def plot(self, ax: Any = None) -> Any:
+        """Not drawn for random slopes (the variance shares are not defined)."""
+        raise NotImplementedError("plot() is not available for a random-slope fit; "
+                                  "see to_frame() and random_effects")
+
+    def summary(self) -> str:
+        """Plain text in the style of lme4's ``summary``."""
+        kind = "REML" if self.reml else "ML"
+        lines = [f"Linear mixed model with random slopes fit by {kind}: {self.n_obs} ratings"
+                 + (f" ({self.n_dropped} incomplete rows dropped)" if self.n_dropped else ""),
+                 f"  {kind} log-likelihood {self.loglik:.4f}, AIC {self.aic:.2f}, "
+                 f"BIC {self.bic:.2f}", "Random effects:"]
+        for name, row in self.variance_table.iterrows():
+            if "corr(" in name:
+                lines.append(f"  {name:<28} {row['sd']:>8.3f}  "
+                             f"[{row['sd_low']:.3f}, {row['sd_high']:.3f}]")
+            else:
+                lines.append(f"  {name:<28} variance {row['variance']:.5g}, sd {row['sd']:.5g}  "
+                             f"[{row['sd_low']:.4g}, {row['sd_high']:.4g}]")
+        lines.append("Fixed effects:")
+        for name, row in self.fixed_effects.iterrows():
+            lines.append(f"  {name:<20} {row['estimate']:>10.5g}  se {row['se']:.4g}  "
+                         f"df {row['df']:.1f}  p {row['p']:.3g}  "
+                         f"[{row['ci_low']:.4g}, {row['ci_high']:.4g}]")
+        if not self.converged:
+            lines.append(f"warning: the optimiser did not report convergence ({self.message})")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        fmt = {"float_format": lambda x: f"{x:.4g}"}
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        kind = "REML" if self.reml else "ML"
+        return (f"<div><strong>{html.escape(self.title)} ({kind})</strong>: "
+                f"{self.n_obs} ratings, log-likelihood {self.loglik:.4f}, AIC {self.aic:.2f}"
+                f"{self.to_frame().to_html(**fmt)}{self.fixed_effects.to_html(**fmt)}"
+                f"<ul>{notes}</ul></div>")
+
+
+class _Psi:
+    """The variance parameters on the Wald scale: log SDs, atanh correlations, log sigma.
+
+    Terms whose covariance is singular (on the boundary) are held at their estimates.
+    """
+
+    def __init__(self, prof: SlopesProfiled, theta: np.ndarray, sigma: float) -> None:
+        self.prof, self.theta, self.sigma = prof, theta.copy(), sigma
+        facs = prof.factors(theta)
+        self.free = [i for i, t in enumerate(prof.terms)
+                     if np.all(np.abs(np.diag(facs[i])) >= BOUNDARY_TOL)]
+        values = []
+        for i in self.free:
+            sd, cor = _sd_cor(facs[i] @ facs[i].T * sigma ** 2)
+            values += list(np.log(sd)) + list(np.arctanh(cor[np.triu_indices(len(sd), 1)]))
+        self.values = np.array([*values, math.log(sigma)])
+
+    def phi(self, psi: np.ndarray) -> tuple[np.ndarray, float]:
+        """``(theta, sigma)`` at ``psi``."""
+        theta = self.theta.copy()
+        sigma = math.exp(psi[-1])
+        pos = 0
+        for i in self.free:
+            r = self.prof.terms[i].r
+            sd = np.exp(psi[pos:pos + r])
+            cor = np.eye(r)
+            iu = np.triu_indices(r, 1)
+            cor[iu] = np.tanh(psi[pos + r:pos + n_theta(r)])
+            cor.T[iu] = cor[iu]
+            pos += n_theta(r)
+            t = np.linalg.cholesky(cor * np.outer(sd, sd)) / sigma
+            o = self.prof.theta_offsets
+            theta[o[i]:o[i + 1]] = factor_to_theta(t)
+        return theta, sigma
+
+    def deviance(self, psi: np.ndarray) -> float:
+        theta, sigma = self.phi(psi)
+        return self.prof.full_deviance(theta, sigma)
+
+
+def _sd_cor(cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cor = cov / np.outer(sd, sd)
+    return sd, cor
+
+
+def _hessian(f: Any, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central second differences."""
+    m = len(x)
+    f0 = f(x)
+    hess = np.empty((m, m))
+    for i in range(m):
+        e = np.zeros(m)
+        e[i] = h
+        hess[i, i] = (f(x + e) - 2 * f0 + f(x - e)) / h ** 2
+        for j in range(i):
+            d = np.zeros(m)
+            d[j] = h
+            hess[i, j] = hess[j, i] = (f(x + e + d) - f(x + e - d) - f(x - e + d)
+                                       + f(x - e - d)) / (4 * h * h)
+    return hess
+
+
+def fit_slopes(y: np.ndarray, X: np.ndarray, factors: list, slope_cols: list[str],
+               w: np.ndarray, names: list[str], reml: bool, confidence: float,
+               n_dropped: int, notes: list[str], ci: str | None) -> SlopesLMMResult:
+    """Fit the model with officer slopes on ``w`` and build its result (called by
+    :func:`riskeval.variation.crossed_lmm`, which validated the data)."""
+    from ._fit import factor_order
+
+    n, p = X.shape
+    wd = np.column_stack([np.ones(n), w])
+    terms = [Term(nm, codes, len(lv), wd if nm == "officer" else None)
+             for nm, codes, lv in factors]
+    prof = SlopesProfiled(y, X, terms, reml)
+    if n <= p + len(prof.bounds) + 1:
+        from ..errors import RiskevalError
+
+        raise RiskevalError(f"{n} ratings cannot estimate {p + len(prof.bounds) + 1} "
+                            f"parameters")
+    opt = optimise_slopes(prof)
+    sol = opt.solution
+    sigma2 = sol.r2 / (n - p if reml else n)
+    sigma = math.sqrt(sigma2)
+    fnames = [f[0] for f in factors]
+    order = factor_order(fnames)
+    facs = prof.factors(opt.theta)
+    coef = ["intercept", *slope_cols]
+    # variance and correlation rows
+    rows: dict[str, dict[str, float]] = {}
+    boundary: list[str] = []
+    cov_officer = corr = None
+    for nm in order:
+        i = fnames.index(nm)
+        cov = facs[i] @ facs[i].T * sigma2
+        sd, cor = _sd_cor(cov)
+        labels = [nm] + [f"{nm}: {c}" for c in slope_cols] if terms[i].r > 1 else [nm]
+        for j, lab in enumerate(labels):
+            rows[lab] = {"variance": cov[j, j], "sd": sd[j]}
+            if sd[j] < BOUNDARY_TOL * sigma:
+                boundary.append(lab)
+        if terms[i].r > 1:
+            cov_officer = pd.DataFrame(cov, index=coef, columns=coef)
+            corr = {}
+            for a in range(terms[i].r):
+                for b in range(a + 1, terms[i].r):
+                    lab = f"{nm}: corr({coef[a]}, {coef[b]})"
+                    rows[lab] = {"variance": cov[a, b], "sd": cor[a, b]}
+                    corr[lab] = cor[a, b]
+                    if np.isfinite(cor[a, b]) and abs(cor[a, b]) > CORR_BOUNDARY:
+                        boundary.append(lab)
+            if np.any(np.diag(facs[i]) < BOUNDARY_TOL) and not any(
+                    b.startswith(f"{nm}:") or b == nm for b in boundary):
+                boundary.append(f"{nm} (covariance matrix)")
+    rows["residual"] = {"variance": sigma2, "sd": sigma}
+    table = pd.DataFrame(rows).T[["variance", "sd"]]
+    table.insert(1, "ci_low", np.nan)
+    table.insert(2, "ci_high", np.nan)
+    table["sd_low"], table["sd_high"] = np.nan, np.nan
+    # Wald intervals and Satterthwaite df from the Hessian on the psi scale
+    psi = _Psi(prof, opt.theta, sigma)
+    cov_psi = None
+    with threadpool_limits(limits=1, user_api="blas"):
+        hess = _hessian(psi.deviance, psi.values)
+    try:
+        cov_psi = 2.0 * np.linalg.inv(hess)
+        if np.any(np.diag(cov_psi) <= 0):
+            cov_psi = None
+    except np.linalg.LinAlgError:
+        cov_psi = None
+    if cov_psi is None:
+        notes.append("the information matrix of the variance parameters is not positive "
+                      "definite: no Wald intervals, and the fixed effects' df are infinite")
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    if cov_psi is not None and ci is not None:
+        pos = 0
+        se_psi = np.sqrt(np.diag(cov_psi))
+        for i in psi.free:
+            nm, r = fnames[i], terms[i].r
+            labels = [nm] + [f"{nm}: {c}" for c in slope_cols] if r > 1 else [nm]
+            for j, lab in enumerate(labels):
+                c = psi.values[pos + j]
+                table.loc[lab, ["sd_low", "sd_high"]] = np.exp([c - z * se_psi[pos + j],
+                                                                c + z * se_psi[pos + j]])
+            k = pos + r
+            for a in range(r):
+                for b in range(a + 1, r):
+                    lab = f"{nm}: corr({coef[a]}, {coef[b]})"
+                    c = psi.values[k]
+                    table.loc[lab, ["sd_low", "sd_high"]] = np.tanh([c - z * se_psi[k],
+                                                                     c + z * se_psi[k]])
+                    k += 1
+            pos += n_theta(r)
+        c = psi.values[-1]
+        table.loc["residual", ["sd_low", "sd_high"]] = np.exp([c - z * se_psi[-1],
+                                                               c + z * se_psi[-1]])
+        var_rows = [lab for lab in table.index if "corr(" not in lab]
+        table.loc[var_rows, "ci_low"] = table.loc[var_rows, "sd_low"] ** 2
+        table.loc[var_rows, "ci_high"] = table.loc[var_rows, "sd_high"] ** 2
+        notes.append("intervals for the variances, SDs and correlations are Wald intervals on "
+                     "the log-SD and atanh-correlation scales")
+    # fixed effects
+    a_inv = np.linalg.inv(sol.xtx_schur)
+    se = np.sqrt(sigma2 * np.diag(a_inv))
+    df = np.full(p, np.inf)
+    if cov_psi is not None:
+        def variances(v: np.ndarray) -> np.ndarray:
+            th, sg = psi.phi(v)
+            return sg ** 2 * np.diag(np.linalg.inv(prof.solve(th).xtx_schur))
+
+        grads = np.empty((len(psi.values), p))
+        for j in range(len(psi.values)):
+            e = np.zeros(len(psi.values))
+            e[j] = 1e-5
+            grads[j] = (variances(psi.values + e) - variances(psi.values - e)) / 2e-5
+        denom = np.einsum("ip,ij,jp->p", grads, cov_psi, grads)
+        v = se ** 2
+        with np.errstate(divide="ignore"):
+            df = np.where(denom > 0, 2 * v ** 2 / denom, np.inf)
+    tc = stats.t.ppf(0.5 + confidence / 2, df)
+    tstat = sol.beta / se
+    fe = pd.DataFrame({"estimate": sol.beta, "se": se, "df": df, "t": tstat,
+                       "p": 2 * stats.t.sf(np.abs(tstat), df),
+                       "ci_low": sol.beta - tc * se, "ci_high": sol.beta + tc * se},
+                      index=pd.Index(names, name="term"))
+    loglik = -0.5 * sol.deviance
+    k = p + len(prof.bounds) + 1
+    for b in boundary:
+        notes.append(f"{b} is on the boundary of its parameter space (a singular fit, as lme4's "
+                     f"isSingular): a variance estimated at zero or a correlation at +-1")
+    if not opt.converged:
+        warnings.warn(f"crossed_lmm: the optimiser did not report convergence ({opt.message})",
+                      DegenerateDataWarning, stacklevel=3)
+        notes.append(f"the optimiser did not report convergence ({opt.message})")
+    # conditional modes and their conditional SDs
+    offs = np.concatenate([[0], np.cumsum([t.size for t in terms])]).astype(int)
+    u = sol.u
+    ccov = prof.conditional_cov(opt.theta)
+    ranef = {}
+    for i, (nm, _, lv) in enumerate(factors):
+        t = terms[i]
+        b_all = np.einsum("ij,lj->li", facs[i], u[offs[i]:offs[i + 1]].reshape(t.levels, t.r))
+        se_b = sigma * np.sqrt(np.diagonal(ccov[i], axis1=1, axis2=2))
+        frame = pd.DataFrame({"estimate": b_all[:, 0], "se": se_b[:, 0]}, index=lv)
+        for j, c in enumerate(slope_cols if t.r > 1 else []):
+            frame[c] = b_all[:, j + 1]
+            frame[f"se_{c}"] = se_b[:, j + 1]
+        ranef[nm] = frame
+    theta_names = []
+    for t in terms:
+        names_i = ["(Intercept)", *slope_cols] if t.r > 1 else ["(Intercept)"]
+        rr, cc = np.tril_indices(t.r)
+        for o in np.lexsort((rr, cc)):
+            theta_names.append(f"{t.name}.{names_i[rr[o]]}" if rr[o] == cc[o] else
+                               f"{t.name}.{names_i[rr[o]]}.{names_i[cc[o]]}")
+    var = table.loc[[lab for lab in table.index if "corr(" not in lab], "variance"]
+    var = var.astype(float)
+    shares = pd.DataFrame({"estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan},
+                          index=var.index)
+    n_groups = pd.Series({nm: len(factors[fnames.index(nm)][2]) for nm in order})
+    return SlopesLMMResult(
+        variance_components=var, sd=np.sqrt(var), variance_shares=shares, fixed_effects=fe,
+        loglik=loglik, aic=-2 * loglik + 2 * k, bic=-2 * loglik + math.log(n) * k, reml=reml,
+        n_obs=n, n_groups=n_groups, n_dropped=n_dropped,
+        theta=pd.Series(opt.theta, index=theta_names), converged=opt.converged,
+        message=opt.message, n_evaluations=opt.n_evaluations, boundary=tuple(boundary),
+        notes=tuple(notes), random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
+        variance_table=table.astype(float), confidence=confidence, references=_REFERENCES,
+        correlations=pd.Series(corr if corr is not None else {}, dtype=float),
+        covariance=cov_officer, slopes=tuple(slope_cols))
