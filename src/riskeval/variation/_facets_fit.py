@@ -34,7 +34,12 @@ def probabilities(theta: np.ndarray, tau: np.ndarray) -> np.ndarray:
 
 def greater_equal(p: np.ndarray) -> np.ndarray:
     """``P(x >= k)`` for ``k = 1..m`` from :func:`probabilities` (shape ``(m, n)``)."""
-    return np.cumsum(p[::-1], axis=0)[::-1][1:]
+    m = p.shape[0] - 1
+    out = np.empty((m, p.shape[1]))
+    out[m - 1] = p[m]
+    for k in range(m - 1, 0, -1):
+        np.add(out[k], p[k], out=out[k - 1])
+    return out
 
 
 def moments(theta: np.ndarray, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
