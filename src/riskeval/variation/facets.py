@@ -108,7 +108,30 @@ class FacetsResult(Result):
         Every rating: case, officer, office, observed and expected score (0..m), residual and
         standardised residual ``z``.
     bias : TableResult or None
-        Officer x attribute interactions when ``bias_by=`` was given.
+        Officer x attribute interactions when ``bias_by=`` was given: ``bias`` (logits,
+        > 0 = rated higher than the model expects), ``se``, ``t``, ``df``, ``p`` and the
+        Holm-adjusted ``p_holm``.
+
+    References
+    ----------
+    Linacre, J. M. (1989). *Many-Facet Rasch Measurement*. Chicago: MESA Press.
+
+    Myford, C. M., & Wolfe, E. W. (2003). Detecting and measuring rater effects using
+    many-facet Rasch measurement: part I. *Journal of Applied Measurement* 4(4), 386-422.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> from riskeval.variation import many_facet_rasch
+    >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+    ...                                             n_vignettes=10)
+    >>> fit = many_facet_rasch(rv.simulate(world, seed=2), case="case", rater="officer",
+    ...                        rating="rating", categories=rv.RISK_LEVELS)
+    >>> fit.to_frame().columns[:4].tolist()
+    ['measure', 'se', 'ci_low', 'ci_high']
+    >>> print(fit.summary().splitlines()[0])  # doctest: +ELLIPSIS
+    Many-facet Rasch analysis: 60 ratings, JMLE converged in ... iterations ...
+    >>> fig = fit.plot("severity")
     """
 
     title: ClassVar[str] = "Many-facet Rasch analysis"
@@ -565,9 +588,14 @@ def many_facet_rasch(
     n_iter, change = K.jmle(active, est, free, max_iter=max_iter, tol=tol)
     converged = change < tol
     if not converged:
+        far = max(np.abs(est.case).max(), np.abs(est.officer).max(),
+                  np.abs(est.thresholds).max())
+        hint = (f"; measures have reached {far:.1f} logits and may be growing without bound "
+                "(too few ratings per case for finite JMLE estimates: add ratings or merge "
+                "rarely used categories)" if far > 6 else "")
         warnings.warn(f"the JMLE did not converge in {max_iter} iterations: the largest "
                       f"change in the last was {change:.3g} logits (tol={tol:g}); raise "
-                      "max_iter or tol=, or check the design for sparse links",
+                      f"max_iter or tol=, or check the design for sparse links{hint}",
                       RiskevalWarning, stacklevel=2)
     extreme_free = {k: v != 0 for k, v in flags.items()}
     if any(v.any() for v in extreme_free.values()):
