@@ -146,6 +146,8 @@ def test_fit_statistics_by_hand_with_offices():
     assert abs(fit.offices["measure"].sum()) < 1e-10
     for _, grp in fit.officers.groupby("office"):
         assert abs(grp["measure"].sum()) < 1e-10
+    total = fit.officers["measure"] + fit.offices["measure"][fit.officers["office"]].to_numpy()
+    np.testing.assert_allclose(fit.officers["total_measure"], total)
 
 
 def test_fair_average_and_agreement_by_hand():
@@ -352,6 +354,20 @@ def test_result_protocol_and_plots():
     assert len(fit.unexpected(3.0)) <= len(u)
     with pytest.raises(RiskevalError, match="kind"):
         fit.plot("nope")
+
+
+def test_row_order_and_labels_do_not_matter():
+    frame, _, _ = simulate(11, 50, 8, 4, n_offices=2, office_effect=[0.3, -0.3])
+    a = fit_of(frame, office="office", tol=1e-10)
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    shuffled["officer"] = "id-" + shuffled["officer"]
+    b = fit_of(shuffled, office="office", tol=1e-10)
+    for col in ("measure", "se", "infit", "outfit", "fair_average"):
+        np.testing.assert_allclose(b.officers[col].to_numpy(),
+                                   a.officers[col].reindex(
+                                       b.officers.index.str[3:]).to_numpy(), atol=1e-7)
+    np.testing.assert_allclose(b.categories["threshold"], a.categories["threshold"],
+                               atol=1e-8)
 
 
 def test_ratings_object_gives_columns():

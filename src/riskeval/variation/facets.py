@@ -688,6 +688,10 @@ def _report(frame: pd.DataFrame, d: K.Design, est: K.Estimates, flags: dict[str,
     officers_t = element_table("officer", d.officer, officers, est.officer, case_mean, -1.0)
     if office is not None:
         officers_t.insert(0, "office", offices[d.officer_office])
+        # the officer's severity within the office plus the office's: comparable across
+        # offices
+        officers_t.insert(2, "total_measure",
+                          est.officer + est.office[d.officer_office])
         # an officer's fair average: an average case, in an average office
         offices_t = element_table("office", d.office, offices, est.office, case_mean, -1.0)
     else:
