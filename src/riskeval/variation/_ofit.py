@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._core.checks import check_columns
 from .._core.results import Result
 from ..data.ratings import Ratings, columns_of, level_codes, parse_categories
-from ..errors import DegenerateDataWarning, RiskevalError
+from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError, RiskevalWarning
 from ._fit import _fixed_design, alike_within, grouping_factors
-from ._ordinal import Design, fit
+from ._ordinal import Design, SlopeDesign, fit, fit_slopes, tril_index
 
 _REFERENCES = (
     "Christensen, R. H. B. (2019). Cumulative link models for ordinal regression with the R "
@@ -81,6 +82,7 @@ class OrdinalMixedResult(Result):
     random_effects: Mapping[str, pd.Series] = field(repr=False)
     confidence: float = 0.95
     references: tuple[str, ...] = _REFERENCES
+    correlations: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         """Variance components on the latent scale, their shares, and the random-effect SDs
@@ -130,7 +132,8 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                   case: str | None = None, rater: str | None = None, office: str | None = None,
                   fixed: str | Sequence[str] | None = None,
                   link: str = "probit", categories: Any = None,
-                  confidence: float = 0.95) -> OrdinalMixedResult:
+                  confidence: float = 0.95,
+                  slopes: str | Sequence[str] | None = None) -> OrdinalMixedResult:
     """Cumulative probit (or logit) model of ordered ratings with crossed random effects.
 
     ``P(rating <= level j) = F(tau_j - x'beta - b_case - b_officer - b_office)``: one latent
@@ -189,9 +192,14 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     rating, case, rater, office = c["rating"], c["case"], c["rater"], c["office"]
     data = data.reset_index(drop=True)
     y_all, cats = level_codes(data[rating], rating, parse_categories(categories))
+    keys = [case, rater] + ([office] if office else [])
+    slope_cols = _slope_columns(data, slopes, (y_all >= 0)
+                                & data[keys].notna().all(axis=1).to_numpy())
     design = _fixed_design(data, fixed)
     design = design.drop(columns=[c for c in design.columns if c == "(Intercept)"])
-    keys = [case, rater] + ([office] if office else [])
+    for col in slope_cols:   # the slope's mean is a fixed effect, as in clmm's formula
+        if col not in design.columns and f"Q('{col}')" not in design.columns:
+            design[col] = data.loc[design.index, col].astype(float)
     keep = (y_all >= 0) & data[keys].notna().all(axis=1).to_numpy()
     keep &= data.index.isin(design.index)
     n_dropped = int((~keep).sum())
@@ -221,6 +229,9 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                 "where the optimiser stopped; there is no officer or office variation")
         warnings.warn(f"ordinal_mixed: {note}", DegenerateDataWarning, stacklevel=2)
         notes.append(note)
+    if slope_cols:
+        return _with_slopes(frame, y, X, names, factors, cats, slope_cols, link, confidence,
+                            notes, n_dropped)
     d = Design(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats))
     opt = fit(d, link)
     j = len(cats) - 1
@@ -262,3 +273,135 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
         n_dropped=n_dropped, converged=opt.converged, message=opt.message, notes=tuple(notes),
         random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
         confidence=confidence)
+
+
+def _slope_columns(data: pd.DataFrame, slopes: str | Sequence[str] | None,
+                   used: np.ndarray) -> list[str]:
+    """The slope columns, checked: present, numeric, no missing value and not constant on
+    the ratings used (``used``)."""
+    if slopes is None:
+        return []
+    cols = [slopes] if isinstance(slopes, str) else list(slopes)
+    if not cols or not all(isinstance(col, str) for col in cols):
+        raise RiskevalTypeError("slopes must be a column name or a list of column names; "
+                                f"got {slopes!r}")
+    if len(set(cols)) != len(cols):
+        raise RiskevalError(f"slopes names a column twice: {cols!r}")
+    check_columns(data, {f"slope {i + 1}": col for i, col in enumerate(cols)})
+    for col in cols:
+        values = data.loc[used, col]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            raise RiskevalTypeError(f"the slope column {col!r} is not numeric (dtype "
+                                    f"{values.dtype}); a random slope needs numbers")
+        missing = values.isna().to_numpy()
+        if missing.any():
+            rows = values.index[missing]
+            raise RiskevalError(f"the slope column {col!r} has {int(missing.sum())} missing "
+                                f"value(s) (first at row {rows[0]}); fill or drop those rows")
+        v = values.to_numpy(float)
+        if not np.all(np.isfinite(v)):
+            raise RiskevalError(f"the slope column {col!r} holds an infinite value")
+        if len(v) and np.ptp(v) == 0:
+            raise RiskevalError(f"the slope column {col!r} is constant ({v[0]:g}) on the "
+                                f"ratings used; a slope needs a covariate that varies")
+    return cols
+
+
+def _with_slopes(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[str],
+                 factors: list, cats: tuple, slope_cols: list[str], link: str,
+                 confidence: float, notes: list[str], n_dropped: int) -> OrdinalMixedResult:
+    """The model with correlated officer slopes on ``slope_cols``."""
+    xs = frame[slope_cols].to_numpy(float)
+    officer = factors[1][1]
+    for i, col in enumerate(slope_cols):
+        if alike_within(officer, xs[:, i]):
+            raise RiskevalError(f"the slope column {col!r} does not vary within any officer "
+                                f"(it is a property of the officer): an officer's slope on "
+                                f"it cannot be told apart from the officer's intercept")
+    n = len(y)
+    ones = np.ones((n, 1))
+    Z = [ones, np.column_stack([ones, xs])] + [ones] * (len(factors) - 2)
+    d = SlopeDesign(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats), Z)
+    opt, lap, nat = fit_slopes(d, link)
+    if not opt.converged:
+        note = (f"the optimiser did not report convergence ({opt.message}); the estimates "
+                f"are where it stopped")
+        warnings.warn(f"ordinal_mixed: {note}", RiskevalWarning, stacklevel=3)
+        notes.append(note)
+    j = len(cats) - 1
+    p = X.shape[1]
+    se = np.sqrt(np.where(np.diag(opt.cov) >= 0, np.diag(opt.cov), np.nan))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    tau, beta = nat[:j], nat[j:j + p]
+    th_names = [f"{cats[i]}|{cats[i + 1]}" for i in range(j)]
+    thresholds = pd.DataFrame({"estimate": tau, "se": se[:j], "ci_low": tau - z * se[:j],
+                               "ci_high": tau + z * se[:j]}, index=th_names)
+    fe = pd.DataFrame({"estimate": beta, "se": se[j:j + p], "z": beta / se[j:j + p],
+                       "ci_low": beta - z * se[j:j + p], "ci_high": beta + z * se[j:j + p]},
+                      index=pd.Index(names, name="term"))
+    # per factor: its SDs then its correlations, in the natural parameter vector
+    sd_rows: dict[str, tuple[float, float]] = {}
+    cor_rows: dict[str, tuple[float, float]] = {}
+    at = j + p
+    for (fname, _, _), zk in zip(factors, Z, strict=True):
+        r = zk.shape[1]
+        terms = [fname, *[f"{fname}:{col}" for col in slope_cols][:r - 1]]
+        for a in range(r):
+            sd_rows[terms[a]] = (nat[at + a], se[at + a])
+        rows, cols = np.tril_indices(r, -1)
+        for m, (a, b) in enumerate(zip(rows, cols, strict=True)):
+            cor_rows[f"{terms[b]}~{terms[a]}"] = (nat[at + r + m], se[at + r + m])
+        at += r + len(rows)
+    fnames = [f[0] for f in factors]
+    order = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    sd_order = [t for nm in order for t in sd_rows if t == nm or t.startswith(f"{nm}:")]
+    sig = pd.Series({t: sd_rows[t][0] for t in sd_order})
+    sig_se = pd.Series({t: sd_rows[t][1] for t in sd_order})
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        half = z * sig_se / sig
+        low = np.where(sig > 1e-8, sig * np.exp(-half), 0.0)
+        high = np.where(sig > 1e-8, sig * np.exp(half), np.nan)
+    sd = pd.DataFrame({"estimate": sig, "se": sig_se, "ci_low": low, "ci_high": high})
+    rho = pd.Series({k: v[0] for k, v in cor_rows.items()}, dtype=float)
+    rho_se = pd.Series({k: v[1] for k, v in cor_rows.items()}, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # Wald on Fisher's z = atanh(rho), whose SE is se / (1 - rho^2)
+        zr, zse = np.arctanh(rho), rho_se / (1 - rho ** 2)
+        correlations = pd.DataFrame({"estimate": rho, "se": rho_se,
+                                     "ci_low": np.tanh(zr - z * zse),
+                                     "ci_high": np.tanh(zr + z * zse)})
+    correlations.index.name = "pair"
+    for term, (value, _) in sd_rows.items():
+        if value <= 1e-4:
+            notes.append(f"the {term} SD is on the boundary (0): that term has no "
+                         f"variation between levels; its correlations are undefined and it has "
+                         f"no standard error")
+    for pair, (value, _) in cor_rows.items():
+        if abs(value) >= 0.999 and np.isfinite(value):
+            notes.append(f"the correlation {pair} is on the boundary ({value:+.3f}): the "
+                         f"officer covariance matrix is singular (the data do not separate "
+                         f"the terms), so it has no standard error; a simpler model may suit")
+    resid = 1.0 if link == "probit" else math.pi ** 2 / 3
+    var = pd.concat([sig ** 2, pd.Series({"residual": resid})])
+    # shares at x = 0: the intercept components and the residual (a slope's variance
+    # depends on x; its share is NaN)
+    base = var[[t for t in var.index if ":" not in t]]
+    shares = (base / base.sum()).reindex(var.index)
+    modes = lap.modes(opt.params)
+    ranef: dict[str, Any] = {}
+    for i, nm in enumerate(fnames):
+        if modes[i].shape[1] == 1:
+            ranef[nm] = pd.Series(modes[i][:, 0], index=factors[i][2], name=nm)
+        else:
+            ranef[nm] = pd.DataFrame(modes[i], index=factors[i][2],
+                                     columns=["(Intercept)", *slope_cols])
+    loglik = -0.5 * opt.deviance
+    k = j + p + sum(len(tril_index(zk.shape[1])[0]) for zk in Z)
+    return OrdinalMixedResult(
+        link=link, thresholds=thresholds, fixed_effects=fe, variance_components=var, sd=sd,
+        variance_shares=shares, loglik=loglik, aic=-2 * loglik + 2 * k,
+        bic=-2 * loglik + math.log(len(y)) * k, n_obs=len(y),
+        n_groups=pd.Series({nm: len(factors[fnames.index(nm)][2]) for nm in order}),
+        n_dropped=n_dropped, converged=opt.converged, message=opt.message, notes=tuple(notes),
+        random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
+        confidence=confidence, correlations=correlations)

@@ -285,3 +285,353 @@ def _hessian(f, x: np.ndarray) -> np.ndarray:
                 4 * h[i] * h[m])
             out[i, m] = out[m, i] = val
     return out
+
+
+# --- correlated random slopes -----------------------------------------------------------------
+#
+# A factor ``k`` with ``r_k`` terms (an intercept and ``r_k - 1`` slopes) contributes
+# ``z_ik' L_k u_k[g]`` to rating ``i`` in its level ``g``, where ``z_ik = (1, x_i1, ...)``,
+# ``u_k[g] ~ N(0, I)`` and ``L_k`` is lower triangular with ``L_k L_k'`` the covariance of the
+# level's (intercept, slope ...) effects: the Cholesky parametrisation of lme4 and clmm. With
+# ``zt_ik = L_k' z_ik`` the Hessian of the penalised log-likelihood in ``u`` is
+# ``I + sum_i w_i zt_i zt_i'``: an ``r_k x r_k`` block per level of each factor and dense cross
+# blocks between factors. The factor with most random effects is eliminated block by block
+# (batched ``r x r`` Cholesky), the rest is factorised densely, as in the intercept-only case.
+
+
+@dataclass(frozen=True)
+class SlopeDesign:
+    y: np.ndarray                 # 0-based levels
+    X: np.ndarray                 # fixed effects, no intercept (n x p)
+    codes: list[np.ndarray]
+    levels: list[int]
+    n_cat: int
+    Z: list[np.ndarray]           # per factor: n x r_k terms (first column ones)
+
+
+def n_theta(r: int) -> int:
+    """Free entries of an ``r x r`` lower-triangular factor."""
+    return r * (r + 1) // 2
+
+
+def tril_index(r: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each free entry of ``L`` (row-major: L11, L21, L22, L31, ...)."""
+    return np.tril_indices(r)
+
+
+class LaplaceSlopes:
+    """The Laplace-approximated deviance with correlated random slopes (see above)."""
+
+    def __init__(self, d: SlopeDesign, link: str) -> None:
+        self.d = d
+        self.link = link
+        self.k = len(d.codes)
+        self.r = [z.shape[1] for z in d.Z]
+        self.dim = [q * r for q, r in zip(d.levels, self.r, strict=True)]
+        self.big = int(np.argmax(self.dim))
+        self.rest = [j for j in range(self.k) if j != self.big]
+        self.offsets = np.concatenate([[0], np.cumsum([self.dim[j] for j in self.rest])])
+        self.u = np.zeros(sum(self.dim))
+        self.n_theta = [n_theta(r) for r in self.r]
+        self._probs = Laplace._probs.__get__(self)
+
+    # parameters ------------------------------------------------------------------------
+    def split(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        j = self.d.n_cat - 1
+        p = self.d.X.shape[1]
+        tau = params[0] + np.concatenate([[0.0], np.cumsum(np.exp(params[1:j]))])
+        beta = params[j:j + p]
+        out, at = [], j + p
+        for r, m in zip(self.r, self.n_theta, strict=True):
+            lam = np.zeros((r, r))
+            lam[tril_index(r)] = params[at:at + m]
+            out.append(lam)
+            at += m
+        return tau, beta, out
+
+    def diag_coords(self) -> list[int]:
+        """Positions in ``params`` of the diagonal of every ``L_k`` (bounded below by 0)."""
+        at = self.d.n_cat - 1 + self.d.X.shape[1]
+        out = []
+        for r, m in zip(self.r, self.n_theta, strict=True):
+            rows, cols = tril_index(r)
+            out += [at + i for i in range(m) if rows[i] == cols[i]]
+            at += m
+        return out
+
+    # pieces ------------------------------------------------------------------------------
+    def _zt(self, lams: list[np.ndarray]) -> list[np.ndarray]:
+        return [z @ lam for z, lam in zip(self.d.Z, lams, strict=True)]   # rows z' L
+
+    def _eta(self, fixed: np.ndarray, zt: list[np.ndarray], u: np.ndarray) -> np.ndarray:
+        eta = fixed.copy()
+        for k, part in enumerate(self._unstack(u)):
+            eta += np.einsum("ij,ij->i", zt[k], part[self.d.codes[k]])
+        return eta
+
+    def _unstack(self, u: np.ndarray) -> list[np.ndarray]:
+        """Per factor, a ``q_k x r_k`` array of spherical effects."""
+        out: list[np.ndarray] = [np.zeros((0, 0))] * self.k
+        nb = self.dim[self.big]
+        out[self.big] = u[:nb].reshape(self.d.levels[self.big], self.r[self.big])
+        for a_i, j in enumerate(self.rest):
+            out[j] = u[nb + self.offsets[a_i]: nb + self.offsets[a_i + 1]].reshape(
+                self.d.levels[j], self.r[j])
+        return out
+
+    def _stack(self, per_factor: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate([per_factor[self.big].ravel()]
+                              + [per_factor[j].ravel() for j in self.rest])
+
+    def _gradient(self, g: np.ndarray, zt: list[np.ndarray], u: np.ndarray) -> np.ndarray:
+        d = self.d
+        parts = [np.stack([np.bincount(d.codes[k], weights=g * zt[k][:, a],
+                                       minlength=d.levels[k]) for a in range(self.r[k])],
+                          axis=1) for k in range(self.k)]
+        return self._stack(parts) - u
+
+    def _diag(self, k: int, w: np.ndarray, zt: list[np.ndarray]) -> np.ndarray:
+        """``q_k x r_k x r_k`` diagonal blocks (identity added)."""
+        d, r = self.d, self.r[k]
+        out = np.empty((d.levels[k], r, r))
+        for a in range(r):
+            for b in range(a, r):
+                v = np.bincount(d.codes[k], weights=w * zt[k][:, a] * zt[k][:, b],
+                                minlength=d.levels[k])
+                out[:, a, b] = v
+                out[:, b, a] = v
+        out += np.eye(r)
+        return out
+
+    def _cross(self, k: int, m: int, w: np.ndarray, zt: list[np.ndarray]) -> np.ndarray:
+        """The ``(q_k r_k) x (q_m r_m)`` block between factors ``k`` and ``m``."""
+        d = self.d
+        qk, qm, rk, rm = d.levels[k], d.levels[m], self.r[k], self.r[m]
+        idx = d.codes[k] * qm + d.codes[m]
+        out = np.empty((qk, rk, qm, rm))
+        for a in range(rk):
+            for b in range(rm):
+                out[:, a, :, b] = np.bincount(idx, weights=w * zt[k][:, a] * zt[m][:, b],
+                                              minlength=qk * qm).reshape(qk, qm)
+        return out.reshape(qk * rk, qm * rm)
+
+    def _factor(self, w: np.ndarray, zt: list[np.ndarray]):
+        """Cholesky pieces of ``M = I + Lambda' Z' W Z Lambda`` and ``log|M|``."""
+        big = self.big
+        chol_b = np.linalg.cholesky(self._diag(big, w, zt))        # q_b x r x r
+        logdet = 2.0 * float(np.log(np.diagonal(chol_b, axis1=1, axis2=2)).sum())
+        if not self.rest:
+            return chol_b, None, None, logdet
+        nr = int(self.offsets[-1])
+        m_br = np.empty((self.dim[big], nr))
+        m_rr = np.zeros((nr, nr))
+        for a_i, j in enumerate(self.rest):
+            sa = slice(self.offsets[a_i], self.offsets[a_i + 1])
+            m_br[:, sa] = self._cross(big, j, w, zt)
+            blocks = self._diag(j, w, zt)
+            m_rr[sa, sa] = _block_diag(blocks)
+            for b_i, m in enumerate(self.rest):
+                if b_i > a_i:
+                    sb = slice(self.offsets[b_i], self.offsets[b_i + 1])
+                    blk = self._cross(j, m, w, zt)
+                    m_rr[sa, sb] = blk
+                    m_rr[sb, sa] = blk.T
+        # solve the big factor's blocks against the cross block: C_b^-1 M_br, block by block
+        qb, rb = self.d.levels[big], self.r[big]
+        half = _batched_lower_solve(chol_b, m_br.reshape(qb, rb, nr)).reshape(qb * rb, nr)
+        schur = m_rr - half.T @ half
+        chol_r = linalg.cholesky(schur, lower=True, check_finite=False)
+        logdet += 2.0 * float(np.log(np.diag(chol_r)).sum())
+        return chol_b, half, chol_r, logdet
+
+    def _solve(self, pieces, rhs: np.ndarray) -> np.ndarray:
+        chol_b, half, chol_r, _ = pieces
+        qb, rb = self.d.levels[self.big], self.r[self.big]
+        nb = qb * rb
+        # forward: L_b y_b = r_b ; L_r y_r = r_r - H' y_b ; back: L_r' v_r = y_r ;
+        # L_b' v_b = y_b - H v_r
+        yb = _batched_lower_solve(chol_b, rhs[:nb].reshape(qb, rb, 1)).reshape(nb)
+        if chol_r is None:
+            return _batched_upper_solve(chol_b, yb.reshape(qb, rb, 1)).reshape(nb)
+        yr = linalg.solve_triangular(chol_r, rhs[nb:] - half.T @ yb, lower=True,
+                                     check_finite=False)
+        vr = linalg.solve_triangular(chol_r, yr, lower=True, trans="T", check_finite=False)
+        vb = _batched_upper_solve(chol_b, (yb - half @ vr).reshape(qb, rb, 1)).reshape(nb)
+        return np.concatenate([vb, vr])
+
+    # the deviance ------------------------------------------------------------------------
+    def deviance(self, params: np.ndarray, tol: float = 1e-10) -> float:
+        """Laplace deviance at ``params``; a huge finite value where it cannot be computed."""
+        if not np.all(np.isfinite(params)) or np.max(np.abs(params)) > 50:
+            return 1e12
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="ignore"):
+                value = self._deviance(params, tol)
+        except (FloatingPointError, np.linalg.LinAlgError, ValueError):
+            self.u = np.zeros_like(self.u)
+            return 1e12
+        return value if np.isfinite(value) else 1e12
+
+    def _deviance(self, params: np.ndarray, tol: float) -> float:
+        tau, beta, lams = self.split(params)
+        d = self.d
+        fixed = d.X @ beta if d.X.shape[1] else np.zeros(len(d.y))
+        zt = self._zt(lams)
+        u = self.u.copy()
+        for _ in range(100):
+            logp, g, w = self._probs(self._eta(fixed, zt, u), tau)
+            obj = float(logp.sum() - 0.5 * u @ u)
+            step = self._solve(self._factor(w, zt), self._gradient(g, zt, u))
+            t = 1.0
+            for _ in range(30):   # Newton with step halving (concave in u)
+                cand = u + t * step
+                obj_c = float(self._probs(self._eta(fixed, zt, cand), tau)[0].sum()
+                              - 0.5 * cand @ cand)
+                if obj_c >= obj - 1e-12:
+                    break
+                t /= 2
+            u = cand
+            if float(np.max(np.abs(t * step), initial=0.0)) < tol:
+                break
+        logp, _, w = self._probs(self._eta(fixed, zt, u), tau)
+        logdet = self._factor(w, zt)[3]
+        self.u = u
+        return float(-2.0 * (logp.sum() - 0.5 * u @ u) + logdet)
+
+    def modes(self, params: np.ndarray) -> list[np.ndarray]:
+        """Conditional modes ``b = L u`` per factor (``q_k x r_k``, latent scale)."""
+        self.deviance(params)
+        _, _, lams = self.split(params)
+        return [part @ lam.T for part, lam in zip(self._unstack(self.u), lams, strict=True)]
+
+
+def _block_diag(blocks: np.ndarray) -> np.ndarray:
+    q, r, _ = blocks.shape
+    out = np.zeros((q, r, q, r))
+    idx = np.arange(q)
+    out[idx, :, idx, :] = blocks
+    return out.reshape(q * r, q * r)
+
+
+def _batched_lower_solve(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``L_g x_g = b_g`` for every level ``g`` (``chol`` is ``q x r x r`` lower)."""
+    r = chol.shape[1]
+    if r == 1:
+        return rhs / chol
+    x = np.empty_like(rhs)
+    for a in range(r):
+        x[:, a] = (rhs[:, a] - np.einsum("qb,qbn->qn", chol[:, a, :a], x[:, :a])
+                   ) / chol[:, a, a, None]
+    return x
+
+
+def _batched_upper_solve(chol: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``L_g' x_g = b_g`` for every level ``g``."""
+    r = chol.shape[1]
+    if r == 1:
+        return rhs / chol
+    x = np.empty_like(rhs)
+    for a in range(r - 1, -1, -1):
+        x[:, a] = (rhs[:, a] - np.einsum("qb,qbn->qn", chol[:, a + 1:, a], x[:, a + 1:])
+                   ) / chol[:, a, a, None]
+    return x
+
+
+def natural_to_lambda(sds: np.ndarray, cors: np.ndarray) -> np.ndarray | None:
+    """``L`` with ``L L' = D R D`` (SDs ``D``, correlations below the diagonal of ``R`` in
+    row-major order); None when that matrix is not positive semi-definite."""
+    r = len(sds)
+    corr = np.eye(r)
+    rows, cols = np.tril_indices(r, -1)
+    corr[rows, cols] = cors
+    corr[cols, rows] = cors
+    cov = corr * np.outer(sds, sds)
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        # semi-definite (a zero SD or a correlation of +-1): pivot-free LDL-style fallback
+        vals, vecs = np.linalg.eigh(cov)
+        if vals.min() < -1e-12 * max(1.0, vals.max()):
+            return None
+        _, lam = linalg.qr((vecs * np.sqrt(np.clip(vals, 0, None))).T)
+        lam = lam.T
+        return lam * np.where(np.diag(lam) < 0, -1.0, 1.0)
+
+
+def lambda_to_natural(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SDs and correlations (row-major below the diagonal) of ``L L'``."""
+    cov = lam @ lam.T
+    sds = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corr = cov / np.outer(sds, sds)
+    rows, cols = np.tril_indices(len(sds), -1)
+    return sds, corr[rows, cols]
+
+
+def fit_slopes(d: SlopeDesign, link: str, start: np.ndarray | None = None
+               ) -> tuple[OrdinalOptimum, LaplaceSlopes, np.ndarray]:
+    """Maximise the Laplace likelihood with random slopes.
+
+    Returns the optimum (``params`` in the optimiser's coordinates; ``cov`` over the natural
+    parameters: thresholds, beta, then per factor its SDs and correlations, NaN where a
+    parameter sits on the boundary), the kernel, and the natural parameters.
+    """
+    lap = LaplaceSlopes(d, link)
+    j = d.n_cat - 1
+    p = d.X.shape[1]
+    if start is None:
+        counts = np.bincount(d.y, minlength=d.n_cat).astype(float)
+        cum = np.cumsum(counts)[:-1] / counts.sum()
+        inv = stats.norm.ppf if link == "probit" else special.logit
+        tau0 = inv(np.clip(cum, 1e-4, 1 - 1e-4))
+        thetas = []
+        for z in d.Z:
+            spread = np.concatenate([[1.0], z[:, 1:].std(axis=0)]) if z.shape[1] > 1 else [1.0]
+            thetas.append(np.diag(0.5 / np.asarray(spread))[tril_index(z.shape[1])])
+        start = np.concatenate([[tau0[0]], np.log(np.maximum(np.diff(tau0), 1e-3)),
+                                np.zeros(p), *thetas])
+    diag = set(lap.diag_coords())
+    bounds = [(0.0, None) if i in diag else (None, None) for i in range(len(start))]
+    res = minimize_nonneg(lap.deviance, start, bounds, jac=False,
+                          options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 3000, "eps": 1e-6})
+    tau, beta, lams = lap.split(res.x)
+    nat_parts, boundary = [tau, beta], [np.zeros(j + p, bool)]
+    shape = []
+    for lam in lams:
+        sds, cors = lambda_to_natural(lam)
+        cors = np.nan_to_num(cors)
+        nat_parts += [sds, cors]
+        shape.append((len(sds), len(cors)))
+        at_zero = sds <= 1e-5
+        rows, cols = np.tril_indices(len(sds), -1)
+        boundary += [at_zero, (np.abs(cors) >= 1 - 1e-5) | at_zero[rows] | at_zero[cols]]
+    nat = np.concatenate(nat_parts)
+    fixed_out = np.concatenate(boundary)
+    free = np.flatnonzero(~fixed_out)
+
+    def dev_nat(v_free: np.ndarray) -> float:
+        v = nat.copy()
+        v[free] = v_free
+        t = v[:j]
+        if np.any(np.diff(t) <= 0):
+            return np.inf
+        par = [[t[0]], np.log(np.diff(t)), v[j:j + p]]
+        at = j + p
+        for r, c in shape:
+            lam = natural_to_lambda(v[at:at + r], v[at + r:at + r + c])
+            if lam is None or np.any(v[at:at + r] < 0):
+                return np.inf
+            par.append(lam[tril_index(r)])
+            at += r + c
+        return lap.deviance(np.concatenate(par))
+
+    hess = _hessian(dev_nat, nat[free])
+    cov = np.full((len(nat), len(nat)), np.nan)
+    try:
+        if np.all(np.isfinite(hess)):
+            cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        pass
+    lap.deviance(res.x)
+    opt = OrdinalOptimum(res.x, float(res.fun), cov, bool(res.success), str(res.message))
+    return opt, lap, nat
