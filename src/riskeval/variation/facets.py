@@ -324,8 +324,8 @@ def _newton_shift(theta: np.ndarray, tau: np.ndarray, group: np.ndarray, n: int,
     return b, 1.0 / np.sqrt(np.bincount(group, w, minlength=n))
 
 
-def _bias_table(d: K.Design, est: K.Estimates, attr: pd.Series, officers: pd.Index,
-                column: str) -> TableResult:
+def _bias_table(d: K.Design, est: K.Estimates, attr: pd.Series, officers: np.ndarray,
+                column: str, officer_office: np.ndarray | None) -> TableResult:
     codes, levels = pd.factorize(attr, sort=True)
     ok = codes >= 0
     officer, code, x = d.officer[ok], codes[ok], d.x[ok].astype(float)
@@ -348,8 +348,10 @@ def _bias_table(d: K.Design, est: K.Estimates, attr: pd.Series, officers: pd.Ind
     df = cnt - 1.0
     with np.errstate(invalid="ignore"):
         p = np.where(df > 0, 2 * stats.t.sf(np.abs(t), np.maximum(df, 1)), np.nan)
+    who = used // len(levels)
     table = pd.DataFrame({
-        "officer": officers[used // len(levels)],
+        "officer": officers[who],
+        **({} if officer_office is None else {"office": officer_office[who]}),
         column: levels[used % len(levels)],
         "count": cnt, "observed": obs, "expected": expected,
         "bias": b, "se": se, "t": t, "df": df, "p": p, "p_holm": _holm(p),
@@ -494,7 +496,7 @@ def many_facet_rasch(
     >>> fit.facets.loc["officer", ["separation", "strata", "reliability"]].round(2).tolist()
     [1.39, 2.18, 0.66]
     >>> fit.bias.columns.tolist()[:6]
-    ['officer', 'sex', 'count', 'observed', 'expected', 'bias']
+    ['officer', 'office', 'sex', 'count', 'observed', 'expected']
     >>> fig = fit.plot()  # a Wright map
     """
     confidence = check_confidence(confidence)
@@ -731,19 +733,22 @@ def _report(frame: pd.DataFrame, d: K.Design, est: K.Estimates, flags: dict[str,
         notes.append("Andrich thresholds are disordered: some category is never the most "
                       "probable one (see categories)")
 
-    resid = pd.DataFrame({case: cases[d.case], rater: np.asarray(officers)[d.officer]})
+    # officers by their id (with offices, the office is its own column)
+    ids = np.asarray(officers.get_level_values(-1), dtype=object)
+    resid = pd.DataFrame({"case": np.asarray(cases, dtype=object)[d.case],
+                          "officer": ids[d.officer]})
     if office is not None:
-        resid[office] = offices[d.office]
+        resid["office"] = np.asarray(offices, dtype=object)[d.office]
     resid["observed"] = x + offset
     resid["expected"] = e + offset
     resid["residual"] = x - e
     resid["z"] = (x - e) / np.sqrt(w)
-    resid = resid.rename(columns={case: "case", rater: "officer"})
 
     bias_t = None
     if bias_by is not None:
-        bias_t = _bias_table(d, est, frame[bias_by], pd.Index(np.asarray(officers, object)),
-                             bias_by)
+        bias_t = _bias_table(d, est, frame[bias_by], ids, bias_by,
+                             None if office is None else
+                             np.asarray(offices, dtype=object)[d.officer_office])
         bias_t.title = f"Bias: officer x {bias_by}"
 
     return FacetsResult(
