@@ -436,6 +436,20 @@ def test_disconnected_design_names_the_subsets():
     assert "subset 2: 4 officer(s) ('wo00'" in msg and "(first 'zc000')" in msg
 
 
+def test_design_disconnected_once_extremes_are_set_aside():
+    one, _, _ = simulate(1, 20, 4, 4)
+    two, _, _ = simulate(2, 20, 4, 4)
+    two["case"] = "z" + two["case"]
+    two["officer"] = "w" + two["officer"]
+    # the only link: a case that every officer rated in the lowest category
+    link = pd.DataFrame({"case": "bridge", "officer": ["o00", "wo00"], "rating": "low",
+                         "offence_type": "violent"})
+    frame = pd.concat([one, two, link], ignore_index=True)
+    with pytest.raises(RiskevalError, match=r"after setting aside the elements with extreme "
+                                            r"scores, the design is disconnected: 2 subsets"):
+        fit_of(frame)
+
+
 def test_non_convergence_warns_with_the_change():
     frame, _, _ = simulate(4, 40, 6, 6)
     with pytest.warns(RiskevalWarning, match=r"did not converge in 2 iterations: the largest "

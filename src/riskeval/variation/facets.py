@@ -576,6 +576,16 @@ def many_facet_rasch(
         raise RiskevalError("after setting aside the cases and officers with extreme scores, "
                             "some categories are no longer used; the thresholds cannot be "
                             "estimated (merge rarely used categories)")
+    _, case_lab, off_lab = K.components(active)
+    rated_c = np.bincount(active.case, minlength=d.n_case) > 0
+    rated_o = np.bincount(active.officer, minlength=d.n_officer) > 0
+    linked = np.unique(np.concatenate([case_lab[rated_c], off_lab[rated_o]]))
+    if linked.size > 1:
+        relabel = {v: k for k, v in enumerate(linked)}
+        c_lab = np.array([relabel.get(v, -1) for v in np.where(rated_c, case_lab, -2)])
+        o_lab = np.array([relabel.get(v, -1) for v in np.where(rated_o, off_lab, -2)])
+        raise RiskevalError("after setting aside the elements with extreme scores, "
+                            + _subset_message(linked.size, c_lab, o_lab, cases, officers))
     free = {name: (flags[name] == 0) & (np.bincount(
         getattr(active, name), minlength=n) > 0) if getattr(active, name) is not None
         else np.zeros(n, bool)
