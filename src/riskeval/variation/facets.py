@@ -456,6 +456,14 @@ def many_facet_rasch(
 
     *Threshold SE* is ``1/sqrt`` of the threshold's information given the other measures.
 
+    *Bias analysis.* For each officer x attribute value, the shift ``b`` added to the
+    logit of those ratings that makes their expected score equal the observed one (0.3 points
+    inward for an all-lowest or all-highest cell), the other measures held fixed, as FACETS
+    does; ``se = 1/sqrt(information)``, ``t = b/se`` on ``count - 1`` df, Holm's adjustment
+    over all cells. Holding the officer's own measure fixed makes the test conservative: part
+    of a cell's bias is already in that measure (with two attribute values and no bias, about
+    0.3% of cells reach p < 0.05 in simulation, not 5%).
+
     References
     ----------
     Linacre, J. M. (1989). *Many-Facet Rasch Measurement*. Chicago: MESA Press.
