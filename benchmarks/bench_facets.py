@@ -91,7 +91,7 @@ def main() -> int:
     except ImportError:
         print("   raschpy is not installed: riskeval timed alone")
         emit({"name": "facets", "ours_s": mine.median, "peer_s": None, "ratio": None,
-              "ok": bool(fit.converged)})
+              "ok": bool(fit.converged), "agree": bool(fit.converged), "targets": []})
         return 0
     theirs = time_calls(lambda: peer(frame), repeat=PEER_REPEAT)
     model = theirs.result
@@ -131,7 +131,9 @@ def main() -> int:
           f"{'; faster' if ratio > 1 else '; SLOWER than the peer'}")
     emit({"name": "facets", "ours_s": mine.median, "peer_s": theirs.median, "ratio": ratio,
           "correlation": r, "max_diff": diff, "max_diff_corrected": diff_c, "slope": slope,
-          "ok": ok})
+          "ok": ok, "agree": ok,
+          "targets": [{"what": "raschpy MFRM / riskeval", "value": ratio, "target": ">= 1x",
+                       "met": ratio >= 1}]})
     return 0 if ok else 1
 
 
