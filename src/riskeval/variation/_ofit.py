@@ -101,8 +101,11 @@ class OrdinalMixedResult(Result):
                  f"log-likelihood {self.loglik:.4f}, AIC {self.aic:.2f}", "Random effects "
                  "(latent scale):"]
         for name, row in self.sd.iterrows():
-            lines.append(f"  {name:<9} sd {row['estimate']:.4g} (se {row['se']:.3g}), share "
-                         f"{self.variance_shares[name]:.3f}")
+            share = self.variance_shares[name]
+            lines.append(f"  {name:<9} sd {row['estimate']:.4g} (se {row['se']:.3g})"
+                         + (f", share {share:.3f}" if np.isfinite(share) else ""))
+        for name, row in self.correlations.iterrows():
+            lines.append(f"  corr {name}: {row['estimate']:.3f} (se {row['se']:.3g})")
         lines.append(f"  residual  variance {self.variance_components['residual']:.4g} "
                      f"(fixed by the {self.link} link)")
         lines.append("Thresholds:")
@@ -124,6 +127,7 @@ class OrdinalMixedResult(Result):
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (f"<div><strong>Cumulative {self.link} mixed model</strong>: {self.n_obs} "
                 f"ratings, log-likelihood {self.loglik:.4f}{self.sd.to_html(**fmt)}"
+                f"{self.correlations.to_html(**fmt) if len(self.correlations) else ''}"
                 f"{self.thresholds.to_html(**fmt)}{self.fixed_effects.to_html(**fmt)}"
                 f"<ul>{notes}</ul></div>")
 
