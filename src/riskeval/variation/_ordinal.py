@@ -20,6 +20,18 @@ threshold and log-increments, so they stay ordered), fixed effects and ``theta =
 not a saddle (:mod:`riskeval.variation._boundary`); standard errors come from the observed
 information (a finite-difference Hessian of the Laplace deviance), as in ``clmm``.
 
+Correlated random slopes (:class:`LaplaceSlopes`, :func:`fit_slopes`): a factor may carry,
+besides its intercept, slopes on numeric covariates, ``b_k[g]' z_ik`` with
+``b_k[g] = L_k u_k[g]``, ``u ~ N(0, I)`` and ``L_k`` lower triangular (the Cholesky
+parametrisation of lme4 and ``clmm``: the covariance ``L_k L_k'`` stays positive
+semi-definite and the deviance is even in each diagonal entry, which is bounded at zero).
+The Newton system then has an ``r x r`` block per level instead of a scalar; the factor with
+most random effects is eliminated block by block and the rest factorised densely. The
+intercept-only path (:class:`Laplace`, :func:`fit`) is kept as it was, so fits without slopes
+give the same numbers. Standard errors of SDs and correlations come from the observed
+information in those natural parameters; a parameter on the boundary (SD 0, correlation +-1)
+is held fixed there and has none.
+
 Why Laplace rather than a Gibbs sampler: it matches the established tool (``clmm``) exactly,
 so validation is a direct comparison; it is deterministic; and for vignette studies -- where
 every case is rated by many officers and every officer rates many cases -- the conditional
@@ -33,6 +45,9 @@ Christensen, R. H. B. (2019). Cumulative link models for ordinal regression with
 ordinal. https://cran.r-project.org/package=ordinal
 
 Agresti, A. (2010). *Analysis of Ordinal Categorical Data* (2nd ed.), ch. 10. Wiley.
+
+Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects models
+using lme4. *Journal of Statistical Software*, 67(1), 1-48.
 """
 
 from __future__ import annotations
