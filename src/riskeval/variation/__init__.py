@@ -10,12 +10,16 @@ ordered risk levels themselves -- the model of R's ``ordinal::clmm`` -- on the l
 :mod:`.funnel` compares officers or offices with control limits.
 :func:`~.facets.many_facet_rasch` fits the many-facet Rasch (rating-scale) model by JMLE and
 reports FACETS' tables: severities, fit, separation, the rating scale and bias analyses.
+:func:`~.detection.detect_mechanisms` runs a detector for every mechanism of the simulated
+world that a ratings table can show, and says what it lacks for the others.
 """
 
-from . import bias, facets, funnel
+from . import bias, detection, facets, funnel
 from ._fit import LMMResult, crossed_lmm
 from ._ofit import OrdinalMixedResult, ordinal_mixed
+from .detection import detect_mechanisms
 from .facets import FacetsResult, many_facet_rasch
 
-__all__ = ["FacetsResult", "LMMResult", "OrdinalMixedResult", "bias", "crossed_lmm", "facets",
-           "funnel", "many_facet_rasch", "ordinal_mixed"]
+__all__ = ["FacetsResult", "LMMResult", "OrdinalMixedResult", "bias", "crossed_lmm",
+           "detect_mechanisms", "detection", "facets", "funnel", "many_facet_rasch",
+           "ordinal_mixed"]
