@@ -26,8 +26,7 @@ the Schur complement. Each evaluation of the deviance is independent of the numb
 
 The optimiser is L-BFGS-B with central finite-difference gradients over ``theta`` (diagonal
 elements of each ``T_f`` bounded below by zero, off-diagonal ones free), started where lme4
-starts (``T_f = I``), with the saddle at a zero diagonal element left by
-:func:`riskeval.variation._boundary.minimize_nonneg`.
+starts (``T_f = I``), with the saddle at a zero diagonal element left by :func:`escape_zero`.
 
 References
 ----------
@@ -47,11 +46,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg, optimize, stats
 from threadpoolctl import threadpool_limits
 
 from ..errors import DegenerateDataWarning
-from ._boundary import minimize_nonneg
+from ._boundary import AT_ZERO, ESCAPE_GRID
 from ._fit import BOUNDARY_TOL, LMMResult
 
 #: Largest absolute projected gradient of the deviance accepted as converged.
@@ -402,9 +401,12 @@ def projected_gradient(theta: np.ndarray, grad: np.ndarray, bounds: list) -> flo
 def optimise_slopes(prof: SlopesProfiled, start: np.ndarray | None = None) -> SlopeOptimum:
     """Minimise the profiled deviance over theta (diagonal elements >= 0).
 
-    L-BFGS-B on central-difference gradients from lme4's start, restarted once from its
-    answer (the curvature memory rebuilt), and moved off a zero diagonal element when that
-    lowers the deviance (:func:`riskeval.variation._boundary.minimize_nonneg`).
+    L-BFGS-B on central-difference gradients from lme4's start. A diagonal element that ends
+    at zero is then moved off it (:func:`escape_zero`): the deviance is even in a column of
+    ``T`` jointly, so its gradient vanishes there and a gradient method can stop on a saddle.
+    The run is restarted from any point that lowers the deviance, and once more (the
+    curvature memory rebuilt) when the projected gradient is not yet below
+    :data:`GRADIENT_TOL`.
     """
     count = [0]
     lo = np.array([-np.inf if b[0] is None else b[0] for b in prof.bounds])
@@ -417,22 +419,72 @@ def optimise_slopes(prof: SlopesProfiled, start: np.ndarray | None = None) -> Sl
         t = np.maximum(t, lo)
         return dev(t), _gradient(dev, t)
 
+    def run(x0: np.ndarray) -> Any:
+        res = optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=prof.bounds,
+                                options={"ftol": 1e-14, "gtol": 1e-7, "maxiter": 2000})
+        res.x = np.maximum(res.x, lo)
+        return res
+
     x0 = prof.start() if start is None else np.asarray(start, dtype=float)
-    opts = {"ftol": 1e-14, "gtol": 1e-7, "maxiter": 2000}
     big = prof.terms[prof.big]
     threads = None if sum(t.size for t in prof.terms) - big.size >= 600 else 1
     with threadpool_limits(limits=threads, user_api="blas"):
-        best = minimize_nonneg(f, x0, prof.bounds, jac=True, options=opts)
-        again = minimize_nonneg(f, np.maximum(best.x, lo), prof.bounds, jac=True, options=opts)
-        if again.fun <= best.fun:
-            best = again
-        theta = np.maximum(best.x, lo)
-        sol = prof.solve(theta, modes=True)
+        best = run(x0)
+        for _ in range(MAX_RESTARTS):
+            found = escape_zero(prof, dev, best.x, float(best.fun))
+            if found is None:
+                break
+            again = run(found)
+            if again.fun < best.fun:
+                best = again
+            else:
+                break
+        theta = best.x
         worst = projected_gradient(theta, _gradient(dev, theta), prof.bounds)
+        if worst >= GRADIENT_TOL / 10:
+            again = run(theta)
+            if again.fun <= best.fun:
+                best, theta = again, again.x
+                worst = projected_gradient(theta, _gradient(dev, theta), prof.bounds)
+        sol = prof.solve(theta, modes=True)
     converged = worst < GRADIENT_TOL
     msg = (f"max |projected gradient| {worst:.2g} after {count[0]} evaluations "
            f"(L-BFGS-B: {best.message})")
     return SlopeOptimum(theta, sol, converged, msg, count[0])
+
+
+#: Restarts allowed after an escape from a zero diagonal element.
+MAX_RESTARTS = 4
+
+
+def escape_zero(prof: SlopesProfiled, dev: Any, theta: np.ndarray, value: float
+                ) -> np.ndarray | None:
+    """A theta with a lower deviance reached by moving a zero diagonal element of a ``T_f``.
+
+    Each such element is set to the values of
+    :data:`riskeval.variation._boundary.ESCAPE_GRID`, with the elements below it in its column
+    kept or negated (``T`` and ``T`` with a column negated give the same covariance, so with
+    the diagonal element at zero the sign of the rest of its column is arbitrary, but moving
+    the diagonal off zero lowers the deviance for one sign only). None when nothing lowers it.
+    """
+    best, best_f = None, value - 1e-9 * max(1.0, abs(value))
+    for i, t in enumerate(prof.terms):
+        o = prof.theta_offsets[i]
+        tf = theta_to_factor(theta[o:o + n_theta(t.r)], t.r)
+        for j in range(t.r):
+            if tf[j, j] > AT_ZERO:
+                continue
+            for sign in ((1.0, -1.0) if j < t.r - 1 and np.any(tf[j + 1:, j] != 0) else (1.0,)):
+                for v in ESCAPE_GRID:
+                    cand_t = tf.copy()
+                    cand_t[j + 1:, j] *= sign
+                    cand_t[j, j] = v
+                    cand = theta.copy()
+                    cand[o:o + n_theta(t.r)] = factor_to_theta(cand_t)
+                    fv = dev(cand)
+                    if np.isfinite(fv) and fv < best_f:
+                        best, best_f = cand, fv
+    return best
 
 
 # -- the DataFrame-facing fit and its result -------------------------------------------------
