@@ -56,10 +56,12 @@ def test_matches_clmm(entry, fits):
     assert fit.loglik >= entry["loglik"] - 1e-6 * abs(entry["loglik"])
     assert fit.loglik == pytest.approx(entry["loglik"], abs=1e-4)
     for name, value in entry["sd"].items():
-        # an SD near zero sits where the likelihood is flat to 1e-8: clmm stops (gradient
-        # ~1e-3) anywhere in a wide neighbourhood, so only the absolute difference is tested
-        tol = {"abs": 1e-3} if value < 0.01 else {"rel": 1e-3, "abs": 1e-4}
-        assert fit.sd.loc[name, "estimate"] == pytest.approx(value, **tol), name
+        if value < 0.01:
+            # an SD this near zero sits where the log-likelihood is flat to 1e-8: clmm stops
+            # (gradient ~1e-3) anywhere in that neighbourhood, and so may we; both are in it
+            assert fit.sd.loc[name, "estimate"] < 0.01, name
+            continue
+        assert fit.sd.loc[name, "estimate"] == pytest.approx(value, rel=1e-3, abs=1e-4), name
     for name, value in entry["cor"].items():
         assert fit.correlations.loc[name, "estimate"] == pytest.approx(
             value, rel=1e-3, abs=1e-4), name

@@ -57,8 +57,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg, special, stats
+from threadpoolctl import threadpool_limits
 
 from ._boundary import minimize_nonneg
+from ._lmm import SMALL_DENSE
 
 
 def _cdf_pdf(x: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -496,7 +498,13 @@ class LaplaceSlopes:
         for _ in range(100):
             logp, g, w = self._probs(self._eta(fixed, zt, u), tau)
             obj = float(logp.sum() - 0.5 * u @ u)
-            step = self._solve(self._factor(w, zt), self._gradient(g, zt, u))
+            pieces = self._factor(w, zt)
+            step = self._solve(pieces, self._gradient(g, zt, u))
+            if float(np.max(np.abs(step), initial=0.0)) < tol:
+                # at the mode (to within ``tol``; the objective is flat there to second
+                # order): this factorisation is the one the deviance needs
+                self.u = u
+                return float(-2.0 * obj + pieces[3])
             t = 1.0
             for _ in range(30):   # Newton with step halving (concave in u)
                 cand = u + t * step
@@ -607,6 +615,14 @@ def fit_slopes(d: SlopeDesign, link: str, start: np.ndarray | None = None
                                 np.zeros(p), *thetas])
     diag = set(lap.diag_coords())
     bounds = [(0.0, None) if i in diag else (None, None) for i in range(len(start))]
+    # small dense factorisations are slower with several BLAS threads (as in _lmm)
+    threads = None if int(lap.offsets[-1]) >= SMALL_DENSE else 1
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return _fit_slopes(d, lap, start, bounds, j, p)
+
+
+def _fit_slopes(d: SlopeDesign, lap: LaplaceSlopes, start: np.ndarray, bounds: list,
+                j: int, p: int) -> tuple[OrdinalOptimum, LaplaceSlopes, np.ndarray]:
     res = minimize_nonneg(lap.deviance, start, bounds, jac=False,
                           options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 3000, "eps": 1e-6})
     tau, beta, lams = lap.split(res.x)
