@@ -125,6 +125,12 @@ def test_conditional_modes_match_lme4(fitted):
             for coef, ref in values.items():
                 ours = row["estimate"] if coef == "(Intercept)" else row[coef]
                 assert abs(ours - ref) <= 1e-3 * max(1.0, abs(ref)), (group, level, coef)
+        # conditional SDs (lme4's condVar)
+        for level, values in entry["ranef_sd"][group].items():
+            row = _ranef_row(frame, level)
+            for coef, ref in values.items():
+                ours = row["se"] if coef == "(Intercept)" else row[f"se_{coef}"]
+                assert _close(ours, ref), (group, level, coef, ours, ref)
 
 
 def test_boundary_is_noted(fitted):

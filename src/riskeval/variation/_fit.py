@@ -366,6 +366,20 @@ def crossed_lmm(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     ...                   office="office")
     >>> fit.variance_shares["estimate"].round(2).to_dict()
     {'case': 0.19, 'officer': 0.02, 'office': 0.15, 'residual': 0.63}
+
+    Officers who weigh the case's true risk differently (a random slope on it), and office
+    habits for each reference level (an interaction):
+
+    >>> sl = crossed_lmm(ratings, rating="latent", case="case", rater="officer",
+    ...                  office="office", slopes="true_latent")
+    >>> sl.to_frame().index.tolist()[1:4]
+    ['officer', 'officer: true_latent', 'officer: corr(intercept, true_latent)']
+    >>> sl.boundary
+    ('officer: corr(intercept, true_latent)',)
+    >>> it = crossed_lmm(ratings, rating="latent", case="case", rater="officer",
+    ...                  office="office", interactions="office:reference", ci=None)
+    >>> it.variance_components.index.tolist()
+    ['case', 'officer', 'office', 'office:reference', 'residual']
     """
     confidence = check_confidence(confidence)
     data, c = columns_of(data, ("rating", "case", "rater"), rating=rating, case=case,

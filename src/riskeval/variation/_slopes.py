@@ -236,8 +236,8 @@ class SlopesProfiled:
                 out[self.offsets[i]:self.offsets[i + 1]] = facs[j][0, 0] * seg
             else:
                 blk = seg.reshape(t.levels, t.r, -1)
-                out[self.offsets[i]:self.offsets[i + 1]] = np.einsum(
-                    "ji,ljm->lim", facs[j], blk).reshape(t.size, -1)
+                out[self.offsets[i]:self.offsets[i + 1]] = np.matmul(
+                    facs[j].T, blk).reshape(t.size, -1)
         return out
 
     @staticmethod
@@ -246,7 +246,7 @@ class SlopesProfiled:
         r = tf.shape[0]
         if r == 1:
             return tf[0, 0] * a
-        return np.einsum("ji,ljm->lim", tf, a.reshape(levels, r, -1)).reshape(levels * r, -1)
+        return np.matmul(tf.T, a.reshape(levels, r, -1)).reshape(levels * r, -1)
 
     # -- the deviance -----------------------------------------------------------------------
     def solve(self, theta: np.ndarray, modes: bool = False) -> SlopeSolution:
@@ -257,18 +257,18 @@ class SlopesProfiled:
         tb = facs[self.big]
         rb = big.r
         # big term's blocks: T' A_l T + I, factorised as a batch
-        m_bb = np.einsum("ji,ljk,km->lim", tb, self.a_bb, tb) + np.eye(rb)
+        m_bb = np.matmul(np.matmul(tb.T, self.a_bb), tb) + np.eye(rb)
         l_b = np.linalg.cholesky(m_bb)                               # (q_b, r, r)
         l_b_inv = np.linalg.inv(l_b)
         logdet = 2.0 * float(np.log(np.diagonal(l_b, axis1=1, axis2=2)).sum())
         h_b = self._lam_big(self.zt[self.big], tb, big.levels)        # Lambda_b' Z_b'[y X]
-        z_b = np.einsum("lij,ljm->lim", l_b_inv, h_b.reshape(big.levels, rb, -1))
+        z_b = np.matmul(l_b_inv, h_b.reshape(big.levels, rb, -1))
         z_b = z_b.reshape(big.size, -1)
         l_s = k = None
         if self.rest:
             m_br = self._lam_big(self.z_br, tb, big.levels)           # Lambda_b' Z_b'Z_r
             m_br = self._lam_rows(m_br.T, facs).T                     # ... Lambda_r
-            k = np.einsum("lij,ljm->lim", l_b_inv, m_br.reshape(big.levels, rb, -1))
+            k = np.matmul(l_b_inv, m_br.reshape(big.levels, rb, -1))
             k = k.reshape(big.size, -1)                               # L_b^-1 M_br
             m_rr = self._lam_rows(self._lam_rows(self.z_rr, facs).T, facs).T
             s = m_rr - k.T @ k
@@ -670,7 +670,6 @@ def fit_slopes(y: np.ndarray, X: np.ndarray, factors: list, slope_cols: list[str
                n_dropped: int, notes: list[str], ci: str | None) -> SlopesLMMResult:
     """Fit the model with officer slopes on ``w`` and build its result (called by
     :func:`riskeval.variation.crossed_lmm`, which validated the data)."""
-    from ._fit import factor_order
 
     n, p = X.shape
     wd = np.column_stack([np.ones(n), w])
@@ -682,6 +681,18 @@ def fit_slopes(y: np.ndarray, X: np.ndarray, factors: list, slope_cols: list[str
 
         raise RiskevalError(f"{n} ratings cannot estimate {p + len(prof.bounds) + 1} "
                             f"parameters")
+    small = sum(t.size for t in terms) - terms[prof.big].size < 600
+    with threadpool_limits(limits=1 if small else None, user_api="blas"):
+        return _fit_slopes(prof, terms, factors, slope_cols, names, reml, confidence,
+                           n_dropped, notes, ci)
+
+
+def _fit_slopes(prof: SlopesProfiled, terms: list[Term], factors: list,
+                slope_cols: list[str], names: list[str], reml: bool, confidence: float,
+                n_dropped: int, notes: list[str], ci: str | None) -> SlopesLMMResult:
+    from ._fit import factor_order
+
+    n, p = prof.n, prof.p
     opt = optimise_slopes(prof)
     sol = opt.solution
     sigma2 = sol.r2 / (n - p if reml else n)
@@ -724,8 +735,7 @@ def fit_slopes(y: np.ndarray, X: np.ndarray, factors: list, slope_cols: list[str
     # Wald intervals and Satterthwaite df from the Hessian on the psi scale
     psi = _Psi(prof, opt.theta, sigma)
     cov_psi = None
-    with threadpool_limits(limits=1, user_api="blas"):
-        hess = _hessian(psi.deviance, psi.values)
+    hess = _hessian(psi.deviance, psi.values)
     try:
         cov_psi = 2.0 * np.linalg.inv(hess)
         if np.any(np.diag(cov_psi) <= 0):
