@@ -342,3 +342,17 @@ def test_slope_added_to_fixed_effects_once(data):
     assert list(fit.fixed_effects.index) == ["(Intercept)", "x"]
     fit = _call(data, slopes="x", fixed="experience", ci=None)
     assert list(fit.fixed_effects.index) == ["(Intercept)", "experience", "x"]
+
+
+def test_row_order_and_slope_shift(data):
+    """Permuting the rows changes nothing; shifting the slope column moves the officer's
+    intercept variance but not the likelihood (the model is invariant under x -> x + c)."""
+    base = _call(data, slopes="x", ci=None)
+    shuffled = _call(data.sample(frac=1.0, random_state=3), slopes="x", ci=None)
+    assert abs(shuffled.loglik - base.loglik) <= 1e-8 * abs(base.loglik)
+    assert np.allclose(shuffled.variance_table["variance"], base.variance_table["variance"],
+                       rtol=1e-4, atol=1e-7)
+    moved = _call(data.assign(x=data["x"] + 2.0), slopes="x", ci=None)
+    assert abs(moved.loglik - base.loglik) <= 1e-7 * abs(base.loglik)
+    assert _close(moved.variance_table.loc["officer: x", "variance"],
+                  base.variance_table.loc["officer: x", "variance"])
