@@ -441,6 +441,9 @@ def _with_slopes(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[
             notes.append(f"the correlation {pair} is on the boundary ({value:+.3f}): the "
                          f"officer covariance matrix is singular (the data do not separate "
                          f"the terms), so it has no standard error; a simpler model may suit")
+    if not np.all(np.isfinite(se[:j + p])):
+        notes.append("the observed information is not positive definite at the optimum: "
+                     "standard errors are not available (NaN)")
     resid = 1.0 if link == "probit" else math.pi ** 2 / 3
     var = pd.concat([sig ** 2, pd.Series({"residual": resid})])
     # shares at x = 0: the intercept components and the residual (a slope's variance
