@@ -271,8 +271,9 @@ class SlopesProfiled:
             k = np.matmul(l_b_inv, m_br.reshape(big.levels, rb, -1))
             k = k.reshape(big.size, -1)                               # L_b^-1 M_br
             m_rr = self._lam_rows(self._lam_rows(self.z_rr, facs).T, facs).T
-            s = m_rr - k.T @ k
-            s[np.diag_indices_from(s)] += 1.0
+            m_rr[np.diag_indices_from(m_rr)] += 1.0
+            # S = M_rr - K'K, the lower triangle only (a symmetric rank-k update)
+            s = linalg.blas.dsyrk(-1.0, k.T, beta=1.0, c=np.asfortranarray(m_rr), lower=1)
             l_s, info = linalg.lapack.dpotrf(s, lower=1, clean=1)
             if info != 0:  # pragma: no cover - S is positive definite (M = ... + I)
                 raise np.linalg.LinAlgError("Schur complement not positive definite")
