@@ -1,4 +1,9 @@
-"""DataFrame-facing fitting of the crossed random-intercepts model, and its result object."""
+"""DataFrame-facing fitting of the crossed random-intercepts model, and its result object.
+
+Random intercepts of interactions (``interactions=["office:offence_type"]``) are more factors
+of the same kernel (:mod:`._lmm`); a model with random officer slopes (``slopes=``) is fitted
+by :mod:`._slopes`, whose result subclasses :class:`LMMResult`.
+"""
 
 from __future__ import annotations
 
