@@ -60,7 +60,6 @@ from scipy import linalg, special, stats
 from threadpoolctl import threadpool_limits
 
 from ._boundary import minimize_nonneg
-from ._lmm import SMALL_DENSE
 
 
 def _cdf_pdf(x: np.ndarray, link: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -314,6 +313,12 @@ def _hessian(f, x: np.ndarray) -> np.ndarray:
 # ``I + sum_i w_i zt_i zt_i'``: an ``r_k x r_k`` block per level of each factor and dense cross
 # blocks between factors. The factor with most random effects is eliminated block by block
 # (batched ``r x r`` Cholesky), the rest is factorised densely, as in the intercept-only case.
+
+
+#: Size of the dense (Schur) block below which BLAS runs single-threaded (synchronising
+#: threads costs more than the arithmetic on smaller blocks; the linear mixed model uses the
+#: same bound).
+SMALL_DENSE = 600
 
 
 @dataclass(frozen=True)
@@ -615,7 +620,7 @@ def fit_slopes(d: SlopeDesign, link: str, start: np.ndarray | None = None
                                 np.zeros(p), *thetas])
     diag = set(lap.diag_coords())
     bounds = [(0.0, None) if i in diag else (None, None) for i in range(len(start))]
-    # small dense factorisations are slower with several BLAS threads (as in _lmm)
+    # small dense factorisations are slower with several BLAS threads
     threads = None if int(lap.offsets[-1]) >= SMALL_DENSE else 1
     with threadpool_limits(limits=threads, user_api="blas"):
         return _fit_slopes(d, lap, start, bounds, j, p)
