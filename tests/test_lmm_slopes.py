@@ -356,3 +356,20 @@ def test_row_order_and_slope_shift(data):
     assert abs(moved.loglik - base.loglik) <= 1e-7 * abs(base.loglik)
     assert _close(moved.variance_table.loc["officer: x", "variance"],
                   base.variance_table.loc["officer: x", "variance"])
+
+
+def test_the_plot_shows_each_officers_intercept_and_slope():
+    import riskeval as rv
+
+    world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=4,
+                                                n_vignettes=10)
+    data = rv.simulate(world, seed=1).merge(world.vignettes[["case", "openness"]], on="case")
+    data["score"] = data["rating"].cat.codes + 1.0
+    fit = rv.variation.crossed_lmm(data, rating="score", case="case", rater="officer",
+                                   office="office", slopes="openness")
+    fig = fit.plot()
+    assert len(fig.axes) == 2
+    effects = fit.random_effects["officer"]
+    for axis, column in zip(fig.axes, ["estimate", "openness"], strict=True):
+        points = axis.lines[1].get_xdata()            # intervals, points, the zero line
+        assert sorted(points) == pytest.approx(sorted(effects[column].to_numpy()))

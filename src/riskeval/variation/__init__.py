@@ -15,11 +15,13 @@ world that a ratings table can show, and says what it lacks for the others.
 """
 
 from . import bias, detection, facets, funnel
-from ._fit import LMMResult, crossed_lmm
+from ._fit import crossed_lmm
+from ._lmm_result import LMMResult
 from ._ofit import OrdinalMixedResult, ordinal_mixed
+from ._slopes import SlopesLMMResult
 from .detection import detect_mechanisms
 from .facets import FacetsResult, many_facet_rasch
 
-__all__ = ["FacetsResult", "LMMResult", "OrdinalMixedResult", "bias", "crossed_lmm",
-           "detect_mechanisms", "detection", "facets", "funnel", "many_facet_rasch",
-           "ordinal_mixed"]
+__all__ = ["FacetsResult", "LMMResult", "OrdinalMixedResult", "SlopesLMMResult", "bias",
+           "crossed_lmm", "detect_mechanisms", "detection", "facets", "funnel",
+           "many_facet_rasch", "ordinal_mixed"]

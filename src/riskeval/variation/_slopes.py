@@ -51,7 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import DegenerateDataWarning
 from ._boundary import AT_ZERO, ESCAPE_GRID
-from ._fit import BOUNDARY_TOL, LMMResult
+from ._lmm_result import BOUNDARY_TOL, LMMResult
 
 #: Largest absolute projected gradient of the deviance accepted as converged.
 GRADIENT_TOL = 1e-3
@@ -564,9 +564,30 @@ class SlopesLMMResult(LMMResult):
         return out
 
     def plot(self, ax: Any = None) -> Any:
-        """Not drawn for random slopes (the variance shares are not defined)."""
-        raise NotImplementedError("plot() is not available for a random-slope fit; "
-                                  "see to_frame() and random_effects")
+        """Caterpillar plots of the officers' intercepts and of their slopes on each slope
+        column (conditional modes with +/- 1.96 conditional SE); the variance shares of the
+        intercepts model are not drawn, because with slopes the officers' variance depends on
+        the slope columns.
+
+        Returns the matplotlib Figure (or ``ax`` with the intercepts when it is given).
+        """
+        from .._core.plots import caterpillar
+
+        effects = self.random_effects["officer"]
+        slopes = [c for c in effects.columns if c not in ("estimate", "se")
+                  and not c.startswith("se_")]
+        panels = [("estimate", "se", "officers' intercepts")] + [
+            (c, f"se_{c}", f"officers' slopes on {c}") for c in slopes]
+        if ax is not None:
+            return caterpillar(effects[["estimate", "se"]], ax, panels[0][2])
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(4.5 * len(panels), 4.5))
+        for axis, (est, se, title) in zip(fig.subplots(1, len(panels), squeeze=False)[0],
+                                          panels, strict=True):
+            caterpillar(effects[[est, se]].set_axis(["estimate", "se"], axis=1), axis, title)
+        fig.tight_layout()
+        return fig
 
     def summary(self) -> str:
         """Plain text in the style of lme4's ``summary``."""
@@ -691,7 +712,7 @@ def fit_slopes(y: np.ndarray, X: np.ndarray, factors: list, slope_cols: list[str
 def _fit_slopes(prof: SlopesProfiled, terms: list[Term], factors: list,
                 slope_cols: list[str], names: list[str], reml: bool, confidence: float,
                 n_dropped: int, notes: list[str], ci: str | None) -> SlopesLMMResult:
-    from ._fit import factor_order
+    from ._lmm_result import factor_order
 
     n, p = prof.n, prof.p
     opt = optimise_slopes(prof)
