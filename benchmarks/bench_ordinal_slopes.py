@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _bench import JSON_PREFIX
 from riskeval.variation import ordinal_mixed
 
 R_SCRIPT = r"""
@@ -106,6 +107,12 @@ def main() -> None:
     print(f"ratio clmm / ours: {ref['seconds'] / ours:.2f} (target >= 1)")
     print(f"log-likelihood ours - clmm: {fit.loglik - ref['loglik']:+.3g}")
     print(f"largest parameter difference: {diffs[worst]:.3g} ({worst})")
+    ratio = ref["seconds"] / ours
+    agree = bool(fit.loglik >= ref["loglik"] - 1e-6 * abs(ref["loglik"]) and diffs[worst] < 1e-2)
+    print(JSON_PREFIX + json.dumps({
+        "name": "ordinal_slopes", "agree": agree, "ours_s": ours, "peer_s": ref["seconds"],
+        "targets": [{"what": "vs clmm (time in R)", "value": ratio, "target": ">= 1x",
+                     "met": ratio >= 1}]}))
 
 
 if __name__ == "__main__":
