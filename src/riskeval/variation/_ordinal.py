@@ -81,7 +81,29 @@ class Design:
     n_cat: int
 
 
-class Laplace:
+class _Guarded:
+    """The deviance an optimiser sees: a huge finite value where the Laplace deviance cannot
+    be computed (overflow, a failed factorisation), so that a line search steps back."""
+
+    u: np.ndarray
+
+    def _deviance(self, params: np.ndarray, tol: float) -> float:
+        raise NotImplementedError  # pragma: no cover - each model defines it
+
+    def deviance(self, params: np.ndarray, tol: float = 1e-10) -> float:
+        """Laplace deviance at ``params``; a huge finite value where it cannot be computed."""
+        if not np.all(np.isfinite(params)) or np.max(np.abs(params)) > 50:
+            return 1e12
+        try:
+            with np.errstate(over="raise", invalid="raise", divide="ignore"):
+                value = self._deviance(params, tol)
+        except (FloatingPointError, np.linalg.LinAlgError, ValueError):
+            self.u = np.zeros_like(self.u)
+            return 1e12
+        return value if np.isfinite(value) else 1e12
+
+
+class Laplace(_Guarded):
     """The Laplace-approximated deviance of the cumulative link mixed model."""
 
     def __init__(self, d: Design, link: str) -> None:
@@ -164,18 +186,6 @@ class Laplace:
         for a_i, j in enumerate(self.rest):
             out[j] = u[qb + self.offsets[a_i]: qb + self.offsets[a_i + 1]]
         return out
-
-    def deviance(self, params: np.ndarray, tol: float = 1e-10) -> float:
-        """Laplace deviance at ``params``; a huge finite value where it cannot be computed."""
-        if not np.all(np.isfinite(params)) or np.max(np.abs(params)) > 50:
-            return 1e12
-        try:
-            with np.errstate(over="raise", invalid="raise", divide="ignore"):
-                value = self._deviance(params, tol)
-        except (FloatingPointError, np.linalg.LinAlgError, ValueError):
-            self.u = np.zeros_like(self.u)
-            return 1e12
-        return value if np.isfinite(value) else 1e12
 
     def _deviance(self, params: np.ndarray, tol: float) -> float:
         tau, beta, theta = self.split(params)
@@ -341,7 +351,7 @@ def tril_index(r: int) -> tuple[np.ndarray, np.ndarray]:
     return np.tril_indices(r)
 
 
-class LaplaceSlopes:
+class LaplaceSlopes(_Guarded):
     """The Laplace-approximated deviance with correlated random slopes (see above)."""
 
     def __init__(self, d: SlopeDesign, link: str) -> None:
@@ -482,18 +492,6 @@ class LaplaceSlopes:
         return np.concatenate([vb, vr])
 
     # the deviance ------------------------------------------------------------------------
-    def deviance(self, params: np.ndarray, tol: float = 1e-10) -> float:
-        """Laplace deviance at ``params``; a huge finite value where it cannot be computed."""
-        if not np.all(np.isfinite(params)) or np.max(np.abs(params)) > 50:
-            return 1e12
-        try:
-            with np.errstate(over="raise", invalid="raise", divide="ignore"):
-                value = self._deviance(params, tol)
-        except (FloatingPointError, np.linalg.LinAlgError, ValueError):
-            self.u = np.zeros_like(self.u)
-            return 1e12
-        return value if np.isfinite(value) else 1e12
-
     def _deviance(self, params: np.ndarray, tol: float) -> float:
         tau, beta, lams = self.split(params)
         d = self.d
