@@ -14,14 +14,13 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from .._core.checks import check_columns, check_confidence, plain_value
 from ..data.ratings import Ratings, columns_of
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError
 from ._lmm import Optimum, Profiled, optimise, sufficient_stats
-from ._lmm_result import BOUNDARY_TOL, LMMResult, factor_order
+from ._lmm_result import BOUNDARY_TOL, LMMResult, factor_order, fixed_effects_table
 from ._profile import FullDeviance, Profiler, sd_of, share_of, wald_log_intervals
 
 #: Above this many levels outside the largest factor, ``ci='auto'`` uses Wald intervals.
@@ -543,12 +542,7 @@ def _result(opt: Optimum, prof: Profiled, factors: list[tuple[str, np.ndarray, p
     with threadpool_limits(limits=prof.blas_threads(), user_api="blas"):
         df = satterthwaite(prof, opt.theta, math.sqrt(sigma2))
         cvar = prof.minv_diag(opt.theta)
-    tc = stats.t.ppf(0.5 + confidence / 2, df)
-    tstat = sol.beta / se
-    fe = pd.DataFrame({"estimate": sol.beta, "se": se, "df": df, "t": tstat,
-                       "p": 2 * stats.t.sf(np.abs(tstat), df),
-                       "ci_low": sol.beta - tc * se, "ci_high": sol.beta + tc * se},
-                      index=pd.Index(names, name="term"))
+    fe = fixed_effects_table(sol.beta, se, df, names, confidence)
     loglik = -0.5 * sol.deviance
     k = p + len(factors) + 1
     boundary = tuple(nm for nm in order if theta[nm] < BOUNDARY_TOL)

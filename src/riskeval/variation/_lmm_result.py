@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from .._core.results import Result
 
@@ -158,3 +160,15 @@ def factor_order(fnames: Sequence[str]) -> list[str]:
     return known + [nm for nm in fnames if nm not in known]
 
 
+
+
+def fixed_effects_table(beta: np.ndarray, se: np.ndarray, df: np.ndarray,
+                        names: Sequence[str], confidence: float) -> pd.DataFrame:
+    """Fixed effects with their SEs, t tests on ``df`` (Satterthwaite) degrees of freedom and
+    intervals, one row per term."""
+    tc = stats.t.ppf(0.5 + confidence / 2, df)
+    tstat = beta / se
+    return pd.DataFrame({"estimate": beta, "se": se, "df": df, "t": tstat,
+                         "p": 2 * stats.t.sf(np.abs(tstat), df),
+                         "ci_low": beta - tc * se, "ci_high": beta + tc * se},
+                        index=pd.Index(names, name="term"))

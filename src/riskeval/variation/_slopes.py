@@ -51,7 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import DegenerateDataWarning
 from ._boundary import AT_ZERO, ESCAPE_GRID
-from ._lmm_result import BOUNDARY_TOL, LMMResult
+from ._lmm_result import BOUNDARY_TOL, LMMResult, fixed_effects_table
 
 #: Largest absolute projected gradient of the deviance accepted as converged.
 GRADIENT_TOL = 1e-3
@@ -813,12 +813,7 @@ def _fit_slopes(prof: SlopesProfiled, terms: list[Term], factors: list,
         v = se ** 2
         with np.errstate(divide="ignore"):
             df = np.where(denom > 0, 2 * v ** 2 / denom, np.inf)
-    tc = stats.t.ppf(0.5 + confidence / 2, df)
-    tstat = sol.beta / se
-    fe = pd.DataFrame({"estimate": sol.beta, "se": se, "df": df, "t": tstat,
-                       "p": 2 * stats.t.sf(np.abs(tstat), df),
-                       "ci_low": sol.beta - tc * se, "ci_high": sol.beta + tc * se},
-                      index=pd.Index(names, name="term"))
+    fe = fixed_effects_table(sol.beta, se, df, names, confidence)
     loglik = -0.5 * sol.deviance
     k = p + len(prof.bounds) + 1
     for b in boundary:
