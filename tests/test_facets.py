@@ -481,3 +481,103 @@ def test_missing_ratings_are_left_out_with_a_note():
     fit = many_facet_rasch(frame, case="case", rater="officer", rating="rating")
     assert fit.n_ratings == len(TINY) - 1
     assert any("missing" in n for n in fit.notes)
+
+
+# ------------------------------------- several attributes, central tendency, separability
+
+def test_bias_by_several_attributes_stacks_the_single_analyses():
+    for seed in range(6):
+        frame, _, _ = simulate(40 + seed, 60, 6, 5, planted=1.0)
+        frame["half"] = np.where(frame["case"].str[-1].astype(int) < 5, "first", "second")
+        both = fit_of(frame, bias_by=["offence_type", "half"]).bias
+        assert list(both.columns[:3]) == ["officer", "attribute", "value"]
+        for col in ("offence_type", "half"):
+            one = fit_of(frame, bias_by=col).bias.set_index(["officer", col])
+            part = both[both["attribute"] == col].set_index(["officer", "value"])
+            part.index = part.index.set_names(["officer", col])
+            for stat in ("count", "observed", "expected", "bias", "se", "t", "p"):
+                np.testing.assert_allclose(part[stat].to_numpy(float),
+                                           one.loc[part.index, stat].to_numpy(float))
+        # Holm over every cell of both attributes
+        p = both["p"].to_numpy()
+        order = np.argsort(p)
+        adj = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]), 1)
+        np.testing.assert_allclose(both["p_holm"].to_numpy()[order], adj)
+
+
+def _pull_to_middle(frame: pd.DataFrame, officers: set, prob: float, seed: int) -> pd.DataFrame:
+    """Ratings of ``officers`` at either end moved one level inwards with chance ``prob``."""
+    rng = np.random.default_rng(seed)
+    out = frame.copy()
+    code = out["rating"].map({lv: k for k, lv in enumerate(LEVELS)}).to_numpy()
+    pull = out["officer"].isin(officers).to_numpy() & (rng.random(len(out)) < prob)
+    code = np.where(pull & (code == 0), 1, np.where(pull & (code == 3), 2, code))
+    out["rating"] = np.asarray(LEVELS, object)[code]
+    return out
+
+
+def test_end_columns_by_hand_and_central_tendency_found():
+    frame, _, _ = simulate(11, 80, 8, 8, severity=np.zeros(8))
+    fit = fit_of(frame)
+    t = fit.officers
+    res = fit.residuals
+    for off in ("o00", "o05"):
+        r = frame[frame["officer"] == off]
+        share = r["rating"].isin(["low", "very high"]).mean()
+        assert abs(t.loc[off, "end_observed"] - share) < 1e-12
+    # expected ends from the model's category probabilities, by hand for one officer
+    b = fit.cases["measure"]
+    thr = np.concatenate([[0.0], np.cumsum(fit.categories["threshold"].to_numpy()[1:])])
+    rows = res[res["officer"] == "o03"]
+    theta = b.loc[rows["case"]].to_numpy() - t.loc["o03", "measure"]
+    logit = np.outer(theta, np.arange(4)) - thr
+    p = np.exp(logit - logit.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    pe = p[:, 0] + p[:, 3]
+    assert abs(t.loc["o03", "end_expected"] - pe.mean()) < 1e-8
+    obs = (rows["observed"].isin([0, 3])).sum() if rows["observed"].min() == 0 else \
+        (rows["observed"].isin([1, 4])).sum()
+    assert abs(t.loc["o03", "end_z"] - (obs - pe.sum()) / np.sqrt((pe * (1 - pe)).sum())) \
+        < 1e-8
+    found = 0
+    for seed in range(8):
+        frame, _, _ = simulate(60 + seed, 80, 8, 8, severity=np.zeros(8))
+        frame = _pull_to_middle(frame, {"o02"}, 0.7, seed)
+        t = fit_of(frame).officers
+        assert t.loc["o02", "end_z"] < 0
+        found += t.loc["o02", "end_p_holm"] < 0.05
+    assert found >= 7
+
+
+def test_end_z_false_positive_rate():
+    hits = 0
+    n = 60
+    for seed in range(n):
+        frame, _, _ = simulate(3000 + seed, 60, 6, 6)
+        hits += bool((fit_of(frame).officers["end_p_holm"] < 0.05).any())
+    assert hits / n <= 0.05 + 2 * math.sqrt(0.05 * 0.95 / n)
+
+
+def test_facets_that_cannot_be_separated():
+    frame, _, _ = simulate(7, 30, 4, 4)
+    # each office holds one officer: officer and office cannot be told apart
+    frame["office"] = "office of " + frame["officer"]
+    with pytest.raises(RiskevalError, match="every office has a single officer"):
+        fit_of(frame, office="office")
+    # each officer rated in one year only (cases span both): an officer's drift cannot be
+    # told apart from the officer's severity
+    frame, _, _ = simulate(8, 40, 4, 4)
+    frame["year"] = np.where(frame["officer"].isin(["o00", "o01"]), 2020, 2021)
+    with pytest.raises(RiskevalError, match="every officer rated cases of a single value"):
+        fit_of(frame, bias_by="year")
+    frame, _, _ = simulate(9, 30, 4, 4)
+    frame["region"] = "north"
+    with pytest.raises(RiskevalError, match="'region' has a single value"):
+        fit_of(frame, bias_by="region")
+    with pytest.raises(RiskevalError, match="names a column twice"):
+        fit_of(frame, bias_by=["offence_type", "offence_type"])
+    with pytest.raises(RiskevalError, match="'nope'"):
+        fit_of(frame, bias_by=["offence_type", "nope"])
+    frame.loc[frame.index[:3], "offence_type"] = None
+    fit = fit_of(frame, bias_by=["offence_type"])
+    assert any("3 rating(s) without a value" in n for n in fit.notes)

@@ -51,6 +51,7 @@ from scipy import stats
 from .._core.checks import (
     SHOWN,
     check_choice,
+    check_columns,
     check_confidence,
     check_whole,
     name_lines,
@@ -58,7 +59,7 @@ from .._core.checks import (
 )
 from .._core.results import Result, TableResult
 from ..data.ratings import Ratings, columns_of, level_codes, parse_categories
-from ..errors import RiskevalError, RiskevalWarning
+from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from . import _facets_fit as K
 
 __all__ = ["FacetsResult", "many_facet_rasch"]
@@ -90,8 +91,12 @@ class FacetsResult(Result):
         ``infit_zstd``/``outfit_zstd``, ``count``, ``observed_average``, ``fair_average``
         (the expected rating of a case of average measure), ``exact_agree_obs`` and
         ``exact_agree_exp`` (share of pairs of ratings of the same case that agree, observed
-        and expected under the model), ``extreme`` ("", "minimum" or "maximum") and, with
-        offices, ``office``.
+        and expected under the model), ``end_observed`` and ``end_expected`` (share of the
+        officer's ratings in the lowest or highest category, and the share the model
+        expects from the cases they rated), ``end_z`` (observed minus expected count over
+        its binomial SD; clearly negative: the ends avoided, central tendency) with
+        ``end_p_holm`` (two-sided, Holm over officers), ``extreme`` ("", "minimum" or
+        "maximum") and, with offices, ``office``.
     offices : TableResult or None
         The same for offices (when ``office=`` was given).
     cases : TableResult
@@ -110,7 +115,9 @@ class FacetsResult(Result):
     bias : TableResult or None
         Officer x attribute interactions when ``bias_by=`` was given: ``bias`` (logits,
         > 0 = rated higher than the model expects), ``se``, ``t``, ``df``, ``p`` and the
-        Holm-adjusted ``p_holm``.
+        Holm-adjusted ``p_holm``. With several attributes the cells are stacked, the
+        attribute named in ``attribute`` and its value in ``value``, and Holm's
+        adjustment runs over every cell of every attribute.
 
     References
     ----------
@@ -324,8 +331,9 @@ def _newton_shift(theta: np.ndarray, tau: np.ndarray, group: np.ndarray, n: int,
     return b, 1.0 / np.sqrt(np.bincount(group, w, minlength=n))
 
 
-def _bias_table(d: K.Design, est: K.Estimates, attr: pd.Series, officers: np.ndarray,
-                column: str, officer_office: np.ndarray | None) -> TableResult:
+def _bias_cells(d: K.Design, est: K.Estimates, attr: pd.Series, officers: np.ndarray,
+                column: str, officer_office: np.ndarray | None) -> pd.DataFrame:
+    """FACETS' bias estimate for every officer x value of ``attr`` (p-values unadjusted)."""
     codes, levels = pd.factorize(attr, sort=True)
     ok = codes >= 0
     officer, code, x = d.officer[ok], codes[ok], d.x[ok].astype(float)
@@ -349,15 +357,72 @@ def _bias_table(d: K.Design, est: K.Estimates, attr: pd.Series, officers: np.nda
     with np.errstate(invalid="ignore"):
         p = np.where(df > 0, 2 * stats.t.sf(np.abs(t), np.maximum(df, 1)), np.nan)
     who = used // len(levels)
-    table = pd.DataFrame({
+    return pd.DataFrame({
         "officer": officers[who],
         **({} if officer_office is None else {"office": officer_office[who]}),
         column: levels[used % len(levels)],
         "count": cnt, "observed": obs, "expected": expected,
-        "bias": b, "se": se, "t": t, "df": df, "p": p, "p_holm": _holm(p),
+        "bias": b, "se": se, "t": t, "df": df, "p": p,
         "extreme": np.where(low, "minimum", np.where(high, "maximum", ""))})
-    return TableResult(table, title=f"Bias: officer x {column} (bias > 0: rated higher "
-                                    "than the model expects)")
+
+
+def _bias_table(d: K.Design, est: K.Estimates, frame: pd.DataFrame, columns: list[str],
+                stacked: bool, officers: np.ndarray, officer_office: np.ndarray | None
+                ) -> TableResult:
+    """The bias analysis over one attribute, or several stacked (``attribute``, ``value``
+    columns), with Holm's adjustment over every cell of every attribute."""
+    parts = []
+    for col in columns:
+        cells = _bias_cells(d, est, frame[col], officers, col, officer_office)
+        if stacked:
+            at = cells.columns.get_loc(col)
+            cells = cells.rename(columns={col: "value"})
+            cells.insert(at, "attribute", col)
+            cells["value"] = cells["value"].astype(object)
+        parts.append(cells)
+    table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    table.insert(table.columns.get_loc("p") + 1, "p_holm", _holm(table["p"].to_numpy(float)))
+    what = ", ".join(columns)
+    return TableResult(table, title=f"Bias: officer x {what} (bias > 0: rated higher than the "
+                                    "model expects)")
+
+
+def _bias_columns(frame: pd.DataFrame, bias_by: Any, officer: np.ndarray
+                  ) -> tuple[list[str], list[str]]:
+    """The bias_by columns, checked on the ratings analysed: each has two or more values
+    and some officer rated more than one of them. Returns the columns and notes."""
+    if bias_by is None:
+        return [], []
+    columns = [bias_by] if isinstance(bias_by, str) else list(bias_by)
+    if not columns or not all(isinstance(col, str) for col in columns):
+        raise RiskevalTypeError(f"bias_by must be a column name or a list of column names; "
+                                f"got {bias_by!r}")
+    if len(set(columns)) != len(columns):
+        raise RiskevalError(f"bias_by names a column twice: {columns!r}")
+    notes = []
+    for col in columns:
+        values = frame[col]
+        missing = values.isna().to_numpy()
+        if missing.all():
+            raise RiskevalError(f"the bias_by column {col!r} is empty on every rating")
+        if missing.any():
+            notes.append(f"bias by {col}: {int(missing.sum())} rating(s) without a value were "
+                         f"left out of that analysis")
+        codes = pd.factorize(values, sort=True)[0]
+        ok = codes >= 0
+        if np.unique(codes[ok]).size < 2:
+            raise RiskevalError(f"the bias_by column {col!r} has a single value "
+                                f"({plain_value(values[ok].iloc[0])!r}) on the ratings "
+                                f"analysed: there is nothing to compare an officer's ratings "
+                                f"across")
+        per = pd.DataFrame({"o": officer[ok], "v": codes[ok]}).groupby("o")["v"].nunique()
+        if (per < 2).all():
+            raise RiskevalError(f"every officer rated cases of a single value of {col!r}: an "
+                                f"officer's bias for a value cannot be told apart from the "
+                                f"officer's own severity (the facets are not separable). "
+                                f"The bias analysis needs officers who rated cases of two or "
+                                f"more values")
+    return columns, notes
 
 
 # ------------------------------------------------------------------------------- main
@@ -371,7 +436,7 @@ def many_facet_rasch(
     rating: str | None = None,
     office: str | None = None,
     categories: Any = None,
-    bias_by: str | None = None,
+    bias_by: str | list[str] | None = None,
     bias_correction: bool = False,
     confidence: float = 0.95,
     max_iter: int = 500,
@@ -396,9 +461,14 @@ def many_facet_rasch(
     categories : sequence or str, optional
         The ordered levels, lowest first (e.g. ``riskeval.RISK_LEVELS``); needed for text
         ratings. Numeric ratings without it use their sorted distinct values.
-    bias_by : str, optional
+    bias_by : str or list of str, optional
         A case-attribute column (e.g. ``"offence_type"``): estimate each officer's bias for
         each of its values, holding the measures fixed (FACETS' bias/interaction analysis).
+        A list analyses several (e.g. ``["offence_type", "year"]``: a bias by year is an
+        officer's drift). Each needs two or more values among the ratings, and officers
+        who rated cases of more than one value: when every officer rated a single value,
+        the officer's bias cannot be told apart from the officer's severity and an error
+        says so. Ratings without a value are left out of that analysis (a note).
     bias_correction : bool, default False
         Multiply the officer and office measures and the thresholds by ``(L-1)/L``, ``L``
         the mean number of ratings per case, then re-estimate the cases: Wright & Douglas'
@@ -421,7 +491,9 @@ def many_facet_rasch(
     ------
     RiskevalError
         A facet with a single element; a lowest or highest category (or one in between)
-        that no rating uses; a disconnected design (the subsets are named); missing ids.
+        that no rating uses; a disconnected design (the subsets are named); missing ids;
+        offices that each have one officer (officer and office are not separable); a
+        ``bias_by`` column with one value, or one that no officer crosses.
 
     Warns
     -----
@@ -515,8 +587,14 @@ def many_facet_rasch(
         tol = math.nan
     if not tol > 0:
         raise RiskevalError(f"tol must be a positive number of logits; got {tol!r}")
+    bias_one = bias_by if isinstance(bias_by, str) else None
     frame, c = columns_of(data, ("case", "rater", "rating"), case=case, rater=rater,
-                          rating=rating, office=office, bias_by=bias_by)
+                          rating=rating, office=office, bias_by=bias_one)
+    if bias_by is not None and bias_one is None and isinstance(bias_by, list | tuple):
+        if len(set(bias_by)) != len(bias_by):
+            raise RiskevalError(f"bias_by names a column twice: {list(bias_by)!r}")
+        check_columns(frame, {f"bias_by {i + 1}": col for i, col in enumerate(bias_by)
+                              if isinstance(col, str)})
     case, rater, rating, office = c["case"], c["rater"], c["rating"], c["office"]
     if categories is None and isinstance(data, Ratings):
         categories = data.categories
@@ -566,12 +644,20 @@ def many_facet_rasch(
     _too_few(officers, "officer", "")
     if office is not None:
         _too_few(offices, "office", "office=")
+        if len(officers) == len(offices):
+            raise RiskevalError(
+                f"every office has a single officer ({len(offices)} offices, {len(officers)} "
+                f"officers): an officer's severity cannot be told apart from the office's "
+                f"(the officer and office facets are not separable). Leave out office= to "
+                f"compare the officers, or add officers to the offices")
     d = K.Design(case_idx.astype(np.int64), np.asarray(off_idx, np.int64),
                  None if office_idx is None else office_idx.astype(np.int64), x,
                  len(cases), len(officers), len(offices), m, officer_office)
     n_sub, case_lab, off_lab = K.components(d)
     if n_sub > 1:
         raise RiskevalError(_subset_message(n_sub, case_lab, off_lab, cases, officers))
+    bias_cols, bias_notes = _bias_columns(frame, bias_by, d.officer)
+    notes += bias_notes
 
     # --- estimation: non-extreme elements jointly, then the extreme ones
     keep_r, flags = K.extreme_elements(d)
@@ -646,7 +732,8 @@ def many_facet_rasch(
                      f"and office measures and thresholds multiplied by {factor:.4f}")
 
     return _report(frame, d, est, flags, cases, officers, offices, cats, case, rater, office,
-                   bias_by, confidence, n_iter, change, converged, bias_correction, notes)
+                   bias_by, bias_cols, confidence, n_iter, change, converged,
+                   bias_correction, notes)
 
 
 def _score_offset(cats: tuple) -> tuple[float, str | None]:
@@ -659,7 +746,8 @@ def _score_offset(cats: tuple) -> tuple[float, str | None]:
 
 def _report(frame: pd.DataFrame, d: K.Design, est: K.Estimates, flags: dict[str, np.ndarray],
             cases: pd.Index, officers: pd.Index, offices: pd.Index, cats: tuple, case: str,
-            rater: str, office: str | None, bias_by: str | None, confidence: float,
+            rater: str, office: str | None, bias_by: str | list[str] | None,
+            bias_cols: list[str], confidence: float,
             n_iter: int, change: float, converged: bool, bias_correction: bool,
             notes: list[str]) -> FacetsResult:
     z = float(stats.norm.ppf(0.5 + confidence / 2))
@@ -678,6 +766,8 @@ def _report(frame: pd.DataFrame, d: K.Design, est: K.Estimates, flags: dict[str,
     agree_obs = cat_case[d.case * (m + 1) + d.x] - 1.0
     agree_exp = (p * (p_case[:, d.case] - p)).sum(axis=0)
     pairs = r_case[d.case] - 1.0
+    at_end = ((d.x == 0) | (d.x == m)).astype(float)
+    p_end = p[0] + p[m]
 
     def element_table(name: str, idx: np.ndarray, labels: pd.Index, measure: np.ndarray,
                       others_mean: float, sign: float) -> pd.DataFrame:
@@ -701,6 +791,15 @@ def _report(frame: pd.DataFrame, d: K.Design, est: K.Estimates, flags: dict[str,
                 npair = np.bincount(idx, pairs, minlength=n)
                 out["exact_agree_obs"] = np.bincount(idx, agree_obs, minlength=n) / npair
                 out["exact_agree_exp"] = np.bincount(idx, agree_exp, minlength=n) / npair
+                # central tendency: ratings at the ends of the scale, observed and expected
+                e_end = np.bincount(idx, p_end, minlength=n)
+                v_end = np.bincount(idx, p_end * (1 - p_end), minlength=n)
+                end_z = (np.bincount(idx, at_end, minlength=n) - e_end) / np.sqrt(v_end)
+                end_z[ext != 0] = np.nan
+                out["end_observed"] = np.bincount(idx, at_end, minlength=n) / cnt
+                out["end_expected"] = e_end / cnt
+                out["end_z"] = end_z
+                out["end_p_holm"] = _holm(2 * stats.norm.sf(np.abs(end_z)))
         out["extreme"] = np.where(ext < 0, "minimum", np.where(ext > 0, "maximum", ""))
         return out
 
@@ -764,10 +863,9 @@ def _report(frame: pd.DataFrame, d: K.Design, est: K.Estimates, flags: dict[str,
 
     bias_t = None
     if bias_by is not None:
-        bias_t = _bias_table(d, est, frame[bias_by], ids, bias_by,
+        bias_t = _bias_table(d, est, frame, bias_cols, not isinstance(bias_by, str), ids,
                              None if office is None else
                              np.asarray(offices, dtype=object)[d.officer_office])
-        bias_t.title = f"Bias: officer x {bias_by}"
 
     return FacetsResult(
         officers=TableResult(officers_t, title="Officers (severity, logits)"),
