@@ -128,8 +128,8 @@ def test_report_renders_in_headless_chromium(saved, result):
     require_chromium()
     page = render(saved / "report.html")
     pngs = sorted(p.name for p in (saved / "figures").glob("*.png"))
-    assert len(page.images) == len(pngs) == 5
-    assert page.broken_images == [] and len(page.loaded_images) == 5
+    assert len(page.images) == len(pngs) == 6
+    assert page.broken_images == [] and len(page.loaded_images) == 6
     assert all(img["natural_width"] > 300 for img in page.images)
     assert page.console_errors == []
     assert page.network_requests == []
@@ -194,7 +194,8 @@ def test_save_refuses_a_non_empty_folder_and_replaces_with_force(result, tmp_pat
 def test_minimal_audit_without_office_or_reference(ratings):
     res = audit(ratings[["case", "officer", "rating"]], **COLS, ordinal=False)
     assert res.funnel is None and res.reference is None and res.agreement_by_office is None
-    assert [f.key for f in res.findings] == ["agreement", "variation"]
+    assert [f.key for f in res.findings] == ["agreement", "variation", "rater_severity",
+                                            "rater_fit", "central_tendency"]
     lines = res.summary().splitlines()
     assert len(lines) == 5 and lines[3].startswith("No office column")
     assert "Consistency audit" in res._repr_html_()

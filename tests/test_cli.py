@@ -172,8 +172,8 @@ def test_progress_is_one_plain_line_per_step_when_stderr_is_not_a_terminal(tmp_p
     err = capsys.readouterr().err
     assert "\r" not in err
     lines = err.splitlines()
-    assert lines[0] == "riskeval audit: step 1/8: agreement"
-    assert 5 <= len(lines) <= 8
+    assert lines[0] == "riskeval audit: step 1/9: agreement"
+    assert 5 <= len(lines) <= 9
     assert all(line.startswith("riskeval audit: step ") for line in lines)
 
 

@@ -159,6 +159,13 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("--no-ordinal", action="store_true",
                      help="skip the ordinal mixed model (it is skipped anyway above 50,000 "
                           "ratings)")
+    aud.add_argument("--case-attributes", default=None, metavar="COLS",
+                     help="columns describing each case, separated by commas (e.g. "
+                          "offence_type,openness): each officer's differential severity by "
+                          "each, in the rater-effects section")
+    aud.add_argument("--no-rater-effects", action="store_true",
+                     help="skip the rater-effects section (many-facet Rasch analysis; it is "
+                          "skipped anyway above 500,000 ratings)")
     aud.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                      help="folder to write the report into (must be new or empty)")
     aud.add_argument("--force", action="store_true",
@@ -497,6 +504,8 @@ def _audit_cmd(args: argparse.Namespace) -> int:
                    high_from=args.high_from, confidence=args.confidence,
                    pseudonymise=salt, pseudonymise_cases=args.pseudonymise_cases,
                    ordinal=False if args.no_ordinal else "auto",
+                   case_attributes=args.case_attributes,
+                   rater_effects=False if args.no_rater_effects else "auto",
                    progress=not args.quiet)
     report = result.save(out, force=args.force)
     if not args.quiet:
@@ -525,9 +534,10 @@ def _demo_report(args: argparse.Namespace) -> int:
     _writable(out)
     world = scenarios.six_office_study()
     ratings = simulate.simulate(world, seed=args.seed)
+    ratings = ratings.merge(world.vignettes[["case", "offence"]], on="case", how="left")
     result = audit(ratings, case="case", rater="officer", rating="rating", office="office",
                    reference="reference", original="officer_rating",
-                   progress=not args.quiet)
+                   case_attributes=["offence"], progress=not args.quiet)
     report = result.save(out, force=True)
     print(f"simulated six-office vignette study (seed {args.seed}): {world.summary()}")
     print(f"report: {report}")

@@ -10,8 +10,10 @@
 
 from ._compute import (
     MIN_SALT_LENGTH,
+    RATER_EFFECTS_AUTO_MAX,
     Audit,
     Finding,
+    RaterEffects,
     audit,
     check_salt,
     new_salt,
@@ -20,5 +22,5 @@ from ._compute import (
 )
 from ._findings import METHODS
 
-__all__ = ["METHODS", "MIN_SALT_LENGTH", "Audit", "Finding", "audit", "check_salt", "new_salt",
-           "pseudonym", "read_salt"]
+__all__ = ["METHODS", "MIN_SALT_LENGTH", "RATER_EFFECTS_AUTO_MAX", "Audit", "Finding",
+           "RaterEffects", "audit", "check_salt", "new_salt", "pseudonym", "read_salt"]

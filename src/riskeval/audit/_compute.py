@@ -28,9 +28,12 @@ from ..errors import RiskevalError, RiskevalTypeError, option
 from ..variation import bias
 from ..variation.funnel import FunnelResult, funnel
 from ._findings import Finding, findings
+from ._rater_effects import RATER_EFFECTS_AUTO_MAX, RaterEffects
+from ._rater_effects import case_attributes as attach_attributes
+from ._rater_effects import rater_effects as rater_effects_of
 
-__all__ = ["MIN_SALT_LENGTH", "ORDINAL_AUTO_MAX", "Audit", "Finding", "audit", "check_salt",
-           "new_salt", "pseudonym", "read_salt"]
+__all__ = ["MIN_SALT_LENGTH", "ORDINAL_AUTO_MAX", "RATER_EFFECTS_AUTO_MAX", "Audit", "Finding",
+           "RaterEffects", "audit", "check_salt", "new_salt", "pseudonym", "read_salt"]
 
 #: largest number of ratings for which ``ordinal="auto"`` fits the ordinal mixed model
 ORDINAL_AUTO_MAX = 50_000
@@ -71,6 +74,10 @@ class Audit(Result):
     findings : list of Finding
     notes : list of str
         Warnings raised along the way, in plain words.
+    rater_effects : RaterEffects or None
+        Officers' and offices' severity with fair averages, fit and central tendency,
+        differential severity by case attributes and drift by year, from a many-facet Rasch
+        analysis (:func:`riskeval.variation.many_facet_rasch`); None when not run.
 
     Examples
     --------
@@ -99,6 +106,7 @@ class Audit(Result):
     inflation_trend: pd.Series | None
     findings: list[Finding]
     notes: list[str] = field(default_factory=list)
+    rater_effects: RaterEffects | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """The findings, one row each: title, the number it rests on and its interval."""
@@ -332,8 +340,12 @@ def _in_code_order(result: Audit, office: str | None) -> Audit:
     over = result.overrides
     if over is not None and office is not None:
         over = _by_code(over)
+    raters = result.rater_effects
+    if raters is not None:
+        raters = replace(raters, officers=_by_code(raters.officers),
+                         offices=_by_code(raters.offices))
     return replace(result, pairwise=pairwise, effects=effects, funnel=fun, reference=ref,
-                   agreement_by_office=by_office, overrides=over)
+                   agreement_by_office=by_office, overrides=over, rater_effects=raters)
 
 
 def _identity_notes(identity: dict[str, Any], example: Any, hidden: bool) -> list[str]:
@@ -371,7 +383,8 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
           original: str | None = None, year: str | None = None, categories: Any = None,
           high_from: str | None = None, confidence: float = 0.95,
           pseudonymise: str | None = None, pseudonymise_cases: bool = False,
-          ordinal: bool | str = "auto", progress: bool = False) -> Audit:
+          ordinal: bool | str = "auto", case_attributes: str | list[str] | None = None,
+          rater_effects: bool | str = "auto", progress: bool = False) -> Audit:
     """Run the complete consistency audit of a ratings table.
 
     Parameters
@@ -423,6 +436,17 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
         Also fit the ordinal (probit) mixed model for latent-scale SDs. ``"auto"`` fits it up
         to ``ORDINAL_AUTO_MAX`` ratings and otherwise skips it with a note (its Laplace fit
         takes minutes on national-scale data).
+    case_attributes : str or list of str, optional
+        Columns describing each case (offence type, openness...), one value per case: the
+        rater-effects section then estimates each officer's differential severity by each
+        attribute (does an officer rate violent cases higher than their own level
+        predicts?). A numeric attribute with more than six values is cut into thirds.
+    rater_effects : bool or "auto"
+        Run the rater-effects section: a many-facet Rasch analysis giving officers' and
+        offices' severity with fair averages, fit flags and central tendency, differential
+        severity by the case attributes, and drift when ``year`` is given. ``"auto"`` runs
+        it up to ``RATER_EFFECTS_AUTO_MAX`` (500,000) ratings and otherwise skips it with a
+        note.
     progress : bool
         Show a progress bar.
 
@@ -462,6 +486,9 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
     check_columns(source, {"case": case, "rater": rater, "rating": rating, "office": office,
                             "reference": reference, "occasion": occasion,
                             "original": original, "year": year})
+    if rater_effects not in (True, False, "auto"):
+        raise RiskevalError(f"rater_effects must be True, False or 'auto'; got "
+                            f"{rater_effects!r}")
     checked = Ratings.__new__(Ratings)  # what the checks notice goes into the notes
     checked._build(data, {"case": case, "rater": rater, "rating": rating,
                           "occasion": occasion, "office": office, "reference": reference},
@@ -514,8 +541,9 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
                             f"offices cannot be compared; leave out {option('office')} to audit "
                             f"its officers, or add the ratings of other offices")
 
-    bar = _progress(progress, 8)
+    bar = _progress(progress, 9)
     notes = _identity_notes(identity, frame[rater].iloc[0], pseudonymise is not None)
+    attributes = attach_attributes(source, frame, case, case_attributes, notes)
 
     def step(label: str, fn: Callable[[], Any]) -> Any:
         if bar is not None:
@@ -540,7 +568,8 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
         result = _run(frame, units, step, notes, unit=unit, case=case, rater=rater,
                       rating=rating, office=office, reference=reference, occasion=occasion,
                       original=original, year=year, cats=cats, high_from=high_from,
-                      confidence=confidence, ordinal=ordinal)
+                      confidence=confidence, ordinal=ordinal, attributes=attributes,
+                      rater_effects=rater_effects)
     finally:
         if bar is not None:
             bar.close()
@@ -553,14 +582,16 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
                         "pseudonymised_cases": bool(pseudonymise_cases),
                         "columns": {"case": case, "rater": rater, "rating": rating,
                                     "office": office, "reference": reference,
-                                    "occasion": occasion, "original": original, "year": year}})
+                                    "occasion": occasion, "original": original, "year": year,
+                                    "case_attributes": attributes}})
     return result
 
 
 def _run(frame: pd.DataFrame, units: Ratings, step: Callable[[str, Callable[[], Any]], Any],
          notes: list[str], *, unit: str, case: str, rater: str, rating: str, office: str | None,
          reference: str | None, occasion: str | None, original: str | None, year: str | None,
-         cats: tuple, high_from: str, confidence: float, ordinal: bool | str) -> Audit:
+         cats: tuple, high_from: str, confidence: float, ordinal: bool | str,
+         attributes: list[str], rater_effects: bool | str) -> Audit:
     from ..variation import crossed_lmm, ordinal_mixed
 
     cat_list = list(cats)
@@ -663,10 +694,27 @@ def _run(frame: pd.DataFrame, units: Ratings, step: Callable[[str, Callable[[], 
             frame, original=original, rating=rating, reference=reference,
             by=office, cluster=rater, categories=cat_list, confidence=confidence))
 
+    effects_of_raters = None
+    if rater_effects == "auto":
+        rater_effects = len(frame) <= RATER_EFFECTS_AUTO_MAX
+        if not rater_effects:
+            notes.append(f"rater effects: not estimated on {len(frame)} ratings (more than "
+                         f"{RATER_EFFECTS_AUTO_MAX}); pass rater_effects=True to run them "
+                         f"anyway")
+    if rater_effects:
+        effects_of_raters = step("rater effects", lambda: rater_effects_of(
+            frame, unit=unit, rater=rater, rating=rating, office=office, cats=cats,
+            attributes=attributes,
+            year=year if year is not None and frame[year].nunique() > 1 else None,
+            confidence=confidence, notes=notes))
+    else:
+        step("rater effects", lambda: None)
+
     result = Audit(meta=meta, agreement=agreement, agreement_by_office=by_office,
                    pairwise=pairwise, variance=variance, ordinal=ord_table, effects=effects,
                    funnel=fun, reference=ref, anchoring=anchor, overrides=over,
-                   inflation_trend=trend, findings=[], notes=notes)
+                   inflation_trend=trend, findings=[], notes=notes,
+                   rater_effects=effects_of_raters)
 
     result.findings.extend(findings(result))
     return result

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._compute import Audit
+    from ._rater_effects import RaterEffects
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,19 @@ METHODS = (
      "with intervals that allow for ratings by the same officer being related (cluster-robust).",
      "Cameron, A. C. & Miller, D. L. (2015). A practitioner's guide to cluster-robust "
      "inference. Journal of Human Resources 50(2), 317-372."),
+    ("Many-facet Rasch analysis (rater effects)", "Each officer's and office's severity on "
+     "one logit scale, estimated from the cases they share (a rating-scale model fitted by "
+     "joint maximum likelihood, as FACETS does). The fair average is the level an officer "
+     "would give a case of average risk. Separation reliability near 0 means officers are "
+     "interchangeable; near 1, that they differ reliably. Infit mean-squares above 1.5 mark "
+     "erratic ratings, below 0.5 ratings more predictable than the cases warrant. Central "
+     "tendency compares an officer's share of ratings at the lowest or highest level with "
+     "the share the model expects for the cases they rated. Differential severity and drift "
+     "are FACETS' bias analyses (officer x case attribute, officer x year). Every flag uses "
+     "Holm's adjustment over the officers or cells tested.",
+     "Linacre, J. M. (1989). Many-Facet Rasch Measurement. MESA Press; Myford, C. M. & "
+     "Wolfe, E. W. (2003, 2004). Detecting and measuring rater effects using many-facet "
+     "Rasch measurement. Journal of Applied Measurement 4(4), 386-422; 5(2), 189-227."),
     ("Bowker's test of symmetry", "Whether moves from one level to another are as common as "
      "the reverse moves.", "Bowker, A. H. (1948). A test for symmetry in contingency tables. "
      "JASA 43(244), 572-574."),
@@ -225,4 +239,89 @@ def findings(a: Audit) -> list[Finding]:
             text += (f" Agreement with the reference went from {_pct(o['agree_before'])} "
                      f"to {_pct(o['agree_after'])}.")
         out.append(Finding("overrides", "Manager overrides", text, float(o["changed"])))
+    if a.rater_effects is not None:
+        out.extend(_rater_findings(a.rater_effects))
+    return out
+
+
+def _level(x: float) -> str:
+    return "n/a" if not math.isfinite(x) else f"{x:.2f}"
+
+
+def _rater_findings(r: RaterEffects) -> list[Finding]:
+    """Severity, fit, central tendency, differential severity and drift, one number each."""
+    from ._rater_effects import ALPHA_FLAG, FIT_HIGH, FIT_LOW
+
+    out = []
+    t = r.officers[r.officers["extreme"] == ""]
+    n = len(r.officers)
+    rel = float(r.facets.loc["officer", "reliability"]) if "officer" in r.facets.index \
+        else math.nan
+    fair = t["fair_average"]
+    sig = t[t["severity_p_holm"] < ALPHA_FLAG]
+    within = " than colleagues in their office" if "office" in t.columns else \
+        " than their colleagues"
+    text = (f"On the cases they share, {len(sig)} of {n} officers rate reliably higher or "
+            f"lower{within} (Holm-adjusted). Officer separation reliability is {_level(rel)}: "
+            f"0 would mean the officers are interchangeable, 1 that their differences in "
+            f"severity are measured precisely.")
+    if len(fair):
+        text += (f" Their fair averages, the level each would give a case of average risk "
+                 f"(levels numbered from 1), run from {_level(fair.min())} ({fair.idxmin()}) "
+                 f"to {_level(fair.max())} ({fair.idxmax()}).")
+    if r.offices is not None and len(r.offices):
+        of = r.offices["fair_average"]
+        text += (f" Offices' fair averages run from {_level(of.min())} ({of.idxmin()}) to "
+                 f"{_level(of.max())} ({of.idxmax()}).")
+    out.append(Finding("rater_severity", "Officers' severity on the same cases", text, rel))
+
+    erratic = t.index[t["infit"] > FIT_HIGH].tolist()
+    muted = t.index[t["infit"] < FIT_LOW].tolist()
+    out.append(Finding(
+        "rater_fit", "Officers whose ratings fit the pattern poorly",
+        f"{len(erratic)} of {n} officers rate more erratically than their cases and "
+        f"colleagues predict (infit above {FIT_HIGH}): {_names(erratic[:10])}"
+        f"{' ...' if len(erratic) > 10 else ''}. {len(muted)} rate more predictably than "
+        f"expected (infit below {FIT_LOW}), often a sign of central tendency or of rating "
+        f"every case alike.", float(len(erratic))))
+
+    avoid = t.index[(t["end_p_holm"] < ALPHA_FLAG) & (t["end_z"] < 0)].tolist()
+    ends = t.index[(t["end_p_holm"] < ALPHA_FLAG) & (t["end_z"] > 0)].tolist()
+    obs = float((t["end_observed"] * t["count"]).sum() / t["count"].sum()) if len(t) else \
+        math.nan
+    exp = float((t["end_expected"] * t["count"]).sum() / t["count"].sum()) if len(t) else \
+        math.nan
+    out.append(Finding(
+        "central_tendency", "Avoiding the lowest and highest levels (central tendency)",
+        f"{len(avoid)} of {n} officers use the lowest and highest levels less than the cases "
+        f"they rated warrant (Holm-adjusted): {_names(avoid[:10])}"
+        f"{' ...' if len(avoid) > 10 else ''}; {len(ends)} use them more. Overall "
+        f"{_pct(obs)} of ratings are at an end of the scale, against {_pct(exp)} expected.",
+        float(len(avoid))))
+
+    if r.differential is not None:
+        d = r.differential
+        hit = d[d["p_holm"] < ALPHA_FLAG]
+        text = (f"Of {int(d['p'].notna().sum())} officer x "
+                f"{' / '.join(r.attributes)} combinations tested, {len(hit)} show an officer "
+                f"rating one kind of case differently from their own overall level "
+                f"(Holm-adjusted p < {ALPHA_FLAG}).")
+        if len(hit):
+            top = hit.loc[hit["bias"].abs().idxmax()]
+            text += (f" The largest: officer {top['officer']} rated cases with "
+                     f"{top['attribute']} = {top['value']} {abs(top['bias']):.2f} logits "
+                     f"{'higher' if top['bias'] > 0 else 'lower'} than expected "
+                     f"({int(top['count'])} ratings).")
+        out.append(Finding("differential_severity", "Officers who rate some kinds of case "
+                           "differently", text, float(len(hit))))
+    if r.drift is not None:
+        d = r.drift
+        hit = d[d["p_holm"] < ALPHA_FLAG]
+        movers = sorted(set(map(str, hit["officer"])))
+        out.append(Finding(
+            "rater_drift", "Officers whose severity moved over the years",
+            f"Of {int(d['p'].notna().sum())} officer x year combinations tested, {len(hit)} "
+            f"depart from the officer's overall level (Holm-adjusted), for {len(movers)} "
+            f"officer(s): {_names(movers[:10])}{' ...' if len(movers) > 10 else ''}.",
+            float(len(hit))))
     return out

@@ -103,6 +103,17 @@ def tables(a: Audit) -> dict[str, pd.DataFrame]:
         out["overrides"] = a.overrides
     if a.inflation_trend is not None:
         out["inflation_trend"] = a.inflation_trend.to_frame().T
+    r = a.rater_effects
+    if r is not None:
+        out["rater_officers"] = r.officers
+        if r.offices is not None:
+            out["rater_offices"] = r.offices
+        out["rater_facets"] = r.facets
+        out["rating_scale"] = r.scale
+        if r.differential is not None:
+            out["differential_severity"] = r.differential
+        if r.drift is not None:
+            out["rater_drift"] = r.drift
     out["findings"] = pd.DataFrame([f.__dict__ for f in a.findings]).set_index("key")
     return out
 
@@ -266,6 +277,12 @@ def figures(a: Audit) -> dict[str, Any]:
         plots.confusion(a.reference["confusion"], ax=fig.subplots())
         fig.tight_layout()
         figs["confusion"] = fig
+    if a.rater_effects is not None:
+        from ._rater_effects import differential_figure
+
+        figs["wright_map"] = a.rater_effects.fit.plot("wright")
+        if a.rater_effects.differential is not None:
+            figs["differential_severity"] = differential_figure(a.rater_effects)
     for name, fig in figs.items():
         fig.set_label(name)     # tells _png which figure it writes
         if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
@@ -384,6 +401,8 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None,
         parts += ["<h2>Anchoring on repeat assessments</h2>", _table_html(a.anchoring)]
     if a.overrides is not None:
         parts += ["<h2>Manager overrides</h2>", _table_html(a.overrides)]
+    if a.rater_effects is not None:
+        parts += _rater_section(a.rater_effects, img)
 
     parts.append("<h2>Methods</h2><dl>")
     for name, what, ref in METHODS:
@@ -394,6 +413,46 @@ def render_body(a: Audit, pngs: dict[str, bytes] | None = None,
         parts.append("<h2>Notes</h2><ul>" + "".join(
             f"<li class='note'>{_esc(n)}</li>" for n in a.notes) + "</ul>")
     return "<div class='riskeval-audit'>" + "\n".join(parts) + "</div>"
+
+
+def _rater_section(r: Any, img: Any) -> list[str]:
+    """The rater-effects part of the report body."""
+    from ._rater_effects import ALPHA_FLAG
+
+    flagged = r.officers[r.officers["flags"] != ""]
+    cols = [c for c in ("office", "measure", "se", "fair_average", "observed_average",
+                        "count", "infit", "outfit", "end_observed", "end_expected", "flags")
+            if c in r.officers.columns]
+    parts = ["<h2>Rater effects</h2>",
+             "<p>A many-facet Rasch analysis puts cases, officers"
+             + (" and offices" if r.offices is not None else "") + " on one logit scale. "
+             "Severity follows FACETS' convention: a higher measure means lower ratings. The "
+             "fair average is the level (numbered from 1) an officer would give a case of "
+             "average risk.</p>",
+             img("wright_map", "Wright map of cases, officers and thresholds"),
+             "<h3>Facets</h3>", _table_html(r.facets)]
+    if r.offices is not None:
+        parts += ["<h3>Offices</h3>", _table_html(r.offices)]
+    parts += [f"<h3>Officers flagged ({len(flagged)} of {len(r.officers)})</h3>",
+              "<p>Every officer is in tables/rater_officers.csv.</p>",
+              _table_html(flagged[cols].head(30)) if len(flagged) else "<p>None.</p>",
+              "<h3>The rating scale</h3>", _table_html(r.scale)]
+    for title, table, what in (("Differential severity", r.differential,
+                                "officer x case attribute"),
+                               ("Drift over the years", r.drift, "officer x year")):
+        if table is None:
+            continue
+        hit = table[table["p_holm"] < ALPHA_FLAG]
+        parts += [f"<h3>{_esc(title)}</h3>",
+                  f"<p>{len(hit)} {what} combination(s) with Holm-adjusted p &lt; "
+                  f"{ALPHA_FLAG} (all in tables/"
+                  f"{'differential_severity' if table is r.differential else 'rater_drift'}"
+                  f".csv).</p>"]
+        if title == "Differential severity":
+            parts.append(img("differential_severity", "differential severity heatmap"))
+        if len(hit):
+            parts.append(_table_html(hit.head(30)))
+    return parts
 
 
 def render_html(a: Audit, pngs: dict[str, bytes] | None = None,
@@ -467,7 +526,8 @@ def five_lines(a: Audit) -> list[str]:
 MARKER = ".riskeval-report"
 
 #: the figures a report can hold (to recognise a report written before the marker existed)
-_FIGURES = ("variance_shares", "effects", "funnel", "pairwise_agreement", "confusion")
+_FIGURES = ("variance_shares", "effects", "funnel", "pairwise_agreement", "confusion",
+            "wright_map", "differential_severity")
 
 #: the folders in a report
 _REPORT_FOLDERS = ("tables", "figures")
