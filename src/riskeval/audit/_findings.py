@@ -287,17 +287,17 @@ def _rater_findings(r: RaterEffects) -> list[Finding]:
 
     avoid = t.index[(t["end_p_holm"] < ALPHA_FLAG) & (t["end_z"] < 0)].tolist()
     ends = t.index[(t["end_p_holm"] < ALPHA_FLAG) & (t["end_z"] > 0)].tolist()
-    obs = float((t["end_observed"] * t["count"]).sum() / t["count"].sum()) if len(t) else \
-        math.nan
-    exp = float((t["end_expected"] * t["count"]).sum() / t["count"].sum()) if len(t) else \
-        math.nan
+    c = r.centrality
+    differ = ("differ in how often they use them more than chance allows"
+              if c["p"] < ALPHA_FLAG else "differ in this no more than chance allows")
     out.append(Finding(
         "central_tendency", "Avoiding the lowest and highest levels (central tendency)",
-        f"{len(avoid)} of {n} officers use the lowest and highest levels less than the cases "
-        f"they rated warrant (Holm-adjusted): {_names(avoid[:10])}"
-        f"{' ...' if len(avoid) > 10 else ''}; {len(ends)} use them more. Overall "
-        f"{_pct(obs)} of ratings are at an end of the scale, against {_pct(exp)} expected.",
-        float(len(avoid))))
+        f"Compared with what the cases they rated warrant, officers {differ} (dispersion "
+        f"{c['dispersion']:.2f}, where 1 is chance; chi-square {c['chi2']:.1f} on "
+        f"{int(c['df'])} df, p = {c['p']:.2g}). {len(avoid)} of {n} officers avoid the "
+        f"lowest and highest levels clearly enough to be named on their own (Holm-adjusted): "
+        f"{_names(avoid[:10])}{' ...' if len(avoid) > 10 else ''}; {len(ends)} use them more "
+        f"than expected.", float(c["dispersion"])))
 
     if r.differential is not None:
         d = r.differential

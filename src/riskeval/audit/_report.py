@@ -109,6 +109,7 @@ def tables(a: Audit) -> dict[str, pd.DataFrame]:
         if r.offices is not None:
             out["rater_offices"] = r.offices
         out["rater_facets"] = r.facets
+        out["end_level_use"] = r.centrality.to_frame().T
         out["rating_scale"] = r.scale
         if r.differential is not None:
             out["differential_severity"] = r.differential
