@@ -387,7 +387,7 @@ def _bias_table(d: K.Design, est: K.Estimates, frame: pd.DataFrame, columns: lis
                                     "model expects)")
 
 
-def _bias_columns(frame: pd.DataFrame, bias_by: Any, officer: np.ndarray
+def check_bias_by(frame: pd.DataFrame, bias_by: Any, officer: np.ndarray
                   ) -> tuple[list[str], list[str]]:
     """The bias_by columns, checked on the ratings analysed: each has two or more values
     and some officer rated more than one of them. Returns the columns and notes."""
@@ -656,7 +656,7 @@ def many_facet_rasch(
     n_sub, case_lab, off_lab = K.components(d)
     if n_sub > 1:
         raise RiskevalError(_subset_message(n_sub, case_lab, off_lab, cases, officers))
-    bias_cols, bias_notes = _bias_columns(frame, bias_by, d.officer)
+    bias_cols, bias_notes = check_bias_by(frame, bias_by, d.officer)
     notes += bias_notes
 
     # --- estimation: non-extreme elements jointly, then the extreme ones
