@@ -20,6 +20,7 @@ from ..data.ratings import Ratings, columns_of, level_codes, parse_categories
 from ..errors import DegenerateDataWarning, RiskevalError, RiskevalTypeError, RiskevalWarning
 from ._fit import _fixed_design, alike_within, grouping_factors
 from ._ordinal import Design, SlopeDesign, fit, fit_slopes, tril_index
+from ._spread import fit_spread
 
 _REFERENCES = (
     "Christensen, R. H. B. (2019). Cumulative link models for ordinal regression with the R "
@@ -147,7 +148,8 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                   fixed: str | Sequence[str] | None = None,
                   link: str = "probit", categories: Any = None,
                   confidence: float = 0.95,
-                  slopes: str | Sequence[str] | None = None) -> OrdinalMixedResult:
+                  slopes: str | Sequence[str] | None = None,
+                  spread: bool = False) -> OrdinalMixedResult:
     """Cumulative probit (or logit) model of ordered ratings with crossed random effects.
 
     ``P(rating <= level j) = F(tau_j - x'beta - b_case - b_officer - b_office)``: one latent
@@ -180,6 +182,16 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
         within officers (a property of the officer has no within-officer slope); otherwise a
         :class:`riskeval.RiskevalError` names it. Default: intercepts only (today's model,
         the same numbers).
+    spread : bool, default False
+        Give each officer a threshold spread ``s_j ~ N(0, sigma_spread^2)`` besides the
+        location ``b_officer``: officer ``j``'s thresholds become
+        ``c + exp(s_j) (tau_k - c)`` around their centre ``c = mean(tau)``. ``s_j > 0``:
+        the officer's thresholds lie further apart, so they use the middle levels more
+        (central tendency, restriction of range); ``s_j < 0``: closer together, more ratings
+        at the extremes. Use it when officers may differ in how much of the scale they use,
+        not only in how severe they are. Needs at least 3 used levels and officers who each
+        rate several cases; cannot be combined with ``slopes`` in this version (a
+        :class:`riskeval.RiskevalError` says so).
 
     Returns
     -------
@@ -194,7 +206,8 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     -----
     Estimation by the Laplace approximation (as R's ``ordinal::clmm``, default ``nAGQ = 1``);
     see :mod:`riskeval.variation._ordinal` for the method and why it was chosen. Officer-specific
-    threshold shifts are not yet available.
+    threshold shifts (a different threshold pattern per officer) are not yet available; a
+    common stretch of the thresholds is (``spread``).
 
     With ``slopes``, officer ``o``'s effects ``(a_o, c_o1, ...)`` are multivariate normal with
     SDs and correlations to estimate, and a rating's latent judgement gains
@@ -202,6 +215,26 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     lme4 and clmm), so it stays positive semi-definite; an SD at zero or a correlation at
     +-1 is reported with a note. Centring a slope covariate changes the intercept SD and the
     correlation (they describe officers at ``x = 0``) but not the fit.
+
+    With ``spread``, a location-scale cumulative model (Hedeker, Demirtas & Mermelstein,
+    2009) with the random scale on the thresholds, as the rater criteria of DeCarlo, Kim &
+    Johnson (2011); it measures the central-tendency rater effect of Myford & Wolfe (2003,
+    2004) as a parameter. ``sd`` gains the row ``officer:spread`` (the SD of ``s_j``, on the
+    log scale of the spread: 0.3 means a typical officer's thresholds are about 35% wider
+    or 26% narrower than the average officer's), with a Wald interval on the log scale as the
+    other SDs; ``random_effects["officer:spread"]`` holds the officers' conditional modes of
+    ``s_j``. ``variance_components`` lists ``officer:spread`` (its variance, ``sigma^2``,
+    not on the latent scale) with a NaN share: the spread changes how the latent scale is cut,
+    not the latent variance, and the shares are those of the location effects as without
+    it. The Laplace approximation (the inner mode uses the exact Hessian in the two officer
+    effects) and the standard errors are as for the intercepts model. R's ``clmm`` has no
+    random scale, so this model has no R reference: it is validated by parameter recovery
+    on data simulated from it (``papers/ordinal_spread_recovery.md``: bias and coverage of
+    the 95% intervals over 200 replications). With ``sigma_spread = 0`` the fit is the
+    intercepts model (same likelihood, same estimates); at that boundary a note says so.
+
+    Raises :class:`riskeval.RiskevalError` with ``spread`` and ``slopes`` together, with
+    fewer than 3 used levels, and when every officer rates one case.
 
     References
     ----------
@@ -211,6 +244,18 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     Bates, D., Maechler, M., Bolker, B. & Walker, S. (2015). Fitting linear mixed-effects
     models using lme4. *Journal of Statistical Software*, 67(1), 1-48 (the Cholesky
     parametrisation of correlated random effects).
+
+    Hedeker, D., Demirtas, H. & Mermelstein, R. J. (2009). A mixed ordinal location scale
+    model for analysis of Ecological Momentary Assessment (EMA) data. *Statistics and Its
+    Interface*, 2, 391-401.
+
+    DeCarlo, L. T., Kim, Y. K. & Johnson, M. S. (2011). A hierarchical rater model for
+    constructed responses, with a signal detection rater model. *Journal of Educational
+    Measurement*, 48(3), 333-356.
+
+    Myford, C. M. & Wolfe, E. W. (2003, 2004). Detecting and measuring rater effects using
+    many-facet Rasch measurement, parts I and II. *Journal of Applied Measurement*, 4(4),
+    386-422; 5(2), 189-227.
 
     Examples
     --------
@@ -244,9 +289,32 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     {'officer~officer:x': -0.15}
     >>> slope.random_effects["officer"].columns.tolist()
     ['(Intercept)', 'x']
+
+    Officers who differ in how much of the scale they use (each officer's thresholds
+    stretched by ``exp(s_j)``, ``s_j ~ N(0, 0.5^2)``):
+
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.normal(0, 0.5, 20)
+    >>> cuts = np.exp(s)[:, None] * np.array([-1.5, -0.5, 0.5, 1.5])
+    >>> latent = rng.normal(size=30)[case] + rng.normal(0, 0.5, 20)[officer] + rng.normal(
+    ...     size=600)
+    >>> table = pd.DataFrame({"case": case, "officer": officer,
+    ...                       "rating": (latent[:, None] > cuts[officer]).sum(axis=1)})
+    >>> wide = ordinal_mixed(table, rating="rating", case="case", rater="officer",
+    ...                      spread=True)
+    >>> wide.sd["estimate"].round(2).to_dict()
+    {'case': 0.91, 'officer': 0.49, 'officer:spread': 0.4}
+    >>> round(float(np.corrcoef(wide.random_effects["officer:spread"], s)[0, 1]), 2)
+    0.94
     """
     if link not in ("probit", "logit"):
         raise RiskevalError(f"link must be 'probit' or 'logit'; got {link!r}")
+    if not isinstance(spread, (bool, np.bool_)):
+        raise RiskevalTypeError(f"spread must be True or False; got {spread!r}")
+    if spread and slopes is not None:
+        raise RiskevalError(f"spread=True cannot be combined with slopes={slopes!r} in this "
+                            f"version: fit the officers' threshold spread or their random "
+                            f"slopes, not both")
     data, c = columns_of(data, ("rating", "case", "rater"), rating=rating, case=case,
                          rater=rater, office=office)
     rating, case, rater, office = c["rating"], c["case"], c["rater"], c["office"]
@@ -289,6 +357,9 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                 "where the optimiser stopped; there is no officer or office variation")
         warnings.warn(f"ordinal_mixed: {note}", DegenerateDataWarning, stacklevel=2)
         notes.append(note)
+    if spread:
+        return _with_spread(frame, y, X, names, factors, cats, rating, rater, link,
+                            confidence, notes, n_dropped)
     if slope_cols:
         return _with_slopes(frame, y, X, names, factors, cats, slope_cols, link, confidence,
                             notes, n_dropped)
@@ -333,6 +404,54 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
         n_dropped=n_dropped, converged=opt.converged, message=opt.message, notes=tuple(notes),
         random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
         confidence=confidence)
+
+
+_NO_SE = ("the observed information is not positive definite at the optimum: standard "
+          "errors are not available (NaN)")
+
+
+def _check_converged(opt: Any, notes: list[str]) -> None:
+    """Warn (and note) when the optimiser did not report convergence."""
+    if not opt.converged:
+        note = (f"the optimiser did not report convergence ({opt.message}); the estimates "
+                f"are where it stopped")
+        # the user's call -> ordinal_mixed -> _with_* -> here
+        warnings.warn(f"ordinal_mixed: {note}", RiskevalWarning, stacklevel=4)
+        notes.append(note)
+
+
+def _coefficient_tables(tau: np.ndarray, beta: np.ndarray, se: np.ndarray, cats: tuple,
+                        names: list[str], z: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Thresholds and fixed effects with SEs and Wald intervals (``se`` over both, in that
+    order)."""
+    j, p = len(tau), len(beta)
+    th_names = [f"{cats[i]}|{cats[i + 1]}" for i in range(j)]
+    thresholds = pd.DataFrame({"estimate": tau, "se": se[:j], "ci_low": tau - z * se[:j],
+                               "ci_high": tau + z * se[:j]}, index=th_names)
+    fe = pd.DataFrame({"estimate": beta, "se": se[j:j + p], "z": beta / se[j:j + p],
+                       "ci_low": beta - z * se[j:j + p], "ci_high": beta + z * se[j:j + p]},
+                      index=pd.Index(names, name="term"))
+    return thresholds, fe
+
+
+def _sd_table(sig: pd.Series, sig_se: pd.Series, z: float) -> pd.DataFrame:
+    """SDs with SEs and Wald intervals on the log scale (never below zero; the likelihood is
+    closer to quadratic there); an SD at zero has the interval ``[0, NaN]``."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        half = z * sig_se / sig
+        low = np.where(sig > 1e-8, sig * np.exp(-half), 0.0)
+        high = np.where(sig > 1e-8, sig * np.exp(half), np.nan)
+    return pd.DataFrame({"estimate": sig, "se": sig_se, "ci_low": low, "ci_high": high})
+
+
+def _variances(sig: pd.Series, link: str) -> tuple[pd.Series, pd.Series]:
+    """Variance components (the SDs squared and the link's residual) and the shares of the
+    location components, ``factor`` rows only: a term ``factor:x`` (a slope, a spread) is not
+    a share of the latent variance and gets NaN."""
+    resid = 1.0 if link == "probit" else math.pi ** 2 / 3
+    var = pd.concat([sig ** 2, pd.Series({"residual": resid})])
+    base = var[[t for t in var.index if ":" not in t]]
+    return var, (base / base.sum()).reindex(var.index)
 
 
 def _slope_columns(data: pd.DataFrame, slopes: str | Sequence[str] | None,
@@ -383,22 +502,12 @@ def _with_slopes(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[
     Z = [ones, np.column_stack([ones, xs])] + [ones] * (len(factors) - 2)
     d = SlopeDesign(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats), Z)
     opt, lap, nat = fit_slopes(d, link)
-    if not opt.converged:
-        note = (f"the optimiser did not report convergence ({opt.message}); the estimates "
-                f"are where it stopped")
-        warnings.warn(f"ordinal_mixed: {note}", RiskevalWarning, stacklevel=3)
-        notes.append(note)
+    _check_converged(opt, notes)
     j = len(cats) - 1
     p = X.shape[1]
     se = np.sqrt(np.where(np.diag(opt.cov) >= 0, np.diag(opt.cov), np.nan))
     z = stats.norm.ppf(0.5 + confidence / 2)
-    tau, beta = nat[:j], nat[j:j + p]
-    th_names = [f"{cats[i]}|{cats[i + 1]}" for i in range(j)]
-    thresholds = pd.DataFrame({"estimate": tau, "se": se[:j], "ci_low": tau - z * se[:j],
-                               "ci_high": tau + z * se[:j]}, index=th_names)
-    fe = pd.DataFrame({"estimate": beta, "se": se[j:j + p], "z": beta / se[j:j + p],
-                       "ci_low": beta - z * se[j:j + p], "ci_high": beta + z * se[j:j + p]},
-                      index=pd.Index(names, name="term"))
+    thresholds, fe = _coefficient_tables(nat[:j], nat[j:j + p], se[:j + p], cats, names, z)
     # per factor: its SDs then its correlations, in the natural parameter vector
     sd_rows: dict[str, tuple[float, float]] = {}
     cor_rows: dict[str, tuple[float, float]] = {}
@@ -417,11 +526,7 @@ def _with_slopes(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[
     sd_order = [t for nm in order for t in sd_rows if t == nm or t.startswith(f"{nm}:")]
     sig = pd.Series({t: sd_rows[t][0] for t in sd_order})
     sig_se = pd.Series({t: sd_rows[t][1] for t in sd_order})
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        half = z * sig_se / sig
-        low = np.where(sig > 1e-8, sig * np.exp(-half), 0.0)
-        high = np.where(sig > 1e-8, sig * np.exp(half), np.nan)
-    sd = pd.DataFrame({"estimate": sig, "se": sig_se, "ci_low": low, "ci_high": high})
+    sd = _sd_table(sig, sig_se, z)
     rho = pd.Series({k: v[0] for k, v in cor_rows.items()}, dtype=float)
     rho_se = pd.Series({k: v[1] for k, v in cor_rows.items()}, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -442,14 +547,10 @@ def _with_slopes(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[
                          f"officer covariance matrix is singular (the data do not separate "
                          f"the terms), so it has no standard error; a simpler model may suit")
     if not np.all(np.isfinite(se[:j + p])):
-        notes.append("the observed information is not positive definite at the optimum: "
-                     "standard errors are not available (NaN)")
-    resid = 1.0 if link == "probit" else math.pi ** 2 / 3
-    var = pd.concat([sig ** 2, pd.Series({"residual": resid})])
+        notes.append(_NO_SE)
     # shares at x = 0: the intercept components and the residual (a slope's variance
     # depends on x; its share is NaN)
-    base = var[[t for t in var.index if ":" not in t]]
-    shares = (base / base.sum()).reindex(var.index)
+    var, shares = _variances(sig, link)
     modes = lap.modes(opt.params)
     ranef: dict[str, Any] = {}
     for i, nm in enumerate(fnames):
@@ -468,3 +569,70 @@ def _with_slopes(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[
         n_dropped=n_dropped, converged=opt.converged, message=opt.message, notes=tuple(notes),
         random_effects=MappingProxyType({nm: ranef[nm] for nm in order}),
         confidence=confidence, correlations=correlations)
+
+
+def _with_spread(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[str],
+                 factors: list, cats: tuple, rating: str, rater: str, link: str,
+                 confidence: float, notes: list[str], n_dropped: int) -> OrdinalMixedResult:
+    """The model with an officer-specific threshold spread (:mod:`._spread`)."""
+    if len(cats) < 3:
+        raise RiskevalError(f"spread=True needs at least 3 used levels of {rating!r} (2 "
+                            f"thresholds to spread around their centre); the ratings used "
+                            f"have {len(cats)}: {list(cats)}")
+    case_codes, officer_codes = factors[0][1], factors[1][1]
+    n_officers = len(factors[1][2])
+    cases_per_officer = np.bincount(
+        np.unique(officer_codes.astype(np.int64) * len(factors[0][2]) + case_codes)
+        // len(factors[0][2]), minlength=n_officers)
+    if cases_per_officer.max() < 2:
+        raise RiskevalError(f"spread=True: every officer ({rater!r}) rates one case, so an "
+                            f"officer's spread of the thresholds cannot be told apart from "
+                            f"the case; the spread needs officers who rate several cases")
+    few = int((cases_per_officer < 5).sum())
+    if few:
+        notes.append(f"{few} of {n_officers} officers rate fewer than 5 cases: their spread "
+                     f"modes are shrunk strongly towards 0")
+    d = Design(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats))
+    opt, lap, nat = fit_spread(d, link)
+    _check_converged(opt, notes)
+    j = len(cats) - 1
+    p = X.shape[1]
+    se = np.sqrt(np.where(np.diag(opt.cov) >= 0, np.diag(opt.cov), np.nan))
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    thresholds, fe = _coefficient_tables(nat[:j], nat[j:j + p], se[:j + p], cats, names, z)
+    fnames = [f[0] for f in factors]
+    order = [nm for nm in ("case", "officer", "office") if nm in fnames]
+    k = len(fnames)
+    sig_all = dict(zip(fnames, zip(nat[j + p:j + p + k], se[j + p:j + p + k], strict=True),
+                       strict=True))
+    sig_all["officer:spread"] = (nat[-1], se[-1])
+    sd_order = [t for nm in order for t in ([nm, "officer:spread"] if nm == "officer"
+                                            else [nm])]
+    sig = pd.Series({t: sig_all[t][0] for t in sd_order})
+    sig_se = pd.Series({t: sig_all[t][1] for t in sd_order})
+    sd = _sd_table(sig, sig_se, z)
+    for term in sd_order:
+        if sig_all[term][0] <= 1e-4:
+            what = ("the officers' threshold spreads do not vary detectably and the fit is "
+                    "the intercepts model's" if term == "officer:spread"
+                    else "that factor has no variation between levels")
+            notes.append(f"the {term} SD is on the boundary (0): {what}; it has no standard "
+                         f"error")
+    if not np.all(np.isfinite(se[:j + p])):
+        notes.append(_NO_SE)
+    var, shares = _variances(sig, link)
+    modes = lap.modes(opt.params)
+    ranef: dict[str, Any] = {nm: pd.Series(modes[i][:, 0], index=factors[i][2], name=nm)
+                             for i, nm in enumerate(fnames)}
+    ranef["officer:spread"] = pd.Series(modes[1][:, 1], index=factors[1][2],
+                                        name="officer:spread")
+    loglik = -0.5 * opt.deviance
+    n_par = j + p + k + 1
+    return OrdinalMixedResult(
+        link=link, thresholds=thresholds, fixed_effects=fe, variance_components=var, sd=sd,
+        variance_shares=shares, loglik=loglik, aic=-2 * loglik + 2 * n_par,
+        bic=-2 * loglik + math.log(len(y)) * n_par, n_obs=len(y),
+        n_groups=pd.Series({nm: len(factors[fnames.index(nm)][2]) for nm in order}),
+        n_dropped=n_dropped, converged=opt.converged, message=opt.message, notes=tuple(notes),
+        random_effects=MappingProxyType({nm: ranef[nm] for nm in sd_order}),
+        confidence=confidence)
