@@ -239,3 +239,23 @@ def test_the_command_line_takes_case_attributes(tmp_path):
     assert set(table["value"]) == {"violent", "acquisitive"}
     assert main([*args, "--no-rater-effects", "-o", str(tmp_path / "b")]) == 0
     assert not (tmp_path / "b" / "tables" / "rater_officers.csv").exists()
+
+
+def test_officers_each_alone_in_an_office_are_refused_by_every_model():
+    from riskeval.variation import crossed_lmm, ordinal_mixed
+
+    frame = rasch_ratings(14, 30, 6)
+    frame["office"] = "office of " + frame["officer"]
+    frame["score"] = frame["rating"].cat.codes + 1.0
+    alone = "every office (in .*)?has a single officer"
+    with pytest.raises(RiskevalError, match=alone):
+        crossed_lmm(frame, rating="score", case="case", rater="officer", office="office")
+    with pytest.raises(RiskevalError, match=alone):
+        ordinal_mixed(frame, rating="rating", case="case", rater="officer", office="office")
+    with pytest.raises(RiskevalError, match=alone):
+        many_facet_rasch(frame, **COLS, office="office", categories=LEVELS)
+    with pytest.raises(RiskevalError, match=alone):
+        run(frame, office="office")
+    # one office with a single officer among others is a design these models handle
+    frame["office"] = np.where(frame["officer"] == "o00", "A", "B")
+    assert run(frame, office="office").rater_effects is not None

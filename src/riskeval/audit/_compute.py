@@ -541,6 +541,10 @@ def audit(data: pd.DataFrame | Ratings, *, case: str | None = None, rater: str |
                             f"offices cannot be compared; leave out {option('office')} to audit "
                             f"its officers, or add the ratings of other offices")
 
+    if office is not None and frame.groupby(office, observed=True)[rater].nunique().max() == 1:
+        raise RiskevalError(f"every office in column {office!r} has a single officer: "
+                            f"officers cannot be told apart from their offices; leave out "
+                            f"{option('office')} to compare the officers")
     bar = _progress(progress, 9)
     notes = _identity_notes(identity, frame[rater].iloc[0], pseudonymise is not None)
     attributes = attach_attributes(source, frame, case, case_attributes, notes)

@@ -133,6 +133,12 @@ def grouping_factors(frame: pd.DataFrame, case: str, rater: str, office: str | N
         if len(lv) < 2:
             raise RiskevalError(f"the {name} factor has {len(lv)} level(s); a variance "
                                 f"component needs at least 2")
+    if office and len(factors[1][2]) == len(factors[2][2]):
+        raise RiskevalError(
+            f"every office in {office!r} has a single officer ({len(factors[2][2])} offices, "
+            f"as many officers): the officer and office variances cannot be told apart (the "
+            f"likelihood splits them arbitrarily). Leave out office= to estimate the officer "
+            f"variance, or add officers to the offices")
     return factors
 
 
