@@ -70,6 +70,31 @@ class RaterEffects:
         The case attributes analysed.
     fit : FacetsResult
         The fitted model (for the Wright map).
+
+    References
+    ----------
+    Myford, C. M., & Wolfe, E. W. (2003, 2004). Detecting and measuring rater effects using
+    many-facet Rasch measurement, parts I and II. *Journal of Applied Measurement* 4(4),
+    386-422 and 5(2), 189-227.
+
+    Examples
+    --------
+    >>> import riskeval as rv
+    >>> world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=4,
+    ...                                             n_vignettes=12)
+    >>> ratings = rv.simulate(world, seed=1).merge(world.vignettes[["case", "sex"]],
+    ...                                            on="case")
+    >>> result = rv.audit.audit(ratings, case="case", rater="officer", rating="rating",
+    ...                         office="office", case_attributes="sex", ordinal=False)
+    >>> r = result.rater_effects
+    >>> r.officers.loc["Office 1/02", ["measure", "fair_average", "infit"]].round(2).tolist()
+    [1.11, 2.23, 0.4]
+    >>> r.officers.loc["Office 1/02", "flags"]
+    'muted (infit < 0.5)'
+    >>> r.centrality.round(2).to_dict()
+    {'chi2': 16.48, 'df': 12.0, 'p': 0.17, 'dispersion': 1.37}
+    >>> r.differential.columns.tolist()[:4]
+    ['officer', 'office', 'attribute', 'value']
     """
 
     officers: pd.DataFrame
