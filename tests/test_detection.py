@@ -181,3 +181,25 @@ def test_bad_input_is_named():
     one = world.vignettes.assign(psychological_risk=1)
     table = detect_mechanisms(ratings, **COLS, reference="reference", cases=one)
     assert "one value" in table.loc["psychological_ignored", "note"]
+
+
+def test_central_tendency_detector_is_the_facets_dispersion():
+    from riskeval.variation import many_facet_rasch
+
+    world = rv.world.scenarios.six_office_study()
+    on = world.only("central_tendency").with_mechanisms(central_tendency={"strength": 2.0})
+    hits_on = hits_off = 0
+    for seed in range(5):
+        for w in (on, world.only()):
+            ratings = rv.simulate(w, seed=seed)
+            t = detect_mechanisms(ratings, case="case", rater="officer", rating="rating")
+            fit = many_facet_rasch(ratings, case="case", rater="officer", rating="rating",
+                                   categories=rv.RISK_LEVELS)
+            c = fit.centrality()
+            assert t.loc["central_tendency", "estimate"] == pytest.approx(c["dispersion"])
+            assert t.loc["central_tendency", "pvalue"] == pytest.approx(c["p"])
+            if w is on:
+                hits_on += bool(t.loc["central_tendency", "detected"])
+            else:
+                hits_off += bool(t.loc["central_tendency", "detected"])
+    assert hits_on >= 4 and hits_off <= 1

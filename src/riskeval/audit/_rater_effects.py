@@ -65,7 +65,7 @@ class RaterEffects:
         Do officers differ in their use of the lowest and highest levels? ``chi2`` is the
         sum of the officers' squared ``end_z`` on ``df`` (their number) degrees of freedom,
         ``p`` its upper tail, ``dispersion`` = chi2 / df (about 1 when officers differ only
-        by chance; each officer's measure is fitted, so the test is slightly conservative).
+        by chance): :meth:`riskeval.variation.FacetsResult.centrality`.
     attributes : tuple of str
         The case attributes analysed.
     fit : FacetsResult
@@ -197,12 +197,7 @@ def rater_effects(frame: pd.DataFrame, *, unit: str, rater: str, rating: str,
         differential = differential if len(differential) else None
         drift = drift if len(drift) else None
     scale = fit.categories.to_frame().assign(score=lambda t: t["score"] + shift)
-    z = officers["end_z"].dropna().to_numpy(float)
-    chi2 = float(np.sum(z * z))
-    centrality = pd.Series({"chi2": chi2, "df": float(z.size),
-                            "p": float(stats.chi2.sf(chi2, z.size)) if z.size else np.nan,
-                            "dispersion": chi2 / z.size if z.size else np.nan},
-                           name="end-level use")
+    centrality = fit.centrality()
     return RaterEffects(officers=officers, offices=offices, facets=fit.facets.to_frame(),
                         scale=scale, differential=differential, drift=drift,
                         centrality=centrality,

@@ -25,9 +25,12 @@ mechanism, the detector its data allow and says, for the others, what is missing
   (:func:`riskeval.variation.bias.anchoring`).
 * **Manager overrides**: the share of ratings a manager changed (needs the officer's own
   rating).
-* **Central tendency**: the share of ratings at the ends of the scale against the share of
-  reference levels there (officers who avoid the ends rate fewer cases at them than the
-  evidence puts there).
+* **Central tendency**: officers' use of the lowest and highest levels against what a
+  many-facet Rasch model expects for the cases each rated: the dispersion of their end-level
+  z (:meth:`riskeval.variation.FacetsResult.centrality`). It needs no reference, and sees
+  officers who differ in central tendency; a tendency shared by all is absorbed by the
+  thresholds. (Against a reference level the end share could not tell an officer who avoids
+  the ends from one who is less noisy.)
 
 What cannot be identified from ratings alone is said, not guessed: time per assessment is
 not in a ratings table (``time_resources`` needs it as a column of the cases or officers), and
@@ -210,6 +213,33 @@ def _attribute(cases: pd.DataFrame, spec: Any) -> pd.Series:
         raise RiskevalError(f"the case attribute {col!r} must hold numbers; it has "
                             f"{cases.loc[bad[col], col].iloc[0]!r}")
     return values.sum(axis=1, min_count=1)
+
+
+def _centrality(sub: pd.DataFrame, case: str, rater: str, rating: str, occasion: str | None,
+                cats: tuple) -> tuple:
+    """The central-tendency row: the dispersion of the officers' end-level z in a many-facet
+    Rasch analysis (:meth:`FacetsResult.centrality`), cases at each occasion as units."""
+    from .facets import many_facet_rasch
+
+    detector = ("dispersion of the officers' use of the lowest and highest levels against "
+                "a many-facet Rasch model (chi-square of their end-level z; 1 = chance)")
+    frame = sub[[case, rater, rating]].copy()
+    if occasion is not None:
+        frame[case] = sub[case].astype(str) + " @ " + sub[occasion].astype(str)
+    levels = level_codes(frame[rating], rating, cats)[0]
+    used = np.flatnonzero(np.bincount(levels[levels >= 0], minlength=len(cats)))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = many_facet_rasch(frame, case=case, rater=rater, rating=rating,
+                                   categories=list(cats[used[0]:used[-1] + 1]))
+    except RiskevalError as exc:
+        return detector, "", math.nan, math.nan, math.nan, math.nan, 0, f"not estimated: {exc}"
+    c = fit.centrality()
+    return (detector, "", c["dispersion"], math.nan, c["chi2"], c["p"], 0,
+            "officers who differ in central tendency; one shared by every officer is "
+            "absorbed by the rating scale's thresholds and cannot be seen without a "
+            "reference level")
 
 
 def detect_mechanisms(data: pd.DataFrame | Ratings, *, case: str | None = None,
@@ -398,20 +428,12 @@ def detect_mechanisms(data: pd.DataFrame | Ratings, *, case: str | None = None,
         p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else math.nan
         row("defensive_inflation", "net share of ratings above the reference (cases and "
             "officers random)", "reference", est, se, est / se if se > 0 else math.nan, p, +1)
-        end_r = np.isin(y, (0, len(cats) - 1)).astype(float)
-        end_ref = np.isin(ref[keep], (0, len(cats) - 1)).astype(float)
-        est, se, df = _grand_mean(end_r - end_ref, case_codes, officer)
-        p = float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else math.nan
-        row("central_tendency", "share of ratings at the ends of the scale minus the share "
-            "of reference levels there (cases and officers random; negative: the ends avoided)",
-            "reference", est, se, est / se if se > 0 else math.nan, p, -1,
-            note="confounded with judgement noise, which moves ratings to the ends: an "
-                 "officer who avoids the ends and one who is less noisy look alike against "
-                 "the reference")
     else:
-        for m in ("defensive_inflation", "central_tendency"):
-            row(m, "against the reference level", "reference", note="needs the reference "
-                "level")
+        row("defensive_inflation", "against the reference level", "reference",
+            note="needs the reference level")
+
+    # central tendency: officers' use of the end levels against a many-facet Rasch model
+    row("central_tendency", *_centrality(sub, case, rater, rating, occasion, cats))
 
     # anchoring: repeat assessments
     if occasion is not None and reference is not None and sub[occasion].nunique() > 1:

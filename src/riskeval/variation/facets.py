@@ -182,6 +182,33 @@ class FacetsResult(Result):
         return TableResult(out.reset_index(drop=True),
                            title=f"Unexpected ratings (|z| >= {z:g})")
 
+    def centrality(self) -> pd.Series:
+        """Do officers differ in their use of the lowest and highest categories more than
+        chance allows? The sum of the officers' squared ``end_z`` (non-extreme officers) is
+        referred to a chi-square on as many degrees of freedom.
+
+        Returns ``chi2``, ``df``, ``p`` (upper tail) and ``dispersion`` (chi2 / df, about 1
+        when officers differ only by chance). Each officer's own measure is fitted, which
+        makes the test slightly conservative. A central tendency shared by every officer is
+        absorbed by the thresholds and is not seen here (it needs a reference level).
+
+        Examples
+        --------
+        >>> import riskeval as rv
+        >>> world = rv.world.scenarios.six_office_study(n_offices=2, officers_per_office=3,
+        ...                                             n_vignettes=10)
+        >>> fit = many_facet_rasch(rv.simulate(world, seed=2), case="case", rater="officer",
+        ...                        rating="rating")
+        >>> sorted(fit.centrality().index)
+        ['chi2', 'df', 'dispersion', 'p']
+        """
+        z = self.officers["end_z"].dropna().to_numpy(float)
+        chi2 = float(np.sum(z * z))
+        return pd.Series({"chi2": chi2, "df": float(z.size),
+                          "p": float(stats.chi2.sf(chi2, z.size)) if z.size else math.nan,
+                          "dispersion": chi2 / z.size if z.size else math.nan},
+                         name="end-category use")
+
     def plot(self, kind: str = "wright", ax: Any = None) -> Any:
         """A Wright map (``kind="wright"``) or the officers' (``"severity"``) or offices'
         (``"office_severity"``) severities with intervals; a matplotlib Figure (or the Axes
