@@ -45,14 +45,19 @@ class OrdinalMixedResult(Result):
     sd : pandas.DataFrame
         Random-effect SDs with SEs (observed information) and Wald intervals on the log
         scale. With ``slopes``, the officer's slope SDs follow its intercept SD as rows
-        ``officer:<column>``.
+        ``officer:<column>``; with ``spread``, the SD of the officers' log threshold spread
+        follows as the row ``officer:spread``.
     variance_shares : pandas.Series
         Shares of the total latent variance. With ``slopes`` the shares are those of a
         rating whose slope covariates are 0 (intercept components and the residual; a slope's
-        share depends on the covariate and is NaN).
+        share depends on the covariate and is NaN). With ``spread`` the shares are those of
+        the location effects and the residual; ``officer:spread`` is not a latent variance
+        and its share is NaN.
     random_effects : mapping of str to pandas.Series or pandas.DataFrame
         Conditional modes (latent scale) by factor; with ``slopes`` the officer's is a
-        DataFrame with columns ``(Intercept)`` and the slope columns.
+        DataFrame with columns ``(Intercept)`` and the slope columns; with ``spread``,
+        ``officer:spread`` holds the officers' modes of the log spread ``s_j`` (positive:
+        wider thresholds, more middle ratings).
     correlations : pandas.DataFrame
         With ``slopes``: the correlations of the officer's intercept and slopes (rows
         ``officer~officer:x`` ...), with SEs and Wald intervals on Fisher's z scale; empty
@@ -230,7 +235,7 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
     effects) and the standard errors are as for the intercepts model. R's ``clmm`` has no
     random scale, so this model has no R reference: it is validated by parameter recovery
     on data simulated from it (``papers/ordinal_spread_recovery.md``: bias and coverage of
-    the 95% intervals over 200 replications). With ``sigma_spread = 0`` the fit is the
+    the 95% intervals over 1000 replications per design). With ``sigma_spread = 0`` the fit is the
     intercepts model (same likelihood, same estimates); at that boundary a note says so.
 
     Raises :class:`riskeval.RiskevalError` with ``spread`` and ``slopes`` together, with
