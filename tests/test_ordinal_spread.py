@@ -26,10 +26,11 @@ from riskeval.variation._spread import LaplaceSpread
 
 def simulate(seed: int, n_cases: int = 40, n_officers: int = 20, *, tau=(-1.2, -0.4, 0.5, 1.5),
              sd_case: float = 1.0, sd_officer: float = 0.5, sd_spread: float = 0.35,
-             n_offices: int = 0, keep: float = 1.0, link: str = "probit"
+             n_offices: int = 0, keep: float = 1.0, link: str = "probit", beta: float = 0.0
              ) -> tuple[pd.DataFrame, np.ndarray]:
-    """Ratings from the spread model (officer ``j`` in office ``j % n_offices``), a share
-    ``keep`` of the (case, officer) pairs kept at random; and the true ``s_j``."""
+    """Ratings from the spread model (officer ``j`` in office ``j % n_offices``, a fixed
+    effect ``beta`` of a covariate ``x``), a share ``keep`` of the (case, officer) pairs kept
+    at random; and the true ``s_j``."""
     rng = np.random.default_rng(seed)
     case, officer = np.divmod(np.arange(n_cases * n_officers), n_officers)
     s = rng.normal(0.0, sd_spread, n_officers)
@@ -38,23 +39,26 @@ def simulate(seed: int, n_cases: int = 40, n_officers: int = 20, *, tau=(-1.2, -
     office = officer % n_offices if n_offices else np.zeros_like(officer)
     if n_offices:
         eta = eta + rng.normal(0.0, 0.4, n_offices)[office]
+    x = np.cos(np.arange(len(eta)))
+    eta = eta + beta * x
     noise = rng.normal(size=len(eta)) if link == "probit" else rng.logistic(size=len(eta))
     tau = np.asarray(tau)
     cuts = tau.mean() + np.exp(s[officer])[:, None] * (tau - tau.mean())[None, :]
-    table = pd.DataFrame({"case": case, "officer": officer, "office": office,
+    table = pd.DataFrame({"case": case, "officer": officer, "office": office, "x": x,
                           "level": ((eta + noise)[:, None] > cuts).sum(axis=1)})
     if keep < 1:
         table = table[rng.random(len(table)) < keep].reset_index(drop=True)
     return table, s
 
 
-def design(table: pd.DataFrame, office: bool) -> Design:
-    """The kernel's design (levels renumbered from 0, as ``ordinal_mixed`` does)."""
+def design(table: pd.DataFrame, office: bool, covariate: bool = False) -> Design:
+    """The kernel's design (levels renumbered from 0, as ``ordinal_mixed`` does), with a
+    covariate as a fixed effect if asked."""
     y = pd.factorize(table["level"], sort=True)[0]
     cols = ["case", "officer"] + (["office"] if office else [])
     codes = [pd.factorize(table[c], sort=True)[0] for c in cols]
-    return Design(y, np.zeros((len(y), 0)), codes, [int(c.max()) + 1 for c in codes],
-                  int(y.max()) + 1)
+    X = (np.sin(np.arange(len(y)))[:, None] if covariate else np.zeros((len(y), 0)))
+    return Design(y, X, codes, [int(c.max()) + 1 for c in codes], int(y.max()) + 1)
 
 
 # (seed, link, thresholds, office, share of pairs kept)
@@ -70,10 +74,11 @@ DESIGNS = [
 def kernel_case(seed, link, tau, office, keep, n_cases=25, n_officers=12):
     table, _ = simulate(seed, n_cases, n_officers, tau=tau, n_offices=3 if office else 0,
                         keep=keep, link=link)
-    d = design(table, office)
+    d = design(table, office, covariate=office)
     rng = np.random.default_rng(100 + seed)
     j = d.n_cat - 1
     params = np.concatenate([[rng.normal(-1.0, 0.2)], np.log(rng.uniform(0.4, 1.0, j - 1)),
+                             rng.normal(0.0, 0.5, d.X.shape[1]),
                              rng.uniform(0.2, 1.0, len(d.codes))])
     return d, params
 
@@ -86,7 +91,7 @@ def test_deviance_at_zero_spread_is_the_intercepts_deviance(case):
     plain = Laplace(d, case[1])
     for scale in (1.0, 0.3, 1.8):   # several points, warm starts in between
         par = params.copy()
-        par[d.n_cat - 1:] *= scale
+        par[d.n_cat - 1 + d.X.shape[1]:] *= scale
         assert spread.deviance(np.append(par, 0.0)) == pytest.approx(
             plain.deviance(par), abs=1e-8)
     # a positive spread SD changes it
@@ -200,6 +205,17 @@ def test_no_spread_in_the_data_gives_the_intercepts_fit():
         else:   # a small spread picked up by chance
             assert est < 0.25
     assert at_zero >= 1
+
+
+def test_logit_with_a_fixed_effect():
+    table, _ = simulate(61, 30, 15, link="logit", n_offices=3, beta=1.0)
+    plain = _fit(table, office="office", fixed="x", link="logit")
+    fit = _fit(table, office="office", fixed="x", link="logit", spread=True)
+    assert fit.converged
+    assert fit.loglik >= plain.loglik - 1e-6
+    assert fit.fixed_effects.loc["x", "estimate"] == pytest.approx(1.0, abs=0.25)
+    assert fit.fixed_effects.loc["x", "se"] < 0.2
+    assert fit.variance_components["residual"] == pytest.approx(np.pi ** 2 / 3)
 
 
 def test_result_layout():
