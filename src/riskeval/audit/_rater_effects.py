@@ -239,14 +239,18 @@ def _flagged(table: pd.DataFrame, shift: float, others: str) -> pd.DataFrame:
 
 def differential_figure(r: RaterEffects) -> Any:
     """Heatmap of the differential-severity estimates: officers (those with the largest
-    bias, at most :data:`DRF_FIGURE_OFFICERS`) by attribute value, in logits."""
+    bias, at most :data:`DRF_FIGURE_OFFICERS`) by attribute value, in logits. Cells of a
+    single rating (no test) are left blank: their estimate is set by the extreme-score
+    adjustment, not by the data."""
     from matplotlib.figure import Figure
 
     from .._core import plots
 
     d = r.differential
-    cell = d.assign(column=d["attribute"].astype(str) + " = " + d["value"].astype(str))
-    table = cell.pivot_table(index="officer", columns="column", values="bias", sort=False)
+    cell = d.assign(column=d["attribute"].astype(str) + " = " + d["value"].astype(str),
+                    bias=d["bias"].where(d["p"].notna()))
+    table = cell.pivot_table(index="officer", columns="column", values="bias", sort=False,
+                             dropna=False).dropna(axis=1, how="all")
     shown = table
     title = "Differential severity: officer x case attribute (logits; > 0 rated higher)"
     if len(table) > DRF_FIGURE_OFFICERS:
