@@ -259,3 +259,28 @@ def test_officers_each_alone_in_an_office_are_refused_by_every_model():
     # one office with a single officer among others is a design these models handle
     frame["office"] = np.where(frame["officer"] == "o00", "A", "B")
     assert run(frame, office="office").rater_effects is not None
+
+
+def test_no_heatmap_when_no_cell_can_be_tested():
+    from dataclasses import replace
+
+    # officers who rated one case of each kind: those cells hold one rating and are not
+    # tested; the heatmap draws the cells that are
+    frame = rasch_ratings(15, 2, 6)
+    frame["offence_type"] = np.where(frame["case"] == "c000", "violent", "acquisitive")
+    other = rasch_ratings(16, 20, 6).assign(offence_type="other")
+    other["case"] = "d" + other["case"]
+    a = run(pd.concat([frame, other], ignore_index=True), case_attributes="offence_type")
+    d = a.rater_effects.differential
+    assert d.loc[d["value"] != "other", "p"].isna().all()
+    assert "differential_severity" in a.figures()
+    untested = replace(a.rater_effects, differential=d.assign(p=np.nan))
+    assert "differential_severity" not in replace(a, rater_effects=untested).figures()
+
+
+def test_a_model_that_does_not_converge_is_not_reported():
+    # two cases: JMLE measures grow without bound
+    only = run(rasch_ratings(15, 2, 6), case_attributes="offence_type")
+    assert only.rater_effects is None
+    assert any("did not converge" in n for n in only.notes)
+    assert not any(f.key.startswith("rater") for f in only.findings)

@@ -183,6 +183,10 @@ def rater_effects(frame: pd.DataFrame, *, unit: str, rater: str, rating: str,
     except RiskevalError as exc:
         notes.append(f"rater effects: not estimated: {exc}")
         return None
+    if not fit.converged:   # the reason is in the warning the audit step keeps as a note
+        notes.append("rater effects: not reported: the many-facet Rasch analysis did not "
+                     "converge (see the note above)")
+        return None
     notes.extend(f"rater effects: {n}" for n in fit.notes if not n.startswith("averages"))
     shift = float(first)   # averages on the numbering 1..K of every level
     officers = _flagged(fit.officers.to_frame(), shift,

@@ -282,7 +282,8 @@ def figures(a: Audit) -> dict[str, Any]:
         from ._rater_effects import differential_figure
 
         figs["wright_map"] = a.rater_effects.fit.plot("wright")
-        if a.rater_effects.differential is not None:
+        drf = a.rater_effects.differential
+        if drf is not None and drf["p"].notna().any():   # a cell with a test to draw
             figs["differential_severity"] = differential_figure(a.rater_effects)
     for name, fig in figs.items():
         fig.set_label(name)     # tells _png which figure it writes
