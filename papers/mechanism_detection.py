@@ -76,8 +76,8 @@ READING = {
     "anchoring": "skipped reviews (time_resources) also keep the previous rating when the "
     "evidence falls: the same trace.",
     "resource_raising": "few vignettes have no fixed abode or a recall: little power.",
-    "manager_override": "observed directly when the officer's own rating is kept; nothing to "
-    "estimate.",
+    "manager_override": "observed directly when the officer's own rating is kept: the "
+    "estimated rate is the share of ratings the simulated managers changed (no bias).",
     "central_tendency": "the detector is the dispersion of the officers' use of the end "
     "levels in a many-facet Rasch analysis (no reference needed): it sees officers who differ "
     "in central tendency, which the simulated officers do (their centrality trait varies). "
