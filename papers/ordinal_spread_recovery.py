@@ -82,11 +82,14 @@ DESIGNS = {
     "small": Design("small", n_cases=40, n_officers=20),
     # controls, added after the main design's result (see the .md): the intercepts model on
     # spread-free data of the main layout (the maximum-likelihood bias of an SD from 30
-    # officers, with an estimator that matches clmm), and the main model with four times the
-    # officers (that bias is O(1 / officers); a Laplace error would not shrink with it)
+    # officers, with an estimator that matches clmm); the main model with four times the
+    # officers (that bias is O(1 / officers); a Laplace error, which depends on the ratings
+    # per officer, would not shrink with it); and with twice the ratings per officer (a
+    # Laplace error would shrink, that bias would not)
     "control": Design("control", n_cases=60, n_officers=30, sigma_spread=0.0,
                       spread_fit=False),
     "wide": Design("wide", n_cases=60, n_officers=120, reps=300),
+    "deep": Design("deep", n_cases=120, n_officers=30, reps=500),
 }
 
 
