@@ -14,7 +14,8 @@ Monte Carlo SE of the bias, whether |bias| <= 2 MC SE, the empirical coverage of
 for SDs) and its MC SE. The acceptance criterion (for sigma_spread): |bias| <= 2 MC SE and
 coverage in [93%, 97%].
 
-Run (about ten minutes on 2 cores):
+Run (about 45 minutes on 2 cores for all five designs; each block of the .md gives its
+time):
 
     .venv/bin/python papers/ordinal_spread_recovery.py
 
