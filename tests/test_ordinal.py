@@ -73,3 +73,21 @@ def test_errors():
     with pytest.raises(RiskevalError, match="holds 'v', which is not one of the levels"):
         ordinal_mixed(text, rating="level", case="case", rater="officer",
                       categories=rv.RISK_LEVELS)
+
+
+def test_an_optimum_not_reached_is_said(monkeypatch):
+    """The intercepts fit warns (and notes) when the optimiser does not report convergence,
+    as the slopes and spread fits do: never a silent non-converged fit."""
+    from dataclasses import replace
+
+    import riskeval.variation._ofit as ofit
+
+    real = ofit.fit
+    monkeypatch.setattr(ofit, "fit", lambda d, link: replace(
+        real(d, link), converged=False, message="ABNORMAL_TERMINATION_IN_LNSRCH"))
+    world = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=3,
+                                                n_vignettes=8)
+    with pytest.warns(rv.RiskevalWarning, match="did not report convergence"):
+        out = ordinal_mixed(rv.simulate(world, seed=1), rating="rating", case="case",
+                            rater="officer", office="office")
+    assert not out.converged and any("ABNORMAL" in n for n in out.notes)

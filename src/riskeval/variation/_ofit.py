@@ -370,6 +370,7 @@ def ordinal_mixed(data: pd.DataFrame | Ratings, *, rating: str | None = None,
                             notes, n_dropped)
     d = Design(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats))
     opt = fit(d, link)
+    _check_converged(opt, notes, stacklevel=3)   # the user's call -> ordinal_mixed -> here
     j = len(cats) - 1
     from ._ordinal import Laplace
 
@@ -415,13 +416,13 @@ _NO_SE = ("the observed information is not positive definite at the optimum: sta
           "errors are not available (NaN)")
 
 
-def _check_converged(opt: Any, notes: list[str]) -> None:
+def _check_converged(opt: Any, notes: list[str], stacklevel: int = 4) -> None:
     """Warn (and note) when the optimiser did not report convergence."""
     if not opt.converged:
         note = (f"the optimiser did not report convergence ({opt.message}); the estimates "
                 f"are where it stopped")
         # the user's call -> ordinal_mixed -> _with_* -> here
-        warnings.warn(f"ordinal_mixed: {note}", RiskevalWarning, stacklevel=4)
+        warnings.warn(f"ordinal_mixed: {note}", RiskevalWarning, stacklevel=stacklevel)
         notes.append(note)
 
 
