@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .._core.checks import check_confidence, check_whole
+from .._core.parallel import check_backend, check_jobs, map_chunks
 from .._core.results import Result
 from .._core.seeds import rng, seed_sequence, spawn
 from ..errors import RiskevalError, RiskevalTypeError
@@ -740,11 +741,7 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     """
     n_sims = _whole("n_sims", n_sims, 2)
     chunk_size = _whole("chunk_size", chunk_size, 1)
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, Real) \
-            or not float(n_jobs).is_integer() or n_jobs == 0:
-        raise RiskevalError(f"n_jobs must be a whole number other than 0 (1 runs here, -1 uses "
-                            f"every core); got n_jobs={n_jobs!r}")
-    n_jobs = int(n_jobs)
+    n_jobs = check_jobs(n_jobs)
     alpha = _proportion("alpha", alpha)
     if not isinstance(design, Design):
         raise RiskevalError(f"design must be a riskeval.studies.Design; got "
@@ -752,7 +749,7 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
     if not design.estimators or not all(isinstance(e, Estimator) for e in design.estimators):
         raise RiskevalError(f"design {design.name!r} must have at least one estimator, each a "
                             f"riskeval.studies.Estimator; got {design.estimators!r}")
-    if backend not in ("local", "dask"):
+    if backend not in ("local", "dask"):     # checked here; Dask is looked up below
         raise RiskevalError(f"backend={backend!r}; expected 'local' or 'dask'")
     path: Path | None = None
     if checkpoint is not None:          # every argument is checked before a file is touched
@@ -766,18 +763,7 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
             if any(c in str(v) for v in (e.name, e.estimand) for c in "\r\n"):
                 raise RiskevalError(f"estimator {e.name!r} (estimand {e.estimand!r}): names "
                                     f"written to a checkpoint must not contain line breaks")
-    cl = None
-    if backend == "dask":
-        try:
-            from distributed import get_client
-        except ImportError:
-            raise RiskevalError("backend='dask' needs the optional dependency: pip install "
-                                "'riskeval[dask]'") from None
-        try:
-            cl = client if client is not None else get_client()
-        except ValueError as exc:
-            raise RiskevalError(f"backend='dask' needs a Dask client: pass client= or start "
-                                f"a distributed.Client first ({exc})") from None
+    cl = check_backend(backend, client)
     ss = seed_sequence(seed)   # a copy of a SeedSequence: spawning changes the object
     children = spawn(ss, n_sims)
     done: list[dict[str, Any]] = []
@@ -801,21 +787,10 @@ def diagnose(design: Design, *, n_sims: int, seed: Any, n_jobs: int = 1, alpha: 
         if bar is not None:
             bar.update(n)
 
-    try:
-        if cl is not None:
-            futures = cl.map(_chunk, [design] * len(chunks), chunks, pure=False)
-            for c, fut in zip(chunks, futures, strict=True):  # in order: checkpoint appends
-                record(fut.result(), len(c))
-        elif n_jobs == 1:
-            for c in chunks:
-                record(_chunk(design, c), len(c))
-        else:
-            from joblib import Parallel, delayed
-
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-            for c, rows in zip(chunks, parallel(delayed(_chunk)(design, c) for c in chunks),
-                               strict=True):
-                record(rows, len(c))
+    try:   # in order: checkpoint appends
+        for c, rows in zip(chunks, map_chunks(_chunk, chunks, args=(design,), n_jobs=n_jobs,
+                                              client=cl), strict=True):
+            record(rows, len(c))
     finally:
         if bar is not None:
             bar.close()
