@@ -6,9 +6,11 @@ estimands) many times; :func:`rater_study`, :func:`world_study`, :func:`training
 :func:`skills_trial` are preset designs; :mod:`.samplesize` has closed-form sample sizes,
 :mod:`.cohorts` compares training cohorts, :mod:`.recovery` checks that the mixed models
 recover the world's parameters and :mod:`.skills_power` the power of a skills study.
+:func:`calibrate` goes the other way: the world's parameters from observed ratings.
 """
 
-from . import cohorts, diagnosis, recovery, samplesize, skills_power
+from . import calibration, cohorts, diagnosis, recovery, samplesize, skills_power
+from .calibration import Posterior, calibrate
 from .cohorts import CohortComparison, compare_cohorts, compare_icc, compare_outcomes
 from .diagnosis import (
     Design,
@@ -30,8 +32,11 @@ __all__ = [
     "Design",
     "Diagnosis",
     "Estimator",
+    "Posterior",
     "SampleSize",
     "bonett_n",
+    "calibrate",
+    "calibration",
     "cohorts",
     "compare_cohorts",
     "compare_icc",

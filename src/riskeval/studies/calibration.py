@@ -56,7 +56,7 @@ from ..data.ratings import Ratings, columns_of, level_codes
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ..world import World, simulate
 
-__all__ = ["Posterior", "calibrate", "default_prior", "summaries"]
+__all__ = ["Posterior", "calibrate", "default_prior"]
 
 #: contraction (1 - posterior variance / prior variance) below which a parameter is flagged as
 #: not identified by the summaries (a named assumption of this module)
@@ -68,7 +68,7 @@ STRONG_CORRELATION = 0.8
 
 # ------------------------------------------------------------------------------ summaries
 
-def summaries(ratings: pd.DataFrame | Ratings, *, categories: Sequence[Any],
+def _summaries(ratings: pd.DataFrame | Ratings, *, categories: Sequence[Any],
               case: str = "case", rater: str = "officer", rating: str = "rating",
               office: str | None = "office", reference: str | None = None) -> pd.Series:
     """The summary statistics the calibration compares, for one ratings table.
@@ -95,7 +95,7 @@ def summaries(ratings: pd.DataFrame | Ratings, *, categories: Sequence[Any],
     --------
     >>> import riskeval as rv
     >>> ratings = rv.simulate(rv.world.scenarios.six_office_study(), seed=1)
-    >>> s = summaries(ratings, categories=rv.RISK_LEVELS, reference="reference")
+    >>> s = _summaries(ratings, categories=rv.RISK_LEVELS, reference="reference")
     >>> s.index.tolist()[:4]
     ['share_low', 'share_medium', 'share_high', 'sd_case']
     >>> round(float(s["agreement"]), 3)
@@ -261,7 +261,7 @@ class _Problem:
         r = np.random.default_rng(seed)
         theta = np.array([float(p.rvs(random_state=r)) for p in self.priors])
         sim = simulate(self.world_at(theta), seed=int(r.integers(0, 2 ** 63)))
-        return theta, summaries(sim, **self.spec).to_numpy(float)
+        return theta, _summaries(sim, **self.spec).to_numpy(float)
 
 
 def _chunk(problem: _Problem, seeds: list[np.random.SeedSequence]
@@ -405,9 +405,11 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
     accept : float
         Share of the table kept (nearest summaries).
     case, rater, rating, office, reference : str, optional
-        Columns of ``observed`` (default: the names of simulated ratings, or the roles of
+        Columns of ``observed`` (default: the names of simulated ratings -- ``case``,
+        ``officer``, ``rating``, and ``office`` when the table has it -- or the roles of
         :class:`riskeval.Ratings`). With a reference column the summaries include the shares
-        above and below it (the simulated world's ``reference`` column is used likewise).
+        above and below it (the simulated world's ``reference`` column is used likewise);
+        it is used only when named, since a study may have none.
     n_jobs, backend, client, chunk_size
         Where the simulations run: here (``n_jobs=1``), on joblib workers, or on a Dask
         cluster (``backend="dask"``); ``chunk_size`` simulations per task. The posterior does
@@ -474,14 +476,16 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
                             f"{list(free)!r}")
     prior_list = tuple(_check_prior(n, priors.get(n, None) or default_prior(world, n), p.kind)
                        for n, p in zip(free, params, strict=True))
-    frame, cols = columns_of(observed, ("case", "rater", "rating"), case=case or (
-        None if isinstance(observed, Ratings) else "case"), rater=rater or (
-        None if isinstance(observed, Ratings) else "officer"), rating=rating or (
-        None if isinstance(observed, Ratings) else "rating"), office=office, reference=reference)
+    if not isinstance(observed, Ratings):   # the column names of simulated ratings
+        case, rater, rating = case or "case", rater or "officer", rating or "rating"
+        if office is None and isinstance(observed, pd.DataFrame) and "office" in observed:
+            office = "office"
+    frame, cols = columns_of(observed, ("case", "rater", "rating"), case=case, rater=rater,
+                             rating=rating, office=office, reference=reference)
     from ..world.vignettes import RISK_LEVELS
 
     cats = tuple(RISK_LEVELS)
-    obs = summaries(frame, categories=cats, case=cols["case"], rater=cols["rater"],
+    obs = _summaries(frame, categories=cats, case=cols["case"], rater=cols["rater"],
                     rating=cols["rating"], office=cols["office"], reference=cols["reference"])
     spec = {"categories": cats, "office": "office" if cols["office"] else None,
             "reference": "reference" if cols["reference"] else None}

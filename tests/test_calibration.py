@@ -1,0 +1,167 @@
+"""Fitting the world to ratings (issue 18, first part): the summaries against their
+definitions, the same posterior for the same seed wherever the simulations run, recovery of
+known parameters, the regression adjustment on a problem with a known posterior, and bad
+input named. The full simulation-based calibration is a papers/ script (to come)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import riskeval as rv
+from riskeval.errors import RiskevalError
+from riskeval.studies import calibration as C
+from riskeval.studies.calibration import _summaries as summaries
+from riskeval.studies.calibration import calibrate, default_prior
+
+LEVELS = list(rv.RISK_LEVELS)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return rv.world.scenarios.six_office_study()
+
+
+@pytest.fixture(scope="module")
+def observed(world):
+    return rv.simulate(world, seed=3)
+
+
+# ------------------------------------------------------------------------------ summaries
+
+@pytest.mark.parametrize("seed", range(3))
+def test_summaries_by_their_definitions(world, seed):
+    r = rv.simulate(world, seed=seed)
+    s = summaries(r, categories=LEVELS, reference="reference")
+    y = r["rating"].cat.codes.to_numpy() + 1.0
+    for j, lv in enumerate(LEVELS[:-1]):
+        assert s[f"share_{lv}"] == pytest.approx(np.mean(y == j + 1))
+    frame = r.assign(y=y)
+    case_mean = frame.groupby("case")["y"].transform("mean")
+    dev = frame["y"] - case_mean
+    officer_dev = dev.groupby([frame["office"], frame["officer"]]).transform("mean")
+    assert s["sd_case"] == pytest.approx(frame.groupby("case")["y"].mean().std(ddof=0))
+    assert s["sd_officer"] == pytest.approx(
+        dev.groupby([frame["office"], frame["officer"]]).mean().std(ddof=0))
+    assert s["sd_office"] == pytest.approx(dev.groupby(frame["office"]).mean().std(ddof=0))
+    assert s["sd_residual"] == pytest.approx((dev - officer_dev).std(ddof=0))
+    same = total = 0
+    for _, g in frame.groupby("case"):
+        v = g["y"].to_numpy()
+        same += sum(int(a == b) for i, a in enumerate(v) for k, b in enumerate(v) if i != k)
+        total += len(v) * (len(v) - 1)
+    assert s["agreement"] == pytest.approx(same / total)
+    ref = r["reference"].cat.codes.to_numpy() if hasattr(r["reference"], "cat") else \
+        pd.Categorical(r["reference"], categories=LEVELS).codes
+    assert s["above_reference"] == pytest.approx(np.mean(y - 1 > ref))
+    assert s["below_reference"] == pytest.approx(np.mean(y - 1 < ref))
+
+
+# -------------------------------------------------------------------- seeds and backends
+
+def test_same_seed_same_posterior_serial_or_parallel(world, observed):
+    kw = dict(free=["office_practice.sd", "noise.sd"], n_simulations=240, chunk_size=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = calibrate(world, observed, seed=5, **kw)
+        b = calibrate(world, observed, seed=5, n_jobs=2, **kw)
+        c = calibrate(world, observed, seed=6, **kw)
+        d = calibrate(world, observed, seed=5, **{**kw, "chunk_size": 7})
+    pd.testing.assert_frame_equal(a.draws, b.draws)
+    pd.testing.assert_frame_equal(a.table, d.table)
+    assert not a.table.equals(c.table)
+
+
+# ------------------------------------------------------------ the regression adjustment
+
+def test_adjustment_recovers_a_known_normal_posterior():
+    """theta ~ N(0, 1), one summary s = theta + N(0, 0.5^2): the posterior given s is normal
+    with mean 0.8 s and SD sqrt(0.2); the adjusted draws reproduce it."""
+    rng = np.random.default_rng(0)
+    n = 80_000
+    theta = rng.normal(size=(n, 1))
+    sims = theta + rng.normal(0, 0.5, size=(n, 1))
+    prob = C._Problem(None, ("t",), (("x", "t"),), (stats.norm(0, 1),), {})
+    for s_obs in (-1.0, 0.3, 1.5):
+        post = C._posterior(prob, theta, sims, pd.Series([s_obs], index=["s"]), 0.05, None)
+        tab = post.summary_table()
+        assert tab.loc["t", "mean"] == pytest.approx(0.8 * s_obs, abs=0.03)
+        assert tab.loc["t", "sd"] == pytest.approx(np.sqrt(0.2), rel=0.06)
+
+
+# ---------------------------------------------------------------------------- recovery
+
+def test_known_parameters_are_recovered(world):
+    truth = {"office_practice.sd": 0.35, "noise.sd": 0.35, "defensive_inflation.strength": 0.5}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for seed in range(2):
+            obs = rv.simulate(world, seed=100 + seed)
+            post = calibrate(world, obs, free=list(truth), reference="reference",
+                             n_simulations=3000, n_jobs=2, seed=seed)
+            tab = post.summary_table()
+            for name, value in truth.items():
+                assert abs(tab.loc[name, "mean"] - value) < 3 * tab.loc[name, "sd"], name
+            assert (tab["contraction"] > 0.5).all()
+
+
+def test_small_simulation_based_calibration(world):
+    """A small version of the simulation-based calibration: one reference table, 40 data sets
+    drawn from the prior; the 50% and 90% intervals cover the truth about as often as they
+    say, pooled over the three parameters."""
+    free = ("office_practice.sd", "noise.sd", "defensive_inflation.strength")
+    prob = C._Problem(world, free, tuple(tuple(n.split(".")) for n in free),
+                      tuple(default_prior(world, n) for n in free),
+                      {"categories": tuple(LEVELS), "office": "office",
+                       "reference": "reference"})
+    from riskeval._core.seeds import spawn
+
+    parts = list(C.map_chunks(C._chunk, [spawn(1, 4000)[k:k + 500] for k in range(0, 4000, 500)],
+                              args=(prob,), n_jobs=2))
+    theta = np.vstack([t for t, _ in parts])
+    sims = np.vstack([s for _, s in parts])
+    truth, test = C._chunk(prob, spawn(2, 40))
+    index = summaries(rv.simulate(world, seed=1), categories=LEVELS,
+                      reference="reference").index
+    c50 = c90 = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(40):
+            tab = C._posterior(prob, theta, sims, pd.Series(test[i], index=index), 0.05,
+                               None).summary_table()
+            for j, name in enumerate(free):
+                c50 += tab.loc[name, "q25"] <= truth[i, j] <= tab.loc[name, "q75"]
+                c90 += tab.loc[name, "q05"] <= truth[i, j] <= tab.loc[name, "q95"]
+    # 120 intervals: MC SE of a 50% coverage is 0.046, of a 90% coverage 0.027
+    assert 0.36 <= c50 / 120 <= 0.64
+    assert c90 / 120 >= 0.82
+
+
+# ----------------------------------------------------------------------------- bad input
+
+def test_bad_input_is_named(world, observed):
+    with pytest.raises(RiskevalError, match=r"no parameter 'office_practise\.sd'.*did you mean "
+                                            r"'office_practice\.sd'"):
+        calibrate(world, observed, free=["office_practise.sd"], n_simulations=100)
+    with pytest.raises(RiskevalError, match="design"):
+        calibrate(world, observed, free=["design.interval_years"], n_simulations=100)
+    with pytest.raises(RiskevalError, match="switched off"):
+        calibrate(world, observed, free=["central_tendency.strength"], n_simulations=100)
+    with pytest.raises(RiskevalError, match="outside its domain"):
+        calibrate(world, observed, free=["noise.sd"], priors={"noise.sd": stats.norm(0.3, 1)},
+                  n_simulations=100)
+    with pytest.raises(RiskevalError, match="not free parameters"):
+        calibrate(world, observed, free=["noise.sd"], priors={"office_practice.sd": (0, 1)},
+                  n_simulations=100)
+    with pytest.raises(RiskevalError, match="twice"):
+        calibrate(world, observed, free=["noise.sd", "noise.sd"], n_simulations=100)
+    with pytest.raises(RiskevalError, match="is not a number to estimate"):
+        calibrate(world, observed, free=["anchoring.from_level"], n_simulations=100)
+    bad = observed.assign(rating=observed["rating"].astype(str).replace({"low": "minimal"}))
+    with pytest.raises(RiskevalError, match="minimal"):
+        calibrate(world, bad, free=["noise.sd"], n_simulations=100)
+    assert default_prior(world, "noise.sd").support()[1] == pytest.approx(1.05)
