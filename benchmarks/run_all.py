@@ -25,7 +25,7 @@ from _bench import JSON_PREFIX
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("bench_icc.py", "bench_alpha.py", "bench_bootstrap.py", "bench_simulate.py",
            "bench_lmm.py", "bench_design.py", "bench_facets.py", "bench_lmm_slopes.py",
-           "bench_ordinal_slopes.py")
+           "bench_ordinal_slopes.py", "bench_calibrate.py")
 
 
 def run(script: str) -> tuple[int, dict[str, Any] | None, float]:
