@@ -165,3 +165,24 @@ def test_bad_input_is_named(world, observed):
     with pytest.raises(RiskevalError, match="minimal"):
         calibrate(world, bad, free=["noise.sd"], n_simulations=100)
     assert default_prior(world, "noise.sd").support()[1] == pytest.approx(1.05)
+
+
+# ------------------------------------------------------------ posterior predictive check
+
+def test_predictive_check_passes_a_right_world_and_fails_a_wrong_one(world):
+    free = ["office_practice.sd", "noise.sd", "defensive_inflation.strength"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        right = calibrate(world, rv.simulate(world, seed=11), free=free, reference="reference",
+                          n_simulations=2000, n_jobs=2, seed=4)
+        check = right.check(n=60, seed=1, n_jobs=2)
+        assert check.equals(right.check(n=60, seed=1))          # serial = parallel
+        assert (check["p"] > 0.01).all()
+        # the observed data pull every end rating inward; the fitted world cannot
+        pulled = rv.simulate(world.with_mechanisms(central_tendency={"strength": 5.0}),
+                             seed=11)
+        wrong = calibrate(world, pulled, free=free, reference="reference",
+                          n_simulations=2000, n_jobs=2, seed=4)
+        bad = wrong.check(n=60, seed=1, n_jobs=2)
+    assert bad.loc["end_share", "p"] < 0.05
+    assert bad.loc["end_share", "observed"] < bad.loc["end_share", "q05"]

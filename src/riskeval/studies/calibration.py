@@ -51,7 +51,7 @@ from .._core.checks import check_whole
 from .._core.parallel import check_backend, check_jobs, map_chunks
 from .._core.params import suggest
 from .._core.results import Result
-from .._core.seeds import spawn
+from .._core.seeds import seed_sequence, spawn
 from ..data.ratings import Ratings, columns_of, level_codes
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ..world import World, simulate
@@ -264,6 +264,13 @@ class _Problem:
         return theta, _summaries(sim, **self.spec).to_numpy(float)
 
 
+def _predictive_chunk(problem: _Problem, items: list) -> np.ndarray:
+    """Summaries of data sets simulated at given parameter vectors."""
+    return np.array([_summaries(simulate(problem.world_at(theta),
+                                         seed=int(np.random.default_rng(s).integers(0, 2 ** 63))),
+                                **problem.spec).to_numpy(float) for theta, s in items])
+
+
 def _chunk(problem: _Problem, seeds: list[np.random.SeedSequence]
            ) -> tuple[np.ndarray, np.ndarray]:
     out = [problem.run(s) for s in seeds]
@@ -309,6 +316,7 @@ class Posterior(Result):
     accept: float = 0.025
     seed: Any = None
     notes: tuple[str, ...] = ()
+    spec: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def names(self) -> list[str]:
@@ -334,6 +342,62 @@ class Posterior(Result):
                                     "q95", "contraction", "prior_sd"]]
         out.index.name = "parameter"
         return out
+
+    def _problem(self) -> _Problem:
+        where = tuple(tuple(n.split(".")) for n in self.names)
+        return _Problem(self.world, tuple(self.names), where,
+                        tuple(self.prior[n] for n in self.names), self.spec)
+
+    def sample(self, n: int, seed: Any = None) -> pd.DataFrame:
+        """``n`` parameter vectors drawn from the posterior (resampled by weight).
+
+        Examples
+        --------
+        >>> import riskeval as rv
+        >>> world = rv.world.scenarios.six_office_study()
+        >>> post = calibrate(world, rv.simulate(world, seed=3), free=["noise.sd"],
+        ...                  n_simulations=300, seed=1)
+        >>> post.sample(5, seed=2).shape
+        (5, 1)
+        """
+        n = check_whole(n, "n", least=1)
+        w = self.draws["weight"].to_numpy(float)
+        pick = np.random.default_rng(seed_sequence(seed)).choice(len(w), n, p=w)
+        return self.draws[self.names].iloc[pick].reset_index(drop=True)
+
+    def check(self, n: int = 200, seed: Any = None, n_jobs: int = 1) -> pd.DataFrame:
+        """Posterior predictive check: each observed summary against its predictive
+        distribution (``n`` data sets simulated from posterior draws).
+
+        Returns one row per summary: ``observed``, the predictive ``mean``, ``q05`` and
+        ``q95``, and ``p`` (two-sided: twice the smaller share of predictive values at or
+        beyond the observed one). A small ``p`` marks a feature of the data the fitted world
+        does not reproduce.
+
+        Examples
+        --------
+        >>> import riskeval as rv
+        >>> world = rv.world.scenarios.six_office_study()
+        >>> post = calibrate(world, rv.simulate(world, seed=3), free=["noise.sd"],
+        ...                  n_simulations=300, seed=1)
+        >>> post.check(n=20, seed=2).columns.tolist()
+        ['observed', 'mean', 'q05', 'q95', 'p']
+        """
+        prob = self._problem()
+        theta = self.sample(n, seed).to_numpy(float)
+        seeds = spawn(seed_sequence(seed).spawn(1)[0], n)
+        chunks = [list(zip(theta[k:k + 50], seeds[k:k + 50], strict=True))
+                  for k in range(0, n, 50)]
+        sims = np.vstack(list(map_chunks(_predictive_chunk, chunks, args=(prob,),
+                                         n_jobs=check_jobs(n_jobs))))
+        obs = self.observed.to_numpy(float)
+        low = np.mean(sims <= obs, axis=0)
+        high = np.mean(sims >= obs, axis=0)
+        return pd.DataFrame({"observed": obs, "mean": sims.mean(axis=0),
+                             "q05": np.quantile(sims, 0.05, axis=0),
+                             "q95": np.quantile(sims, 0.95, axis=0),
+                             "p": np.minimum(1.0, 2 * np.minimum(low, high))},
+                            index=self.observed.index)
 
     def correlations(self) -> pd.DataFrame:
         """Weighted posterior correlations of the parameters."""
@@ -530,7 +594,8 @@ def _posterior(problem: _Problem, theta: np.ndarray, sims: np.ndarray, obs: pd.S
         table[f"s:{col}"] = sims[:, i]
     table["distance"] = dist
     post = Posterior(draws=draws, prior=dict(zip(names, problem.priors, strict=True)),
-                     observed=obs, table=table, world=problem.world, accept=accept, seed=seed)
+                     observed=obs, table=table, world=problem.world, accept=accept, seed=seed,
+                     spec=dict(problem.spec))
     return _flagged(post)
 
 
