@@ -186,3 +186,33 @@ def test_predictive_check_passes_a_right_world_and_fails_a_wrong_one(world):
         bad = wrong.check(n=60, seed=1, n_jobs=2)
     assert bad.loc["end_share", "p"] < 0.05
     assert bad.loc["end_share", "observed"] < bad.loc["end_share", "q05"]
+
+
+# --------------------------------------------------------------------- counterfactuals
+
+def test_counterfactuals(world):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = calibrate(world, rv.simulate(world, seed=12), reference="reference",
+                         free=["noise.sd", "defensive_inflation.strength"],
+                         n_simulations=1500, n_jobs=2, seed=3)
+    off = post.predict({"defensive_inflation": False}, n=40, seed=5, n_jobs=2)
+    assert off.equals(post.predict({"defensive_inflation": False}, n=40, seed=5))
+    # inflation only raises ratings: without it fewer are above the reference
+    assert off.loc["net_upward", "difference_q95"] < 0
+    assert off.loc["net_upward", "after"] < off.loc["net_upward", "before"]
+    same = post.predict(lambda w: w, n=10, seed=5)
+    assert (same["difference"] == 0).all() and (same["difference_q95"] == 0).all()
+    # the statistics by their definitions, on one simulated table
+    r = rv.simulate(world, seed=1)
+    h = C._headline(r, {"categories": LEVELS, "reference": "reference", "office": "office"})
+    y = r["rating"].cat.codes.to_numpy()
+    ref = pd.Categorical(r["reference"], categories=LEVELS).codes
+    assert h["accuracy"] == pytest.approx(np.mean(y == ref))
+    assert h["ppv_high"] == pytest.approx(np.mean(ref[y >= 2] >= 2))
+    assert h["alpha"] == pytest.approx(rv.krippendorff_alpha(
+        r, case="case", rater="officer", rating="rating", level="ordinal", ci=None).estimate)
+    with pytest.raises(RiskevalError, match="defensive_inflaton"):
+        post.predict({"defensive_inflaton": False}, n=5)
+    with pytest.raises(RiskevalError, match=r"mapping .* or a function"):
+        post.predict("no inflation", n=5)
