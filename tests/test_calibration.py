@@ -216,3 +216,34 @@ def test_counterfactuals(world):
         post.predict({"defensive_inflaton": False}, n=5)
     with pytest.raises(RiskevalError, match=r"mapping .* or a function"):
         post.predict("no inflation", n=5)
+
+
+def test_an_observed_design_unlike_the_world_is_refused(world, observed):
+    fewer = observed[observed["officer"] != observed["officer"].iloc[0]]
+    with pytest.raises(RiskevalError, match=r"officers: 47 observed, 48 in the world"):
+        calibrate(world, fewer, free=["noise.sd"], n_simulations=100)
+    small = rv.world.scenarios.six_office_study(n_offices=3, officers_per_office=3,
+                                                n_vignettes=8)
+    with pytest.raises(RiskevalError, match="cases: 24 observed, 8 in the world"):
+        calibrate(small, observed, free=["noise.sd"], n_simulations=100)
+
+
+def test_a_mechanism_off_and_a_pair_the_data_cannot_separate(world):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # inflation switched off in the data (strength 0): its posterior reaches zero
+        data = rv.simulate(world.with_mechanisms(defensive_inflation={"strength": 0.0}),
+                           seed=21)
+        post = calibrate(world, data, free=["defensive_inflation.strength", "noise.sd"],
+                         reference="reference", n_simulations=2000, n_jobs=2, seed=2)
+    tab = post.summary_table()
+    assert tab.loc["defensive_inflation.strength", "q05"] < 0.1
+    assert tab.loc["defensive_inflation.strength", "mean"] < 0.3
+    # judgement noise and the clinical impression of distrustful officers both add
+    # officer-by-case randomness: the data identify their combination, and the calibration
+    # says so
+    with pytest.warns(rv.RiskevalWarning, match="trade off"):
+        pair = calibrate(world, rv.simulate(world, seed=22),
+                         free=["noise.sd", "actuarial_distrust.clinical_sd"],
+                         n_simulations=2000, n_jobs=2, seed=2)
+    assert any("trade off" in n for n in pair.notes)

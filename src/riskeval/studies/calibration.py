@@ -601,10 +601,15 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
     Notes
     -----
     Which designs identify what. The office and officer SDs and the judgement noise are told
-    apart by a crossed design (every officer rates the same vignettes); without a reference
-    level, a mechanism that moves every rating up (defensive inflation, trust) cannot be
-    told from a higher threshold of the whole service, and its strength is not identified;
-    raising risk for resources needs cases with no fixed abode or a recall.
+    apart by a crossed design (every officer rates the same vignettes). Mechanisms that add
+    the same kind of randomness are not: judgement noise and the clinical impression of
+    officers who distrust the actuarial score both add officer-by-case variation, and their
+    posteriors trade off (flagged). Without a reference level, the strength of a mechanism
+    that raises ratings (defensive inflation, trust) is read from the level shares against
+    the world's fixed thresholds: if the service's own thresholds differ from the world's,
+    that difference is taken for the mechanism; with a reference it is read from ratings
+    above and below the evidence. Raising risk for resources needs cases with no fixed abode
+    or a recall.
 
     References
     ----------
@@ -655,6 +660,7 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
     from ..world.vignettes import RISK_LEVELS
 
     cats = tuple(RISK_LEVELS)
+    _same_design(world, frame, cols)
     obs = _summaries(frame, categories=cats, case=cols["case"], rater=cols["rater"],
                     rating=cols["rating"], office=cols["office"], reference=cols["reference"])
     spec = {"categories": cats, "office": "office" if cols["office"] else None,
@@ -666,6 +672,25 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
     theta = np.vstack([t for t, _ in parts])
     stats_ = np.vstack([s for _, s in parts])
     return _posterior(problem, theta, stats_, obs, accept, seed)
+
+
+def _same_design(world: World, frame: pd.DataFrame, cols: Mapping[str, Any]) -> None:
+    """Refuse an observed table whose design differs from the world's: the summaries of
+    the simulations would describe another study."""
+    probe = simulate(world, seed=0)
+    counts = {"cases": (frame[cols["case"]].nunique(), probe["case"].nunique()),
+              "officers": (frame[cols["rater"]].nunique() if not cols["office"] else
+                           len(frame[[cols["office"], cols["rater"]]].drop_duplicates()),
+                           len(probe[["office", "officer"]].drop_duplicates())),
+              "ratings": (len(frame), len(probe))}
+    if cols["office"]:
+        counts["offices"] = (frame[cols["office"]].nunique(), probe["office"].nunique())
+    differ = [f"{k}: {a} observed, {b} in the world" for k, (a, b) in counts.items() if a != b]
+    if differ:
+        raise RiskevalError("the observed table's design differs from the world's ("
+                            + "; ".join(differ) + "): calibrate a world with the observed "
+                            "design (its vignettes, staff and allocation: world.with_vignettes, "
+                            "world.with_staff, world.with_design)")
 
 
 def _posterior(problem: _Problem, theta: np.ndarray, sims: np.ndarray, obs: pd.Series,
