@@ -247,3 +247,21 @@ def test_a_mechanism_off_and_a_pair_the_data_cannot_separate(world):
                          free=["noise.sd", "actuarial_distrust.clinical_sd"],
                          n_simulations=2000, n_jobs=2, seed=2)
     assert any("trade off" in n for n in pair.notes)
+
+
+def test_dask_gives_the_local_posterior(world, observed):
+    import importlib
+    import os
+
+    distributed = (importlib.import_module("distributed") if os.environ.get("CI")
+                   else pytest.importorskip("distributed"))
+    kw = dict(free=["noise.sd"], n_simulations=120, chunk_size=40, seed=9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = calibrate(world, observed, **kw)
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      host="127.0.0.1", dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            remote = calibrate(world, observed, backend="dask", client=client, **kw)
+    pd.testing.assert_frame_equal(local.table, remote.table)
+    pd.testing.assert_frame_equal(local.draws, remote.draws)

@@ -516,6 +516,48 @@ class Posterior(Result):
         """The summary table."""
         return self.summary_table()
 
+    def plot(self, n: int = 1000, seed: Any = 0) -> Any:
+        """A pairs plot: each parameter's posterior (histogram, prior density as a line)
+        on the diagonal, pairs of draws below it. Returns a matplotlib Figure.
+
+        Examples
+        --------
+        >>> import riskeval as rv
+        >>> world = rv.world.scenarios.six_office_study()
+        >>> post = calibrate(world, rv.simulate(world, seed=3), n_simulations=300, seed=1,
+        ...                  free=["office_practice.sd", "noise.sd"])
+        >>> len(post.plot().axes)
+        4
+        """
+        from matplotlib.figure import Figure
+
+        draws = self.sample(n, seed)
+        k = len(self.names)
+        fig = Figure(figsize=(2.4 * k + 0.6, 2.4 * k))
+        axes = np.atleast_2d(fig.subplots(k, k, squeeze=False))
+        for i, a in enumerate(self.names):
+            for j, b in enumerate(self.names):
+                ax = axes[i, j]
+                if j > i:
+                    ax.set_axis_off()
+                    continue
+                if i == j:
+                    ax.hist(draws[a], bins=30, density=True, color="#7f9fbf")
+                    lo, hi = (float(v) for v in self.prior[a].support())
+                    grid = np.linspace(max(lo, draws[a].min() - draws[a].std()),
+                                       min(hi, draws[a].max() + draws[a].std()), 200)
+                    ax.plot(grid, self.prior[a].pdf(grid), color="grey", lw=1)
+                else:
+                    ax.plot(draws[b], draws[a], ".", ms=2, alpha=0.4, color="#1f4e79")
+                if i == k - 1:
+                    ax.set_xlabel(b, fontsize=8)
+                if j == 0 and i > 0:
+                    ax.set_ylabel(a, fontsize=8)
+                ax.tick_params(labelsize=7)
+        fig.suptitle("Posterior (bars, points) and prior (line)", fontsize=9)
+        fig.tight_layout()
+        return fig
+
     def summary(self) -> str:
         """The summary table and the notes."""
         with pd.option_context("display.width", 120, "display.max_columns", 20):
