@@ -265,3 +265,20 @@ def test_dask_gives_the_local_posterior(world, observed):
             remote = calibrate(world, observed, backend="dask", client=client, **kw)
     pd.testing.assert_frame_equal(local.table, remote.table)
     pd.testing.assert_frame_equal(local.draws, remote.draws)
+
+
+def test_plots(world, observed):
+    from matplotlib.figure import Figure
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = calibrate(world, observed, free=["office_practice.sd", "noise.sd"],
+                         n_simulations=300, seed=1)
+    assert len(post.plot().axes) == 4
+    check = post.check(n=20, seed=1)
+    fig = post.plot("check", check=check)
+    assert isinstance(fig, Figure)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sorted(lab.split(" (")[0] for lab in labels) == sorted(check.index)
+    with pytest.raises(RiskevalError, match="kind must be"):
+        post.plot("trace")

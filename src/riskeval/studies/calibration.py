@@ -516,9 +516,13 @@ class Posterior(Result):
         """The summary table."""
         return self.summary_table()
 
-    def plot(self, n: int = 1000, seed: Any = 0) -> Any:
-        """A pairs plot: each parameter's posterior (histogram, prior density as a line)
-        on the diagonal, pairs of draws below it. Returns a matplotlib Figure.
+    def plot(self, kind: str = "pairs", n: int = 1000, seed: Any = 0,
+             check: pd.DataFrame | None = None) -> Any:
+        """A pairs plot (``kind="pairs"``): each parameter's posterior (histogram, prior
+        density as a line) on the diagonal, pairs of ``n`` draws below it. Or the posterior
+        predictive check (``kind="check"``, of :meth:`check`'s table, made with ``n`` and
+        ``seed`` when not given): each summary's 90% predictive range and the observed value,
+        on a common scale (the range's half-width). Returns a matplotlib Figure.
 
         Examples
         --------
@@ -531,6 +535,26 @@ class Posterior(Result):
         """
         from matplotlib.figure import Figure
 
+        if kind not in ("pairs", "check"):
+            raise RiskevalError(f"kind must be 'pairs' or 'check'; got {kind!r}")
+        if kind == "check":
+            table = self.check(n=min(n, 200), seed=seed) if check is None else check
+            fig = Figure(figsize=(6.0, 0.35 * len(table) + 1.2))
+            ax = fig.subplots()
+            centre = (table["q05"] + table["q95"]) / 2
+            half = ((table["q95"] - table["q05"]) / 2).replace(0, np.nan)
+            y = np.arange(len(table))[::-1]
+            ax.hlines(y, -1, 1, color="#7f9fbf", lw=6)
+            ax.plot(((table["observed"] - centre) / half).to_numpy(float), y, "o",
+                    color="#1f4e79")
+            ax.set_yticks(y)
+            ax.set_yticklabels([f"{i} (p = {p:.2f})" for i, p in table["p"].items()],
+                               fontsize=7)
+            ax.axvline(0, color="grey", lw=0.6)
+            ax.set_xlabel("observed, in half-widths of the 90% predictive range")
+            ax.set_title("Posterior predictive check", fontsize=9)
+            fig.tight_layout()
+            return fig
         draws = self.sample(n, seed)
         k = len(self.names)
         fig = Figure(figsize=(2.4 * k + 0.6, 2.4 * k))
