@@ -282,3 +282,9 @@ def test_plots(world, observed):
     assert sorted(lab.split(" (")[0] for lab in labels) == sorted(check.index)
     with pytest.raises(RiskevalError, match="kind must be"):
         post.plot("trace")
+
+
+def test_a_budget_too_small_is_said(world, observed):
+    with pytest.warns(rv.RiskevalWarning, match=r"only \d+ simulations were kept"):
+        post = calibrate(world, observed, free=["noise.sd"], n_simulations=400, seed=1)
+    assert any("raise n_simulations" in n for n in post.notes)

@@ -65,6 +65,10 @@ WEAK_CONTRACTION = 0.2
 #: absolute posterior correlation above which two parameters are flagged as trading off
 STRONG_CORRELATION = 0.8
 
+#: fewest kept simulations the posterior is trusted from without a warning (a named
+#: assumption: a local-linear regression on about a dozen summaries needs some hundreds)
+MIN_KEPT = 200
+
 
 # ------------------------------------------------------------------------------ summaries
 
@@ -799,6 +803,12 @@ def _flagged(post: Posterior) -> Posterior:
 
     notes = []
     tab = post.summary_table()
+    kept = len(post.draws)
+    if kept < MIN_KEPT:
+        notes.append(f"only {kept} simulations were kept ({len(post.table)} x accept "
+                     f"{post.accept:g}): too few for the regression adjustment to move far "
+                     f"from the prior reliably; raise n_simulations (the default 20,000 keeps "
+                     f"500)")
     for name, row in tab.iterrows():
         if row["contraction"] < WEAK_CONTRACTION:
             notes.append(f"{name}: the posterior is hardly narrower than the prior "
