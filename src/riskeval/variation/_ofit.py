@@ -416,14 +416,28 @@ _NO_SE = ("the observed information is not positive definite at the optimum: sta
           "errors are not available (NaN)")
 
 
-def _check_converged(opt: Any, notes: list[str], stacklevel: int = 4) -> None:
+def _check_converged(opt: Any, notes: list[str], stacklevel: int) -> None:
     """Warn (and note) when the optimiser did not report convergence."""
     if not opt.converged:
         note = (f"the optimiser did not report convergence ({opt.message}); the estimates "
                 f"are where it stopped")
-        # the user's call -> ordinal_mixed -> _with_* -> here
         warnings.warn(f"ordinal_mixed: {note}", RiskevalWarning, stacklevel=stacklevel)
         notes.append(note)
+
+
+def _estimates(opt: Any, nat: np.ndarray, cats: tuple, names: list[str], p: int,
+               confidence: float, notes: list[str]
+               ) -> tuple[np.ndarray, float, pd.DataFrame, pd.DataFrame]:
+    """After a fit with slopes or spread: the convergence warning, the standard errors of
+    the natural parameters, the normal quantile of ``confidence``, and the thresholds and
+    fixed-effects tables."""
+    # the user's call -> ordinal_mixed -> _with_* -> here -> _check_converged
+    _check_converged(opt, notes, stacklevel=5)
+    j = len(cats) - 1
+    se = np.sqrt(np.where(np.diag(opt.cov) >= 0, np.diag(opt.cov), np.nan))
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    thresholds, fe = _coefficient_tables(nat[:j], nat[j:j + p], se[:j + p], cats, names, z)
+    return se, z, thresholds, fe
 
 
 def _coefficient_tables(tau: np.ndarray, beta: np.ndarray, se: np.ndarray, cats: tuple,
@@ -508,12 +522,8 @@ def _with_slopes(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[
     Z = [ones, np.column_stack([ones, xs])] + [ones] * (len(factors) - 2)
     d = SlopeDesign(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats), Z)
     opt, lap, nat = fit_slopes(d, link)
-    _check_converged(opt, notes)
-    j = len(cats) - 1
-    p = X.shape[1]
-    se = np.sqrt(np.where(np.diag(opt.cov) >= 0, np.diag(opt.cov), np.nan))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    thresholds, fe = _coefficient_tables(nat[:j], nat[j:j + p], se[:j + p], cats, names, z)
+    j, p = len(cats) - 1, X.shape[1]
+    se, z, thresholds, fe = _estimates(opt, nat, cats, names, p, confidence, notes)
     # per factor: its SDs then its correlations, in the natural parameter vector
     sd_rows: dict[str, tuple[float, float]] = {}
     cor_rows: dict[str, tuple[float, float]] = {}
@@ -600,12 +610,8 @@ def _with_spread(frame: pd.DataFrame, y: np.ndarray, X: np.ndarray, names: list[
                      f"modes are shrunk strongly towards 0")
     d = Design(y, X, [f[1] for f in factors], [len(f[2]) for f in factors], len(cats))
     opt, lap, nat = fit_spread(d, link)
-    _check_converged(opt, notes)
-    j = len(cats) - 1
-    p = X.shape[1]
-    se = np.sqrt(np.where(np.diag(opt.cov) >= 0, np.diag(opt.cov), np.nan))
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    thresholds, fe = _coefficient_tables(nat[:j], nat[j:j + p], se[:j + p], cats, names, z)
+    j, p = len(cats) - 1, X.shape[1]
+    se, z, thresholds, fe = _estimates(opt, nat, cats, names, p, confidence, notes)
     fnames = [f[0] for f in factors]
     order = [nm for nm in ("case", "officer", "office") if nm in fnames]
     k = len(fnames)

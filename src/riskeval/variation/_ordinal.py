@@ -294,6 +294,21 @@ def fit(d: Design, link: str, start_sd: float = 0.5) -> OrdinalOptimum:
     return OrdinalOptimum(res.x, float(res.fun), cov, bool(res.success), str(res.message))
 
 
+def observed_cov(dev_nat, nat: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """The covariance of the natural parameters from the observed information: twice the
+    inverse of the finite-difference Hessian of the deviance over the ``free`` coordinates
+    (``dev_nat`` takes their values); NaN for the others (held on a boundary) and wherever
+    the Hessian is not finite or not invertible."""
+    hess = _hessian(dev_nat, nat[free])
+    cov = np.full((len(nat), len(nat)), np.nan)
+    try:
+        if np.all(np.isfinite(hess)):
+            cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        pass
+    return cov
+
+
 def _hessian(f, x: np.ndarray) -> np.ndarray:
     """Central finite-difference Hessian (step scaled to each coordinate)."""
     k = len(x)
@@ -659,13 +674,7 @@ def _fit_slopes(d: SlopeDesign, lap: LaplaceSlopes, start: np.ndarray, bounds: l
             at += r + c
         return lap.deviance(np.concatenate(par))
 
-    hess = _hessian(dev_nat, nat[free])
-    cov = np.full((len(nat), len(nat)), np.nan)
-    try:
-        if np.all(np.isfinite(hess)):
-            cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(hess)
-    except np.linalg.LinAlgError:
-        pass
+    cov = observed_cov(dev_nat, nat, free)
     lap.deviance(res.x)
     opt = OrdinalOptimum(res.x, float(res.fun), cov, bool(res.success), str(res.message))
     return opt, lap, nat

@@ -68,7 +68,7 @@ from ._ordinal import (
     OrdinalOptimum,
     _cdf_pdf,
     _Guarded,
-    _hessian,
+    observed_cov,
 )
 
 #: An SD at or below this is on the boundary (held at zero, no standard error).
@@ -340,13 +340,7 @@ def fit_spread(d: Design, link: str, spread_factor: int = 1, start_sd: float = 0
                 return np.inf
             return lap.deviance(np.concatenate([[t[0]], np.log(np.diff(t)), v[j:]]))
 
-        hess = _hessian(dev_nat, nat[free])
-        cov = np.full((len(nat), len(nat)), np.nan)
-        try:
-            if np.all(np.isfinite(hess)):
-                cov[np.ix_(free, free)] = 2.0 * np.linalg.inv(hess)
-        except np.linalg.LinAlgError:
-            pass
+        cov = observed_cov(dev_nat, nat, free)
         lap.deviance(res.x)
     opt = OrdinalOptimum(res.x, float(res.fun), cov, bool(res.success), str(res.message))
     return opt, lap, nat
