@@ -1,7 +1,8 @@
 """Fitting the world to ratings (issue 18, first part): the summaries against their
 definitions, the same posterior for the same seed wherever the simulations run, recovery of
 known parameters, the regression adjustment on a problem with a known posterior, and bad
-input named. The full simulation-based calibration is a papers/ script (to come)."""
+input named; repeat assessments (anchoring), overrides and published priors. The full
+simulation-based calibration, in two designs, is papers/calibration.py."""
 
 from __future__ import annotations
 
@@ -288,3 +289,98 @@ def test_a_budget_too_small_is_said(world, observed):
     with pytest.warns(rv.RiskevalWarning, match=r"only \d+ simulations were kept"):
         post = calibrate(world, observed, free=["noise.sd"], n_simulations=400, seed=1)
     assert any("raise n_simulations" in n for n in post.notes)
+
+
+# ------------------------------------------- repeat assessments, overrides, provenance
+
+def _slow_repeat_summaries(frame: pd.DataFrame) -> dict[str, float]:
+    """The repeat-assessment summaries by their definitions, one officer and case at a time."""
+    rows = []
+    for _, g in frame.sort_values("occasion").groupby(["office", "officer", "case"],
+                                                       observed=True):
+        v = g["y"].to_list()
+        rows += [(v[t], v[t - 1]) for t in range(1, len(v))]
+    cur = np.array([a for a, _ in rows])
+    prev = np.array([b for _, b in rows])
+    upper = prev > len(LEVELS) / 2
+    return {"repeat_same": np.mean(cur == prev),
+            "lowered_upper": np.mean((cur < prev) & upper),
+            "lowered_lower": np.mean((cur < prev) & ~upper),
+            "raised": np.mean(cur > prev)}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_repeat_override_and_end_summaries_by_their_definitions(seed):
+    # small random designs, two or three occasions, some officers rating a subset
+    rng = np.random.default_rng(seed)
+    w = rv.world.scenarios.six_office_study(
+        n_offices=int(rng.integers(2, 5)), officers_per_office=int(rng.integers(2, 5)),
+        n_vignettes=int(rng.integers(5, 12))).with_design(occasions=int(rng.integers(2, 4)))
+    r = rv.simulate(w, seed=seed)
+    r = r.sample(frac=1.0, random_state=seed)          # the order of rows must not matter
+    s = summaries(r, categories=LEVELS, occasion="occasion", own="officer_rating")
+    frame = r.assign(y=r["rating"].cat.codes.to_numpy() + 1.0)
+    for name, value in _slow_repeat_summaries(frame).items():
+        assert s[name] == pytest.approx(value), name
+    own = pd.Categorical(r["officer_rating"], categories=LEVELS).codes + 1.0
+    assert s["override_share"] == pytest.approx(np.mean(frame["y"] != own))
+    assert s["override_up"] == pytest.approx(np.mean(frame["y"] > own))
+    ends = frame["y"].isin([1, len(LEVELS)])
+    assert s["sd_officer_end"] == pytest.approx(
+        ends.groupby([frame["office"], frame["officer"]], observed=True).mean().std(ddof=0))
+    # a case on another occasion is another unit: agreement within case and occasion
+    same = total = 0
+    for _, g in frame.groupby(["case", "occasion"], observed=True):
+        v = g["y"].to_numpy()
+        same += int(np.sum(v[:, None] == v[None, :])) - len(v)
+        total += len(v) * (len(v) - 1)
+    assert s["agreement"] == pytest.approx(same / total)
+
+
+def test_anchoring_is_recovered_from_repeat_assessments_and_its_absence_seen():
+    world = rv.world.scenarios.six_office_study().with_design(occasions=2)
+    free = ["anchoring.strength", "noise.sd"]
+    # strength scales each officer's chance of holding a high rating (mean 0.6), capped at 1:
+    # an interior value, 0.6, is identified; above about 1/0.6 the chances saturate
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on = calibrate(world, rv.simulate(world.with_mechanisms(anchoring={"strength": 0.6}),
+                                          seed=31),
+                       free=free, n_simulations=3000, accept=0.1, n_jobs=2, seed=4)
+        off = calibrate(world, rv.simulate(world.with_mechanisms(anchoring={"strength": 0.0}),
+                                           seed=32),
+                        free=free, n_simulations=3000, accept=0.1, n_jobs=2, seed=4)
+    a_on = on.summary_table().loc["anchoring.strength"]
+    a_off = off.summary_table().loc["anchoring.strength"]
+    assert a_on["q05"] <= 0.6 <= a_on["q95"] and a_on["q05"] > 0.2 and a_on["q95"] < 1.2
+    assert a_off["q05"] < 0.1 and a_off["q95"] < 1.0
+    assert {"repeat_same", "lowered_upper", "override_share"} <= set(on.observed.index)
+
+
+def test_anchoring_needs_repeat_assessments(world, observed):
+    with pytest.raises(RiskevalError, match=r"repeat assessments.*a single occasion"):
+        calibrate(world, observed, free=["anchoring.strength"], n_simulations=100)
+    with pytest.raises(RiskevalError, match="no occasion column: give occasion="):
+        calibrate(world, observed.drop(columns="occasion"), free=["anchoring.strength"],
+                  n_simulations=100)
+    twice = rv.simulate(world.with_design(occasions=2), seed=1)
+    with pytest.raises(RiskevalError, match="occasions: 2 observed, 1 in the world"):
+        calibrate(world, twice, free=["noise.sd"], n_simulations=100)
+
+
+def test_a_published_figure_centres_the_default_prior(world):
+    w = world.with_published("who_assesses.sd", 0.5, "a vignette study (2021), table 2")
+    prior = default_prior(w, "who_assesses.sd")
+    assert prior.mean() == pytest.approx(0.5) and prior.std() == pytest.approx(0.25)
+    assert default_prior(world, "who_assesses.sd").support() == pytest.approx((0.0, 0.9))
+    p = default_prior(world.with_published("resource_raising.recall", 0.2, "a survey"),
+                      "resource_raising.recall")
+    assert p.mean() == pytest.approx(0.2) and p.std() == pytest.approx(0.1)
+    row = w.parameters().query("component == 'who_assesses' and parameter == 'sd'").iloc[0]
+    assert not row["is_assumption"] and row["provenance"].startswith("published: ")
+    with pytest.raises(RiskevalError, match=r"did you mean 'who_assesses\.sd'"):
+        world.with_published("who_assesses.sdd", 0.5, "x")
+    with pytest.raises(RiskevalError, match=r"where .* was published"):
+        world.with_published("who_assesses.sd", 0.5, "assumption: mine")
+    with pytest.raises(RiskevalError, match=r"who_assesses\.sd must be"):
+        world.with_published("who_assesses.sd", -1.0, "a survey")

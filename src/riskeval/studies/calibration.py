@@ -49,10 +49,10 @@ from scipy import stats
 
 from .._core.checks import check_whole
 from .._core.parallel import check_backend, check_jobs, map_chunks
-from .._core.params import suggest
+from .._core.params import ASSUMPTION, suggest
 from .._core.results import Result
 from .._core.seeds import seed_sequence, spawn
-from ..data.ratings import Ratings, columns_of, level_codes
+from ..data.ratings import UNIT_JOIN, Ratings, columns_of, level_codes
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning
 from ..world import World, simulate
 
@@ -74,22 +74,39 @@ MIN_KEPT = 200
 
 def _summaries(ratings: pd.DataFrame | Ratings, *, categories: Sequence[Any],
               case: str = "case", rater: str = "officer", rating: str = "rating",
-              office: str | None = "office", reference: str | None = None) -> pd.Series:
+              office: str | None = "office", reference: str | None = None,
+              occasion: str | None = None, own: str | None = None) -> pd.Series:
     """The summary statistics the calibration compares, for one ratings table.
 
-    On the level scores ``1..K``: the share at each level but the last; the SD of the case
-    means, of the officers' mean departures from the case means, of the offices' mean
-    departures (with offices) and of what is left (the residual); exact agreement of pairs of
-    ratings of the same case; the share at the lowest or highest level; and, with a
-    reference level, the shares of ratings above and below it.
+    On the level scores ``1..K``, always:
+
+    - ``share_<level>``: the share at each level but the last (the category marginals);
+    - ``sd_case``, ``sd_officer``, ``sd_office`` (with offices) and ``sd_residual``: the SD
+      of the case means, of the officers' and offices' mean departures from the case means
+      (the office funnel's spread), and of what is left;
+    - ``agreement``: exact agreement of pairs of ratings of the same case;
+    - ``end_share``: the share at the lowest or highest level, and ``sd_officer_end``, the SD
+      over officers of their own share there (a rater-effects summary: officers who avoid
+      the ends, or use them erratically, widen it).
+
+    With a ``reference`` level: ``above_reference`` and ``below_reference``, the shares of
+    ratings above and below it. With an ``occasion`` column and repeat assessments (the same
+    officer rating the same case again): ``repeat_same`` (the share of repeat ratings equal
+    to the previous one), ``lowered_upper`` and ``lowered_lower`` (shares of repeat ratings
+    lower than a previous one in the upper half of the levels, and in the lower half: a
+    reluctance to lower a high rating -- anchoring -- shows as the first too rare against
+    the second), and ``raised`` (higher than the previous one). With ``own``, the officer's
+    own rating before a manager's review: ``override_share`` (the share changed) and
+    ``override_up`` (changed upwards). A case on another occasion is another unit of
+    agreement.
 
     Parameters
     ----------
     ratings : pandas.DataFrame or riskeval.Ratings
     categories : sequence
         The levels, lowest first.
-    case, rater, rating, office, reference : str
-        Columns (``office`` and ``reference`` may be None).
+    case, rater, rating, office, reference, occasion, own : str
+        Columns (all but the first three may be None).
 
     Returns
     -------
@@ -106,7 +123,8 @@ def _summaries(ratings: pd.DataFrame | Ratings, *, categories: Sequence[Any],
     0.388
     """
     frame, c = columns_of(ratings, ("case", "rater", "rating"), case=case, rater=rater,
-                          rating=rating, office=office, reference=reference)
+                          rating=rating, office=office, reference=reference,
+                          occasion=occasion, own_rating=own)
     cats = tuple(categories)
     y, _ = level_codes(frame[c["rating"]], c["rating"], cats)
     keep = y >= 0
@@ -117,7 +135,11 @@ def _summaries(ratings: pd.DataFrame | Ratings, *, categories: Sequence[Any],
     counts = np.bincount(y.astype(int) - 1, minlength=k) / len(y)
     for j in range(k - 1):
         out[f"share_{cats[j]}"] = float(counts[j])
-    case_i = pd.factorize(sub[c["case"]])[0]
+    case_raw = pd.factorize(sub[c["case"]])[0]
+    case_i = case_raw
+    if c["occasion"]:
+        occ_i = pd.factorize(sub[c["occasion"]], sort=True)[0]
+        case_i = pd.factorize(case_raw * (occ_i.max() + 1) + occ_i)[0]
     key = sub[c["rater"]].astype(str)
     if c["office"]:
         key = sub[c["office"]].astype(str) + " / " + key
@@ -137,13 +159,39 @@ def _summaries(ratings: pd.DataFrame | Ratings, *, categories: Sequence[Any],
     cell = np.bincount(case_i * k + (y.astype(int) - 1), minlength=n_case * k).astype(float)
     pairs = float(np.sum(case_n * (case_n - 1.0)))
     out["agreement"] = float(np.sum(cell * (cell - 1.0)) / pairs) if pairs > 0 else math.nan
+    end = (y == 1) | (y == k)
     out["end_share"] = float(counts[0] + counts[-1])
+    out["sd_officer_end"] = float(np.std(np.bincount(off_i, end) / off_n))
     if c["reference"]:
         ref, _ = level_codes(sub[c["reference"]], c["reference"], cats)
         ok = ref >= 0
         out["above_reference"] = float(np.mean(y[ok] - 1 > ref[ok]))
         out["below_reference"] = float(np.mean(y[ok] - 1 < ref[ok]))
+    if c["occasion"] and occ_i.max() > 0:
+        out.update(_repeat_summaries(y, off_i * (case_raw.max() + 1) + case_raw, occ_i, k))
+    if c["own_rating"]:
+        own_y, _ = level_codes(sub[c["own_rating"]], c["own_rating"], cats)
+        ok = own_y >= 0
+        out["override_share"] = float(np.mean(y[ok] - 1 != own_y[ok]))
+        out["override_up"] = float(np.mean(y[ok] - 1 > own_y[ok]))
     return pd.Series(out, name="summaries")
+
+
+def _repeat_summaries(y: np.ndarray, pair: np.ndarray, occ: np.ndarray, k: int
+                      ) -> dict[str, float]:
+    """Shares of repeat ratings (a pair of officer and case on a later occasion) against
+    the pair's previous rating, as joint shares of all repeat ratings (never undefined)."""
+    order = np.lexsort((occ, pair))
+    ys, ps = y[order], pair[order]
+    again = np.flatnonzero(ps[1:] == ps[:-1]) + 1
+    if not len(again):
+        return {"repeat_same": 0.0, "lowered_upper": 0.0, "lowered_lower": 0.0, "raised": 0.0}
+    cur, prev = ys[again], ys[again - 1]
+    upper = prev > k / 2
+    return {"repeat_same": float(np.mean(cur == prev)),
+            "lowered_upper": float(np.mean((cur < prev) & upper)),
+            "lowered_lower": float(np.mean((cur < prev) & ~upper)),
+            "raised": float(np.mean(cur > prev))}
 
 
 # --------------------------------------------------------------------------------- priors
@@ -171,13 +219,23 @@ def _free_parameter(world: World, name: Any) -> tuple[str, str, Any]:
     return comp, par, param
 
 
-def default_prior(world: World, name: str) -> Any:
-    """The default prior of a free parameter, from its domain and default value.
+#: coefficient of variation of the default prior around a published figure (a named
+#: assumption: another service's or study's figure is a guide to this one, not its value)
+PUBLISHED_CV = 0.5
 
-    A probability: uniform on [0, 1]. A parameter at least 0: uniform from 0 to three times
-    its default (its default is a named assumption; three times lets the data move it far),
-    or to 1 when the default is 0. A real parameter: normal around its default with SD its
-    size (at least 0.5). Returns a frozen :mod:`scipy.stats` distribution.
+
+def default_prior(world: World, name: str) -> Any:
+    """The default prior of a free parameter, from its domain and its provenance.
+
+    A parameter whose value is a named assumption (every mechanism parameter riskeval ships:
+    see ``world.parameters()``) gets a wide prior over its domain: a probability uniform on
+    [0, 1]; a parameter at least 0 uniform from 0 to three times the assumed value (three
+    times lets the data move it far), or to 1 when that is 0; a real parameter normal around
+    the assumed value with SD its size (at least 0.5). A parameter set to a published figure
+    (:meth:`riskeval.World.with_published`) gets a prior centred on the figure with a
+    coefficient of variation of 0.5 (``PUBLISHED_CV``): a beta distribution for a
+    probability, a gamma for a parameter at least 0, a normal for a real one. Returns a
+    frozen :mod:`scipy.stats` distribution.
 
     Examples
     --------
@@ -185,9 +243,23 @@ def default_prior(world: World, name: str) -> Any:
     >>> world = rv.world.scenarios.six_office_study()
     >>> [round(float(x), 3) for x in default_prior(world, "office_practice.sd").support()]
     [0.0, 1.05]
+    >>> published = world.with_published("office_practice.sd", 0.4, "a 2022 study, table 2")
+    >>> prior = default_prior(published, "office_practice.sd")
+    >>> round(float(prior.mean()), 3), round(float(prior.std()), 3)
+    (0.4, 0.2)
     """
-    _, _, p = _free_parameter(world, name)
+    p = _free_parameter(world, name)[2]
     v = float(p.value)
+    published = not p.provenance.startswith(ASSUMPTION)
+    if published and p.kind == "prob" and 0 < v < 1:
+        # beta with mean v and SD PUBLISHED_CV * v, its concentration at least 2
+        conc = max(v * (1 - v) / (PUBLISHED_CV * v) ** 2 - 1, 2.0)
+        return stats.beta(v * conc, (1 - v) * conc)
+    if published and p.kind in ("nonneg", "positive") and v > 0:
+        shape = 1 / PUBLISHED_CV ** 2
+        return stats.gamma(shape, scale=v / shape)
+    if published and p.kind == "real":
+        return stats.norm(v, max(PUBLISHED_CV * abs(v), 0.25))
     if p.kind == "prob":
         return stats.uniform(0.0, 1.0)
     if p.kind in ("nonneg", "positive"):
@@ -282,7 +354,11 @@ def _headline(ratings: pd.DataFrame, spec: Mapping[str, Any]) -> dict[str, float
     cats = list(spec["categories"])
     y = pd.Categorical(ratings["rating"], categories=cats).codes
     high = y >= len(cats) - 2
-    alpha = krippendorff_alpha(ratings, case="case", rater="officer", rating="rating",
+    units = ratings
+    if ratings["occasion"].nunique() > 1:     # a case on another occasion is another unit
+        units = ratings.assign(case=ratings["case"].astype(str) + UNIT_JOIN
+                               + ratings["occasion"].astype(str))
+    alpha = krippendorff_alpha(units, case="case", rater="officer", rating="rating",
                                level="ordinal", categories=cats, ci=None).estimate
     out = {"alpha": float(alpha), "accuracy": math.nan, "net_upward": math.nan,
            "office_spread": math.nan, "ppv_high": math.nan}
@@ -592,6 +668,9 @@ class Posterior(Result):
             text = self.summary_table().round(3).to_string()
         return "\n".join([f"Posterior of {len(self.names)} parameter(s) from "
                           f"{len(self.table)} simulations ({len(self.draws)} kept)", text,
+                          *[f"prior: {n} ~ {_describe(self.prior[n])}; value before: "
+                            f"{_free_parameter(self.world, n)[2].provenance}"
+                            for n in self.names],
                           *[f"note: {n}" for n in self.notes]])
 
     def __str__(self) -> str:
@@ -603,6 +682,15 @@ class Posterior(Result):
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         return (self.summary_table().to_html(float_format=lambda v: f"{v:.3f}")
                 + (f"<ul>{notes}</ul>" if notes else ""))
+
+
+def _describe(prior: Any) -> str:
+    """A prior in words: ``uniform(0, 1.05)``, or its family with mean and SD."""
+    family = getattr(getattr(prior, "dist", None), "name", type(prior).__name__)
+    low, high = (float(x) for x in prior.support())
+    if family == "uniform":
+        return f"uniform({low:g}, {high:g})"
+    return f"{family} (mean {float(prior.mean()):.3g}, SD {float(prior.std()):.3g})"
 
 
 def _weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> list[float]:
@@ -618,7 +706,8 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
               priors: Mapping[str, Any] | None = None, n_simulations: int = 20_000,
               accept: float = 0.025, case: str | None = None, rater: str | None = None,
               rating: str | None = None, office: str | None = None,
-              reference: str | None = None, n_jobs: int = 1, backend: str = "local",
+              reference: str | None = None, occasion: str | None = None,
+              own_rating: str | None = None, n_jobs: int = 1, backend: str = "local",
               client: Any = None, chunk_size: int = 250, seed: Any = None) -> Posterior:
     """Estimate free parameters of a world from observed ratings (ABC with regression
     adjustment on a reference table; see :mod:`riskeval.studies.calibration`).
@@ -644,12 +733,18 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
         2.5% kept: 500 draws) a simulation-based calibration of five parameters of the
         six-office world gave uniform ranks (chi-square p > 0.17 for each) and 90% intervals
         covering 87.5-90% of 200 prior draws.
-    case, rater, rating, office, reference : str, optional
+    case, rater, rating, office, reference, occasion : str, optional
         Columns of ``observed`` (default: the names of simulated ratings -- ``case``,
-        ``officer``, ``rating``, and ``office`` when the table has it -- or the roles of
-        :class:`riskeval.Ratings`). With a reference column the summaries include the shares
-        above and below it (the simulated world's ``reference`` column is used likewise);
-        it is used only when named, since a study may have none.
+        ``officer``, ``rating``, and ``office`` and ``occasion`` when the table has them --
+        or the roles of :class:`riskeval.Ratings`). With a reference column the summaries
+        include the shares above and below it (the simulated world's ``reference`` column is
+        used likewise); it is used only when named, since a study may have none. With an
+        occasion column and repeat assessments they include how repeat ratings move
+        (anchoring).
+    own_rating : str, optional
+        The column of each officer's own rating before a manager's review, when the data
+        keep it (simulated ratings: ``officer_rating``, used by default when present); the
+        summaries then include the share of ratings a manager changed, and upwards.
     n_jobs, backend, client, chunk_size
         Where the simulations run: here (``n_jobs=1``), on joblib workers, or on a Dask
         cluster (``backend="dask"``); ``chunk_size`` simulations per task. The posterior does
@@ -679,7 +774,16 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
     the world's fixed thresholds: if the service's own thresholds differ from the world's,
     that difference is taken for the mechanism; with a reference it is read from ratings
     above and below the evidence. Raising risk for resources needs cases with no fixed abode
-    or a recall.
+    or a recall. Anchoring acts only on repeat assessments: it needs an occasion column and a
+    design with more than one occasion (refused otherwise), and its strength -- a multiplier
+    of each officer's chance of holding a high rating, capped at 1 -- is identified up to
+    about the inverse of the officers' mean chance (0.6 by default), beyond which every
+    officer holds and the data cannot tell larger values apart. Manager overrides are read
+    from the officers' own ratings when the data keep them (``own_rating``); without them,
+    only from the level shares, weakly. Central tendency shows in ``sd_officer_end`` and
+    ``end_share``. Every mechanism parameter riskeval ships is a named assumption, so its
+    default prior is wide; set a published figure with :meth:`riskeval.World.with_published`
+    and the default prior centres on it (:func:`default_prior`).
 
     References
     ----------
@@ -723,18 +827,26 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
                        for n, p in zip(free, params, strict=True))
     if not isinstance(observed, Ratings):   # the column names of simulated ratings
         case, rater, rating = case or "case", rater or "officer", rating or "rating"
-        if office is None and isinstance(observed, pd.DataFrame) and "office" in observed:
-            office = "office"
+        if isinstance(observed, pd.DataFrame):
+            office = office or ("office" if "office" in observed else None)
+            occasion = occasion or ("occasion" if "occasion" in observed else None)
+            own_rating = own_rating or ("officer_rating" if "officer_rating" in observed
+                                        else None)
     frame, cols = columns_of(observed, ("case", "rater", "rating"), case=case, rater=rater,
-                             rating=rating, office=office, reference=reference)
+                             rating=rating, office=office, reference=reference,
+                             occasion=occasion, own_rating=own_rating)
     from ..world.vignettes import RISK_LEVELS
 
     cats = tuple(RISK_LEVELS)
     _same_design(world, frame, cols)
+    _identifiable(free, frame, cols)
     obs = _summaries(frame, categories=cats, case=cols["case"], rater=cols["rater"],
-                    rating=cols["rating"], office=cols["office"], reference=cols["reference"])
+                    rating=cols["rating"], office=cols["office"], reference=cols["reference"],
+                    occasion=cols["occasion"], own=cols["own_rating"])
     spec = {"categories": cats, "office": "office" if cols["office"] else None,
-            "reference": "reference" if cols["reference"] else None}
+            "reference": "reference" if cols["reference"] else None,
+            "occasion": "occasion" if cols["occasion"] else None,
+            "own": "officer_rating" if cols["own_rating"] else None}
     problem = _Problem(world, tuple(free), tuple(where), prior_list, spec)
     children = spawn(seed, n_simulations)
     chunks = [children[k:k + chunk_size] for k in range(0, n_simulations, chunk_size)]
@@ -755,12 +867,27 @@ def _same_design(world: World, frame: pd.DataFrame, cols: Mapping[str, Any]) -> 
               "ratings": (len(frame), len(probe))}
     if cols["office"]:
         counts["offices"] = (frame[cols["office"]].nunique(), probe["office"].nunique())
+    if cols["occasion"]:
+        counts["occasions"] = (frame[cols["occasion"]].nunique(), probe["occasion"].nunique())
     differ = [f"{k}: {a} observed, {b} in the world" for k, (a, b) in counts.items() if a != b]
     if differ:
         raise RiskevalError("the observed table's design differs from the world's ("
                             + "; ".join(differ) + "): calibrate a world with the observed "
                             "design (its vignettes, staff and allocation: world.with_vignettes, "
                             "world.with_staff, world.with_design)")
+
+
+def _identifiable(free: Sequence[str], frame: pd.DataFrame, cols: Mapping[str, Any]) -> None:
+    """Refuse a free parameter no summary of these data can inform."""
+    repeats = bool(cols["occasion"]) and frame[cols["occasion"]].nunique() > 1
+    for name in free:
+        if name.startswith("anchoring.") and not repeats:
+            raise RiskevalError(
+                f"{name!r} acts only on repeat assessments (the same officer rating the same "
+                f"case again), and these data have "
+                + ("no occasion column: give occasion=" if not cols["occasion"] else
+                   "a single occasion")
+                + "; fix it at its assumed value, or calibrate on a design with occasions > 1")
 
 
 def _posterior(problem: _Problem, theta: np.ndarray, sims: np.ndarray, obs: pd.Series,

@@ -505,6 +505,48 @@ class World:
                     f"got {setting!r}")
         return self._copy(components=comps)
 
+    def with_published(self, parameter: str, value: Any, source: str) -> World:
+        """This world with a mechanism's parameter set to a published figure, and that
+        figure's source recorded as its provenance (so ``parameters()`` no longer calls it
+        an assumption, and :func:`riskeval.studies.calibrate` centres its default prior on
+        it).
+
+        Parameters
+        ----------
+        parameter : str
+            ``"component.parameter"``, as in :meth:`parameters` (e.g. ``"noise.sd"``).
+        value : number
+            The published figure, on the parameter's scale.
+        source : str
+            Where it was published (author, year, table), e.g. ``"Smith (2021), table 3"``.
+
+        Examples
+        --------
+        >>> import riskeval as rv
+        >>> w = rv.world.scenarios.six_office_study().with_published(
+        ...     "noise.sd", 0.55, "a 2021 vignette study, table 3")
+        >>> row = w.parameters().query("component == 'noise' and parameter == 'sd'")
+        >>> row["provenance"].item(), bool(row["is_assumption"].item())
+        ('published: a 2021 vignette study, table 3', False)
+        """
+        names = [f"{c}.{p.name}" for c in MECHANISMS for p in self._components[c].params.params]
+        if not isinstance(parameter, str) or parameter not in names:
+            raise RiskevalError(f"the world has no mechanism parameter {parameter!r}; name "
+                                f"one as 'component.parameter', as in world.parameters()"
+                                f"{suggest(str(parameter), names)}")
+        if not isinstance(source, str) or not source.strip() or \
+                source.strip().lower().startswith("assumption"):
+            raise RiskevalError(f"source must say where {parameter!r} was published (author, "
+                                f"year, table); got {source!r}")
+        comp_name, name = parameter.split(".")
+        comp = self._components[comp_name]
+        params = tuple(replace(p.with_value(value, comp_name), provenance=f"published: "
+                               f"{source.strip()}") if p.name == name else p
+                       for p in comp.params.params)
+        comps = dict(self._components)
+        comps[comp_name] = replace(comp, params=replace(comp.params, params=params))
+        return self._copy(components=comps)
+
     def only(self, *names: str, noise: bool = True) -> World:
         """This world with only the named mechanisms on (and noise on unless ``noise=False``)."""
         keep = {_check_name(n) for n in names}
