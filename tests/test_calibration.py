@@ -357,6 +357,15 @@ def test_anchoring_is_recovered_from_repeat_assessments_and_its_absence_seen():
     assert {"repeat_same", "lowered_upper", "override_share"} <= set(on.observed.index)
 
 
+def test_inflation_without_a_reference_is_warned_and_foreign_levels_refused(world, observed):
+    with pytest.warns(rv.RiskevalWarning, match=r"defensive_inflation\.strength raise.*"
+                                                r"without a reference level"):
+        calibrate(world, observed, free=["defensive_inflation.strength"], n_simulations=60)
+    other = observed.assign(rating=observed["rating"].astype(str).replace("low", "minimal"))
+    with pytest.raises(RiskevalError, match=r"'minimal', which is not one of the levels"):
+        calibrate(world, other, free=["noise.sd"], n_simulations=60)
+
+
 def test_anchoring_needs_repeat_assessments(world, observed):
     with pytest.raises(RiskevalError, match=r"repeat assessments.*a single occasion"):
         calibrate(world, observed, free=["anchoring.strength"], n_simulations=100)

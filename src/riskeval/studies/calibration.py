@@ -65,6 +65,10 @@ WEAK_CONTRACTION = 0.2
 #: absolute posterior correlation above which two parameters are flagged as trading off
 STRONG_CORRELATION = 0.8
 
+#: mechanisms that move ratings up from the evidence: without a reference level their strength
+#: is confounded with the thresholds (warned)
+UPWARD = ("defensive_inflation", "trust_honesty", "resource_raising")
+
 #: fewest kept simulations the posterior is trusted from without a warning (a named
 #: assumption: a local-linear regression on about a dozen summaries needs some hundreds)
 MIN_KEPT = 200
@@ -888,6 +892,15 @@ def _identifiable(free: Sequence[str], frame: pd.DataFrame, cols: Mapping[str, A
                 + ("no occasion column: give occasion=" if not cols["occasion"] else
                    "a single occasion")
                 + "; fix it at its assumed value, or calibrate on a design with occasions > 1")
+    raising = [n for n in free if n.split(".")[0] in UPWARD]
+    if raising and not cols["reference"]:
+        import warnings
+
+        warnings.warn(f"calibrate: {', '.join(raising)} raise(s) ratings, and without a "
+                      f"reference level (reference=) the data show it only in the level "
+                      f"shares against the world's fixed thresholds, where it cannot be told "
+                      f"from the service's own thresholds or office severity; give the "
+                      f"reference column if the study has one", RiskevalWarning, stacklevel=3)
 
 
 def _posterior(problem: _Problem, theta: np.ndarray, sims: np.ndarray, obs: pd.Series,
