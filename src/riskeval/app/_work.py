@@ -50,17 +50,15 @@ ROLE_WORDS = {
 PREVIEW_ROWS = 10
 
 
-def _spreadsheet_api() -> dict[str, Callable[..., Any]] | None:
-    """The spreadsheet readers of :mod:`riskeval.data.ratings`, or None in a riskeval that
-    reads CSV only."""
-    names = ("sheet_names", "wide_to_long")
-    found = {n: getattr(_ratings, n, None) for n in names}
-    return found if all(found.values()) else None  # type: ignore[return-value]
+def _reader(name: str) -> Callable[..., Any] | None:
+    """A reader of :mod:`riskeval.data.ratings` that not every riskeval has (``sheet_names``
+    and ``wide_to_long`` came with the spreadsheet readers), or None."""
+    return getattr(_ratings, name, None)
 
 
 def spreadsheets_supported() -> bool:
     """Whether this riskeval reads .xlsx, .xlsm, .ods and .parquet files."""
-    return _spreadsheet_api() is not None
+    return _reader("sheet_names") is not None
 
 
 _ZIP, _PARQUET = b"PK\x03\x04", b"PAR1"
@@ -80,11 +78,11 @@ def _binary_kind(path: Path) -> str | None:
 
 def sheets_of(path: Path) -> list[str]:
     """The sheets of a spreadsheet; ``[]`` for a CSV or Parquet file."""
-    api = _spreadsheet_api()
-    if api is None:
+    names_of = _reader("sheet_names")
+    if names_of is None:
         return []
     try:
-        names = api["sheet_names"](path)
+        names = names_of(path)
     except RiskevalError:
         return []
     return [str(n) for n in names or []]
@@ -123,14 +121,14 @@ def load_table(path: Path, *, sheet: str | None = None,
 def to_long(frame: pd.DataFrame, *, case: str, office_row: bool) -> pd.DataFrame:
     """A wide table (one column per officer) as one row per rating: columns ``case``,
     ``officer``, ``rating`` (and ``office`` when the second header row holds the office)."""
-    api = _spreadsheet_api()
-    if api is None:
+    wide_to_long = _reader("wide_to_long")
+    if wide_to_long is None:
         if office_row:
             raise RiskevalError("this version of riskeval cannot read an office from a second "
                                 "header row; untick it, or give the file one row per rating")
         long = frame.melt(id_vars=[case], var_name="officer", value_name="rating")
         return long[long["rating"].notna()].reset_index(drop=True)
-    return api["wide_to_long"](frame, case=case, rater="officer", rating="rating",
+    return wide_to_long(frame, case=case, rater="officer", rating="rating",
                                office_row=office_row, office="office")
 
 

@@ -107,6 +107,7 @@ def layout(title: str, body: str, *, step: int | None, nonce: str, script: str =
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        "<link rel=\"icon\" href=\"data:,\">"
         f"<title>{esc(title)} - riskeval</title>{head}"
         f"<style nonce=\"{esc(nonce)}\">{CSS}</style></head><body>"
         "<header><h1>riskeval: consistency audit of risk ratings</h1>"
