@@ -39,6 +39,7 @@ from .data import (
     to_long,
     to_wide,
     validate_ratings,
+    wide_to_long,
 )
 from .errors import DegenerateDataWarning, RiskevalError, RiskevalWarning
 from .world import World, mechanism_effects, simulate
@@ -74,5 +75,6 @@ __all__ = [
     "to_wide",
     "validate_ratings",
     "variation",
+    "wide_to_long",
     "world",
 ]

@@ -7,10 +7,12 @@ and what was expected.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,7 @@ from ..errors import RiskevalError, RiskevalTypeError
 
 __all__ = ["as_values", "check_binary", "check_choice", "check_columns", "check_confidence",
            "check_probability", "check_whole", "name_lines", "name_row", "plain_value",
-           "suggest_column"]
+           "rows_named", "suggest_column"]
 
 
 def check_confidence(confidence: Any) -> float:
@@ -87,10 +89,40 @@ def plain_value(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+#: how the rows of the table being checked are named (set by :func:`rows_named`)
+_ROWS: contextvars.ContextVar[tuple[str, Callable[[int], str]] | None] = \
+    contextvars.ContextVar("riskeval_rows", default=None)
+
+
+@contextlib.contextmanager
+def rows_named(label: str | None = None,
+               describe: Callable[[int], str] | None = None) -> Iterator[None]:
+    """Within the block, :func:`name_lines` names rows as ``label`` followed by
+    ``describe(i)`` for each row label ``i`` (e.g. ``"sheet 'Ratings' rows"`` and
+    ``i + 2``, the header being row 1), instead of the lines of a CSV file. Without a
+    ``label`` rows are lines of a CSV file again.
+
+    Examples
+    --------
+    >>> with rows_named("sheet 'Ratings' rows", lambda i: str(i + 2)):
+    ...     name_lines([0, 3])
+    "sheet 'Ratings' rows 2, 5"
+    >>> name_lines([0, 3])
+    'lines 2, 5'
+    """
+    token = _ROWS.set(None if label is None else
+                      (label, describe if describe is not None else lambda i: str(i + 2)))
+    try:
+        yield
+    finally:
+        _ROWS.reset(token)
+
+
 def name_lines(index: Sequence, offset: int = 2, *, lines: bool = True) -> str:
     """The first rows of ``index`` as a person finds them: the lines of a CSV file (the
-    header is line 1, so row 0 is line 2), or with ``lines=False`` (or labels that are not
-    numbers) the rows' index labels.
+    header is line 1, so row 0 is line 2), the rows of a spreadsheet's sheet when the table
+    was read from one (see :func:`rows_named`), or with ``lines=False`` (or labels that are
+    not numbers) the rows' index labels.
 
     Examples
     --------
@@ -102,10 +134,14 @@ def name_lines(index: Sequence, offset: int = 2, *, lines: bool = True) -> str:
     idx = list(index)[:SHOWN]
     more = " ..." if len(index) > SHOWN else ""
     if lines:
+        named = _ROWS.get()
         try:
+            if named is not None:
+                label, describe = named
+                return f"{label} {', '.join(describe(int(i)) for i in idx)}{more}"
             shown = ", ".join(str(int(i) + offset) for i in idx)
             return f"lines {shown}{more}"
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, KeyError):
             pass
     return f"rows {', '.join(repr(plain_value(i)) for i in idx)}{more}"
 

@@ -11,12 +11,15 @@ from .ratings import (
     Ratings,
     WideRatings,
     as_ratings,
+    file_kind,
     parse_categories,
     read_ratings,
     read_table,
+    sheet_names,
     to_long,
     to_wide,
     validate_ratings,
+    wide_to_long,
 )
 
 __all__ = [
@@ -26,11 +29,14 @@ __all__ = [
     "as_ratings",
     "compas",
     "datasets",
+    "file_kind",
     "parse_categories",
     "ratings",
     "read_ratings",
     "read_table",
+    "sheet_names",
     "to_long",
     "to_wide",
     "validate_ratings",
+    "wide_to_long",
 ]

@@ -15,18 +15,32 @@ column, rows or values at fault and what was expected.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import csv
+import datetime
 import html
+import io
+import math
 import os
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .._core.checks import SHOWN, check_columns, name_lines, plain_value
+from .._core.checks import (
+    SHOWN,
+    check_choice,
+    check_columns,
+    name_lines,
+    plain_value,
+    rows_named,
+    suggest_column,
+)
 from .._core.results import Result
 from ..errors import RiskevalError, RiskevalTypeError, RiskevalWarning, has_option, option
 
@@ -35,12 +49,15 @@ __all__ = [
     "Ratings",
     "WideRatings",
     "as_ratings",
+    "file_kind",
     "parse_categories",
     "read_ratings",
     "read_table",
+    "sheet_names",
     "to_long",
     "to_wide",
     "validate_ratings",
+    "wide_to_long",
 ]
 
 #: The Risk of Serious Harm scale used in OASys, lowest first.
@@ -983,7 +1000,46 @@ def _validate(
     The dict holds ``officer_identity`` (:data:`OFFICER_IN_OFFICE` or :data:`OFFICER_BY_ID`),
     ``shared_ids`` (officer ids used in more than one office; when not empty the rater column
     holds ``"office / officer"`` labels) and ``warnings`` (messages, not yet issued).
+    Messages name the rows as the file the table was read from numbers them (the lines of
+    a CSV file, the rows of a sheet: :func:`_row_names`).
     """
+    source = frame._frame if isinstance(frame, Ratings) else frame
+    with rows_named(*_row_names(source)):
+        return _validate_rows(frame, case=case, rater=rater, rating=rating,
+                              occasion=occasion, office=office, cohort=cohort,
+                              reference=reference, categories=categories, numeric=numeric)
+
+
+def _row_names(frame: Any) -> tuple[str | None, Callable[[int], str] | None]:
+    """How messages name the rows of ``frame`` (index labels as read): from the ``attrs``
+    the readers set -- ``"sheet 'Ratings' rows"`` and the sheet row of row 0; for a table
+    converted from a wide one, also the officer column of each rating. ``(None, None)``
+    (lines of a CSV file) for a table that says nothing."""
+    attrs = getattr(frame, "attrs", None) or {}
+    label = attrs.get("riskeval_rows")
+    if not isinstance(label, str):
+        return None, None
+    first = int(attrs.get("riskeval_first_row", 2))
+    wide = attrs.get("riskeval_wide")
+    if wide:
+        width = len(wide)
+        return label, lambda i: f"{i // width + first} (column {wide[i % width]!r})"
+    return label, lambda i: str(i + first)
+
+
+def _validate_rows(
+    frame: pd.DataFrame | Ratings,
+    *,
+    case: str | None = None,
+    rater: str | None = None,
+    rating: str | None = None,
+    occasion: str | None = None,
+    office: str | None = None,
+    cohort: str | None = None,
+    reference: str | None = None,
+    categories: Any = None,
+    numeric: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     roles = {"case": case, "rater": rater, "rating": rating, "occasion": occasion,
              "office": office, "cohort": cohort, "reference": reference}
     if isinstance(frame, Ratings):  # checked already: its roles fill those not given
@@ -1145,42 +1201,71 @@ def _decode_error(path: str, exc: UnicodeDecodeError) -> RiskevalError:
 
 
 def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
-               encoding: str | None = None, **read_csv_kwargs: Any) -> pd.DataFrame:
-    """Read a CSV of ratings as it is, with clear errors for files that are not what we expect.
+               encoding: str | None = None, sheet: str | int | None = None,
+               **read_csv_kwargs: Any) -> pd.DataFrame:
+    """Read a table of ratings as it is -- a CSV file, a spreadsheet's sheet or a Parquet
+    file -- with clear errors for files that are not what we expect.
 
     Parameters
     ----------
     path : str or path-like
-        The CSV file; only read, never modified.
+        The file (CSV, ``.xlsx``, ``.xlsm``, ``.ods``, ``.parquet``); only read, never
+        modified. What the file is, is decided by its content (see Notes).
     text_columns : sequence of str
         Columns read as text, never as numbers: identifiers (case, officer, office,
         occasion), so that ``0001`` and ``1``, ``007`` and ``7``, ``1.0`` and ``1`` stay
         different identifiers. Names not in the file are ignored here.
     encoding : str, optional
-        The file's text encoding, e.g. ``"cp1252"`` (Windows, Western European) or
+        A CSV file's text encoding, e.g. ``"cp1252"`` (Windows, Western European) or
         ``"latin-1"``. By default UTF-8, or UTF-16 when the file starts with a UTF-16
-        byte-order mark (as spreadsheet programs write "Unicode text").
+        byte-order mark (as spreadsheet programs write "Unicode text"). CSV only.
+    sheet : str or int, optional
+        The sheet of a spreadsheet to read, by name or by 0-based position (default the
+        first sheet). :func:`sheet_names` lists them. Spreadsheets only.
     **read_csv_kwargs
-        Passed to :func:`pandas.read_csv`.
+        Passed to :func:`pandas.read_csv` (CSV only; ``sep=`` and ``delimiter=`` name the
+        column delimiter).
 
     Returns
     -------
     pandas.DataFrame
+        One row per row of the file. Its ``attrs`` say how error messages name the file's
+        rows (``"lines"`` of a CSV file, ``"sheet 'Ratings' rows"`` of a spreadsheet), which
+        :func:`validate_ratings` and :class:`Ratings` use.
 
     Notes
     -----
-    Only an empty cell is missing: text such as ``NA``, ``None`` or ``null`` is read as the
-    text it is (it may be a category or an officer's initials), unlike pandas' default. A
-    cell holding only white space counts as empty, and surrounding white space is stripped
-    from every text cell; a column whose cells are then all numbers (or empty) is numeric.
-    Pass ``keep_default_na=True`` to get pandas' default missing-value tokens back.
+    *Formats.* A file is read by what it holds, whatever its extension: a zip archive
+    (``PK``) is a spreadsheet -- an OpenDocument spreadsheet (``.ods``) when its
+    ``mimetype`` entry says so, an Excel workbook (``.xlsx``, ``.xlsm``) when its
+    ``[Content_Types].xml`` does; a file starting ``PAR1`` is Parquet; an old binary Excel
+    workbook (``.xls``) is read when the spreadsheet reader can, else the error says to save
+    it as ``.xlsx`` or CSV; anything else is CSV text. So a ``ratings.csv`` that is really a
+    workbook is read as the workbook. Spreadsheets are read with ``python-calamine``,
+    Parquet files with ``pyarrow`` (``pip install "riskeval[parquet]"``). :func:`file_kind`
+    says what a file is.
 
-    A UTF-8 or UTF-16 byte-order mark (as spreadsheet programs write) is accepted. A file
-    that is not UTF-8 is an error suggesting ``encoding="cp1252"``. Without ``sep=``, a
+    A sheet is read as its CSV export would be: the first row with a cell in it is the
+    header, and rows are named as the spreadsheet numbers them (``sheet 'Ratings' rows 2,
+    5`` in messages, the header being row 1). A number in a text column is written as a
+    spreadsheet shows it (the officer ``7``, not ``7.0``). Rows of a Parquet file are
+    counted from 1 (``Parquet rows 1, 4``).
+
+    *Missing values.* Only an empty cell is missing: text such as ``NA``, ``None`` or
+    ``null`` is read as the text it is (it may be a category or an officer's initials),
+    unlike pandas' default. A cell holding only white space counts as empty, and surrounding
+    white space is stripped from every text cell; a column whose cells are then all numbers
+    (or empty) is numeric. For CSV, pass ``keep_default_na=True`` to get pandas' default
+    missing-value tokens back.
+
+    *CSV.* A UTF-8 or UTF-16 byte-order mark (as spreadsheet programs write) is accepted. A
+    file that is not UTF-8 is an error suggesting ``encoding="cp1252"``. Without ``sep=``, a
     file whose header line holds no comma but semicolons (or tabs) is read with that
     delimiter. A file whose header is one column holding semicolons, tabs or bars, read
     with a comma, was written with another delimiter: the error says which and how to pass
-    it (``sep=``, or ``--delimiter`` on the command line).
+    it (``sep=``, or ``--delimiter`` on the command line). ``sep=``, ``encoding=`` and the
+    other options of :func:`pandas.read_csv` given for a spreadsheet or Parquet file are an
+    error: they apply to CSV only.
 
     Examples
     --------
@@ -1194,15 +1279,403 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
     >>> table = read_table(path, text_columns=["officer"])
     >>> table["officer"].tolist(), table["rating"].tolist()
     (['007', '7'], ['NA', 'high'])
+
+    A sheet of a workbook, by name; the officer typed as the number 7 is the text ``"7"``:
+
+    >>> import pandas as pd
+    >>> book = os.path.join(tempfile.mkdtemp(), "ratings.xlsx")
+    >>> with pd.ExcelWriter(book) as writer:
+    ...     pd.DataFrame({"notes": ["none"]}).to_excel(writer, sheet_name="Notes", index=False)
+    ...     pd.DataFrame({"case": ["v1", "v1"], "officer": ["007", 7],
+    ...                   "rating": ["low", "high"]}).to_excel(writer, sheet_name="Ratings",
+    ...                                                        index=False)
+    >>> sheet_names(book)
+    ['Notes', 'Ratings']
+    >>> table = read_table(book, sheet="Ratings", text_columns=["officer"])
+    >>> table["officer"].tolist(), table.attrs["riskeval_rows"]
+    (['007', '7'], "sheet 'Ratings' rows")
     """
+    return _read_table(path, text_columns=text_columns, encoding=encoding, sheet=sheet,
+                       read_csv_kwargs=read_csv_kwargs)
+
+
+#: What :func:`file_kind` answers, and what each is called in messages.
+FILE_KINDS: dict[str, str] = {
+    "csv": "a CSV file",
+    "xlsx": "an Excel workbook (.xlsx or .xlsm)",
+    "ods": "an OpenDocument spreadsheet (.ods)",
+    "xls": "an old Excel workbook (.xls)",
+    "parquet": "a Parquet file",
+}
+_SPREADSHEETS = ("xlsx", "ods", "xls")
+_ZIP_MAGIC, _PARQUET_MAGIC, _OLE_MAGIC = b"PK\x03\x04", b"PAR1", b"\xd0\xcf\x11\xe0"
+_UNNAMED = re.compile(r"Unnamed: \d+")
+_MANGLED = re.compile(r"(.*)\.(\d+)")
+
+
+def _file_path(path: str | os.PathLike) -> str:
+    """The path as a string, or an error when there is no file to read there."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise RiskevalError(f"no such ratings file: {path!r}")
     if os.path.isdir(path):
-        raise RiskevalError(f"{path!r} is a folder; expected a CSV file of ratings")
+        raise RiskevalError(f"{path!r} is a folder; expected a CSV file of ratings (or a "
+                            f"spreadsheet or Parquet file)")
+    return path
+
+
+def file_kind(path: str | os.PathLike) -> str:
+    """What a ratings file is, by its content (its extension is not trusted).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file; only its first bytes are read.
+
+    Returns
+    -------
+    str
+        ``"csv"`` (text; also an empty file), ``"xlsx"`` (an Excel workbook, ``.xlsx`` or
+        ``.xlsm``), ``"ods"`` (an OpenDocument spreadsheet), ``"xls"`` (an old binary Excel
+        workbook, or one protected by a password) or ``"parquet"``.
+
+    Notes
+    -----
+    A zip archive (starting ``PK\\x03\\x04``) is an ``.ods`` spreadsheet when its
+    ``mimetype`` entry names an OpenDocument spreadsheet and an Excel workbook when its
+    ``[Content_Types].xml`` names a workbook; another zip archive (a Word document, say) is
+    an error. A file starting ``PAR1`` is Parquet, one starting ``D0 CF 11 E0`` an old Excel
+    workbook; anything else is read as CSV text.
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> book = os.path.join(folder, "ratings.xlsx")
+    >>> pd.DataFrame({"case": ["v1"]}).to_excel(book, index=False)
+    >>> disguised = os.path.join(folder, "ratings.csv")  # a workbook named .csv
+    >>> os.replace(book, disguised)
+    >>> file_kind(disguised)
+    'xlsx'
+    >>> plain = os.path.join(folder, "plain.xlsx")  # text named .xlsx
+    >>> with open(plain, "w") as f:
+    ...     _ = f.write("case,officer,rating\\n")
+    >>> file_kind(plain)
+    'csv'
+    """
+    path = _file_path(path)
+    return _kind_of(path, _head(path))
+
+
+def _kind_of(path: str, head: bytes) -> str:
+    if head.startswith(_ZIP_MAGIC):
+        return _zip_kind(path)
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(_OLE_MAGIC):
+        return "xls"
+    return "csv"
+
+
+def _zip_kind(path: str) -> str:
+    """``"ods"`` or ``"xlsx"`` for a zip archive, by the entries that name what it holds."""
+    damaged = (f"{path!r} starts as a spreadsheet does (.xlsx, .xlsm and .ods files are zip "
+               f"archives) but cannot be opened: it is damaged or incomplete; open it in your "
+               f"spreadsheet program and save it again, or save the sheet as CSV")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                mime = archive.read("mimetype")[:200].decode("ascii", "replace").strip()
+                if "opendocument.spreadsheet" in mime:
+                    return "ods"
+                raise RiskevalError(
+                    f"{path!r} is an OpenDocument file of another kind ({mime!r}), not a "
+                    f"spreadsheet; expected a CSV file, a spreadsheet (.xlsx, .xlsm, .ods) or "
+                    f"a Parquet file of ratings")
+            if "[Content_Types].xml" in names:
+                types = archive.read("[Content_Types].xml")
+                if b"spreadsheetml" in types or b"ms-excel" in types:
+                    return "xlsx"
+                raise RiskevalError(
+                    f"{path!r} is an Office document that is not a workbook (a Word or "
+                    f"PowerPoint file?); expected a CSV file, a spreadsheet (.xlsx, .xlsm, "
+                    f".ods) or a Parquet file of ratings")
+            if "content.xml" in names:
+                return "ods"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, KeyError):
+        raise RiskevalError(damaged) from None
+    raise RiskevalError(f"{path!r} is a zip archive, not a spreadsheet; expected a CSV file, "
+                        f"a spreadsheet (.xlsx, .xlsm, .ods) or a Parquet file of ratings "
+                        f"(unzip it first if the ratings are inside)")
+
+
+def sheet_names(path: str | os.PathLike) -> list[str]:
+    """The names of a spreadsheet's sheets, in workbook order; ``[]`` for a CSV or Parquet
+    file (which have none).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file (``.xlsx``, ``.xlsm``, ``.ods``; any other file gives ``[]``). What it is,
+        is decided by its content, as :func:`file_kind` does.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import os
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> book = os.path.join(tempfile.mkdtemp(), "offices.ods")
+    >>> with pd.ExcelWriter(book, engine="odf") as writer:
+    ...     for name in ("North", "South"):
+    ...         pd.DataFrame({"case": ["v1"]}).to_excel(writer, sheet_name=name, index=False)
+    >>> sheet_names(book)
+    ['North', 'South']
+    """
+    path = _file_path(path)
+    kind = _kind_of(path, _head(path))
+    if kind not in _SPREADSHEETS:
+        return []
+    return [str(name) for name in _workbook(path, kind).sheet_names]
+
+
+def _workbook(path: str, kind: str) -> Any:
+    """The workbook as python-calamine opens it (from its content, not its extension)."""
+    try:
+        from python_calamine import CalamineWorkbook
+    except ImportError:  # pragma: no cover - a runtime dependency
+        raise RiskevalError(f"{path!r} is {FILE_KINDS[kind]}; reading spreadsheets needs "
+                            f"python-calamine: pip install python-calamine (or save the sheet "
+                            f"as CSV)") from None
+    try:
+        with open(path, "rb") as fh:
+            data = io.BytesIO(fh.read())
+        return CalamineWorkbook.from_filelike(data)
+    except OSError as exc:
+        raise RiskevalError(f"cannot read the ratings file {path!r}: "
+                            f"{exc.strerror or exc}") from None
+    except Exception as exc:  # calamine's own errors on a damaged or foreign file
+        if kind == "xls":
+            raise RiskevalError(
+                f"{path!r} is an old Excel workbook (.xls), or a workbook protected by a "
+                f"password, and could not be read ({_reason(exc)}); open it in your "
+                f"spreadsheet program and save it as .xlsx (Excel Workbook) or as CSV UTF-8, "
+                f"without a password") from None
+        raise RiskevalError(
+            f"{path!r} is {FILE_KINDS[kind]} that could not be read ({_reason(exc)}); it may "
+            f"be damaged: open it in your spreadsheet program and save it again, or save "
+            f"the sheet as CSV") from None
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _choose_sheet(book: Any, sheet: Any, path: str) -> tuple[str, Any]:
+    """The sheet asked for (by name or 0-based position; the first by default)."""
+    names = [str(n) for n in book.sheet_names]
+    listed = ", ".join(map(repr, names))
+    if not names:
+        raise RiskevalError(f"the spreadsheet {path!r} has no sheets")
+    if sheet is None:
+        pos = 0
+    elif isinstance(sheet, bool) or not isinstance(sheet, str | int | np.integer):
+        raise RiskevalTypeError(f"sheet must be a sheet's name or its 0-based position, not "
+                                f"{type(sheet).__name__}")
+    elif isinstance(sheet, str):
+        if sheet not in names:
+            close = [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise RiskevalError(f"the spreadsheet {path!r} has no sheet {sheet!r}.{hint} Its "
+                                f"sheets: {listed}")
+        pos = names.index(sheet)
+    else:
+        pos = int(sheet)
+        if not 0 <= pos < len(names):
+            raise RiskevalError(
+                f"the spreadsheet {path!r} has {len(names)} sheet"
+                f"{'' if len(names) == 1 else 's'} ({listed}); sheet {pos} is not one of "
+                f"them (positions count from 0: 0 to {len(names) - 1})")
+    try:
+        return names[pos], book.get_sheet_by_index(pos)
+    except Exception as exc:  # a chart sheet or a damaged one
+        raise RiskevalError(f"sheet {names[pos]!r} of {path!r} cannot be read as a table "
+                            f"({_reason(exc)}); choose another with {option('sheet')}. Its "
+                            f"sheets: {listed}") from None
+
+
+def _cell_text(value: Any) -> str:
+    """A cell as a spreadsheet shows it and its CSV export writes it: the number 7 (which
+    the reader gives as 7.0) as ``"7"``, an empty cell as ``""``."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime.datetime | pd.Timestamp):
+        return value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
+                encoding: str | None = None, sheet: Any = None,
+                read_csv_kwargs: dict[str, Any] | None = None,
+                all_text: bool = False) -> pd.DataFrame:
+    """:func:`read_table`; ``all_text`` reads every column as text (a wide table's cells)."""
+    path = _file_path(path)
     head = _head(path)
     if os.path.getsize(path) == 0:
         raise RiskevalError(f"the ratings file {path!r} is empty; expected a CSV with a header")
+    kind = _kind_of(path, head)
+    kwargs = dict(read_csv_kwargs or {})
+    text = [c for c in text_columns if c is not None]
+    if kind == "csv":
+        if sheet is not None:
+            raise RiskevalError(f"{path!r} is a CSV file, which has no sheets; leave out "
+                                f"{option('sheet')} (it chooses a sheet of a spreadsheet)")
+        if all_text and kwargs.get("dtype") is None:
+            kwargs["dtype"] = str
+        frame = _read_csv(path, head, text, encoding, kwargs)
+        frame.attrs.update({"riskeval_rows": "lines", "riskeval_first_row": 2})
+        return frame
+    given = [k for k, v in kwargs.items() if v is not None]
+    if encoding is not None:
+        given.insert(0, "encoding")
+    if given:
+        shown = ", ".join(option(k) for k in given)
+        raise RiskevalError(f"{shown} appl{'ies' if len(given) == 1 else 'y'} to CSV files "
+                            f"only; {path!r} is {FILE_KINDS[kind]}: leave "
+                            f"{'it' if len(given) == 1 else 'them'} out")
+    if kind == "parquet":
+        if sheet is not None:
+            raise RiskevalError(f"{path!r} is a Parquet file, which has no sheets; leave out "
+                                f"{option('sheet')}")
+        return _read_parquet(path, text, all_text)
+    return _read_sheet(path, kind, sheet, text, all_text)
+
+
+def _read_sheet(path: str, kind: str, sheet: Any, text: list[str],
+                all_text: bool) -> pd.DataFrame:
+    """A sheet read as its CSV export would be, rows named as the spreadsheet numbers them."""
+    name, ws = _choose_sheet(_workbook(path, kind), sheet, path)
+    try:
+        rows = ws.to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise RiskevalError(f"sheet {name!r} of {path!r} cannot be read ({_reason(exc)}); "
+                            f"save it again, or save the sheet as CSV") from None
+    cells = [[_cell_text(v) for v in row] for row in rows]
+    filled = [any(c.strip() for c in row) for row in cells]
+    if not any(filled):
+        raise RiskevalError(f"sheet {name!r} of the ratings file {path!r} is empty; expected a "
+                            f"header row naming the columns, then one row per rating"
+                            f"{_other_sheets(ws, name, path)}")
+    top = filled.index(True)  # the header: the first row with a cell in it
+    last = len(filled) - 1 - filled[::-1].index(True)
+    cells = cells[top:last + 1]
+    width = max(len(row) for row in cells)
+    cells = [row + [""] * (width - len(row)) for row in cells]
+    keep = [j for j in range(width) if any(row[j].strip() for row in cells)]
+    cells = [[row[j] for j in keep] for row in cells]
+    if len(cells) == 1:
+        raise RiskevalError(f"the ratings file {path!r} has a header but no rows of ratings "
+                            f"(sheet {name!r})")
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(cells)
+    buffer.seek(0)
+    dtype: Any = str if all_text else {c: str for c in text}
+    frame = pd.read_csv(buffer, sep=",", dtype=dtype, keep_default_na=False, na_values=[""])
+    frame = _tidy_text(frame, set(frame.columns) if all_text else set(text))
+    frame.attrs.update({"riskeval_rows": f"sheet {name!r} rows",
+                        "riskeval_first_row": top + 2, "riskeval_header": cells[0]})
+    return frame
+
+
+def _other_sheets(ws: Any, name: str, path: str) -> str:
+    try:
+        names = _workbook(path, _kind_of(path, _head(path))).sheet_names
+    except RiskevalError:  # pragma: no cover - it was read a moment ago
+        return ""
+    others = [n for n in names if n != name]
+    if not others:
+        return ""
+    return (f"; the other sheets ({', '.join(map(repr, others))}) are chosen with "
+            f"{option('sheet')}")
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    """A column as text, numbers written as a spreadsheet shows them (7.0 as ``"7"``),
+    missing values missing."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return col
+    codes, uniques = pd.factorize(col.astype(object) if isinstance(col.dtype,
+                                                                 pd.CategoricalDtype) else col)
+    shown = np.array([_cell_text(v) for v in np.asarray(uniques, dtype=object)] or [],
+                     dtype=object)
+    shown[shown == ""] = np.nan
+    out = np.where(codes < 0, np.nan, shown[np.maximum(codes, 0)]) if len(shown) else \
+        np.full(len(col), np.nan, dtype=object)
+    return pd.Series(out, index=col.index, name=col.name, dtype=str)
+
+
+def _read_parquet(path: str, text: list[str], all_text: bool) -> pd.DataFrame:
+    """A Parquet file, identifiers as text; its rows counted from 1 in messages."""
+    need = (f"{path!r} is a Parquet file; reading Parquet files needs pyarrow: "
+            f"pip install \"riskeval[parquet]\" (or save the table as CSV)")
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        raise RiskevalError(need) from None
+    try:
+        frame = pd.read_parquet(path, engine="pyarrow")
+    except ImportError:
+        raise RiskevalError(need) from None
+    except OSError as exc:
+        raise RiskevalError(f"could not read {path!r} as a Parquet file "
+                            f"({_reason(exc)}); it may be damaged or incomplete") from None
+    except Exception as exc:  # pyarrow's own errors on a damaged file
+        raise RiskevalError(f"could not read {path!r} as a Parquet file "
+                            f"({_reason(exc)}); it may be damaged or incomplete") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        named = any(n is not None for n in frame.index.names)
+        frame = frame.reset_index(drop=not named)
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.shape[1] == 0:
+        raise RiskevalError(f"the ratings file {path!r} has no columns")
+    if frame.empty:
+        raise RiskevalError(f"the ratings file {path!r} has a header but no rows of ratings")
+    frame = frame.reset_index(drop=True)
+    wanted = set(frame.columns) if all_text else set(text)
+    for col in frame.columns:
+        if col in wanted:
+            frame[col] = _as_text(frame[col])
+    frame = _tidy_text(frame, wanted)
+    frame.attrs.update({"riskeval_rows": "Parquet rows", "riskeval_first_row": 1})
+    return frame
+
+
+def _read_csv(path: str, head: bytes, text: list[str], encoding: str | None,
+              read_csv_kwargs: dict[str, Any]) -> pd.DataFrame:
+    """A CSV file as :func:`read_table` reads it."""
     if "sep" in read_csv_kwargs and "delimiter" in read_csv_kwargs:
         raise RiskevalTypeError("give the delimiter once: sep= or delimiter=, not both")
     if "delimiter" in read_csv_kwargs:
@@ -1227,7 +1700,6 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
     elif not isinstance(na_values, dict):
         extra = [na_values] if isinstance(na_values, str) else list(na_values)
         read_csv_kwargs["na_values"] = ["", *extra]
-    text = [c for c in text_columns if c is not None]
     dtype = read_csv_kwargs.get("dtype")
     if text and (dtype is None or isinstance(dtype, dict)):
         read_csv_kwargs["dtype"] = {**{c: str for c in text}, **(dtype or {})}
@@ -1257,7 +1729,20 @@ def read_table(path: str | os.PathLike, *, text_columns: Sequence[str] = (),
         )
     as_given = set(frame.columns) if dtype is not None and not isinstance(dtype, dict) \
         else set(dtype or {})  # the caller's own dtype= is kept as given
-    return _tidy_text(frame, set(text) | as_given)
+    frame = _tidy_text(frame, set(text) | as_given)
+    if any((m := _MANGLED.fullmatch(str(c))) and m.group(1) in frame.columns
+           for c in frame.columns):
+        # pandas renamed a repeated header ("ann", "ann.1"): keep the header as written
+        with contextlib.suppress(Exception):
+            keep = ("sep", "encoding", "skiprows", "comment", "quotechar", "escapechar")
+            first = pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False,
+                                **{k: v for k, v in read_csv_kwargs.items() if k in keep})
+            raw = ["" if pd.isna(h) else str(h) for h in first.iloc[0].tolist()]
+            if len(raw) == frame.shape[1]:
+                frame.attrs["riskeval_header"] = raw
+    return frame
+
+
 
 
 def _tidy_text(frame: pd.DataFrame, text: set[str]) -> pd.DataFrame:
@@ -1281,8 +1766,8 @@ def read_ratings(
     path: str | os.PathLike,
     *,
     case: str,
-    rater: str,
-    rating: str,
+    rater: str = "officer",
+    rating: str = "rating",
     occasion: str | None = None,
     office: str | None = None,
     cohort: str | None = None,
@@ -1290,23 +1775,65 @@ def read_ratings(
     categories: Any = None,
     numeric: bool = False,
     encoding: str | None = None,
+    sheet: str | int | None = None,
+    layout: str = "long",
+    office_row: bool = False,
     **read_csv_kwargs: Any,
 ) -> Ratings:
-    """Read a ratings CSV and validate it (the file is only read, never modified).
+    """Read a ratings file -- CSV, spreadsheet or Parquet, long or wide -- and validate it
+    (the file is only read, never modified).
 
-    Parameters are those of :func:`validate_ratings`, and ``encoding`` that of
-    :func:`read_table` (e.g. ``"cp1252"`` for a file saved by a Windows spreadsheet program);
-    further keyword arguments go to :func:`pandas.read_csv`. Identifier columns (case,
-    rater, office, occasion) are read as text and stripped of surrounding spaces, and only
-    empty cells are missing (:func:`read_table`). When ``categories`` are declared, the
-    rating and reference columns are read as text too, so that a file's ``1`` is matched
-    with category ``"1"`` whatever else the column holds.
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV file, a spreadsheet (``.xlsx``, ``.xlsm``, ``.ods``) or a Parquet file; what
+        it is, is decided by its content (see :func:`read_table`).
+    case, rater, rating : str
+        The columns of the case, the officer and the rating. In a wide file (``layout=
+        "wide"``) ``case`` is the file's case column and ``rater`` and ``rating`` name the
+        columns of the tidy table made from it.
+    occasion, office, cohort, reference, categories, numeric
+        As for :func:`validate_ratings`. In a wide file ``office`` names the office column
+        made from the office row (default ``"office"``); the others have no column there.
+    encoding : str, optional
+        The text encoding of a CSV file (e.g. ``"cp1252"`` for a file saved by a Windows
+        spreadsheet program); see :func:`read_table`.
+    sheet : str or int, optional
+        The sheet of a spreadsheet, by name or 0-based position (default the first).
+    layout : {"long", "wide"}
+        ``"long"``: one row per rating (case, officer, rating...). ``"wide"``: one row per
+        case and one column per officer, the column's header being the officer's
+        identifier (kept as text) and an empty cell meaning "not rated" (see
+        :func:`wide_to_long`).
+    office_row : bool
+        In a wide file, the first row under the header gives each officer column's office
+        (the case column's cell there is ignored).
+    **read_csv_kwargs
+        Passed to :func:`pandas.read_csv` (CSV only).
 
     Returns
     -------
     Ratings
         The checked table, which every analysis accepts without column names
         (``.to_frame()`` gives it as a DataFrame). Other columns of the file are kept.
+
+    Notes
+    -----
+    *Formats.* CSV, Excel workbooks (``.xlsx``, ``.xlsm``), OpenDocument spreadsheets
+    (``.ods``) and Parquet files are read, by their content rather than their extension:
+    :func:`read_table` says how, and :func:`file_kind` what a file is. The same ratings
+    give the same checked table whatever the format. Messages about a sheet name its rows
+    as the spreadsheet numbers them (``sheet 'Ratings' rows 2, 5``), those about a CSV file
+    its lines.
+
+    Identifier columns (case, rater, office, occasion) are read as text and stripped of
+    surrounding spaces (the officer typed as the number 7 in a spreadsheet is ``"7"``), and
+    only empty cells are missing (:func:`read_table`). When ``categories`` are declared,
+    the rating and reference columns are read as text too, so that a file's ``1`` is
+    matched with category ``"1"`` whatever else the column holds.
+
+    A wide file is turned into one row per rating once, by :func:`wide_to_long`, and then
+    checked as a long file is; a message about a rating names its row and officer column.
 
     Examples
     --------
@@ -1318,14 +1845,247 @@ def read_ratings(
     (283, 12, 'very high')
     >>> round(rv.krippendorff_alpha(ratings, level="ordinal").estimate, 3)
     0.652
+
+    A wide sheet, one column per officer, the office of each in the row under the header:
+
+    >>> import os
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> book = os.path.join(tempfile.mkdtemp(), "wide.xlsx")
+    >>> pd.DataFrame({"case": [None, "v1", "v2", "v3"], "ann": ["North", "low", "high", None],
+    ...               "7": ["South", "low", "very high", "medium"]}).to_excel(book, index=False)
+    >>> wide = rv.read_ratings(book, case="case", layout="wide", office_row=True,
+    ...                        categories=rv.RISK_LEVELS)
+    >>> wide.to_frame()[["case", "officer", "office", "rating"]].iloc[:3].values.tolist()
+    [['v1', 'ann', 'North', 'low'], ['v1', '7', 'South', 'low'], ['v2', 'ann', 'North', 'high']]
     """
+    check_choice(layout, "layout", ("long", "wide"))
+    if layout == "wide":
+        unused = [n for n, v in (("occasion", occasion), ("cohort", cohort),
+                                 ("reference", reference)) if v is not None]
+        if unused:
+            raise RiskevalError(
+                f"{', '.join(option(n) for n in unused)}: a wide file has a case column and "
+                f"one column per officer, nothing else; read a long file (one row per "
+                f"rating) for {' and '.join(unused)}")
+        if office is not None and not office_row:
+            raise RiskevalError(
+                f"{option('office')} with a wide file names the office column made from the "
+                f"office row: give {option('office_row')} too (the first row under the "
+                f"header then holds each officer's office), or leave out {option('office')}")
+        frame = _read_table(path, encoding=encoding, sheet=sheet,
+                            read_csv_kwargs=read_csv_kwargs, all_text=True)
+        office_col = (office or "office") if office_row else None
+        long = wide_to_long(frame, case=case, rater=rater, rating=rating,
+                            office_row=office_row, office=office or "office")
+        if categories is None:  # numbers, as a long file's rating column is read
+            long[rating] = _numbers_if_all(long[rating])
+        return Ratings(long, case=case, rater=rater, rating=rating, office=office_col,
+                       categories=categories, numeric=numeric)
+    if office_row:
+        raise RiskevalError(f"{option('office_row')} is for a wide file (one column per "
+                            f"officer); in a long file give the office column with "
+                            f"{option('office')}")
     text = [c for c in (case, rater, office, occasion) if c is not None]
     if categories is not None:
         text += [c for c in (rating, reference) if c is not None]
-    frame = read_table(path, text_columns=text, encoding=encoding, **read_csv_kwargs)
+    frame = _read_table(path, text_columns=text, encoding=encoding, sheet=sheet,
+                        read_csv_kwargs=read_csv_kwargs)
     return Ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
                    office=office, cohort=cohort, reference=reference, categories=categories,
                    numeric=numeric)
+
+
+def _numbers_if_all(col: pd.Series) -> pd.Series:
+    """Text that is all numbers (or empty) as numbers, as a CSV reader reads such a column."""
+    if not _is_text(col):
+        return col
+    present = col.dropna().astype(str)
+    if len(present) and present.str.fullmatch(_NUMBER).all():
+        return pd.to_numeric(col)
+    return col
+
+
+def _header_text(value: Any) -> str:
+    """A header cell as text (the officer typed as 7 is ``"7"``), stripped; ``""`` when
+    empty."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return _cell_text(value).strip()
+
+
+def _blank(values: np.ndarray) -> np.ndarray:
+    """Where an object array holds no value: missing, or text of white space only."""
+    missing = pd.isna(values)
+    text = np.array([isinstance(v, str) and not v.strip() for v in values], dtype=bool) \
+        if values.size else np.zeros(0, dtype=bool)
+    return np.asarray(missing, dtype=bool) | text
+
+
+def wide_to_long(frame: pd.DataFrame, *, case: str, rater: str = "officer",
+                 rating: str = "rating", office_row: bool = False,
+                 office: str = "office") -> pd.DataFrame:
+    """A wide ratings table (one row per case, one column per officer) as a tidy one (one
+    row per rating given).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The wide table as read (e.g. by :func:`read_table`): the ``case`` column and one
+        column per officer, its header the officer's identifier.
+    case : str
+        The case column of ``frame`` (also the case column of the result).
+    rater, rating : str
+        The names of the officer and rating columns of the result.
+    office_row : bool
+        The first row of ``frame`` gives each officer column's office (the case column's
+        cell there is ignored); the result then has an ``office`` column.
+    office : str
+        The name of the result's office column (with ``office_row``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``case``, ``rater``, ``rating`` (and ``office``), one row per rating
+        given, case by case and officers in column order. Empty cells ("not rated") are
+        dropped. Officers are text (a header typed as the number 7 is ``"7"``). The index
+        is the cell's position (row ``i`` and officer column ``j`` of ``c`` officer
+        columns: ``i * c + j``), and the ``attrs`` let :func:`validate_ratings` name the
+        file's row and the officer column of a rating in its messages.
+
+    Raises
+    ------
+    RiskevalError
+        The case column is not in the table (the closest name is suggested); an officer
+        column without a header; two columns with the same officer's header (both named);
+        no officer column; with ``office_row``, an officer column without an office; no
+        rows of ratings.
+
+    Notes
+    -----
+    Nothing is checked here beyond the layout: the result is checked as any long table is
+    (:class:`Ratings`, :func:`validate_ratings`). A column with neither a header nor a
+    cell (a trailing delimiter of a CSV file) is ignored.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"vignette": ["", "v1", "v2"], "ann": ["North", "low", "high"],
+    ...                      "007": ["South", "medium", None]})
+    >>> long = wide_to_long(wide, case="vignette", office_row=True)
+    >>> long.columns.tolist()
+    ['vignette', 'officer', 'rating', 'office']
+    >>> long.values.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['v1', 'ann', 'low', 'North'], ['v1', '007', 'medium', 'South'],
+     ['v2', 'ann', 'high', 'North']]
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise RiskevalTypeError(f"expected a pandas DataFrame of wide ratings, got "
+                                f"{type(frame).__name__}")
+    names = [case, rater, rating] + ([office] if office_row else [])
+    if len(set(names)) != len(names):
+        raise RiskevalError(
+            f"the case, officer, rating{' and office' if office_row else ''} columns of the "
+            f"tidy table need different names; got {', '.join(map(repr, names))}")
+    columns = list(frame.columns)
+    raw = frame.attrs.get("riskeval_header")
+    from_file = isinstance(raw, list) and len(raw) == len(columns)
+    header = [_header_text(h) for h in (raw if from_file else columns)]
+    if not from_file:  # the name pandas gives a column without a header
+        header = ["" if _UNNAMED.fullmatch(h) else h for h in header]
+    where = [j for j, h in enumerate(header) if h == str(case).strip()]
+    if not where:
+        raise RiskevalError(f"the case column {case!r} is not in the wide table."
+                            f"{suggest_column(case, [h for h in header if h])}")
+    if len(where) > 1:
+        raise RiskevalError(f"the header names the case column {case!r} twice (columns "
+                            f"{where[0] + 1} and {where[1] + 1}); rename one")
+    at = where[0]
+    cells = frame.to_numpy(dtype=object)
+    blank = _blank(cells.ravel()).reshape(cells.shape)
+    officers = [j for j in range(len(header)) if j != at and (header[j] or not blank[:, j].all())]
+    for j in officers:
+        if not header[j]:
+            raise RiskevalError(
+                f"column {j + 1} of the wide table has ratings but no header: every column "
+                f"other than the case column {case!r} is an officer, named by its header; "
+                f"give it the officer's identifier, or delete the column")
+    seen: dict[str, int] = {}
+    for j in officers:
+        if header[j] in seen:
+            raise RiskevalError(
+                f"two columns of the wide table have the header {header[j]!r} (columns "
+                f"{seen[header[j]] + 1} and {j + 1}): each officer needs one column; rename "
+                f"one, or put their ratings in one column")
+        seen[header[j]] = j
+    if not officers:
+        raise RiskevalError(
+            f"the wide table has no officer columns, only the case column {case!r}: a wide "
+            f"table has one column per officer (its header the officer's identifier); for "
+            f"one row per rating read the file as long")
+    start = 0
+    offices: list[str] = []
+    if office_row:
+        if len(frame) == 0:
+            raise RiskevalError("the wide table has no office row (and no ratings): the first "
+                                "row under the header must give each officer's office")
+        for j in officers:
+            text = _header_text(cells[0, j]) if not blank[0, j] else ""
+            if not text:
+                raise RiskevalError(
+                    f"the office row (the first row under the header, {_row_of(frame, 0)}) "
+                    f"has no office for officer column {header[j]!r}: give every officer's "
+                    f"office there, or leave out {option('office_row')}")
+            offices.append(text)
+        start = 1
+    n_rows, width = len(frame) - start, len(officers)
+    if n_rows <= 0:
+        raise RiskevalError("the wide table has a header but no rows of ratings"
+                            + (" under its office row" if office_row else ""))
+    values = cells[start:, officers].ravel()  # case by case, officers in column order
+    given = ~blank[start:, officers].ravel()
+    position = (np.repeat(np.arange(start, len(frame)), width) * width
+                + np.tile(np.arange(width), n_rows))
+    case_col = frame.iloc[start:, at]
+    out = pd.DataFrame({
+        case: pd.Series(np.repeat(case_col.to_numpy(dtype=object), width)[given],
+                        dtype=case_col.dtype if _is_text(case_col) else None),
+        rater: pd.Series(np.tile(np.array([header[j] for j in officers], dtype=object),
+                                 n_rows)[given], dtype=str),
+        rating: _rating_values(values[given]),
+    })
+    if office_row:
+        out[office] = pd.Series(np.tile(np.array(offices, dtype=object), n_rows)[given],
+                                dtype=str)
+    out.index = pd.Index(position[given])
+    label = frame.attrs.get("riskeval_rows")
+    named = isinstance(label, str) and isinstance(frame.index, pd.RangeIndex)
+    out.attrs.update({"riskeval_rows": label if named else "rows",
+                      "riskeval_first_row": int(frame.attrs.get("riskeval_first_row", 2))
+                      if named else 0,
+                      "riskeval_wide": [header[j] for j in officers]})
+    return out
+
+
+def _row_of(frame: pd.DataFrame, pos: int) -> str:
+    """Row ``pos`` of a table read from a file, as the file numbers it."""
+    label, describe = _row_names(frame)
+    if label is None or describe is None or not isinstance(frame.index, pd.RangeIndex):
+        return f"row {pos}"
+    word = {"lines": "line"}.get(label, label[:-1] if label.endswith("rows") else label)
+    return f"{word} {describe(pos)}"
+
+
+def _rating_values(values: np.ndarray) -> pd.Series:
+    """The ratings of a wide table in one column: numbers when all are numbers, text when
+    all are text, and numbers among text written as a spreadsheet shows them."""
+    series = pd.Series(values, dtype=object)
+    kinds = {"text" if isinstance(v, str) else "number" for v in values}
+    if kinds == {"text"}:
+        return _strip_text(series.astype(str))
+    if kinds == {"number"}:
+        return series.infer_objects()
+    return _strip_text(pd.Series([_cell_text(v) for v in values], dtype=str))
 
 
 def to_wide(
