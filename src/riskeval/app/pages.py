@@ -44,6 +44,7 @@ th, td { border: 1px solid var(--line); padding: .25rem .55rem; text-align: left
 th { background: #e4e7eb; }
 .scroll { overflow-x: auto; max-width: 100%; }
 label { display: inline-block; min-width: 22rem; }
+.check label { min-width: 0; margin-left: .45rem; }
 .row { margin: .45rem 0; }
 select, input[type=text], input[type=password], input[type=number] {
   font: inherit; padding: .2rem .35rem; border: 1px solid var(--line); border-radius: .3rem; }
@@ -57,6 +58,7 @@ progress { width: 100%; height: 1.4rem; }
 .finding p { margin: 0 0 .5rem; }
 iframe { width: 100%; height: 60rem; border: 1px solid var(--line); background: #fff; }
 pre { background: #f0f4f8; padding: .6rem; overflow-x: auto; }
+#levels td { vertical-align: middle; }
 """
 
 #: the only script: polls the status URL, moves the bar, opens the report when done
@@ -70,7 +72,8 @@ POLL_JS = """
       .then(function (r) { return r.json(); })
       .then(function (s) {
         bar.max = s.total; bar.value = s.done;
-        label.textContent = s.label || s.state;
+        label.textContent = (s.label || s.state) + " (" + s.done + " of " + s.total +
+          " steps done)";
         if (s.state === "done" || s.state === "error") {
           window.location.assign(box.dataset.next);
         } else {
@@ -114,6 +117,14 @@ def layout(title: str, body: str, *, step: int | None, nonce: str, script: str =
         f"<nav aria-label=\"steps\"><ol>{''.join(items)}</ol></nav></header>"
         f"<main>{body}</main>{js}</body></html>"
     )
+
+
+def checkbox(name: str, label: str, checked: bool) -> str:
+    """A ticked-or-not box with its label after it."""
+    tick = " checked" if checked else ""
+    return (f'<div class="row check"><input type="checkbox" name="{esc(name)}" '
+            f'id="{esc(name)}" value="1"{tick}><label for="{esc(name)}">{esc(label)}</label>'
+            "</div>")
 
 
 def csrf_field(token: str) -> str:
@@ -192,13 +203,9 @@ def preview_page(*, csrf: str, nonce: str, base: str, filename: str, frame: pd.D
         + '<section class="card"><h2>2. Preview</h2>'
         f"{shown}{table}"
         f'<form method="post" action="{esc(base)}/preview">{csrf_field(csrf)}{sheet_html}'
-        '<div class="row"><label for="wide">One column per officer (wide)</label>'
-        f'<input type="checkbox" name="wide" id="wide" value="1"{" checked" if wide else ""}>'
-        "</div>"
-        '<div class="row"><label for="office_row">Second header row holds the office</label>'
-        f'<input type="checkbox" name="office_row" id="office_row" value="1"'
-        f'{" checked" if office_row else ""}></div>'
-        '<div class="actions"><a class="button secondary" href="/">Another file</a>'
+        + checkbox("wide", "One column per officer (wide)", wide)
+        + checkbox("office_row", "The second header row holds the office", office_row)
+        + '<div class="actions"><a class="button secondary" href="/">Another file</a>'
         '<button type="submit" name="action" value="next" id="next">Next: columns</button>'
         "</div></form></section>"
     )
@@ -268,21 +275,16 @@ def options_page(*, csrf: str, nonce: str, base: str, levels: Sequence[str],
         (message_box(message) if message else "")
         + '<section class="card"><h2>5. Options</h2>'
         f'<form method="post" action="{esc(base)}/run">{csrf_field(csrf)}'
-        '<div class="row"><label for="pseudonymise">Pseudonymise: replace the names of '
-        f"{esc(who)} by codes</label>"
-        '<input type="checkbox" name="pseudonymise" id="pseudonymise" value="1"'
-        f'{" checked" if pseudonymise else ""}></div>'
-        '<div class="row"><label for="salt">Secret salt (optional)</label>'
+        + checkbox("pseudonymise", f"Pseudonymise: replace the names of {who} by codes",
+                   pseudonymise)
+        + '<div class="row"><label for="salt">Secret salt (optional)</label>'
         '<input type="password" name="salt" id="salt" autocomplete="off" size="36"></div>'
         '<p class="hint">The codes are keyed by this secret: use the same salt in every '
         "audit to get the same codes, and keep it away from the reports (at least 16 "
         "characters, 8 of them different). Left empty, a new random salt is used and "
         "forgotten: the codes then match no other audit.</p>"
-        '<div class="row"><label for="pseudonymise_cases">Code the case identifiers '
-        "too</label>"
-        '<input type="checkbox" name="pseudonymise_cases" id="pseudonymise_cases" value="1"'
-        f'{" checked" if pseudonymise_cases else ""}></div>'
-        '<div class="row"><label for="confidence">Confidence level of the intervals</label>'
+        + checkbox("pseudonymise_cases", "Code the case identifiers too", pseudonymise_cases)
+        + '<div class="row"><label for="confidence">Confidence level of the intervals</label>'
         f'<input type="number" name="confidence" id="confidence" min="0.5" max="0.999" '
         f'step="0.001" value="{esc(confidence)}"></div>'
         '<div class="row"><label for="high_from">A rating counts as high from</label>'
