@@ -21,10 +21,23 @@ other than ``file:``, ``data:``, ``blob:`` or ``about:`` is listed in
 
 Each :func:`render` call starts and stops its own browser (about a second), so reports never
 share console logs or caches.
+
+Layout checks: every report also holds the document's ``scroll_width``/``scroll_height`` and
+the viewport's ``inner_width`` at the window size opened (``window``, 1280 x 1024 by default);
+``widths=(1280, 800)`` lays the same page out again at each window width in the same browser
+(``PageReport.layouts``), ``script=`` runs your own JavaScript (its ``return`` value is kept in
+``script_result``, and per width in ``layouts``), and ``print_pdf=True`` prints the page to PDF
+through the DevTools protocol (``Page.printToPDF``; the bytes are in ``pdf``)::
+
+    page = render(report, widths=(1280, 800), print_pdf=True)
+    for width, box in page.layouts.items():
+        assert box["scroll_width"] <= box["inner_width"], width
+    assert page.pdf.startswith(b"%PDF")
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -69,6 +82,16 @@ return {{
 }};
 """
 
+# The page's extent against the viewport's (CSS pixels).
+_LAYOUT_JS = """
+return {
+  inner_width: window.innerWidth,
+  inner_height: window.innerHeight,
+  scroll_width: document.documentElement.scrollWidth,
+  scroll_height: document.documentElement.scrollHeight,
+};
+"""
+
 _IMAGES_SETTLED_JS = "return Array.from(document.images).every((img) => img.complete);"
 
 
@@ -87,6 +110,20 @@ class PageReport:
     title: str = ""
     #: URLs the page requested that are not ``file:``/``data:``/``blob:``/``about:``.
     network_requests: list[str] = field(default_factory=list)
+    #: ``window.innerWidth`` at the window size the page was opened with (CSS pixels).
+    inner_width: int = 0
+    #: ``document.documentElement.scrollWidth``: wider than ``inner_width`` when the page
+    #: scrolls sideways.
+    scroll_width: int = 0
+    #: ``document.documentElement.scrollHeight``: the height of the whole page.
+    scroll_height: int = 0
+    #: What ``script`` returned at the window size opened (None without one).
+    script_result: object = None
+    #: Per window width asked for with ``widths``: ``inner_width``, ``inner_height``,
+    #: ``scroll_width``, ``scroll_height`` and ``script`` (what ``script`` returned there).
+    layouts: dict[int, dict] = field(default_factory=dict)
+    #: The page printed to PDF (``print_pdf=True``), else empty.
+    pdf: bytes = b""
 
     @property
     def loaded_images(self) -> list[dict]:
@@ -156,13 +193,21 @@ def _network_requests(performance_log: list[dict]) -> list[str]:
     return urls
 
 
-def render(path: str | os.PathLike[str], *, timeout: float = 30.0) -> PageReport:
+def render(path: str | os.PathLike[str], *, timeout: float = 30.0,
+           window: tuple[int, int] = (1280, 1024), widths: tuple[int, ...] = (),
+           script: str | None = None, print_pdf: bool = False) -> PageReport:
     """Open the local HTML file ``path`` in headless Chromium and report on it.
 
     Waits for ``document.readyState == "complete"`` (the load event, so every eagerly loaded
     image has loaded or failed), then up to ``timeout`` seconds for every ``<img>`` to be
     ``complete``; one that never is (e.g. ``loading="lazy"`` below the fold) is reported with
     ``complete=False``.
+
+    ``window`` is the browser window's (width, height) in pixels. For each width in
+    ``widths`` the window is resized to (width, ``window[1]``) and the layout measured again
+    (``PageReport.layouts``); ``script`` (JavaScript with a ``return``) runs at the opening
+    size and at each width. ``print_pdf`` prints the page (at the opening size) to PDF with
+    backgrounds, A4 portrait.
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -178,6 +223,8 @@ def render(path: str | os.PathLike[str], *, timeout: float = 30.0) -> PageReport
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for arg in _HEADLESS_ARGS:
+        if arg.startswith("--window-size="):
+            arg = f"--window-size={int(window[0])},{int(window[1])}"
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
 
@@ -185,7 +232,8 @@ def render(path: str | os.PathLike[str], *, timeout: float = 30.0) -> PageReport
     with tempfile.TemporaryDirectory(prefix="chromium-", ignore_cleanup_errors=True) as tmp:
         service = Service(executable_path=chromedriver, env={**os.environ, "TMPDIR": tmp})
         page, console_errors, network_requests = _run(
-            webdriver.Chrome(service=service, options=options), file, timeout
+            webdriver.Chrome(service=service, options=options), file, timeout,
+            window=window, widths=widths, script=script, print_pdf=print_pdf,
         )
 
     return PageReport(
@@ -201,10 +249,35 @@ def render(path: str | os.PathLike[str], *, timeout: float = 30.0) -> PageReport
         text=page["text"],
         title=page["title"],
         network_requests=network_requests,
+        inner_width=int(page["layout"]["inner_width"]),
+        scroll_width=int(page["layout"]["scroll_width"]),
+        scroll_height=int(page["layout"]["scroll_height"]),
+        script_result=page.get("script"),
+        layouts=page.get("layouts", {}),
+        pdf=page.get("pdf", b""),
     )
 
 
-def _run(driver, file: Path, timeout: float) -> tuple[dict, list[str], list[str]]:
+def _layout(driver, script: str | None) -> dict:
+    box = {k: int(v) for k, v in driver.execute_script(_LAYOUT_JS).items()}
+    box["script"] = driver.execute_script(script) if script else None
+    return box
+
+
+def _resize(driver, width: int, height: int) -> None:
+    """Set the window so that the viewport is ``width`` CSS pixels wide (headless windows
+    have no frame, but a window manager's decoration is allowed for)."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script("return window.innerWidth")
+    if inner != width:
+        driver.set_window_size(width + (width - inner), height)
+    # let the page lay itself out again before measuring
+    driver.execute_script("return document.documentElement.getBoundingClientRect().width")
+
+
+def _run(driver, file: Path, timeout: float, *, window: tuple[int, int] = (1280, 1024),
+         widths: tuple[int, ...] = (), script: str | None = None,
+         print_pdf: bool = False) -> tuple[dict, list[str], list[str]]:
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -219,6 +292,18 @@ def _run(driver, file: Path, timeout: float) -> tuple[dict, list[str], list[str]
         except TimeoutException:
             pass  # reported as complete=False below
         page = driver.execute_script(_COLLECT_JS)
+        _resize(driver, int(window[0]), int(window[1]))
+        page["layout"] = _layout(driver, None)
+        page["script"] = driver.execute_script(script) if script else None
+        if print_pdf:
+            printed = driver.execute_cdp_cmd("Page.printToPDF", {
+                "printBackground": True, "paperWidth": 8.27, "paperHeight": 11.69,
+                "preferCSSPageSize": True})
+            page["pdf"] = base64.b64decode(printed["data"])
+        page["layouts"] = {}
+        for width in widths:
+            _resize(driver, int(width), int(window[1]))
+            page["layouts"][int(width)] = _layout(driver, script)
         console_errors = [
             entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
         ]

@@ -128,8 +128,8 @@ def test_report_renders_in_headless_chromium(saved, result):
     require_chromium()
     page = render(saved / "report.html")
     pngs = sorted(p.name for p in (saved / "figures").glob("*.png"))
-    assert len(page.images) == len(pngs) == 6
-    assert page.broken_images == [] and len(page.loaded_images) == 6
+    assert len(page.images) == len(pngs) == 7   # with the per-office forest plot
+    assert page.broken_images == [] and len(page.loaded_images) == 7
     assert all(img["natural_width"] > 300 for img in page.images)
     assert page.console_errors == []
     assert page.network_requests == []

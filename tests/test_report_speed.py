@@ -110,7 +110,7 @@ def test_the_report_holds_the_same_files(saved):
             *(f"figures/{k}.png" for k in a.figures())}
     assert set(_files(out)) == want
     assert set(a.figures()) == {"variance_shares", "effects", "funnel", "pairwise_agreement",
-                                "confusion", "wright_map"}
+                                "confusion", "wright_map", "agreement_by_office"}
     n = len(a.pairwise.matrix)
     assert ("pairwise_agreement" in a.tables()) == (n <= _report.PAIRS_MAX_OFFICERS)
 

@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import stat
+import struct
 import tempfile
 import threading
 import time
@@ -49,16 +50,65 @@ PAIRWISE_FIGURE_CELLS = 1100
 _DPI = 110
 
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1100px;
-margin:2em auto;padding:0 1em;color:#1b1b1b;line-height:1.45}
+*,*::before,*::after{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;max-width:1160px;
+margin:1.5em auto;padding:0 1em;color:#1b1b1b;line-height:1.45;overflow-wrap:anywhere}
 h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.25em;border-bottom:1px solid #ccc;
-padding-bottom:.2em;margin-top:2em}h3{font-size:1.05em}
-.finding{background:#f4f7fb;border-left:4px solid #1f4e79;padding:.6em 1em;margin:.8em 0}
-table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
-th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right}
+padding-bottom:.2em;margin-top:1.8em}h3{font-size:1.05em;margin:1.2em 0 .4em}
+.toc{background:#f7f7f7;border:1px solid #e2e2e2;padding:.4em 1em;margin:1em 0}
+.toc ol{margin:.2em 0;padding-left:1.4em;columns:14em 3;column-gap:2em}
+.toc li{break-inside:avoid}
+.findings{columns:30em 2;column-gap:1em;margin:.6em 0}
+.finding{background:#f4f7fb;border-left:4px solid #1f4e79;padding:.5em .9em;margin:0 0 .7em;
+break-inside:avoid}
+.table-wrap{max-width:100%;overflow-x:auto;margin:.5em 0}
+table{border-collapse:collapse;font-size:.85em;margin:0}
+th,td{border:1px solid #ddd;padding:.2em .5em;text-align:right;overflow-wrap:normal;
+white-space:nowrap}
 th{background:#eef2f6}td:first-child,th:first-child{text-align:left}
-img{max-width:100%;height:auto;display:block;margin:.6em 0}
+table.compact th{white-space:normal;min-width:5em;max-width:11em}
+table.compact td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:8em}
+#office-agreement td:first-child{max-width:24em}
+table.compact caption{text-align:left;font-size:.95em}
+table.compact tfoot td{border-top:2px solid #999;font-weight:600}
+.ci{color:#555;font-size:.92em}
+figure{margin:.6em 0;max-width:100%}figure.collapsed{margin:.3em 0}
+figcaption{font-size:.9em;color:#444;margin-top:.2em}
+img{max-width:100%;height:auto;display:block}
+figure img{width:auto;max-height:80vh}
+.row{display:flex;flex-wrap:wrap;gap:.5em 1.5em;align-items:flex-start}
+.row>*{min-width:0;max-width:100%;flex:0 1 auto}.row>div{flex:1 1 16em}
+details{margin:.5em 0}summary{cursor:pointer;color:#1f4e79}
+.methods{columns:19em 3;column-gap:1.5em;font-size:.85em;line-height:1.35}
+.methods dt{break-after:avoid}
+.methods dd{margin:0 0 .6em 1em;break-inside:avoid}
 .meta{color:#555}.note{color:#7a4b00}
+@media (max-width:900px){table.compact .ci{display:block}}
+@media print{
+body{max-width:none;margin:0;padding:0;font-size:10pt;line-height:1.3}
+.toc{display:none}
+h2,h3{break-after:avoid}
+figure,img,tr,.finding,dd{break-inside:avoid}
+thead{display:table-header-group}
+.table-wrap{overflow:visible}
+table{font-size:7.5pt;max-width:100%}
+th,td{padding:.1em .25em;overflow-wrap:anywhere}
+table.compact td,table.compact th{white-space:normal}
+img{max-height:22cm;width:auto}
+.row{display:block}
+.findings{display:block}.finding{margin:.4em 0}
+summary{color:inherit}
+details::details-content{content-visibility:visible;display:contents}
+}
+"""
+
+#: opens every collapsed table for printing (in browsers whose print style cannot), and closes
+#: them again afterwards
+_PRINT_JS = """
+addEventListener("beforeprint",function(){document.querySelectorAll("details:not([open])")
+.forEach(function(d){d.open=true;d.setAttribute("data-print-opened","")})});
+addEventListener("afterprint",function(){document.querySelectorAll("details[data-print-opened]")
+.forEach(function(d){d.open=false;d.removeAttribute("data-print-opened")})});
 """
 
 
@@ -245,6 +295,11 @@ def figures(a: Audit) -> dict[str, Any]:
     fig.tight_layout()
     figs["variance_shares"] = fig
 
+    if a.agreement_by_office is not None:
+        forest = _forest_figure(a)
+        if forest is not None:
+            figs["agreement_by_office"] = forest
+
     panels = [k for k in ("office", "officer") if k in a.effects]
     rows = max(len(a.effects[k]) for k in panels)
     fig = Figure(figsize=(4.5 * len(panels), min(12.0, max(3.5, 0.16 * min(rows, 60)))))
@@ -294,6 +349,88 @@ def figures(a: Audit) -> dict[str, Any]:
     return figs
 
 
+#: the coefficients of the compact per-office table (column heading, coefficient); the first
+#: is the one the forest plot draws
+OFFICE_COLUMNS = ((ALPHA, ALPHA),
+                  ("Gwet's AC2 (quadratic weights)", "Gwet's AC2 (quadratic weights)"),
+                  ("ICC2 (single rater)", "ICC2 (single rater, two-way random, absolute "
+                                          "agreement)"),
+                  ("percent agreement", "Percent agreement"))
+
+
+def _office_rows(a: Audit, coefficient: str) -> pd.DataFrame:
+    """One coefficient's rows of the per-office agreement, indexed by office (table order)."""
+    by = a.agreement_by_office
+    if by is None:
+        return pd.DataFrame()
+    rows = by[by["coefficient"].astype(str) == coefficient]
+    return rows.set_index(by.columns[0])
+
+
+def _wrap_label(name: str, width: int = 28, lines: int = 3) -> str:
+    """A long name on up to ``lines`` lines of ``width`` characters (the rest as "…")."""
+    import textwrap
+
+    if len(name) <= width:
+        return name
+    return "\n".join(textwrap.wrap(name, width, max_lines=lines, placeholder=" …")) or name
+
+
+def _finite(values: Any) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(x), x, np.nan)
+
+
+def _forest_figure(a: Audit) -> Any:
+    """Krippendorff's alpha in each office with its interval, and all offices together (a
+    forest plot); None when no office has the coefficient."""
+    from matplotlib.figure import Figure
+
+    from .._core import plots
+
+    rows = _office_rows(a, ALPHA)
+    if rows.empty:
+        return None
+    labels = [_wrap_label(str(o)) for o in rows.index]
+    lines = max(label.count("\n") + 1 for label in labels)
+    n = len(rows)
+    height = min(14.0, max(2.6, 1.3 + (n + 1.5) * (0.1 + 0.14 * lines)))
+    fig = Figure(figsize=(6.5, height))
+    ax = fig.subplots()
+    est, lo, hi = (_finite(rows[c]) for c in ("estimate", "ci_low", "ci_high"))
+    y = np.arange(n, dtype=float)
+    gaps = np.full(n, np.nan)     # every interval in one line broken by NaN
+    ax.plot(np.column_stack([lo, hi, gaps]).ravel(), np.column_stack([y, y, gaps]).ravel(),
+            color="#7f9fbf", lw=2, solid_capstyle="butt")
+    ax.plot(est, y, "s", ms=5, color="#1f4e79")
+    ticks, names = list(y), labels
+    every = [lo, hi, est]
+    if ALPHA in a.agreement.index:
+        o = a.agreement.loc[ALPHA]
+        oe, ol, oh = (float(_finite([o[c]])[0]) for c in ("estimate", "ci_low", "ci_high"))
+        yo = n + 0.5
+        ax.plot([ol, oh], [yo, yo], color="#c55a11", lw=2, solid_capstyle="butt")
+        ax.plot([oe], [yo], "D", ms=6, color="#c55a11")
+        if math.isfinite(oe):
+            ax.axvline(oe, color="#c55a11", lw=0.8, ls="--")
+        ticks, names = [*ticks, yo], [*labels, "all offices"]
+        every.append(np.array([oe, ol, oh]))
+    for level in (0.667, 0.8):
+        ax.axvline(level, color="grey", lw=0.8, ls=":")
+    ax.set_yticks(ticks)
+    ax.set_yticklabels(names, fontsize=8 if n <= 30 else 6)
+    ax.set_ylim(ticks[-1] + 0.7, -0.7)
+    shown = np.concatenate(every)
+    low = float(np.nanmin(shown)) if np.isfinite(shown).any() else 0.0
+    ax.set_xlim(min(0.0, low) - 0.05, 1.02)
+    conf = a.meta.get("confidence", 0.95)
+    ax.set_xlabel("Krippendorff's alpha (ordinal); dotted: 0.667 and 0.8", fontsize=9)
+    ax.set_title(f"Agreement within each office ({100 * conf:g}% intervals)", fontsize=10)
+    plots._literal(ax)
+    fig.tight_layout()
+    return fig
+
+
 def _pairwise_block(n: int) -> int:
     """Officers per block (each way) in the pairwise-agreement figure of ``n`` officers."""
     return max(1, math.ceil(n / PAIRWISE_FIGURE_CELLS))
@@ -326,98 +463,344 @@ def _table_html(frame: pd.DataFrame | pd.Series, digits: int = 3) -> str:
                          escape=True)
 
 
+#: columns an unsuffixed ``ci_low``/``ci_high`` pair is the interval of
+_CI_OF = ("estimate", "variance", "measure")
+
+
+def _interval_table(frame: pd.DataFrame, digits: int = 3) -> str:
+    """:func:`_table_html` of ``frame`` with each column and its interval in one cell,
+    ``x [low, high]``: ``x`` with ``x_low``/``x_high``, and the first of :data:`_CI_OF` with
+    ``ci_low``/``ci_high`` (the numbers are those of the full table, in fewer columns)."""
+    cols = [str(c) for c in frame.columns]
+    if len(set(cols)) != len(cols):
+        return _table_html(frame, digits)
+    pairs: dict[str, tuple[str, str]] = {}
+    for c in cols:
+        if f"{c}_low" in cols and f"{c}_high" in cols:
+            pairs[c] = (f"{c}_low", f"{c}_high")
+    if "ci_low" in cols and "ci_high" in cols:
+        base = next((c for c in _CI_OF if c in cols and c not in pairs), None)
+        if base is not None:
+            pairs[base] = ("ci_low", "ci_high")
+    if not pairs:
+        return _table_html(frame, digits)
+    frame = frame.set_axis(cols, axis=1)
+
+    def num(x: Any) -> str:
+        try:
+            v = float(x)
+        except (TypeError, ValueError):
+            return str(x)
+        return "" if math.isnan(v) else f"{v:.{digits}f}"
+
+    merged = {}
+    skip = {b for pair in pairs.values() for b in pair}
+    for c in cols:
+        if c in skip:
+            continue
+        if c in pairs:
+            lo, hi = pairs[c]
+            merged[c] = [
+                num(e) + (f" [{num(a)}, {num(b)}]" if num(a) != "" and num(b) != "" else "")
+                for e, a, b in zip(frame[c], frame[lo], frame[hi], strict=True)]
+        else:
+            merged[c] = frame[c].to_numpy()
+    out = pd.DataFrame(merged, index=frame.index)
+    return _table_html(out, digits)
+
+
 def _esc(x: Any) -> str:
     return html.escape(str(x), quote=True)
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    """A number for a compact table: NaN empty, an infinity as a sign and ∞."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return _esc(x)
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    return f"{v:.{digits}f}"
+
+
+def _with_ci(row: Any, digits: int = 2) -> str:
+    """``estimate [low, high]`` in a table cell; "not defined" (its note as a tooltip) when the
+    estimate is not a number."""
+    if row is None:
+        return ""
+    est = _num(row["estimate"], digits)
+    if est == "":
+        note = row.get("note") if hasattr(row, "get") else None
+        tip = f" title='{_esc(note)}'" if isinstance(note, str) and note else ""
+        return f"<span class='note'{tip}>not defined</span>"
+    lo, hi = _num(row["ci_low"], digits), _num(row["ci_high"], digits)
+    if lo == "" or hi == "":
+        return est
+    return f"{est} <span class='ci'>[{lo}, {hi}]</span>"
+
+
+def _wrap(table: str) -> str:
+    """A table in a box that scrolls sideways when the table is wider than the page."""
+    return f"<div class='table-wrap'>{table}</div>"
+
+
+def _details(summary: str, content: str) -> str:
+    """Collapsed content (opened for printing) under a one-line summary (``summary`` is
+    HTML, escaped by the caller)."""
+    return f"<details><summary>{summary}</summary>{content}</details>"
+
+
+def _agreement_table(a: Audit) -> str:
+    """Every overall coefficient with its interval, compactly (the full table follows)."""
+    conf = f"{100 * a.meta.get('confidence', 0.95):g}%"
+    notes = _any_note(a.agreement)
+    head = (f"<tr><th>coefficient</th><th>estimate [{conf} interval]</th><th>se</th>"
+            + ("<th>note</th>" if notes else "") + "</tr>")
+    body = []
+    for name, row in a.agreement.iterrows():
+        note = row.get("note")
+        body.append(f"<tr><td>{_esc(name)}</td><td>{_with_ci(row)}</td>"
+                    f"<td>{_num(row.get('se', math.nan), 3)}</td>"
+                    + (f"<td>{_esc(note) if isinstance(note, str) else ''}</td>" if notes
+                       else "") + "</tr>")
+    return (f"<table class='compact' id='agreement-table'><thead>{head}</thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def _office_table(a: Audit) -> str:
+    """Offices as rows, the key coefficients as columns (with intervals), and the numbers of
+    officers, cases and ratings; all offices together in the footer."""
+    conf = f"{100 * a.meta.get('confidence', 0.95):g}%"
+    by = a.agreement_by_office
+    columns = [(head, _office_rows(a, name)) for head, name in OFFICE_COLUMNS]
+    columns = [(head, rows) for head, rows in columns if not rows.empty]
+    offices = list(dict.fromkeys(by.iloc[:, 0]))
+    counts = by.drop_duplicates(by.columns[0]).set_index(by.columns[0])
+    head = ("<tr><th>office</th>" + "".join(f"<th>{_esc(h)}</th>" for h, _ in columns)
+            + "<th>officers</th><th>cases</th><th>ratings</th></tr>")
+
+    def cells(get: Any) -> str:
+        return "".join(f"<td>{_with_ci(get(rows))}</td>" for _, rows in columns)
+
+    def count(x: Any) -> str:
+        return _num(x, 0)
+
+    body = []
+    for office in offices:
+        n = counts.loc[office]
+        body.append(f"<tr><td>{_esc(office)}</td>"
+                    + cells(lambda rows, o=office: rows.loc[o] if o in rows.index else None)
+                    + f"<td>{count(n['n_raters'])}</td><td>{count(n['n_cases'])}</td>"
+                      f"<td>{count(n['n_ratings'])}</td></tr>")
+    names = dict(OFFICE_COLUMNS)
+    overall = a.agreement
+    first = overall.iloc[0] if len(overall) else None
+    foot = ("<tr><td>all offices</td>"
+            + "".join(f"<td>{_with_ci(overall.loc[names[h]]) if names[h] in overall.index else ''}"
+                      "</td>" for h, _ in columns)
+            + (f"<td>{count(first['n_raters'])}</td><td>{count(first['n_cases'])}</td>"
+               f"<td>{count(first['n_ratings'])}</td>" if first is not None else
+               "<td></td><td></td><td></td>") + "</tr>")
+    return (f"<table class='compact' id='office-agreement'><caption class='meta'>Estimates "
+            f"with {conf} intervals</caption><thead>{head}</thead>"
+            f"<tbody>{''.join(body)}</tbody><tfoot>{foot}</tfoot></table>")
+
+
+#: the alternative text and the one-line caption (what to look for) of each figure
+_FIGURE_TEXT = {
+    "agreement_by_office": (
+        "Forest plot: Krippendorff's alpha (ordinal) in each office as a square with its "
+        "interval as a horizontal line, and all offices together as a diamond with a dashed "
+        "vertical line; dotted lines at 0.667 and 0.8",
+        "Look for offices whose interval lies clear of the dashed all-offices line, and for "
+        "intervals wholly below 0.667 (too unreliable to draw conclusions)."),
+    "pairwise_agreement": (
+        "Heatmap of exact agreement between every pair of officers, from 0 (never the same "
+        "level, light) to 1 (always, dark)",
+        "Look for light rows and columns: officers who seldom choose the level their "
+        "colleagues choose."),
+    "variance_shares": (
+        "Horizontal bars: the share of the variance in the ratings due to cases, offices, "
+        "officers and residual inconsistency, each with its interval",
+        "The case bar should dominate: everything else is variation from who assessed the "
+        "case, where, or chance."),
+    "funnel": (
+        "Funnel plot: each office's share of high ratings against its number of ratings, "
+        "with control limits around the overall share",
+        "Offices outside the outer limits rate high more (or less) often than chance allows "
+        "for an office of their size."),
+    "effects": (
+        "Caterpillar plots: the estimated effect of each office and of each officer on the "
+        "rating scale, sorted, with intervals",
+        "Effects whose interval does not cross the zero line rate consistently higher "
+        "(right) or lower (left) than average."),
+    "confusion": (
+        "Heatmap of counts: reference level (rows) by the officers' rating (columns), with "
+        "the cells where the two agree outlined",
+        "Counts off the outlined diagonal are disagreements; compare the two sides to see "
+        "whether officers rate higher or lower than the reference."),
+    "wright_map": (
+        "Wright map: cases, officers (and offices) and the rating-scale thresholds on one "
+        "logit scale",
+        "Officers far from the others are unusually severe or lenient; thresholds should be "
+        "in order and spread out."),
+    "differential_severity": (
+        "Heatmap of differential severity: officers (rows) by case attribute value "
+        "(columns), in logits, red when rated higher and blue when lower than expected",
+        "Strongly coloured cells are officers who rate one kind of case differently from "
+        "how they rate the others."),
+}
 
 
 def render_body(a: Audit, pngs: dict[str, bytes] | None = None,
                 tabs: dict[str, pd.DataFrame] | None = None) -> str:
     """The report's body (used by Jupyter and inside the full page); ``pngs`` and ``tabs``
-    are the figures' PNG files and :func:`tables` of ``a``, if made."""
+    are the figures' PNG files and :func:`tables` of ``a``, if made.
+
+    Laid out for reading: the headline, a table of contents, the findings, then each section
+    with its figures (``<figure>`` with alternative text and a one-line caption) and compact
+    tables; the long tables are collapsed (``<details>``, opened when printed) and every
+    table sits in a box that scrolls sideways rather than the page."""
     if pngs is None:
         pngs = {k: _png(f) for k, f in figures(a).items()}
     if tabs is None:
         tabs = tables(a)
 
-    def img(name: str, alt: str) -> str:
+    def img(name: str, alt: str = "", caption: str = "") -> str:
         if name not in pngs:
             return ""
-        data = base64.b64encode(pngs[name]).decode("ascii")
-        return f'<img src="data:image/png;base64,{data}" alt="{_esc(alt)}">'
+        png = pngs[name]
+        data = base64.b64encode(png).decode("ascii")
+        default_alt, default_caption = _FIGURE_TEXT.get(name, (name, ""))
+        size = ""
+        if png[12:16] == b"IHDR":   # the figure as wide as its picture: the caption wraps there
+            w, h = struct.unpack(">II", png[16:24])
+            size = f" width='{w}' height='{h}'"
+            style = f" style='width:{w}px'"
+        else:
+            style = ""
+        return (f"<figure id='figure-{_esc(name)}'{style}><img "
+                f"src=\"data:image/png;base64,{data}\" alt=\"{_esc(alt or default_alt)}\"{size}>"
+                f"<figcaption>{_esc(caption or default_caption)}</figcaption></figure>")
+
+    toc: list[tuple[str, str]] = []
+
+    def heading(level: int, anchor: str, title: str, listed: bool = True) -> str:
+        if listed:
+            toc.append((anchor, title))
+        return f"<h{level} id='{anchor}'>{_esc(title)}</h{level}>"
 
     m = a.meta
     offices = f" in {m['n_offices']} offices" if m["n_offices"] else ""
-    parts = ["<h1>Consistency audit of risk assessments</h1>",
-             f"<p class='meta'>{m['n_ratings']} ratings of {m['n_cases']} cases by "
-             f"{m['n_officers']} officers{offices}; levels: "
-             f"{_esc(', '.join(map(str, m['categories'])))}."
-             + (" Officers are identified by office and officer id together (the same id "
-                "in two offices is two officers)." if m["n_offices"] else "")
-             + (" Officer and office identifiers are pseudonymised." if m.get("pseudonymised")
-                else "") + f" riskeval {_esc(__version__)}.</p>",
-             "<h2>Summary of findings</h2>"]
+    head = ["<h1>Consistency audit of risk assessments</h1>",
+            f"<p class='meta'>{m['n_ratings']} ratings of {m['n_cases']} cases by "
+            f"{m['n_officers']} officers{offices}; levels: "
+            f"{_esc(', '.join(map(str, m['categories'])))}."
+            + (" Officers are identified by office and officer id together (the same id "
+               "in two offices is two officers)." if m["n_offices"] else "")
+            + (" Officer and office identifiers are pseudonymised." if m.get("pseudonymised")
+               else "") + f" riskeval {_esc(__version__)}. In the tables, x [low, high] is an "
+            f"estimate with its {100 * m.get('confidence', 0.95):g}% interval; every table "
+            "in full is in the tables folder beside this page (CSV) and every number in "
+            "summary.json.</p>"]
+    parts = [heading(2, "findings", "Summary of findings"), "<div class='findings'>"]
     for f in a.findings:
         parts.append(f"<div class='finding' id='finding-{_esc(f.key)}'><strong>"
                      f"{_esc(f.title)}.</strong> {_esc(f.text)}</div>")
+    parts.append("</div>")
 
-    parts += ["<h2>Agreement</h2>",
+    noted = _any_note(a.agreement)
+    overall = _wrap(_agreement_table(a))
+    full = _details("Every column: standard errors, interval methods and counts "
+                    "(tables/agreement.csv)", _wrap(_table_html(a.agreement)))
+    parts += [heading(2, "agreement", "Agreement"),
               "<p>An empty estimate or interval is not defined on these data; the note on "
-              "its row says why.</p>" if _any_note(a.agreement) else "",
-              _table_html(a.agreement)]
-    if a.agreement_by_office is not None:
-        parts += ["<h3>By office</h3>", _table_html(tabs["agreement_by_office"])]
+              "its row says why.</p>" if noted else ""]
+    if a.agreement_by_office is None:
+        parts += [overall, full]
+    else:
+        n_off = a.agreement_by_office.iloc[:, 0].nunique()
+        n_coef = len(a.agreement)
+        parts += ["<p>Agreement among the officers of each office, and of all officers "
+                  "together (the last row). The offices' intervals are for their own officers "
+                  "(cases vary, the team is fixed); the all-offices intervals allow for the "
+                  "officers being a sample of officers like them, and are wider.</p>",
+                  img("agreement_by_office"),
+                  f"<div id='agreement-by-office'>{_wrap(_office_table(a))}</div>",
+                  # open when a coefficient is not defined: the notes say why
+                  f"<details{' open' if noted else ''}><summary>All {n_coef} coefficients "
+                  f"over all offices</summary>{overall}{full}</details>",
+                  _details(f"All {a.agreement_by_office['coefficient'].nunique()} "
+                           f"coefficients in each of the {n_off} offices "
+                           f"({len(a.agreement_by_office)} rows; "
+                           "tables/agreement_by_office.csv)",
+                           _wrap(_table_html(tabs["agreement_by_office"])))]
     n = len(a.pairwise.matrix)
     k = _pairwise_block(n)
     blocks = (f" With {n:,} officers the figure cannot give each pair a cell: each cell drawn "
               f"is the mean over a block of {k} × {k} pairs of neighbouring officers (in the "
               f"order of tables/officer_agreement.csv)." if k > 1 else "")
-    parts += ["<h3>Agreement between pairs of officers</h3>",
+    parts += [heading(3, "pairs", "Agreement between pairs of officers"),
               "<p>Each cell is the share of shared cases on which two officers chose the same "
-              f"level.{blocks}</p>", img("pairwise_agreement", "pairwise agreement heatmap"),
-              "<h3>Officers who agree least with their colleagues</h3>",
+              f"level.{blocks}</p>",
+              "<div class='row'>", img("pairwise_agreement"),
+              "<div><h3 id='least'>Officers who agree least with their colleagues</h3>",
               "<p>Each officer's exact agreement with all other officers over the cases they "
               "share (the ten lowest; every officer is in tables/officer_agreement.csv).</p>",
-              _table_html(tabs["officer_agreement"].nsmallest(10, "agreement"))]
+              _wrap(_table_html(tabs["officer_agreement"].nsmallest(10, "agreement"))),
+              "</div></div>"]
 
-    parts += ["<h2>Sources of variation</h2>", img("variance_shares", "variance shares"),
-              _table_html(a.variance)]
+    parts += [heading(2, "variation", "Sources of variation"), "<div class='row'>",
+              img("variance_shares")]
     if a.ordinal is not None:
-        parts += ["<h3>On the latent scale (ordinal probit model)</h3>",
+        parts += ["<div><h3 id='latent'>On the latent scale (ordinal probit model)</h3>",
                   "<p>Standard deviations of the effects in units of the unexplained "
-                  "variation of one judgement.</p>", _table_html(a.ordinal)]
+                  "variation of one judgement.</p>", _wrap(_interval_table(a.ordinal)), "</div>"]
+    parts += ["</div>", _wrap(_interval_table(a.variance))]
 
-    parts += ["<h2>Offices compared fairly</h2>"]
+    parts += [heading(2, "offices", "Offices compared fairly")]
     if a.funnel is not None:
-        parts += [img("funnel", "funnel plot"), _table_html(a.funnel.table)]
-    parts += [img("effects", "office and officer effects")]
+        parts += [img("funnel"),
+                  _details("The funnel table: each office's share of high ratings and its "
+                           "limits (tables/funnel.csv)", _wrap(_table_html(a.funnel.table)))]
+    parts += [img("effects")]
 
     if a.reference is not None:
-        parts += ["<h2>Direction of disagreement against the reference</h2>",
-                  img("confusion", "ratings against the reference"),
-                  _table_html(a.reference["confusion"]),
+        parts += [heading(2, "direction", "Direction of disagreement against the reference"),
+                  "<div class='row'>", img("confusion"),
+                  _wrap(_table_html(a.reference["confusion"])), "</div>",
                   f"<p>{_esc(a.reference['symmetry'].summary())}</p>",
-                  _table_html(a.reference["directional"])]
+                  _wrap(_interval_table(a.reference["directional"]))]
     if a.inflation_trend is not None:
-        parts += ["<h3>Drift over calendar time</h3>", _table_html(a.inflation_trend)]
+        parts += [heading(3, "drift", "Drift over calendar time"),
+                  _wrap(_table_html(a.inflation_trend))]
     if a.anchoring is not None:
-        parts += ["<h2>Anchoring on repeat assessments</h2>", _table_html(a.anchoring)]
+        parts += [heading(2, "anchoring", "Anchoring on repeat assessments"),
+                  _wrap(_interval_table(a.anchoring))]
     if a.overrides is not None:
-        parts += ["<h2>Manager overrides</h2>", _table_html(a.overrides)]
+        parts += [heading(2, "overrides", "Manager overrides"),
+                  _wrap(_interval_table(a.overrides))]
     if a.rater_effects is not None:
-        parts += _rater_section(a.rater_effects, img)
+        parts += _rater_section(a.rater_effects, img, heading, pngs)
 
-    parts.append("<h2>Methods</h2><dl>")
+    parts.append(heading(2, "methods", "Methods") + "<dl class='methods'>")
     for name, what, ref in METHODS:
         parts.append(f"<dt><strong>{_esc(name)}</strong></dt><dd>{_esc(what)} "
                      f"<em>{_esc(ref)}</em></dd>")
     parts.append("</dl>")
     if a.notes:
-        parts.append("<h2>Notes</h2><ul>" + "".join(
+        parts.append(heading(2, "notes", "Notes") + "<ul>" + "".join(
             f"<li class='note'>{_esc(n)}</li>" for n in a.notes) + "</ul>")
-    return "<div class='riskeval-audit'>" + "\n".join(parts) + "</div>"
+    nav = ("<nav class='toc' aria-label='Contents'><strong>Contents</strong><ol>"
+           + "".join(f"<li><a href='#{anchor}'>{_esc(title)}</a></li>" for anchor, title in toc)
+           + "</ol></nav>")
+    return "<div class='riskeval-audit'>" + "\n".join([*head, nav, *parts]) + "</div>"
 
 
-def _rater_section(r: Any, img: Any) -> list[str]:
+def _rater_section(r: Any, img: Any, heading: Any, pngs: dict[str, bytes]) -> list[str]:
     """The rater-effects part of the report body."""
     from ._rater_effects import ALPHA_FLAG
 
@@ -425,35 +808,42 @@ def _rater_section(r: Any, img: Any) -> list[str]:
     cols = [c for c in ("office", "measure", "se", "fair_average", "observed_average",
                         "count", "infit", "outfit", "end_observed", "end_expected", "flags")
             if c in r.officers.columns]
-    parts = ["<h2>Rater effects</h2>",
+    parts = [heading(2, "rater-effects", "Rater effects"),
              "<p>A many-facet Rasch analysis puts cases, officers"
              + (" and offices" if r.offices is not None else "") + " on one logit scale. "
              "Severity follows FACETS' convention: a higher measure means lower ratings. The "
              "fair average is the level (numbered from 1) an officer would give a case of "
              "average risk.</p>",
-             img("wright_map", "Wright map of cases, officers and thresholds"),
-             "<h3>Facets</h3>", _table_html(r.facets)]
+             img("wright_map"),
+             _details("Facets: spread, separation and reliability of cases, officers"
+                      + (" and offices" if r.offices is not None else "")
+                      + " (tables/rater_facets.csv)", _wrap(_table_html(r.facets)))]
     if r.offices is not None:
-        parts += ["<h3>Offices</h3>", _table_html(r.offices)]
-    parts += [f"<h3>Officers flagged ({len(flagged)} of {len(r.officers)})</h3>",
+        parts += [heading(3, "rater-offices", "Offices", listed=False),
+                  _wrap(_interval_table(r.offices))]
+    parts += [heading(3, "rater-flagged", f"Officers flagged ({len(flagged)} of "
+                      f"{len(r.officers)})", listed=False),
               "<p>Every officer is in tables/rater_officers.csv.</p>",
-              _table_html(flagged[cols].head(30)) if len(flagged) else "<p>None.</p>",
-              "<h3>The rating scale</h3>", _table_html(r.scale)]
-    for title, table, what in (("Differential severity", r.differential,
-                                "officer x case attribute"),
-                               ("Drift over the years", r.drift, "officer x year")):
+              _wrap(_table_html(flagged[cols].head(30))) if len(flagged) else "<p>None.</p>",
+              _details("The rating scale: use of each level and its thresholds "
+                       "(tables/rating_scale.csv)", _wrap(_table_html(r.scale)))]
+    for title, table, what, anchor in (
+            ("Differential severity", r.differential, "officer x case attribute",
+             "differential"),
+            ("Drift over the years", r.drift, "officer x year", "rater-drift")):
         if table is None:
             continue
         hit = table[table["p_holm"] < ALPHA_FLAG]
-        parts += [f"<h3>{_esc(title)}</h3>",
+        parts += [heading(3, anchor, title, listed=False),
                   f"<p>{len(hit)} {what} combination(s) with Holm-adjusted p &lt; "
                   f"{ALPHA_FLAG} (all in tables/"
                   f"{'differential_severity' if table is r.differential else 'rater_drift'}"
                   f".csv).</p>"]
-        if title == "Differential severity":
-            parts.append(img("differential_severity", "differential severity heatmap"))
+        if title == "Differential severity" and "differential_severity" in pngs:
+            parts.append(_details("The figure: every officer's bias on each kind of case",
+                                  img("differential_severity")))
         if len(hit):
-            parts.append(_table_html(hit.head(30)))
+            parts.append(_wrap(_table_html(hit.head(30))))
     return parts
 
 
@@ -463,8 +853,8 @@ def render_html(a: Audit, pngs: dict[str, bytes] | None = None,
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
             "<title>riskeval consistency audit</title>"
-            f"<style>{_CSS}</style></head><body>\n{render_body(a, pngs, tabs)}\n</body>"
-            "</html>\n")
+            f"<style>{_CSS}</style><script>{_PRINT_JS}</script></head><body>\n"
+            f"{render_body(a, pngs, tabs)}\n</body></html>\n")
 
 
 def _any_note(frame: pd.DataFrame) -> bool:
