@@ -522,6 +522,45 @@ def test_a_spreadsheet_with_two_sheets(client: Any, tmp_path: Path) -> None:
     assert_same(flow.summary(), library_summary(EXAMPLE, **EXAMPLE_COLUMNS))
 
 
+@needs_spreadsheets
+def test_a_wide_spreadsheet_whose_second_header_row_holds_the_office(client: Any,
+                                                                     tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    long = read_table(EXAMPLE, text_columns=list(EXAMPLE_COLUMNS.values()))
+    wide = long.pivot(index="vignette", columns="officer", values="rosh")
+    office_of = long.drop_duplicates("officer").set_index("officer")["office"]
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["vignette", *wide.columns])
+    sheet.append(["", *(office_of[o] for o in wide.columns)])
+    for case, row in wide.iterrows():
+        sheet.append([case, *(None if pd.isna(v) else v for v in row)])
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    flow = Flow(client)
+    assert flow.upload("wide.xlsx", path.read_bytes()).status_code == 303
+    assert flow.through("preview", action="next", wide="1", office_row="1").status_code == 303
+    assert flow.through("columns").status_code == 303
+    assert flow.through("levels").status_code == 303
+    assert flow.run()["state"] == "done"
+    got = flow.summary()
+    assert got["meta"]["n_offices"] == long["office"].nunique()
+    assert got["meta"]["n_officers"] == long["officer"].nunique()
+    assert got["meta"]["n_ratings"] == len(long)
+
+
+@needs_spreadsheets
+def test_a_parquet_file(client: Any, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow")
+    path = tmp_path / "ratings.parquet"
+    read_table(EXAMPLE, text_columns=list(EXAMPLE_COLUMNS.values())).to_parquet(path)
+    flow = Flow(client)
+    assert flow.upload("ratings.parquet", path.read_bytes()).status_code == 303
+    flow.to_options()
+    assert flow.run()["state"] == "done"
+    assert_same(flow.summary(), library_summary(EXAMPLE, **EXAMPLE_COLUMNS))
+
+
 # -- the command -----------------------------------------------------------------------------
 
 def test_the_options_and_the_host_warning() -> None:

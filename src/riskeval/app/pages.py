@@ -159,7 +159,7 @@ def upload_page(*, csrf: str, nonce: str, limit_mb: float, spreadsheets: bool,
 
 
 def _mb(limit_mb: float) -> str:
-    return f"{limit_mb:g} MB"
+    return f"{limit_mb:.4g} MB"
 
 
 def frame_table(frame: pd.DataFrame, *, table_id: str = "preview") -> str:

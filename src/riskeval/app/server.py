@@ -293,7 +293,7 @@ async def upload(state: AppState, request: Request) -> Response:
         return _forbidden()
     if got is None or got.too_large:
         return again(f"the file is larger than the limit of "
-                     f"{state.upload_limit / 1024 / 1024:g} MB; nothing of it was kept "
+                     f"{state.upload_limit / 1024 / 1024:.4g} MB; nothing of it was kept "
                      f"(start the app with a larger --max-upload-mb to accept it)", 413)
     if got.path is None or got.size == 0:
         got.discard()
