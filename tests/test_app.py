@@ -740,6 +740,16 @@ def test_in_chromium_upload_map_run_read_and_download(browser: Any, served: Any,
         assert_same(json.loads(zf.read("riskeval-report/summary.json")), want)
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+    # the report in a tab of its own: its print helper runs (allowed by its hash), nothing
+    # is refused
+    driver.get(driver.find_element(By.ID, "download").get_attribute("href")
+               .replace("/report.zip", "/report.html"))
+    assert want["findings"][0]["title"] in driver.find_element(By.TAG_NAME, "body").text
+    closed = driver.execute_script(
+        "dispatchEvent(new Event('beforeprint'));"
+        "return document.querySelectorAll('details:not([open])').length;")
+    assert closed == 0
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
 def test_in_chromium_a_bad_file_shows_a_message(browser: Any, served: Any,

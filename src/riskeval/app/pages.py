@@ -334,8 +334,8 @@ def report_page(*, csrf: str, nonce: str, base: str, filename: str, summary: str
         "</form></div></section>"
         f'<section class="card"><h2>Findings</h2><div id="findings">{items}</div>'
         f"{note_html}</section>"
-        f'<section class="card"><iframe id="report" title="the report" sandbox '
-        f'src="{esc(base)}/report.html"></iframe></section>'
+        f'<section class="card"><iframe id="report" title="the report" '
+        f'sandbox="allow-scripts" src="{esc(base)}/report.html"></iframe></section>'
     )
     return layout("Report", body, step=7, nonce=nonce)
 
