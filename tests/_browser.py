@@ -195,7 +195,8 @@ def _network_requests(performance_log: list[dict]) -> list[str]:
 
 def render(path: str | os.PathLike[str], *, timeout: float = 30.0,
            window: tuple[int, int] = (1280, 1024), widths: tuple[int, ...] = (),
-           script: str | None = None, print_pdf: bool = False) -> PageReport:
+           script: str | None = None, print_pdf: bool = False,
+           media: str | None = None) -> PageReport:
     """Open the local HTML file ``path`` in headless Chromium and report on it.
 
     Waits for ``document.readyState == "complete"`` (the load event, so every eagerly loaded
@@ -207,7 +208,8 @@ def render(path: str | os.PathLike[str], *, timeout: float = 30.0,
     ``widths`` the window is resized to (width, ``window[1]``) and the layout measured again
     (``PageReport.layouts``); ``script`` (JavaScript with a ``return``) runs at the opening
     size and at each width. ``print_pdf`` prints the page (at the opening size) to PDF with
-    backgrounds, A4 portrait.
+    backgrounds, A4 portrait. ``media="print"`` lays the page out with its print stylesheet
+    (CSS media emulation) before measuring and running ``script``.
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -233,7 +235,7 @@ def render(path: str | os.PathLike[str], *, timeout: float = 30.0,
         service = Service(executable_path=chromedriver, env={**os.environ, "TMPDIR": tmp})
         page, console_errors, network_requests = _run(
             webdriver.Chrome(service=service, options=options), file, timeout,
-            window=window, widths=widths, script=script, print_pdf=print_pdf,
+            window=window, widths=widths, script=script, print_pdf=print_pdf, media=media,
         )
 
     return PageReport(
@@ -277,7 +279,7 @@ def _resize(driver, width: int, height: int) -> None:
 
 def _run(driver, file: Path, timeout: float, *, window: tuple[int, int] = (1280, 1024),
          widths: tuple[int, ...] = (), script: str | None = None,
-         print_pdf: bool = False) -> tuple[dict, list[str], list[str]]:
+         print_pdf: bool = False, media: str | None = None) -> tuple[dict, list[str], list[str]]:
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -292,6 +294,8 @@ def _run(driver, file: Path, timeout: float, *, window: tuple[int, int] = (1280,
         except TimeoutException:
             pass  # reported as complete=False below
         page = driver.execute_script(_COLLECT_JS)
+        if media is not None:
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": media})
         _resize(driver, int(window[0]), int(window[1]))
         page["layout"] = _layout(driver, None)
         page["script"] = driver.execute_script(script) if script else None

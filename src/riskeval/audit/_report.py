@@ -68,7 +68,7 @@ white-space:nowrap}
 th{background:#eef2f6}td:first-child,th:first-child{text-align:left}
 table.compact th{white-space:normal;min-width:5em;max-width:11em}
 table.compact td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:8em}
-#office-agreement td:first-child{max-width:24em}
+#office-agreement td:first-child{min-width:11em;max-width:24em}
 table.compact caption{text-align:left;font-size:.95em}
 table.compact tfoot td{border-top:2px solid #999;font-weight:600}
 .ci{color:#555;font-size:.92em}
@@ -92,8 +92,8 @@ figure,img,tr,.finding,dd{break-inside:avoid}
 thead{display:table-header-group}
 .table-wrap{overflow:visible}
 table{font-size:7.5pt;max-width:100%}
-th,td{padding:.1em .25em;overflow-wrap:anywhere}
-table.compact td,table.compact th{white-space:normal}
+th,td,table.compact td,table.compact th{padding:.1em .25em;white-space:normal;
+overflow-wrap:anywhere}
 img{max-height:22cm;width:auto}
 .row{display:block}
 .findings{display:block}.finding{margin:.4em 0}
