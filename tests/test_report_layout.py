@@ -248,3 +248,21 @@ def test_a_report_without_offices_fits_and_keeps_its_agreement_table(chromium, t
     assert "Krippendorff's alpha (ordinal)" in page.text    # the overall table, not collapsed
     assert "agreement_by_office" not in {p.stem for p in (tmp_path / "plain" / "figures").iterdir()}
     assert page.console_errors == []
+
+
+def test_the_width_check_can_fail(chromium, tmp_path):
+    """The measure itself: a wide table outside a scrolling box widens the page; inside one
+    it does not (and print media lays out the print stylesheet)."""
+    table = "<table><tr>" + "<td>0.123456789</td>" * 60 + "</tr></table>"
+    style = "<style>.wrap{overflow-x:auto}@media print{p{display:none}}</style>"
+    bare, wrapped = tmp_path / "bare.html", tmp_path / "wrapped.html"
+    bare.write_text(f"<!doctype html><p>x</p>{table}", encoding="utf-8")
+    wrapped.write_text(f"<!doctype html>{style}<p>x</p><div class='wrap'>{table}</div>",
+                       encoding="utf-8")
+    box = render(bare, widths=(800,)).layouts[800]
+    assert box["scroll_width"] > box["inner_width"] == 800
+    shown = "return document.querySelector('p').getBoundingClientRect().height"
+    page = render(wrapped, widths=(800,), script=shown, media="print")
+    box = page.layouts[800]
+    assert box["scroll_width"] <= box["inner_width"] == 800
+    assert box["script"] == 0      # hidden by the print stylesheet
