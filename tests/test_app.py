@@ -439,7 +439,9 @@ def test_the_columns_and_levels_are_prefilled(client: Any) -> None:
     # levels outside the four RoSH levels: the distinct values, to be put in order
     flow.through("columns")
     page = client.get(f"{flow.base}/levels").text
-    assert re.findall(r"<td>([A-Za-z ]+)", page) == ["High", "Low", "low"]
+    # the RoSH levels however spelt, in their order, each with its count
+    assert re.findall(r"<td>([A-Za-z ]+)</td><td class=\"count\">(\d+)", page) == [
+        ("Low", "1"), ("low", "2"), ("High", "1")]
 
 
 def test_end_to_end_the_zip_holds_the_librarys_own_audit(client: Any) -> None:
@@ -509,13 +511,16 @@ def _xlsx(path: Path, sheets: dict[str, pd.DataFrame]) -> Path:
 @needs_spreadsheets
 def test_a_spreadsheet_with_two_sheets(client: Any, tmp_path: Path) -> None:
     frame = read_table(EXAMPLE, text_columns=list(EXAMPLE_COLUMNS.values()))
-    path = _xlsx(tmp_path / "ratings.xlsx", {"Notes": pd.DataFrame({"note": ["read me"]}),
+    path = _xlsx(tmp_path / "ratings.xlsx", {"Notes": pd.DataFrame({"note": []}),
                                              "Ratings": frame})
     flow = Flow(client)
     assert flow.upload("ratings.xlsx", path.read_bytes()).status_code == 303
-    page = client.get(f"{flow.base}/preview").text
-    assert "read me" in page and "<select name=\"sheet\"" in page
-    assert flow.through("preview", sheet="1", action="show").status_code == 303
+    # the first sheet has no rows: said in the preview, where the other can be chosen
+    page = client.get(f"{flow.base}/preview")
+    _no_traceback(page)
+    assert "no rows" in page.text and "<select name=\"sheet\"" in page.text
+    values = {**form_values(page.text), "sheet": "1", "action": "show"}
+    assert flow.post("preview", values).status_code == 303
     assert "V01" in client.get(f"{flow.base}/preview").text
     flow.to_options()
     assert flow.run()["state"] == "done"

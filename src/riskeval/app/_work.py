@@ -181,34 +181,43 @@ def guess_columns(columns: list[str]) -> dict[str, str | None]:
     return out
 
 
-def level_values(frame: pd.DataFrame, columns: list[str]) -> list[str]:
-    """The distinct values of the rating columns, as the audit compares them (text, without
-    surrounding spaces; a whole number read as 1.0 is ``"1"``)."""
-    seen: set[str] = set()
+def level_values(frame: pd.DataFrame, columns: list[str]) -> dict[str, int]:
+    """How often each distinct value of the rating columns occurs, as the audit compares
+    them (text without surrounding spaces; a whole number read as 1.0 is ``"1"``).
+
+    Examples
+    --------
+    >>> level_values(pd.DataFrame({"r": ["low", " high", "low", None]}), ["r"])
+    {'high': 1, 'low': 2}
+    """
+    counts: dict[str, int] = {}
     for col in columns:
-        for x in frame[col].dropna().unique():
-            if isinstance(x, float) and x == int(x):
-                text = str(int(x))
-            else:
-                text = str(x).strip()
+        for x, n in frame[col].dropna().value_counts(sort=False).items():
+            text = str(int(x)) if isinstance(x, float) and x == int(x) else str(x).strip()
             if text:
-                seen.add(text)
-    return sorted(seen)
+                counts[text] = counts.get(text, 0) + int(n)
+    return dict(sorted(counts.items()))
 
 
 def guess_levels(values: list[str]) -> list[str]:
     """A first order of the levels: the four RoSH levels when the values are among them (any
-    unused ones too), else numbers in numeric order, else text in alphabetical order.
+    unused ones too; spelt otherwise, e.g. "Very High", the values in the RoSH order), else
+    numbers in numeric order, else text in alphabetical order.
 
     Examples
     --------
     >>> guess_levels(["high", "low", "medium"])
     ['low', 'medium', 'high', 'very high']
+    >>> guess_levels(["High", "Very High", "Low"])
+    ['Low', 'High', 'Very High']
     >>> guess_levels(["10", "2", "1"]), guess_levels(["b", "a"])
     (['1', '2', '10'], ['a', 'b'])
     """
     if values and set(values) <= set(RISK_LEVELS):
         return list(RISK_LEVELS)
+    rank = {lev.casefold(): i for i, lev in enumerate(RISK_LEVELS)}
+    if values and all(" ".join(v.split()).casefold() in rank for v in values):
+        return sorted(values, key=lambda v: (rank[" ".join(v.split()).casefold()], v))
     try:
         return sorted(values, key=float)
     except ValueError:

@@ -59,6 +59,7 @@ progress { width: 100%; height: 1.4rem; }
 iframe { width: 100%; height: 60rem; border: 1px solid var(--line); background: #fff; }
 pre { background: #f0f4f8; padding: .6rem; overflow-x: auto; }
 #levels td { vertical-align: middle; }
+#levels td.count { text-align: right; color: var(--muted); }
 """
 
 #: the only script: polls the status URL, moves the bar, opens the report when done
@@ -241,22 +242,24 @@ def columns_page(*, csrf: str, nonce: str, base: str, roles: Sequence[tuple[str,
 
 
 def levels_page(*, csrf: str, nonce: str, base: str, levels: Sequence[str],
-                present: Sequence[str], column: str, message: str = "") -> str:
+                present: dict[str, int], column: str, message: str = "") -> str:
     n = len(levels)
     rows = []
     for i, lev in enumerate(levels):
         opts = "".join(f'<option value="{k}"{" selected" if k == i + 1 else ""}>{k}</option>'
                        for k in range(1, n + 1))
-        used = "" if lev in present else ' <span class="hint">(not used in the file)</span>'
+        count = present.get(lev, 0)
         rows.append(f'<tr><td><select name="pos-{i}" id="pos-{i}" aria-label="position of '
-                    f'{esc(lev)}">{opts}</select></td><td>{esc(lev)}{used}</td></tr>')
+                    f'{esc(lev)}">{opts}</select></td><td>{esc(lev)}</td>'
+                    f'<td class="count">{count if count else "not used"}</td></tr>')
     body = (
         (message_box(message) if message else "")
         + '<section class="card"><h2>4. The order of the levels</h2>'
         f'<p class="hint">The values of column <strong>{esc(column)}</strong>, lowest first. '
-        "To change the order, give each level its place (1 = lowest).</p>"
+        "To change the order, give each level its place (1 = lowest). A level that is not "
+        "what it should be (a typing error) is corrected in the file, not here.</p>"
         f'<form method="post" action="{esc(base)}/levels">{csrf_field(csrf)}'
-        '<table id="levels"><thead><tr><th>Place</th><th>Level</th></tr></thead>'
+        '<table id="levels"><thead><tr><th>Place</th><th>Level</th><th>Ratings</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
         f'<div class="actions"><a class="button secondary" href="{esc(base)}/columns">Back</a>'
         '<button type="submit" id="next">Next: options</button></div></form></section>'

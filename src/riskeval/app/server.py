@@ -82,7 +82,7 @@ class Job:
     sheets: list[str] = field(default_factory=list)
     choices: Choices = field(default_factory=Choices)
     columns: list[str] = field(default_factory=list)
-    present: list[str] = field(default_factory=list)
+    present: dict[str, int] = field(default_factory=dict)
     candidates: list[str] = field(default_factory=list)
     status: Progress = field(default_factory=Progress)
     result: Any = None
@@ -305,7 +305,8 @@ async def upload(state: AppState, request: Request) -> Response:
         job.sheets = await run_in_threadpool(sheets_of, job.upload)
         if job.sheets:
             job.choices.sheet = job.sheets[0]
-        await _table(job)  # a file that is not a table is said now, on the upload page
+        if len(job.sheets) < 2:  # a file that is not a table is said now, on this page (a
+            await _table(job)    # sheet that is not, on the preview, where another is chosen)
     except RiskevalError as exc:
         return again(job.clean(str(exc)), 422)
     with state.lock:
@@ -348,16 +349,16 @@ async def preview(state: AppState, request: Request) -> Response:
         if form.get("action") == "show":
             return page.redirect(f"{_base(job)}/preview")
         return page.redirect(f"{_base(job)}/columns")
-    try:
-        frame = await _table(job)
-    except RiskevalError as exc:
-        return page.html(pages.error_page(nonce=page.nonce, message=job.clean(str(exc)),
-                                          step=2), 422)
     ch = job.choices
+    try:
+        frame, message, code = await _table(job), "", 200
+    except RiskevalError as exc:  # e.g. an empty sheet: said here, another can be chosen
+        frame, message, code = None, job.clean(str(exc)), 422
     return page.html(pages.preview_page(
         csrf=session.csrf, nonce=page.nonce, base=_base(job), filename=job.name,
-        frame=frame.head(PREVIEW_ROWS), n_rows=len(frame), sheets=job.sheets, sheet=ch.sheet,
-        wide=ch.wide, office_row=ch.office_row))
+        frame=None if frame is None else frame.head(PREVIEW_ROWS),
+        n_rows=None if frame is None else len(frame), sheets=job.sheets, sheet=ch.sheet,
+        wide=ch.wide, office_row=ch.office_row, message=message), code)
 
 
 async def columns(state: AppState, request: Request) -> Response:
@@ -406,12 +407,12 @@ async def columns(state: AppState, request: Request) -> Response:
         return show(f"the rating column {picked.get('rating') or 'rating'!r} is empty", 422)
     job.present = present
     if not (job.candidates and set(present) <= set(job.candidates)):
-        job.candidates = guess_levels(present)
+        job.candidates = guess_levels(list(present))
         ch.levels = []
     return page.redirect(f"{_base(job)}/levels")
 
 
-def _present_levels(job: Job) -> list[str]:
+def _present_levels(job: Job) -> dict[str, int]:
     frame, cols = audit_frame(job.upload, job.choices)
     rated = [cols[r] for r in ("rating", "reference", "original") if cols.get(r)]
     return level_values(frame, [c for c in rated if c in frame.columns])
@@ -754,8 +755,10 @@ def host_warning(host: str) -> str | None:
     if is_loopback(host):
         return None
     return (f"riskeval app: warning: listening on {host}, not on 127.0.0.1: other computers "
-            f"that can reach this one may open the page, upload files and read the reports. "
-            f"Use the default --host 127.0.0.1 unless you mean that.")
+            f"that can reach this one may open the page, upload files and read the reports "
+            f"(requests are answered only when addressed to 127.0.0.1, localhost, this "
+            f"address or a name given with --allow-host). Use the default --host 127.0.0.1 "
+            f"unless you mean that.")
 
 
 def _allowed_hosts(host: str, port: int, extra: list[str]) -> list[str]:
