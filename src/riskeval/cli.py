@@ -38,7 +38,14 @@ from ._core.safecsv import write_csv
 from ._version import __version__
 from .agreement import agreement_summary, by_group, gwet_ac, krippendorff_alpha
 from .agreement._result import EstimatesTable
-from .data.ratings import RISK_LEVELS, Ratings, read_ratings, read_table
+from .data.ratings import (
+    RISK_LEVELS,
+    Ratings,
+    _read_wide,
+    read_ratings,
+    read_table,
+    sheet_names,
+)
 from .errors import RiskevalError, RiskevalTypeError, RiskevalWarning, command_line_options
 from .world import engine as simulate
 from .world import scenarios
@@ -55,10 +62,23 @@ _AUDIT_EXAMPLE = """example:
       --categories "low,medium,high,very high" -o audit-2026/
 """
 
-_ENCODING_HELP = ("text encoding of the file (default UTF-8; UTF-16 is recognised by its "
+_ENCODING_HELP = ("text encoding of a CSV file (default UTF-8; UTF-16 is recognised by its "
                   "byte-order mark); e.g. cp1252 for a CSV saved by Excel on Windows")
-_DELIMITER_HELP = ("column delimiter of the CSV (default: a comma, or semicolons or tabs when "
-                   "the header line has no comma); '\\t' for tabs")
+_DELIMITER_HELP = ("column delimiter of a CSV file (default: a comma, or semicolons or tabs "
+                   "when the header line has no comma); '\\t' for tabs")
+_SHEET_HELP = ("the sheet of a spreadsheet to read, by name or by position counting from 0 "
+               "(default: the first sheet)")
+_WIDE_HELP = ("the file is wide: one row per case and one column per officer (the column's "
+              "header is the officer's identifier; an empty cell is not rated); --case names "
+              "the case column, --rater and --rating name the columns made from it (default "
+              "officer and rating)")
+_OFFICE_ROW_HELP = ("with --wide: the first row under the header gives each officer column's "
+                    "office (named --office, default office)")
+_FORMATS = ("The file may be a CSV file, a spreadsheet (.xlsx, .xlsm, .ods; choose the sheet "
+            "with --sheet) or a Parquet file, recognised by its content, in the long layout "
+            "(one row per rating) or wide (--wide: one row per case, one column per officer).")
+_FILE_HELP = ("ratings file: CSV, spreadsheet (.xlsx, .xlsm, .ods) or Parquet (read only; "
+              "never modified)")
 _CATEGORIES_HELP = ('ordered categories, lowest first, separated by commas, e.g. '
                     '"low,medium,high,very high"; quote a label that holds a comma: '
                     '\'"low, but watch",medium,high\' (or give --category once per label)')
@@ -79,22 +99,25 @@ def _parser() -> argparse.ArgumentParser:
 
     agr = sub.add_parser(
         "agreement", help="every agreement coefficient, with confidence intervals",
-        description="Read a long ratings CSV (one row per case and rater) and print every "
+        description="Read a ratings file (one row per case and rater) and print every "
                     "agreement coefficient suited to the level of measurement, with intervals. "
                     "Identifiers (case, rater, office) are read as text, so 0001 and 1 are "
                     "two cases, and stripped of surrounding spaces; only an empty cell is "
-                    "missing (NA or None is text).",
+                    "missing (NA or None is text). " + _FORMATS,
         epilog=_AGREEMENT_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    agr.add_argument("file", help="ratings CSV (read only; never modified)")
+    agr.add_argument("file", help=_FILE_HELP)
     agr.add_argument("--case", required=True, help="column identifying the case (vignette)")
-    agr.add_argument("--rater", required=True, help="column identifying the rater (officer)")
-    agr.add_argument("--rating", required=True, help="column holding the rating")
+    agr.add_argument("--rater", default=None,
+                     help="column identifying the rater (officer); required unless --wide")
+    agr.add_argument("--rating", default=None,
+                     help="column holding the rating; required unless --wide")
     agr.add_argument("--categories", default=None, help=_CATEGORIES_HELP)
     agr.add_argument("--category", action="append", default=None, metavar="LABEL",
                      help=_CATEGORY_HELP)
     agr.add_argument("--delimiter", default=None, help=_DELIMITER_HELP)
     agr.add_argument("--encoding", default=None, help=_ENCODING_HELP)
+    _layout_options(agr)
     agr.add_argument("--level", default="ordinal",
                      choices=["nominal", "ordinal", "interval", "ratio"],
                      help="level of measurement (default: ordinal)")
@@ -114,13 +137,15 @@ def _parser() -> argparse.ArgumentParser:
                     "(self-contained), summary.json, tables/*.csv and figures/*.png. "
                     "Identifiers (case, officer, office, occasion) are read as text, so 0001 "
                     "and 1 are two cases, and stripped of surrounding spaces; only an empty "
-                    "cell is missing (NA or None is text).",
+                    "cell is missing (NA or None is text). " + _FORMATS,
         epilog=_AUDIT_EXAMPLE, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    aud.add_argument("file", help="ratings CSV, one row per rating (read only; never modified)")
+    aud.add_argument("file", help=_FILE_HELP)
     aud.add_argument("--case", required=True, help="column identifying the case (vignette)")
-    aud.add_argument("--rater", required=True, help="column identifying the officer")
-    aud.add_argument("--rating", required=True, help="column holding the rating")
+    aud.add_argument("--rater", default=None,
+                     help="column identifying the officer; required unless --wide")
+    aud.add_argument("--rating", default=None,
+                     help="column holding the rating; required unless --wide")
     aud.add_argument("--office", default=None,
                      help="column of the officer's office; officers are then identified "
                           "within their office (officer 3 of two offices is two officers, "
@@ -140,6 +165,7 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: the second highest level)")
     aud.add_argument("--delimiter", default=None, help=_DELIMITER_HELP)
     aud.add_argument("--encoding", default=None, help=_ENCODING_HELP)
+    _layout_options(aud)
     aud.add_argument("--confidence", type=float, default=0.95, help="confidence level")
     salt = aud.add_mutually_exclusive_group()
     salt.add_argument("--pseudonymise", metavar="SALT", default=None,
@@ -267,6 +293,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _layout_options(command: argparse.ArgumentParser) -> None:
+    """--sheet, --wide and --office-row, for a command that reads a ratings file."""
+    command.add_argument("--sheet", default=None, metavar="NAME", help=_SHEET_HELP)
+    command.add_argument("--wide", action="store_true", help=_WIDE_HELP)
+    command.add_argument("--office-row", action="store_true", help=_OFFICE_ROW_HELP)
+
+
+def _layout(args: argparse.Namespace, command: argparse.ArgumentParser) -> None:
+    """The columns a layout needs: --rater and --rating for a long file (as argparse says of
+    a missing option); their defaults for a wide one, where they name the columns made."""
+    if args.wide:
+        args.rater = args.rater or "officer"
+        args.rating = args.rating or "rating"
+        return
+    missing = [f"--{n}" for n in ("rater", "rating") if getattr(args, n) is None]
+    if missing:
+        command.error(f"the following arguments are required: {', '.join(missing)}")
+    if args.office_row:
+        raise RiskevalError("--office-row is for a wide file (add --wide); in a long file "
+                            "give the office column with --office")
+
+
+def _sheet(file: str, sheet: str | None) -> str | int | None:
+    """--sheet as read_table takes it: a sheet's name, or a position when the workbook has
+    no sheet of that name and it is a whole number."""
+    if sheet is None:
+        return None
+    with contextlib.suppress(RiskevalError):
+        if sheet not in sheet_names(file) and sheet.strip().isdigit():
+            return int(sheet.strip())
+    return sheet
+
+
 def _categories(args: argparse.Namespace) -> list[str] | None:
     """The categories of ``--categories`` (read as one CSV line, so a quoted label may hold a
     comma) or of repeated ``--category`` options; None when neither is given."""
@@ -296,13 +355,15 @@ def _categories(args: argparse.Namespace) -> list[str] | None:
 
 def _agreement(file: str, case: str, rater: str, rating: str, categories: Any, level: str,
                office: str | None, confidence: float, *, sep: str | None = None,
-               encoding: str | None = None) -> dict[str, Any]:
+               encoding: str | None = None, sheet: str | None = None, wide: bool = False,
+               office_row: bool = False) -> dict[str, Any]:
     numeric = level in ("interval", "ratio") and categories is None
+    layout = {"layout": "wide", "office_row": office_row} if wide else {}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         frame = read_ratings(file, case=case, rater=rater, rating=rating, office=office,
                              categories=categories, numeric=numeric, sep=sep,
-                             encoding=encoding)
+                             encoding=encoding, sheet=_sheet(file, sheet), **layout)
     out = _summarise(frame, file, categories, level, confidence)
     out["warnings"] = sorted({str(w.message) for w in caught} | set(out["warnings"]))
     return out
@@ -481,12 +542,16 @@ def _audit_cmd(args: argparse.Namespace) -> int:
         raise RiskevalError(f"--high-from {args.high_from!r} is not one of the levels "
                             f"{', '.join(map(repr, categories))}; give the lowest level that "
                             f"counts as high, e.g. --high-from {categories[-2]!r}")
-    # identifiers and levels are read as text, never numbers: a blank cell must not turn
-    # the rating 1 into 1.0, nor the officer 007 into 7
-    text = [args.case, args.rater, args.office, args.occasion, args.rating, args.reference,
-            args.original]
-    frame = read_table(src, sep=args.delimiter, encoding=args.encoding,
-                       text_columns=[c for c in text if c])
+    sheet = _sheet(str(src), args.sheet)
+    if args.wide:
+        frame, args.office = _wide_audit_table(src, args, sheet)
+    else:
+        # identifiers and levels are read as text, never numbers: a blank cell must not
+        # turn the rating 1 into 1.0, nor the officer 007 into 7
+        text = [args.case, args.rater, args.office, args.occasion, args.rating,
+                args.reference, args.original]
+        frame = read_table(src, sep=args.delimiter, encoding=args.encoding, sheet=sheet,
+                           text_columns=[c for c in text if c])
     if args.office is not None and args.office in frame.columns:
         _one_office(frame[args.office], args.office)
     salt = args.pseudonymise
@@ -512,6 +577,22 @@ def _audit_cmd(args: argparse.Namespace) -> int:
         print(f"report: {report}")
         print(result.summary())
     return 0
+
+
+def _wide_audit_table(src: Path, args: argparse.Namespace,
+                      sheet: str | int | None) -> tuple[pd.DataFrame, str | None]:
+    """The tidy table of a wide file (--wide) and its office column (with --office-row)."""
+    given = [f"--{n.replace('_', '-')}" for n in ("reference", "occasion", "original", "year",
+                                                  "case_attributes")
+             if getattr(args, n) is not None]
+    if given:
+        raise RiskevalError(f"{', '.join(given)}: a wide file has a case column and one column "
+                            f"per officer, nothing else; give a long file (one row per rating) "
+                            f"to use {'it' if len(given) == 1 else 'them'}")
+    return _read_wide(src, case=args.case, rater=args.rater, rating=args.rating,
+                      office=args.office, office_row=args.office_row, numbers=False,
+                      encoding=args.encoding, sheet=sheet,
+                      read_csv_kwargs={"sep": args.delimiter})
 
 
 def _one_office(col: pd.Series, name: str) -> None:
@@ -741,6 +822,8 @@ def _main(argv: Sequence[str] | None) -> int:
     quiet = getattr(args, "quiet", False)
     try:
         with command_line_options(flags), _warnings_shown(quiet), _plain_progress():
+            if args.command in ("audit", "agreement"):
+                _layout(args, _subparser(parser, args.command))
             if args.command == "audit":
                 return _audit_cmd(args)
             if args.command == "vignettes":
@@ -752,7 +835,8 @@ def _main(argv: Sequence[str] | None) -> int:
             if args.command == "agreement":
                 out = _agreement(args.file, args.case, args.rater, args.rating,
                                  _categories(args), args.level, args.office, args.confidence,
-                                 sep=args.delimiter, encoding=args.encoding)
+                                 sep=args.delimiter, encoding=args.encoding, sheet=args.sheet,
+                                 wide=args.wide, office_row=args.office_row)
             else:  # demo --json
                 out = _demo(args.seed)
     except (RiskevalError, RiskevalTypeError) as exc:

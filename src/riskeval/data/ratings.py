@@ -1868,18 +1868,10 @@ def read_ratings(
                 f"{', '.join(option(n) for n in unused)}: a wide file has a case column and "
                 f"one column per officer, nothing else; read a long file (one row per "
                 f"rating) for {' and '.join(unused)}")
-        if office is not None and not office_row:
-            raise RiskevalError(
-                f"{option('office')} with a wide file names the office column made from the "
-                f"office row: give {option('office_row')} too (the first row under the "
-                f"header then holds each officer's office), or leave out {option('office')}")
-        frame = _read_table(path, encoding=encoding, sheet=sheet,
-                            read_csv_kwargs=read_csv_kwargs, all_text=True)
-        office_col = (office or "office") if office_row else None
-        long = wide_to_long(frame, case=case, rater=rater, rating=rating,
-                            office_row=office_row, office=office or "office")
-        if categories is None:  # numbers, as a long file's rating column is read
-            long[rating] = _numbers_if_all(long[rating])
+        long, office_col = _read_wide(path, case=case, rater=rater, rating=rating,
+                                      office=office, office_row=office_row,
+                                      numbers=categories is None, encoding=encoding,
+                                      sheet=sheet, read_csv_kwargs=read_csv_kwargs)
         return Ratings(long, case=case, rater=rater, rating=rating, office=office_col,
                        categories=categories, numeric=numeric)
     if office_row:
@@ -1894,6 +1886,29 @@ def read_ratings(
     return Ratings(frame, case=case, rater=rater, rating=rating, occasion=occasion,
                    office=office, cohort=cohort, reference=reference, categories=categories,
                    numeric=numeric)
+
+
+def _read_wide(path: str | os.PathLike, *, case: str, rater: str = "officer",
+              rating: str = "rating", office: str | None = None, office_row: bool = False,
+              numbers: bool = True, encoding: str | None = None, sheet: Any = None,
+              read_csv_kwargs: dict[str, Any] | None = None) -> tuple[pd.DataFrame, str | None]:
+    """A wide ratings file as a tidy table, not yet checked, and its office column (None
+    without ``office_row``): every cell read as text, then :func:`wide_to_long`; with
+    ``numbers``, a rating column of numbers only is made numeric, as a long file's is read.
+    (For :func:`read_ratings` and the command line.)"""
+    if office is not None and not office_row:
+        raise RiskevalError(
+            f"{option('office')} with a wide file names the office column made from the "
+            f"office row: give {option('office_row')} too (the first row under the header "
+            f"then holds each officer's office), or leave out {option('office')}")
+    frame = _read_table(path, encoding=encoding, sheet=sheet,
+                        read_csv_kwargs=read_csv_kwargs, all_text=True)
+    office_col = (office or "office") if office_row else None
+    long = wide_to_long(frame, case=case, rater=rater, rating=rating, office_row=office_row,
+                        office=office or "office")
+    if numbers:
+        long[rating] = _numbers_if_all(long[rating])
+    return long, office_col
 
 
 def _numbers_if_all(col: pd.Series) -> pd.Series:
