@@ -41,7 +41,7 @@ pytest.importorskip("uvicorn")
 pytest.importorskip("python_multipart")
 
 from riskeval.app import add_arguments, create_app
-from riskeval.app.server import host_warning, is_loopback
+from riskeval.app.server import graphical_browser, host_warning, is_loopback
 
 
 def _test_client() -> Any:
@@ -568,6 +568,16 @@ def test_a_parquet_file(client: Any, tmp_path: Path) -> None:
 
 # -- the command -----------------------------------------------------------------------------
 
+def test_the_browser_is_opened_only_where_there_is_a_display(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "platform", "linux")
+    for var in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER"):
+        monkeypatch.delenv(var, raising=False)
+    assert not graphical_browser()  # webbrowser would start lynx in the app's terminal
+    monkeypatch.setenv("DISPLAY", ":0")
+    assert graphical_browser()
+
+
 def test_the_options_and_the_host_warning() -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -595,7 +605,8 @@ sys.exit(run(parser.parse_args(sys.argv[1:])))
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_run_serves_on_loopback_opens_the_browser_and_cleans_up(tmp_path: Path,
                                                                   sig: int) -> None:
-    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    # $BROWSER: a browser is there to open (webbrowser.open is replaced by a print)
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONUNBUFFERED": "1", "BROWSER": "true"}
     proc = subprocess.Popen([sys.executable, "-c", _RUNNER, "--max-upload-mb", "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

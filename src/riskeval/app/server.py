@@ -536,7 +536,8 @@ def _work(state: AppState, job: Job, choices: Choices, salt: str | None) -> None
     except RiskevalError as exc:
         status.set(state="error", kind="input", message=job.clean(str(exc)))
     except Exception:
-        log.exception("riskeval app: internal error while auditing")
+        if state.folder.exists():  # else the app is stopping and removed the files under it
+            log.exception("riskeval app: internal error while auditing")
         status.set(state="error", kind="internal", message=GENERIC)
     finally:
         state.run_lock.release()
@@ -801,7 +802,10 @@ def serve(*, host: str, port: int, upload_limit: int, open_browser: bool,
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on",
                             server_header=False, timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
-    if open_browser:
+    if open_browser and not graphical_browser():
+        print("riskeval app: no graphical web browser here (no display, no $BROWSER): open "
+              "the address above in one", file=sys.stderr, flush=True)
+    elif open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
 
     def stop(signum: int, frame: Any) -> None:
@@ -829,6 +833,15 @@ def serve(*, host: str, port: int, upload_limit: int, open_browser: bool,
         for sig, handler in saved.items():
             signal.signal(sig, handler)
     return 0
+
+
+def graphical_browser() -> bool:
+    """Whether :func:`webbrowser.open` would open a window: not on a Linux machine without a
+    display, where it would start a text browser in the terminal the app prints to (unless
+    ``$BROWSER`` names one)."""
+    if sys.platform in ("darwin", "win32") or os.environ.get("BROWSER"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def _open_when_started(server: Any, url: str) -> None:
