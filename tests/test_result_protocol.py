@@ -33,7 +33,7 @@ PROTOCOL = ("to_frame", "summary", "_repr_html_")
 
 #: Functions whose job is to make, read or reshape data: they return tables by design.
 DATA_FUNCTIONS = {
-    "riskeval.simulate", "riskeval.read_ratings", "riskeval.to_long",
+    "riskeval.simulate", "riskeval.read_ratings", "riskeval.to_long", "riskeval.wide_to_long",
     "riskeval.validate_ratings", "riskeval.data.read_table",
     "riskeval.data.compas.load_compas", "riskeval.data.datasets.example_ratings",
     "riskeval.world.vignettes.population", "riskeval.world.vignettes.factorial",
