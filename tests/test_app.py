@@ -398,6 +398,24 @@ def test_a_rating_the_audit_refuses_gives_its_message_in_the_page(client: Any) -
     assert "upload-" not in r.text
 
 
+def test_a_csv_file_saved_in_the_windows_encoding(client: Any) -> None:
+    frame = read_table(EXAMPLE, text_columns=list(EXAMPLE_COLUMNS.values()))
+    frame["officer"] = frame["officer"].str.replace("NO01", "Zoë")
+    data = frame.to_csv(index=False).encode("cp1252")
+    flow = Flow(client)
+    assert flow.upload("excel.csv", data).status_code == 303  # taken, read in the preview
+    page = client.get(f"{flow.base}/preview")
+    _no_traceback(page)
+    assert "not UTF-8" in page.text and "choose the file&#x27;s text encoding" in page.text
+    values = {**form_values(page.text), "encoding": "cp1252", "action": "show"}
+    assert flow.post("preview", values).status_code == 303
+    page = client.get(f"{flow.base}/preview")
+    assert page.status_code == 200 and "Zoë" in page.text
+    flow.to_options()
+    assert flow.run()["state"] == "done"
+    assert "Zoë" in json.dumps(flow.summary(), ensure_ascii=False)
+
+
 def test_choices_that_do_not_fit_are_refused_with_a_message(client: Any) -> None:
     flow = Flow(client)
     assert flow.upload("ratings.csv", EXAMPLE.read_bytes()).status_code == 303

@@ -5,6 +5,7 @@ progress through the audit's own progress bar hook."""
 
 from __future__ import annotations
 
+import codecs
 import re
 import threading
 import zipfile
@@ -88,19 +89,57 @@ def sheets_of(path: Path) -> list[str]:
     return [str(n) for n in names or []]
 
 
+#: the text encodings the page offers for a CSV file: (value, label); "" is the reader's own
+#: choice (UTF-8, or UTF-16 by its byte-order mark)
+ENCODINGS = (("", "UTF-8 (or UTF-16 with a byte-order mark)"),
+             ("cp1252", "Windows, Western European (cp1252)"),
+             ("latin-1", "Latin-1 (ISO 8859-1)"),
+             ("utf-16", "UTF-16"))
+
+
+def is_text_file(path: Path) -> bool:
+    """Whether the file is read as CSV text (not a spreadsheet or Parquet file)."""
+    kind_of = _reader("file_kind")
+    if kind_of is None:
+        return _binary_kind(path) is None
+    try:
+        return kind_of(path) == "csv"
+    except RiskevalError:
+        return False
+
+
+def legacy_text(path: Path) -> bool:
+    """Whether a CSV file looks like text in another encoding than UTF-8 (a spreadsheet's
+    "CSV" on Windows): no zero bytes, and not valid UTF-8. Such a file gets to the preview,
+    where its encoding is chosen."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if not head or b"\0" in head:
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def load_table(path: Path, *, sheet: str | None = None,
-               text_columns: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+               text_columns: list[str] | tuple[str, ...] = (),
+               encoding: str | None = None) -> pd.DataFrame:
     """The table of an uploaded file as :func:`riskeval.data.ratings.read_table` reads it
-    (identifiers in ``text_columns`` as text), the sheet ``sheet`` of a spreadsheet.
+    (identifiers in ``text_columns`` as text), the sheet ``sheet`` of a spreadsheet, a CSV
+    file in ``encoding`` (default UTF-8).
 
     A riskeval without the spreadsheet readers reads CSV only and says so for other files.
     Any failure is a :class:`RiskevalError` (a file the page cannot read is the file's
     problem, not the page's).
     """
     text = [c for c in text_columns if c]
+    kwargs: dict[str, Any] = {"text_columns": text}
+    if encoding:
+        kwargs["encoding"] = encoding
     try:
         if spreadsheets_supported():
-            kwargs: dict[str, Any] = {"text_columns": text}
             if sheet is not None:
                 kwargs["sheet"] = sheet
             return read_table(path, **kwargs)
@@ -108,8 +147,12 @@ def load_table(path: Path, *, sheet: str | None = None,
         if kind is not None:
             raise RiskevalError(f"this file is {kind}; this version of riskeval reads CSV files "
                                 f"only: save the sheet as CSV (UTF-8) and upload that")
-        return read_table(path, text_columns=text)
-    except RiskevalError:
+        return read_table(path, **kwargs)
+    except RiskevalError as exc:
+        if encoding is None and legacy_text(path):
+            # the reader names its option (encoding='cp1252'); here it is the page's choice
+            raise RiskevalError(f"{exc} -- here: choose the file's text encoding below "
+                                f"(e.g. Windows, Western European)") from None
         raise
     except (MemoryError, KeyboardInterrupt):
         raise
@@ -322,6 +365,7 @@ class Choices:
     """Everything the user chose in the page, as ``riskeval audit``'s options."""
 
     sheet: str | None = None
+    encoding: str | None = None
     wide: bool = False
     office_row: bool = False
     columns: dict[str, str | None] = field(default_factory=dict)
@@ -337,8 +381,9 @@ def audit_frame(path: Path, choices: Choices) -> tuple[pd.DataFrame, dict[str, s
     it (identifiers and levels as text), turned long when it has one column per officer."""
     cols = dict(choices.columns)
     if choices.wide:
-        first = load_table(path, sheet=choices.sheet)
-        frame = load_table(path, sheet=choices.sheet, text_columns=[str(c) for c in first])
+        first = load_table(path, sheet=choices.sheet, encoding=choices.encoding)
+        frame = load_table(path, sheet=choices.sheet, text_columns=[str(c) for c in first],
+                           encoding=choices.encoding)
         frame = to_long(frame, case=str(cols["case"]), office_row=choices.office_row)
         roles: dict[str, str | None] = {r: None for r, _, _ in ROLES}
         roles.update(case=cols["case"], rater="officer", rating="rating",
@@ -346,7 +391,8 @@ def audit_frame(path: Path, choices: Choices) -> tuple[pd.DataFrame, dict[str, s
         return frame, roles
     text = [cols.get(r) for r in ("case", "rater", "office", "occasion", "rating",
                                   "reference", "original")]
-    frame = load_table(path, sheet=choices.sheet, text_columns=[c for c in text if c])
+    frame = load_table(path, sheet=choices.sheet, text_columns=[c for c in text if c],
+                       encoding=choices.encoding)
     return frame, cols
 
 

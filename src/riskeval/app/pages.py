@@ -183,7 +183,8 @@ def _missing(v: Any) -> bool:
 
 def preview_page(*, csrf: str, nonce: str, base: str, filename: str, frame: pd.DataFrame | None,
                  n_rows: int | None, sheets: Sequence[str], sheet: str | None, wide: bool,
-                 office_row: bool, message: str = "") -> str:
+                 office_row: bool, encodings: Sequence[tuple[str, str]] = (),
+                 encoding: str = "", message: str = "") -> str:
     sheet_html = ""
     if len(sheets) > 1:
         opts = "".join(f'<option value="{i}"{" selected" if s == sheet else ""}>{esc(s)}'
@@ -192,6 +193,13 @@ def preview_page(*, csrf: str, nonce: str, base: str, filename: str, frame: pd.D
                       f'<select name="sheet" id="sheet">{opts}</select> '
                       '<button type="submit" name="action" value="show" class="secondary">'
                       "Show this sheet</button></div>")
+    if encodings:
+        opts = "".join(f'<option value="{esc(v)}"{" selected" if v == encoding else ""}>'
+                       f"{esc(label)}</option>" for v, label in encodings)
+        sheet_html += (f'<div class="row"><label for="encoding">Text encoding of the CSV '
+                       f'file</label><select name="encoding" id="encoding">{opts}</select> '
+                       '<button type="submit" name="action" value="show" class="secondary" '
+                       'id="show">Read it again</button></div>')
     table = frame_table(frame) if frame is not None else ""
     shown = ""
     if frame is not None:

@@ -45,6 +45,7 @@ from ..errors import RiskevalError
 from . import pages
 from ._upload import TooLarge, UploadError, display_name, receive_upload
 from ._work import (
+    ENCODINGS,
     PREVIEW_ROWS,
     ROLES,
     Choices,
@@ -52,6 +53,8 @@ from ._work import (
     audit_frame,
     guess_columns,
     guess_levels,
+    is_text_file,
+    legacy_text,
     level_values,
     load_table,
     run_audit,
@@ -80,6 +83,8 @@ class Job:
     upload: Path
     name: str
     sheets: list[str] = field(default_factory=list)
+    #: a CSV file (its encoding can be chosen), not a spreadsheet or Parquet file
+    text: bool = False
     choices: Choices = field(default_factory=Choices)
     columns: list[str] = field(default_factory=list)
     present: dict[str, int] = field(default_factory=dict)
@@ -305,8 +310,12 @@ async def upload(state: AppState, request: Request) -> Response:
         job.sheets = await run_in_threadpool(sheets_of, job.upload)
         if job.sheets:
             job.choices.sheet = job.sheets[0]
-        if len(job.sheets) < 2:  # a file that is not a table is said now, on this page (a
-            await _table(job)    # sheet that is not, on the preview, where another is chosen)
+        job.text = await run_in_threadpool(is_text_file, job.upload)
+        # a file that is not a table is said now, on this page; a sheet that is not, or a
+        # CSV file in another encoding, on the preview, where another sheet or encoding is
+        # chosen
+        if len(job.sheets) < 2 and not (job.text and legacy_text(job.upload)):
+            await _table(job)
     except RiskevalError as exc:
         return again(job.clean(str(exc)), 422)
     with state.lock:
@@ -316,9 +325,10 @@ async def upload(state: AppState, request: Request) -> Response:
 
 async def _table(job: Job) -> Any:
     """The chosen sheet as read for display (cached)."""
-    key = ("show", job.choices.sheet)
+    key = ("show", job.choices.sheet, job.choices.encoding)
     if key not in job.cache:
-        frame = await run_in_threadpool(load_table, job.upload, sheet=job.choices.sheet)
+        frame = await run_in_threadpool(load_table, job.upload, sheet=job.choices.sheet,
+                                        encoding=job.choices.encoding)
         job.cache = {key: frame}
         job.columns = [str(c) for c in frame.columns]
     return job.cache[key]
@@ -342,6 +352,12 @@ async def preview(state: AppState, request: Request) -> Response:
             if job.sheets[int(sheet)] != ch.sheet:
                 ch.sheet = job.sheets[int(sheet)]
                 ch.columns = {}
+        encoding = form.get("encoding")
+        known = {value for value, _ in ENCODINGS}
+        if job.text and encoding is not None and encoding in known:
+            if (encoding or None) != ch.encoding:
+                ch.encoding = encoding or None
+                ch.columns = {}
         wide, office_row = form.get("wide") == "1", form.get("office_row") == "1"
         if (wide, office_row) != (ch.wide, ch.office_row):
             ch.columns = {}
@@ -358,6 +374,7 @@ async def preview(state: AppState, request: Request) -> Response:
         csrf=session.csrf, nonce=page.nonce, base=_base(job), filename=job.name,
         frame=None if frame is None else frame.head(PREVIEW_ROWS),
         n_rows=None if frame is None else len(frame), sheets=job.sheets, sheet=ch.sheet,
+        encodings=ENCODINGS if job.text else (), encoding=ch.encoding or "",
         wide=ch.wide, office_row=ch.office_row, message=message), code)
 
 
