@@ -70,6 +70,7 @@ table.compact th{white-space:normal;min-width:5em;max-width:11em}
 table.compact td:first-child{white-space:normal;overflow-wrap:anywhere;min-width:8em}
 #office-agreement td:first-child{min-width:11em;max-width:24em}
 table.compact caption{text-align:left;font-size:.95em}
+td.text,th.text{white-space:normal;text-align:left;min-width:16em}
 table.compact tfoot td{border-top:2px solid #999;font-weight:600}
 .ci{color:#555;font-size:.92em}
 figure{margin:.6em 0;max-width:100%}figure.collapsed{margin:.3em 0}
@@ -383,13 +384,13 @@ def _finite(values: Any) -> np.ndarray:
 
 def _forest_figure(a: Audit) -> Any:
     """Krippendorff's alpha in each office with its interval, and all offices together (a
-    forest plot); None when no office has the coefficient."""
+    forest plot); None when it is not defined in any office (nothing to draw)."""
     from matplotlib.figure import Figure
 
     from .._core import plots
 
     rows = _office_rows(a, ALPHA)
-    if rows.empty:
+    if rows.empty or not np.isfinite(_finite(rows["estimate"])).any():
         return None
     labels = [_wrap_label(str(o)) for o in rows.index]
     lines = max(label.count("\n") + 1 for label in labels)
@@ -558,14 +559,14 @@ def _agreement_table(a: Audit) -> str:
     conf = f"{100 * a.meta.get('confidence', 0.95):g}%"
     notes = _any_note(a.agreement)
     head = (f"<tr><th>coefficient</th><th>estimate [{conf} interval]</th><th>se</th>"
-            + ("<th>note</th>" if notes else "") + "</tr>")
+            + ("<th class='text'>note</th>" if notes else "") + "</tr>")
     body = []
     for name, row in a.agreement.iterrows():
         note = row.get("note")
         body.append(f"<tr><td>{_esc(name)}</td><td>{_with_ci(row)}</td>"
                     f"<td>{_num(row.get('se', math.nan), 3)}</td>"
-                    + (f"<td>{_esc(note) if isinstance(note, str) else ''}</td>" if notes
-                       else "") + "</tr>")
+                    + (f"<td class='text'>{_esc(note) if isinstance(note, str) else ''}</td>"
+                       if notes else "") + "</tr>")
     return (f"<table class='compact' id='agreement-table'><thead>{head}</thead>"
             f"<tbody>{''.join(body)}</tbody></table>")
 
@@ -805,8 +806,9 @@ def _rater_section(r: Any, img: Any, heading: Any, pngs: dict[str, bytes]) -> li
     from ._rater_effects import ALPHA_FLAG
 
     flagged = r.officers[r.officers["flags"] != ""]
-    cols = [c for c in ("office", "measure", "se", "fair_average", "observed_average",
-                        "count", "infit", "outfit", "end_observed", "end_expected", "flags")
+    # the flags first: what an officer is flagged for is seen without scrolling sideways
+    cols = [c for c in ("office", "flags", "measure", "se", "fair_average", "observed_average",
+                        "count", "infit", "outfit", "end_observed", "end_expected")
             if c in r.officers.columns]
     parts = [heading(2, "rater-effects", "Rater effects"),
              "<p>A many-facet Rasch analysis puts cases, officers"
@@ -820,7 +822,9 @@ def _rater_section(r: Any, img: Any, heading: Any, pngs: dict[str, bytes]) -> li
                       + " (tables/rater_facets.csv)", _wrap(_table_html(r.facets)))]
     if r.offices is not None:
         parts += [heading(3, "rater-offices", "Offices", listed=False),
-                  _wrap(_interval_table(r.offices))]
+                  _wrap(_interval_table(r.offices[[
+                      "flags", *(c for c in r.offices.columns if c != "flags")]]
+                      if "flags" in r.offices.columns else r.offices))]
     parts += [heading(3, "rater-flagged", f"Officers flagged ({len(flagged)} of "
                       f"{len(r.officers)})", listed=False),
               "<p>Every officer is in tables/rater_officers.csv.</p>",
