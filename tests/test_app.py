@@ -366,7 +366,8 @@ def test_a_file_that_is_not_a_table_gives_a_message(client: Any) -> None:
     for name, data, words in (
             ("empty.csv", b"", "empty"),
             ("picture.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "UTF-8"),
-            ("header.csv", b"case,officer,rating\n", "no rows")):
+            ("header.csv", b"case,officer,rating\n", "no rows"),
+            ("broken.xlsx", b"PK\x03\x04" + bytes(range(256)) * 8, "")):
         r = flow.upload(name, data)
         _no_traceback(r)
         assert r.status_code in (400, 422), name

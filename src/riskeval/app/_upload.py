@@ -24,10 +24,6 @@ class UploadError(Exception):
     """The request body is not a form upload this app accepts (the message says why)."""
 
 
-class TooLarge(UploadError):
-    """The upload is larger than the limit."""
-
-
 @dataclass
 class Upload:
     """What a form upload held: its text fields and at most one file, already on disk."""

@@ -84,7 +84,9 @@ def sheets_of(path: Path) -> list[str]:
         return []
     try:
         names = names_of(path)
-    except RiskevalError:
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception:  # a damaged file: reading it says what is wrong
         return []
     return [str(n) for n in names or []]
 

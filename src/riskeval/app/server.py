@@ -43,7 +43,7 @@ from starlette.routing import Route
 from ..audit import check_salt
 from ..errors import RiskevalError
 from . import pages
-from ._upload import TooLarge, UploadError, display_name, receive_upload
+from ._upload import UploadError, display_name, receive_upload
 from ._work import (
     ENCODINGS,
     PREVIEW_ROWS,
@@ -289,16 +289,14 @@ async def upload(state: AppState, request: Request) -> Response:
     try:
         got = await receive_upload(request.headers.get("content-type", ""), request.stream(),
                                    folder, state.upload_limit)
-    except TooLarge:  # pragma: no cover - receive_upload reports too_large instead
-        got = None
     except UploadError as exc:
         return again(str(exc), 400)
-    token = got.fields.get("csrf") if got is not None else None
+    token = got.fields.get("csrf")
     if not token or not hmac.compare_digest(token.encode("utf-8", "replace"),
                                             session.csrf.encode()):
         shutil.rmtree(folder, ignore_errors=True)
         return _forbidden()
-    if got is None or got.too_large:
+    if got.too_large:
         return again(f"the file is larger than the limit of "
                      f"{state.upload_limit / 1024 / 1024:.4g} MB; nothing of it was kept "
                      f"(start the app with a larger --max-upload-mb to accept it)", 413)
