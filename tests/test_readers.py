@@ -443,6 +443,23 @@ def test_wide_to_long_on_a_frame(tmp_path):
     with pytest.raises(RiskevalError, match=r"\(sheet 'W' rows 3 \(column 'bob'\)\)"):
         rv.Ratings(long, case="case", rater="officer", rating="rating", office="office",
                    categories=rv.RISK_LEVELS)
+    # a repeated header in a CSV read by read_table (pandas renames it "ann.1")
+    dup = tmp_path / "dup.csv"
+    dup.write_text("case,ann,bob,ann\nv1,low,high,low\nv2,low,low,high\n")
+    table = read_table(dup, text_columns=["case"])
+    assert table.columns.tolist() == ["case", "ann", "bob", "ann.1"]
+    with pytest.raises(RiskevalError, match=r"header 'ann' \(columns 2 and 4\)"):
+        wide_to_long(table, case="case")
+    # a real officer called "ann.1" beside "ann" is two officers when the header says so
+    two = tmp_path / "two.csv"
+    two.write_text("case,ann,ann.1\nv1,low,high\nv2,low,low\n")
+    assert wide_to_long(read_table(two), case="case")["officer"].tolist() == [
+        "ann", "ann.1", "ann", "ann.1"]
+    # a column without a header, as pandas names it, in a frame without the file's header
+    unnamed = pd.read_csv(tmp_path / "dup.csv").rename(columns={"bob": "Unnamed: 2"})
+    with pytest.raises(RiskevalError, match="column 3 of the wide table has ratings but no "
+                                            "header"):
+        wide_to_long(unnamed, case="case")
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])

@@ -8,8 +8,14 @@ Ordered categories are declared explicitly (for example ``RISK_LEVELS``: low < m
 high < very high) and kept as such: string labels are never ordered by sort order. Numeric
 ratings are allowed and keep their numeric values for interval and ratio coefficients.
 
+Files are read by :func:`read_table` and :func:`read_ratings`: CSV, spreadsheets (``.xlsx``,
+``.xlsm``, ``.ods``, a sheet chosen by name or position; :func:`sheet_names`) and Parquet,
+recognised by their content (:func:`file_kind`), in the long layout or wide (one row per
+case, one column per officer; :func:`wide_to_long`).
+
 Every problem raises :class:`riskeval.errors.RiskevalError` with a message naming the
-column, rows or values at fault and what was expected.
+column, rows or values at fault and what was expected (rows as the file numbers them: the
+lines of a CSV file, the rows of a sheet).
 """
 
 from __future__ import annotations
@@ -2004,7 +2010,8 @@ def wide_to_long(frame: pd.DataFrame, *, case: str, rater: str = "officer",
             f"tidy table need different names; got {', '.join(map(repr, names))}")
     columns = list(frame.columns)
     raw = frame.attrs.get("riskeval_header")
-    from_file = isinstance(raw, list) and len(raw) == len(columns)
+    from_file = isinstance(raw, list) and len(raw) == len(columns) and all(
+        _written_as(c, h) for c, h in zip(columns, raw, strict=True))
     header = [_header_text(h) for h in (raw if from_file else columns)]
     if not from_file:  # the name pandas gives a column without a header
         header = ["" if _UNNAMED.fullmatch(h) else h for h in header]
@@ -2080,6 +2087,18 @@ def wide_to_long(frame: pd.DataFrame, *, case: str, rater: str = "officer",
                       if named else 0,
                       "riskeval_wide": [header[j] for j in officers]})
     return out
+
+
+def _written_as(column: Any, cell: Any) -> bool:
+    """Whether ``column`` is the name pandas gave the header cell ``cell`` (itself, or
+    ``"ann.1"`` for a repeated ``"ann"``, ``"Unnamed: 3"`` for an empty one)."""
+    name, cell = str(column), str(cell)
+    if name == cell:
+        return True
+    if not cell.strip():
+        return bool(_UNNAMED.fullmatch(name))
+    mangled = _MANGLED.fullmatch(name)
+    return bool(mangled) and mangled.group(1) == cell
 
 
 def _row_of(frame: pd.DataFrame, pos: int) -> str:
