@@ -73,7 +73,7 @@ table.compact caption{text-align:left;font-size:.95em}
 td.text,th.text{white-space:normal;text-align:left;min-width:16em}
 table.compact tfoot td{border-top:2px solid #999;font-weight:600}
 .ci{color:#555;font-size:.92em}
-figure{margin:.6em 0;max-width:100%}figure.collapsed{margin:.3em 0}
+figure{margin:.6em 0;max-width:100%}
 figcaption{font-size:.9em;color:#444;margin-top:.2em}
 img{max-width:100%;height:auto;display:block}
 figure img{width:auto;max-height:80vh}
@@ -359,6 +359,10 @@ OFFICE_COLUMNS = ((ALPHA, ALPHA),
                   ("percent agreement", "Percent agreement"))
 
 
+#: the forest plot names each office up to this many offices
+FOREST_LABELS_MAX = 60
+
+
 def _office_rows(a: Audit, coefficient: str) -> pd.DataFrame:
     """One coefficient's rows of the per-office agreement, indexed by office (table order)."""
     by = a.agreement_by_office
@@ -418,8 +422,13 @@ def _forest_figure(a: Audit) -> Any:
         every.append(np.array([oe, ol, oh]))
     for level in (0.667, 0.8):
         ax.axvline(level, color="grey", lw=0.8, ls=":")
-    ax.set_yticks(ticks)
-    ax.set_yticklabels(names, fontsize=8 if n <= 30 else 6)
+    if n <= FOREST_LABELS_MAX:
+        ax.set_yticks(ticks)
+        ax.set_yticklabels(names, fontsize=8 if n <= 30 else 6)
+    else:   # too many to read: the offices in the order of the table below
+        ax.set_yticks([ticks[-1]] if len(ticks) > n else [])
+        ax.set_yticklabels(names[n:], fontsize=8)
+        ax.set_ylabel(f"{n} offices, in the order of the table", fontsize=9)
     ax.set_ylim(ticks[-1] + 0.7, -0.7)
     shown = np.concatenate(every)
     low = float(np.nanmin(shown)) if np.isfinite(shown).any() else 0.0
