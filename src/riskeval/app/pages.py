@@ -250,16 +250,20 @@ def columns_page(*, csrf: str, nonce: str, base: str, roles: Sequence[tuple[str,
 
 
 def levels_page(*, csrf: str, nonce: str, base: str, levels: Sequence[str],
-                present: dict[str, int], column: str, message: str = "") -> str:
+                present: dict[str, int], column: str, others: dict[str, int] | None = None,
+                message: str = "") -> str:
     n = len(levels)
     rows = []
     for i, lev in enumerate(levels):
         opts = "".join(f'<option value="{k}"{" selected" if k == i + 1 else ""}>{k}</option>'
                        for k in range(1, n + 1))
         count = present.get(lev, 0)
+        shown = str(count) if count else (
+            "only in the reference or original rating" if lev in (others or {})
+            else "not used")
         rows.append(f'<tr><td><select name="pos-{i}" id="pos-{i}" aria-label="position of '
                     f'{esc(lev)}">{opts}</select></td><td>{esc(lev)}</td>'
-                    f'<td class="count">{count if count else "not used"}</td></tr>')
+                    f'<td class="count">{esc(shown)}</td></tr>')
     body = (
         (message_box(message) if message else "")
         + '<section class="card"><h2>4. The order of the levels</h2>'

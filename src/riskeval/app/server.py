@@ -87,7 +87,9 @@ class Job:
     text: bool = False
     choices: Choices = field(default_factory=Choices)
     columns: list[str] = field(default_factory=list)
+    #: each level's count in the rating column, and in the reference and original columns
     present: dict[str, int] = field(default_factory=dict)
+    others: dict[str, int] = field(default_factory=dict)
     candidates: list[str] = field(default_factory=list)
     status: Progress = field(default_factory=Progress)
     result: Any = None
@@ -415,22 +417,27 @@ async def columns(state: AppState, request: Request) -> Response:
                     f"is chosen more than once", 400)
     ch.columns = picked
     try:
-        present = await run_in_threadpool(_present_levels, job)
+        present, others = await run_in_threadpool(_present_levels, job)
     except RiskevalError as exc:
         return show(job.clean(str(exc)), 422)
     if not present:
         return show(f"the rating column {picked.get('rating') or 'rating'!r} is empty", 422)
-    job.present = present
-    if not (job.candidates and set(present) <= set(job.candidates)):
-        job.candidates = guess_levels(list(present))
+    job.present, job.others = present, others
+    values = set(present) | set(others)
+    if not (job.candidates and values <= set(job.candidates)):
+        job.candidates = guess_levels(sorted(values))
         ch.levels = []
     return page.redirect(f"{_base(job)}/levels")
 
 
-def _present_levels(job: Job) -> dict[str, int]:
+def _present_levels(job: Job) -> tuple[dict[str, int], dict[str, int]]:
+    """How often each level occurs in the rating column, and in the other columns holding
+    levels (reference, original rating)."""
     frame, cols = audit_frame(job.upload, job.choices)
-    rated = [cols[r] for r in ("rating", "reference", "original") if cols.get(r)]
-    return level_values(frame, [c for c in rated if c in frame.columns])
+    rating = cols["rating"]
+    others = [c for c in (cols.get("reference"), cols.get("original"))
+              if c and c in frame.columns]
+    return level_values(frame, [rating]), level_values(frame, others)
 
 
 async def levels(state: AppState, request: Request) -> Response:
@@ -448,7 +455,8 @@ async def levels(state: AppState, request: Request) -> Response:
     def show(message: str = "", status: int = 200) -> Response:
         return page.html(pages.levels_page(csrf=session.csrf, nonce=page.nonce,
                                            base=_base(job), levels=order,
-                                           present=job.present, column=column,
+                                           present=job.present, others=job.others,
+                                           column=column,
                                            message=message), status)
 
     if request.method == "GET":
