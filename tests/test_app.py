@@ -9,6 +9,7 @@ a subprocess to stop it with a signal.
 from __future__ import annotations
 
 import argparse
+import functools
 import html
 import http.client
 import io
@@ -193,10 +194,15 @@ def assert_same(got: Any, want: Any, where: str = "summary") -> None:
 
 def library_summary(path: Path, **columns: Any) -> dict:
     """What the library itself gives on the file, read as ``riskeval audit`` reads it."""
-    text = [columns[r] for r in ("case", "rater", "office", "rating") if columns.get(r)]
+    return json.loads(_library_json(path, tuple(sorted(columns.items()))))
+
+
+@functools.cache
+def _library_json(path: Path, columns: tuple) -> str:  # one audit per file for the module
+    cols = dict(columns)
+    text = [cols[r] for r in ("case", "rater", "office", "rating") if cols.get(r)]
     frame = read_table(path, text_columns=text)
-    result = rv.audit.audit(frame, categories=list(RISK_LEVELS), **columns)
-    return json.loads(json.dumps(result.to_dict()))
+    return json.dumps(rv.audit.audit(frame, categories=list(RISK_LEVELS), **cols).to_dict())
 
 
 EXAMPLE_COLUMNS = {"case": "vignette", "rater": "officer", "rating": "rosh",
