@@ -932,7 +932,7 @@ MARKER = ".riskeval-report"
 
 #: the figures a report can hold (to recognise a report written before the marker existed)
 _FIGURES = ("variance_shares", "effects", "funnel", "pairwise_agreement", "confusion",
-            "wright_map", "differential_severity")
+            "wright_map", "differential_severity", "agreement_by_office")
 
 #: the folders in a report
 _REPORT_FOLDERS = ("tables", "figures")
