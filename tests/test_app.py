@@ -491,6 +491,11 @@ def test_end_to_end_the_zip_holds_the_librarys_own_audit(client: Any) -> None:
     assert html_report.status_code == 200
     assert "sandbox" in html_report.headers["content-security-policy"]
     assert_same(flow.summary(), want)
+    # other options: a new report replaces the first (its folder and zip removed)
+    assert flow.run(confidence="0.9")["state"] == "done"
+    assert flow.summary()["meta"]["confidence"] == 0.9
+    job = next(p for p in client.app.state.folder.rglob(flow.base.rsplit("/", 1)[1]))
+    assert len(list(job.glob("report-*"))) == 2  # the report folder and its zip
 
 
 def test_pseudonymised_with_the_users_salt(client: Any) -> None:

@@ -552,9 +552,12 @@ def _work(state: AppState, job: Job, choices: Choices, salt: str | None) -> None
         status.set(state="running", label="reading the file", done=0)
         outdir = job.folder / f"report-{secrets.token_hex(8)}"
         result = run_audit(job.upload, choices, outdir, status, salt=salt)
-        old, job.report, job.result, job.zip = job.report, outdir, result, None
-        if old is not None:
+        old, old_zip = job.report, job.zip
+        job.report, job.result, job.zip = outdir, result, None
+        if old is not None:  # the report of an earlier run, with other options
             shutil.rmtree(old, ignore_errors=True)
+        if old_zip is not None:
+            old_zip.unlink(missing_ok=True)
         status.set(state="done", done=status.total, label="done")
     except RiskevalError as exc:
         status.set(state="error", kind="input", message=job.clean(str(exc)))
@@ -775,7 +778,16 @@ def is_loopback(host: str) -> bool:
 
 
 def host_warning(host: str) -> str | None:
-    """The warning printed when the app listens on an address other computers can reach."""
+    """The warning printed when the app listens on an address other computers can reach
+    (None for this computer's own addresses).
+
+    Examples
+    --------
+    >>> host_warning("127.0.0.1") is None
+    True
+    >>> host_warning("0.0.0.0")[:40]
+    'riskeval app: warning: listening on 0.0.'
+    """
     if is_loopback(host):
         return None
     return (f"riskeval app: warning: listening on {host}, not on 127.0.0.1: other computers "
