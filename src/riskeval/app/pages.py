@@ -356,12 +356,13 @@ def report_page(*, csrf: str, nonce: str, base: str, filename: str, summary: str
 
 
 def error_page(*, nonce: str, message: str, title: str = "Please check",
-               back: str | None = None, back_label: str = "Back", step: int | None = None
-               ) -> str:
-    link = (f'<div class="actions"><a class="button" href="{esc(back)}">{esc(back_label)}</a>'
-            '<a class="button secondary" href="/">Start again</a></div>') if back else (
-        '<div class="actions"><a class="button" href="/">Start again</a></div>')
-    body = f'<section class="card">{message_box(message, title)}{link}</section>'
+               links: Sequence[tuple[str, str]] = (), step: int | None = None) -> str:
+    """A message and the ways on: ``links`` as (URL, label), then "Start again"."""
+    buttons = "".join(f'<a class="button{" secondary" if i else ""}" href="{esc(url)}">'
+                      f"{esc(label)}</a>" for i, (url, label) in enumerate(links))
+    again = "secondary" if links else ""
+    body = (f'<section class="card">{message_box(message, title)}<div class="actions">'
+            f'{buttons}<a class="button {again}" href="/">Start again</a></div></section>')
     return layout(title, body, step=step, nonce=nonce)
 
 

@@ -599,10 +599,12 @@ async def report(state: AppState, request: Request) -> Response:
     if st.state in ("waiting", "running"):
         return page.redirect(f"{_base(job)}/progress")
     if st.state == "error":
-        back = f"{_base(job)}/options" if st.kind == "input" else f"{_base(job)}/columns"
+        base = _base(job)
         return page.html(pages.error_page(
-            nonce=page.nonce, message=st.message, step=7, back=back,
-            back_label="Back to the options",
+            nonce=page.nonce, message=st.message, step=7,
+            links=[(f"{base}/columns", "Back to the columns"),
+                   (f"{base}/levels", "Back to the levels"),
+                   (f"{base}/options", "Back to the options")],
             title="The audit could not be done" if st.kind == "input" else
             "Something went wrong"), 422 if st.kind == "input" else 500)
     if job.result is None:
