@@ -509,6 +509,12 @@ def test_wide_errors(tmp_path, fmt):
     msg = error(wide_file(["case", "ann", "bob", "cy"], bad), categories=rv.RISK_LEVELS)
     rows_word = "lines" if fmt == "csv" else "sheet 'W' rows"
     assert f"['grave'] ({rows_word} 3 (column 'bob'))" in msg
+    # a case on two rows
+    twice = [["v1", "low", "high", "low"], ["v1", "high", "high", "low"]]
+    msg = error(wide_file(["case", "ann", "bob", "cy"], twice))
+    assert f"6 rows repeat a (case, rater) pair ({rows_word} 2 (column 'ann'), 2 (column " \
+           "'bob')" in msg
+    assert "In a wide table each case has one row" in msg
     # options that a wide file cannot have
     good = wide_file(["case", "ann", "bob", "cy"], rows)
     assert "a wide file has a case column and one column per officer" in error(

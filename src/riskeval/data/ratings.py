@@ -1091,7 +1091,9 @@ def _validate_rows(
         )
         what = "(case, rater, occasion)" if occasion else "(case, rater)"
         hint = ""
-        if not occasion and has_option("occasion"):
+        if getattr(frame, "attrs", {}).get("riskeval_wide"):
+            hint = " In a wide table each case has one row: merge the rows of a case."
+        elif not occasion and has_option("occasion"):
             hint = (f" If officers rated cases more than once, give the column of the "
                     f"occasion: {option('occasion')}.")
         elif not occasion:
