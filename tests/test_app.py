@@ -311,6 +311,17 @@ def test_two_sessions_never_see_each_others_files(app: Any, client: Any) -> None
     assert len([p for p in app.state.folder.iterdir() if p.is_dir()]) == 2
 
 
+def test_remove_my_files(app: Any, client: Any) -> None:
+    flow = Flow(client)
+    assert flow.upload("r.csv", EXAMPLE.read_bytes()).status_code == 303
+    assert any(app.state.folder.rglob("upload-*"))
+    assert flow.post("delete", {"csrf": "wrong"}).status_code == 403
+    r = flow.post("delete")
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    assert not any(app.state.folder.rglob("upload-*"))
+    assert client.get(f"{flow.base}/preview").status_code == 404
+
+
 def test_a_file_name_is_never_a_path(app: Any, client: Any, tmp_path: Path) -> None:
     flow = Flow(client)
     names = ["../../escape.csv", "..\\..\\escape2.csv", "/etc/passwd",
