@@ -290,6 +290,20 @@ def _parser() -> argparse.ArgumentParser:
     vig.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="folder to write")
     vig.add_argument("--force", action="store_true",
                      help="write into OUTDIR even if it is not empty")
+
+    from .app import add_arguments as app_arguments
+
+    app = sub.add_parser(
+        "app", help="the audit as a local web page (for inspectors: no command line needed)",
+        description="Start a small web server on this computer and open the audit page in "
+                    "your browser: upload a spreadsheet or CSV, say which column is which, "
+                    "put the levels in order, run, read the report and download it as a zip. "
+                    "Uploads and reports stay in a private temporary folder, removed when the "
+                    "app stops (Ctrl-C). Needs the app extra: pip install 'riskeval[app]'.",
+        epilog="example:\n  riskeval app\n  riskeval app --no-browser --port 8765",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    app_arguments(app)
     return parser
 
 
@@ -828,6 +842,10 @@ def _main(argv: Sequence[str] | None) -> int:
                 return _audit_cmd(args)
             if args.command == "vignettes":
                 return _vignettes_cmd(args)
+            if args.command == "app":
+                from .app import run as run_app
+
+                return run_app(args)
             if args.command == "diagnose":
                 return _diagnose_cmd(args)
             if args.command == "demo" and not args.json:
