@@ -237,13 +237,20 @@ def _guarded(fn: Callable[[AppState, Request], Awaitable[Response]],
         except HTTPException:
             raise
         except RiskevalError as exc:
-            return _plain_page(str(exc), 422, "Please check")
+            return _plain_page(_hide_paths(state, str(exc)), 422, "Please check")
         except Exception:
             log.exception("riskeval app: internal error on %s %s", request.method,
                           request.url.path)
             return _plain_page(GENERIC, 500, "Something went wrong")
 
     return handler
+
+
+def _hide_paths(state: AppState, message: str) -> str:
+    """A message with any path in the app's folder replaced by words (the steps replace
+    the uploaded file's path by its name; this is the net under them)."""
+    return re.sub(re.escape(str(state.folder)) + r"[^'\"\s]*", "(the uploaded file)",
+                  message)
 
 
 def _job(state: AppState, request: Request) -> tuple[Session, Job] | None:
@@ -560,7 +567,8 @@ def _work(state: AppState, job: Job, choices: Choices, salt: str | None) -> None
             old_zip.unlink(missing_ok=True)
         status.set(state="done", done=status.total, label="done")
     except RiskevalError as exc:
-        status.set(state="error", kind="input", message=job.clean(str(exc)))
+        status.set(state="error", kind="input",
+                   message=_hide_paths(state, job.clean(str(exc))))
     except Exception:
         if state.folder.exists():  # else the app is stopping and removed the files under it
             log.exception("riskeval app: internal error while auditing")
