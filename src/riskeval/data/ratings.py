@@ -988,20 +988,10 @@ def _known_copy(data: Ratings, roles: dict[str, str | None], categories: Any,
     return data._frame[list(dict.fromkeys(asked.values()))].copy()
 
 
-def _validate(
-    frame: pd.DataFrame | Ratings,
-    *,
-    case: str | None = None,
-    rater: str | None = None,
-    rating: str | None = None,
-    occasion: str | None = None,
-    office: str | None = None,
-    cohort: str | None = None,
-    reference: str | None = None,
-    categories: Any = None,
-    numeric: bool = False,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """:func:`validate_ratings`, returning also how officers are identified.
+def _validate(frame: pd.DataFrame | Ratings, **options: Any
+              ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`validate_ratings` (its keyword options), returning also how officers are
+    identified.
 
     The dict holds ``officer_identity`` (:data:`OFFICER_IN_OFFICE` or :data:`OFFICER_BY_ID`),
     ``shared_ids`` (officer ids used in more than one office; when not empty the rater column
@@ -1011,9 +1001,7 @@ def _validate(
     """
     source = frame._frame if isinstance(frame, Ratings) else frame
     with rows_named(*_row_names(source)):
-        return _validate_rows(frame, case=case, rater=rater, rating=rating,
-                              occasion=occasion, office=office, cohort=cohort,
-                              reference=reference, categories=categories, numeric=numeric)
+        return _validate_rows(frame, **options)
 
 
 def _row_names(frame: Any) -> tuple[str | None, Callable[[int], str] | None]:
