@@ -732,6 +732,9 @@ def browser(tmp_path: Path) -> Any:
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=1280,1024", "--disable-background-networking",
+                # a name that resolves to this computer: a page reached through it is what a
+                # DNS-rebinding attack would load
+                "--host-resolver-rules=MAP rebind.test 127.0.0.1",
                 "--no-first-run", "--no-default-browser-check"):
         options.add_argument(arg)
     # Chromium keeps its singleton socket in $TMPDIR: a short path (a socket's is limited)
@@ -834,3 +837,23 @@ def test_in_chromium_a_bad_file_shows_a_message(browser: Any, served: Any,
     text = browser.find_element(By.CSS_SELECTOR, ".message").text
     assert "no rows of ratings" in text and "notes.csv" in text
     assert "Traceback" not in browser.page_source
+
+
+def test_in_chromium_an_oversized_file_and_a_foreign_host_are_refused(browser: Any, served: Any,
+                                                                     tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    big = tmp_path / "big.csv"                  # over the served app's 5 MB limit
+    big.write_bytes(b"case,officer,rating\n" + b"v1,a,low\n" * 700_000)
+    browser.get(served.url + "/")
+    browser.find_element(By.ID, "file").send_keys(str(big))
+    _click(browser, "upload")
+    WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".message"))
+    assert "larger than the limit" in browser.find_element(By.CSS_SELECTOR, ".message").text
+    assert not [p for p in served.app.state.folder.rglob("*") if p.is_file()]
+    # the same server reached under another name (as after DNS rebinding) answers nothing
+    browser.get(f"http://rebind.test:{served.port}/")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "answers only at the address the riskeval app printed" in body
+    assert "Upload" not in body and "csrf" not in browser.page_source.lower()
