@@ -96,45 +96,73 @@ def test_adjustment_recovers_a_known_normal_posterior():
 
 # ---------------------------------------------------------------------------- recovery
 
-def test_known_parameters_are_recovered(world):
-    truth = {"office_practice.sd": 0.35, "noise.sd": 0.35, "defensive_inflation.strength": 0.5}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for seed in range(2):
-            obs = rv.simulate(world, seed=100 + seed)
-            post = calibrate(world, obs, free=list(truth), reference="reference",
-                             n_simulations=3000, n_jobs=2, seed=seed)
-            tab = post.summary_table()
-            for name, value in truth.items():
-                assert abs(tab.loc[name, "mean"] - value) < 3 * tab.loc[name, "sd"], name
-            assert (tab["contraction"] > 0.5).all()
+THREE = ("office_practice.sd", "noise.sd", "defensive_inflation.strength")
 
 
-def test_small_simulation_based_calibration(world):
-    """A small version of the simulation-based calibration: one reference table, 40 data sets
-    drawn from the prior; the 50% and 90% intervals cover the truth about as often as they
-    say, pooled over the three parameters."""
-    free = ("office_practice.sd", "noise.sd", "defensive_inflation.strength")
-    prob = C._Problem(world, free, tuple(tuple(n.split(".")) for n in free),
-                      tuple(default_prior(world, n) for n in free),
+@pytest.fixture(scope="module")
+def three(world):
+    """One reference table (4,000 simulations from the default priors) of three parameters,
+    with the summaries ``calibrate`` uses for simulated ratings with a reference column: the
+    recovery, the small SBC and the predictive checks share it (as a user's one table serves
+    any data set of the design)."""
+    prob = C._Problem(world, THREE, tuple(tuple(n.split(".")) for n in THREE),
+                      tuple(default_prior(world, n) for n in THREE),
                       {"categories": tuple(LEVELS), "office": "office",
-                       "reference": "reference"})
+                       "reference": "reference", "occasion": "occasion",
+                       "own": "officer_rating"})
     from riskeval._core.seeds import spawn
 
     parts = list(C.map_chunks(C._chunk, [spawn(1, 4000)[k:k + 500] for k in range(0, 4000, 500)],
                               args=(prob,), n_jobs=2))
-    theta = np.vstack([t for t, _ in parts])
-    sims = np.vstack([s for _, s in parts])
+    return prob, np.vstack([t for t, _ in parts]), np.vstack([s for _, s in parts])
+
+
+def _fit(three, ratings, accept=0.05):
+    """The posterior of the three parameters from the shared table, for these ratings."""
+    prob, theta, sims = three
+    obs = summaries(ratings, **prob.spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return C._posterior(prob, theta, sims, obs, accept, None)
+
+
+def test_the_shared_table_is_the_one_calibrate_builds(world, three):
+    obs = rv.simulate(world, seed=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        post = calibrate(world, obs, free=list(THREE), reference="reference",
+                         n_simulations=500, n_jobs=2, seed=1)
+    _, theta, sims = three
+    assert post.table[list(THREE)].to_numpy() == pytest.approx(theta[:500])
+    assert post.table[[f"s:{c}" for c in post.observed.index]].to_numpy() == \
+        pytest.approx(sims[:500])
+
+
+def test_known_parameters_are_recovered(world, three):
+    truth = {"office_practice.sd": 0.35, "noise.sd": 0.35, "defensive_inflation.strength": 0.5}
+    for seed in range(3):
+        tab = _fit(three, rv.simulate(world, seed=100 + seed)).summary_table()
+        for name, value in truth.items():
+            assert abs(tab.loc[name, "mean"] - value) < 3 * tab.loc[name, "sd"], name
+        assert (tab["contraction"] > 0.5).all()
+
+
+def test_small_simulation_based_calibration(world, three):
+    """A small version of the simulation-based calibration: one reference table, 40 data sets
+    drawn from the prior; the 50% and 90% intervals cover the truth about as often as they
+    say, pooled over the three parameters."""
+    from riskeval._core.seeds import spawn
+
+    prob, theta, sims = three
     truth, test = C._chunk(prob, spawn(2, 40))
-    index = summaries(rv.simulate(world, seed=1), categories=LEVELS,
-                      reference="reference").index
+    index = summaries(rv.simulate(world, seed=1), **prob.spec).index
     c50 = c90 = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for i in range(40):
             tab = C._posterior(prob, theta, sims, pd.Series(test[i], index=index), 0.05,
                                None).summary_table()
-            for j, name in enumerate(free):
+            for j, name in enumerate(THREE):
                 c50 += tab.loc[name, "q25"] <= truth[i, j] <= tab.loc[name, "q75"]
                 c90 += tab.loc[name, "q05"] <= truth[i, j] <= tab.loc[name, "q95"]
     # 120 intervals: MC SE of a 50% coverage is 0.046, of a 90% coverage 0.027
@@ -170,21 +198,15 @@ def test_bad_input_is_named(world, observed):
 
 # ------------------------------------------------------------ posterior predictive check
 
-def test_predictive_check_passes_a_right_world_and_fails_a_wrong_one(world):
-    free = ["office_practice.sd", "noise.sd", "defensive_inflation.strength"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        right = calibrate(world, rv.simulate(world, seed=11), free=free, reference="reference",
-                          n_simulations=2000, n_jobs=2, seed=4)
-        check = right.check(n=60, seed=1, n_jobs=2)
-        assert check.equals(right.check(n=60, seed=1))          # serial = parallel
-        assert (check["p"] > 0.01).all()
-        # the observed data pull every end rating inward; the fitted world cannot
-        pulled = rv.simulate(world.with_mechanisms(central_tendency={"strength": 5.0}),
-                             seed=11)
-        wrong = calibrate(world, pulled, free=free, reference="reference",
-                          n_simulations=2000, n_jobs=2, seed=4)
-        bad = wrong.check(n=60, seed=1, n_jobs=2)
+def test_predictive_check_passes_a_right_world_and_fails_a_wrong_one(world, three):
+    right = _fit(three, rv.simulate(world, seed=11))
+    check = right.check(n=60, seed=1, n_jobs=2)
+    assert check.equals(right.check(n=60, seed=1))          # serial = parallel
+    assert (check["p"] > 0.01).all()
+    # the observed data pull every end rating inward; the fitted world cannot
+    wrong = _fit(three, rv.simulate(world.with_mechanisms(central_tendency={"strength": 5.0}),
+                                    seed=11))
+    bad = wrong.check(n=60, seed=1, n_jobs=2)
     assert bad.loc["end_share", "p"] < 0.05
     assert bad.loc["end_share", "observed"] < bad.loc["end_share", "q05"]
 
@@ -229,15 +251,10 @@ def test_an_observed_design_unlike_the_world_is_refused(world, observed):
         calibrate(small, observed, free=["noise.sd"], n_simulations=100)
 
 
-def test_a_mechanism_off_and_a_pair_the_data_cannot_separate(world):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        # inflation switched off in the data (strength 0): its posterior reaches zero
-        data = rv.simulate(world.with_mechanisms(defensive_inflation={"strength": 0.0}),
-                           seed=21)
-        post = calibrate(world, data, free=["defensive_inflation.strength", "noise.sd"],
-                         reference="reference", n_simulations=2000, n_jobs=2, seed=2)
-    tab = post.summary_table()
+def test_a_mechanism_off_and_a_pair_the_data_cannot_separate(world, three):
+    # inflation switched off in the data (strength 0): its posterior reaches zero
+    data = rv.simulate(world.with_mechanisms(defensive_inflation={"strength": 0.0}), seed=21)
+    tab = _fit(three, data).summary_table()
     assert tab.loc["defensive_inflation.strength", "q05"] < 0.1
     assert tab.loc["defensive_inflation.strength", "mean"] < 0.3
     # judgement noise and the clinical impression of distrustful officers both add
@@ -346,10 +363,10 @@ def test_anchoring_is_recovered_from_repeat_assessments_and_its_absence_seen():
         warnings.simplefilter("ignore")
         on = calibrate(world, rv.simulate(world.with_mechanisms(anchoring={"strength": 0.6}),
                                           seed=31),
-                       free=free, n_simulations=3000, accept=0.1, n_jobs=2, seed=4)
+                       free=free, n_simulations=2000, accept=0.1, n_jobs=2, seed=4)
         off = calibrate(world, rv.simulate(world.with_mechanisms(anchoring={"strength": 0.0}),
                                            seed=32),
-                        free=free, n_simulations=3000, accept=0.1, n_jobs=2, seed=4)
+                        free=free, n_simulations=2000, accept=0.1, n_jobs=2, seed=4)
     a_on = on.summary_table().loc["anchoring.strength"]
     a_off = off.summary_table().loc["anchoring.strength"]
     assert a_on["q05"] <= 0.6 <= a_on["q95"] and a_on["q05"] > 0.2 and a_on["q95"] < 1.2
