@@ -234,6 +234,8 @@ def _guarded(fn: Callable[[AppState, Request], Awaitable[Response]],
             return await fn(state, request)
         except Forbidden:
             return _forbidden()
+        except _NoSuchJob:
+            return _not_found()
         except HTTPException:
             raise
         except RiskevalError as exc:
@@ -260,6 +262,18 @@ def _job(state: AppState, request: Request) -> tuple[Session, Job] | None:
         return None
     job = session.jobs.get(job_id)
     return (session, job) if job is not None else None
+
+
+class _NoSuchJob(Exception):
+    """No upload of that id in this session (a page of 404, from :func:`_guarded`)."""
+
+
+def _the_job(state: AppState, request: Request) -> tuple[Session, Job]:
+    """The session and upload a request is about, or :class:`_NoSuchJob`."""
+    found = _job(state, request)
+    if found is None:
+        raise _NoSuchJob
+    return found
 
 
 async def _form(state: AppState, request: Request) -> tuple[Session, Any]:
@@ -346,10 +360,7 @@ def _base(job: Job) -> str:
 
 
 async def preview(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     page = Page(state, session, False)
     if request.method == "POST":
         session, form = await _form(state, request)
@@ -386,10 +397,7 @@ async def preview(state: AppState, request: Request) -> Response:
 
 
 async def columns(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     page = Page(state, session, False)
     await _table(job)
     ch = job.choices
@@ -448,10 +456,7 @@ def _present_levels(job: Job) -> tuple[dict[str, int], dict[str, int]]:
 
 
 async def levels(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     page = Page(state, session, False)
     if not job.candidates:
         return page.redirect(f"{_base(job)}/columns")
@@ -483,10 +488,7 @@ async def levels(state: AppState, request: Request) -> Response:
 
 
 async def options(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     page = Page(state, session, False)
     ch = job.choices
     if not ch.levels:
@@ -506,10 +508,7 @@ def _options_html(session: Session, job: Job, nonce: str, message: str = "") -> 
 
 
 async def start(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     page = Page(state, session, False)
     session, form = await _form(state, request)
     ch = job.choices
@@ -578,10 +577,7 @@ def _work(state: AppState, job: Job, choices: Choices, salt: str | None) -> None
 
 
 async def progress(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     page = Page(state, session, False)
     st = job.status.as_dict()
     if st["state"] in ("done", "error", "idle"):
@@ -598,10 +594,7 @@ async def status(state: AppState, request: Request) -> Response:
 
 
 async def report(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     page = Page(state, session, False)
     st = job.status
     if st.state in ("waiting", "running"):
@@ -661,10 +654,7 @@ async def report_zip(state: AppState, request: Request) -> Response:
 
 
 async def delete(state: AppState, request: Request) -> Response:
-    found = _job(state, request)
-    if found is None:
-        return _not_found()
-    session, job = found
+    session, job = _the_job(state, request)
     session, _form_data = await _form(state, request)
     if job.status.state in ("waiting", "running"):
         raise RiskevalError("the audit of this file is still running; remove the files when "
