@@ -55,6 +55,8 @@ _AGREEMENT_EXAMPLE = """example:
       --categories "low,medium,high,very high" --level ordinal --office office
 """
 
+__all__ = ["main"]
+
 
 _AUDIT_EXAMPLE = """example:
   riskeval audit ratings.csv --case vignette --rater officer --rating rosh \\

@@ -3,6 +3,8 @@
 Each function returns the page's HTML; none reads a request. Values from the user or the
 file (column names, cells, file names, messages) go through :func:`esc` and nothing else
 reaches the page unescaped.
+
+Internal to the app: no public names (``riskeval.app`` holds the entry points).
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ POLL_JS = """
   poll();
 }());
 """
+
+__all__: list[str] = []
 
 
 def esc(value: Any) -> str:

@@ -6,6 +6,8 @@ SameSite=Strict); each upload in it gets a random id that the step URLs carry
 (``/a/<id>/...``), so two tabs of one browser work on their own files, and another session
 asking for the same URL gets 404. Everything lives in one private folder (mode 0700) per
 app, with a subfolder per session and per upload, under generated names only.
+
+Internal to the app: no public names (``riskeval.app`` holds the entry points).
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ log = logging.getLogger("riskeval.app")
 _ID = re.compile(r"[0-9a-f]{32}")
 GENERIC = ("something went wrong inside riskeval while doing this (the details are in the "
            "terminal where the app runs); check the file and the choices, or try again")
+
+__all__: list[str] = []
 
 
 class Forbidden(Exception):

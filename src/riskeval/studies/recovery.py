@@ -18,6 +18,17 @@ from ..variation._ofit import OrdinalMixedResult, ordinal_mixed
 from ..world import raters, vignettes
 from ..world.engine import Allocation, World, simulate
 
+__all__ = [
+    "Scenario",
+    "fit_latent",
+    "fit_levels",
+    "inflation_slope",
+    "replicate",
+    "replicate_ordinal",
+    "simulated",
+    "summarise",
+]
+
 
 @dataclass(frozen=True)
 class Scenario:

@@ -17,49 +17,49 @@ the evidence between occasions) and cuts it at the same thresholds that define t
 ``reference`` level. With every mechanism off and no noise the officer therefore reproduces the
 reference exactly. The latent mechanisms are:
 
-1. ``offence_over_offender`` -- more weight on the offence, less on the offender:
-   ``+a * harm_offence - b * harm_offender``.
-2. ``generic_factors`` -- generic needs raise risk though nothing links them to harm:
-   ``+w * (sum of the named need scores)``.
-3. ``psychological_ignored`` -- a fraction of the psychological term is dropped:
-   ``-f * harm_psychological``.
-4. ``office_practice`` -- local severity: ``+sd * office.severity``.
-5. ``who_assesses`` -- personal severity, experience and age:
-   ``+sd * officer.severity + e * (experience - centre) / 10 + g * (age - centre) / 10``.
-6. ``familiarity`` -- the more familiar the offence type (locally common, long experience), the
-   lower the rating: ``-s * clip(log((share_fk + .01) / (national_k + .01))
-   + log((experience + 1) / (centre + 1)), -2, 2)``.
-7. ``actuarial_distrust`` -- an officer who gives weight ``w_o`` to actuarial scores replaces the
-   rest by clinical impression: ``(1 - w_o) * (-d * harm_offender + sd * N(0, 1))``.
-8. ``trust_honesty`` -- risky until proven otherwise, and silence read as risk:
-   ``+s * exp(-months_known / trust_months_o) + c * (2 - openness)``.
-11. ``time_resources`` (latent part) -- more time finds more that supports a high rating:
-    ``+k * log2(hours_o / reference_hours)``.
+- ``offence_over_offender`` (1) -- more weight on the offence, less on the offender:
+  ``+a * harm_offence - b * harm_offender``.
+- ``generic_factors`` (2) -- generic needs raise risk though nothing links them to harm:
+  ``+w * (sum of the named need scores)``.
+- ``psychological_ignored`` (3) -- a fraction of the psychological term is dropped:
+  ``-f * harm_psychological``.
+- ``office_practice`` (4) -- local severity: ``+sd * office.severity``.
+- ``who_assesses`` (5) -- personal severity, experience and age:
+  ``+sd * officer.severity + e * (experience - centre) / 10 + g * (age - centre) / 10``.
+- ``familiarity`` (6) -- the more familiar the offence type (locally common, long experience), the
+  lower the rating: ``-s * clip(log((share_fk + .01) / (national_k + .01))
+  + log((experience + 1) / (centre + 1)), -2, 2)``.
+- ``actuarial_distrust`` (7) -- an officer who gives weight ``w_o`` to actuarial scores replaces the
+  rest by clinical impression: ``(1 - w_o) * (-d * harm_offender + sd * N(0, 1))``.
+- ``trust_honesty`` (8) -- risky until proven otherwise, and silence read as risk:
+  ``+s * exp(-months_known / trust_months_o) + c * (2 - openness)``.
+- ``time_resources`` (11, latent part) -- more time finds more that supports a high rating:
+  ``+k * log2(hours_o / reference_hours)``.
 
 and judgement noise ``noise.sd * noise_factor_o * N(0, 1)``. After the cut, the category can be
 moved by the mechanisms that act on categories, in this order:
 
-12. ``resource_raising`` -- a case one level below ``to_level`` is raised to it, with one
-    probability when there is no fixed abode (an Approved Premises bed) and another at recall.
-9. ``defensive_inflation`` -- one level up (never down) with probability
-   ``1 - exp(-strength * inflation_tendency_o * scrutiny_f(year))``, where scrutiny grows
-   linearly with calendar year; so inflation is strictly upward and grows over time. With
-   ``form="shift"`` it acts before the cut instead, as the latent term
-   ``+shift * inflation_tendency_o * scrutiny_f(year)``; its yearly growth,
-   ``shift * inflation_tendency_o * scrutiny_trend_f``, is then a latent-scale truth that
-   :func:`riskeval.variation.bias.inflation_trend` estimates.
-10. ``anchoring`` -- on a repeat assessment, a previous rating at or above ``from_level`` is kept
-    instead of a lower one with probability ``strength * anchoring_strength_o`` (capped at 1).
-11. ``time_resources`` (recording part) -- on a repeat assessment, with probability
-    ``skip_review * max(0, 1 - hours_o / reference_hours)`` the review is skipped and the previous
-    rating stands, so the recorded risk drifts from the assessed risk.
-C. ``central_tendency`` (off by default) -- a rating at either end of the scale (low, very
-   high) is pulled one level toward the middle with probability ``strength * centrality_o``
-   (capped at 1): the officer avoids the extreme categories (Myford & Wolfe 2003). It acts
-   first among the steps.
-13. ``manager_override`` -- with probability ``rate_scale * override_rate_f`` a manager who never
-    met the person re-rates from the file, which records the offence far better than the
-    person: ``cut(harm(c, t) + e * harm_offence + manager_shift_f + sd * N(0, 1))``.
+- ``resource_raising`` (12) -- a case one level below ``to_level`` is raised to it, with one
+  probability when there is no fixed abode (an Approved Premises bed) and another at recall.
+- ``defensive_inflation`` (9) -- one level up (never down) with probability
+  ``1 - exp(-strength * inflation_tendency_o * scrutiny_f(year))``, where scrutiny grows
+  linearly with calendar year; so inflation is strictly upward and grows over time. With
+  ``form="shift"`` it acts before the cut instead, as the latent term
+  ``+shift * inflation_tendency_o * scrutiny_f(year)``; its yearly growth,
+  ``shift * inflation_tendency_o * scrutiny_trend_f``, is then a latent-scale truth that
+  :func:`riskeval.variation.bias.inflation_trend` estimates.
+- ``anchoring`` (10) -- on a repeat assessment, a previous rating at or above ``from_level`` is kept
+  instead of a lower one with probability ``strength * anchoring_strength_o`` (capped at 1).
+- ``time_resources`` (11, recording part) -- on a repeat assessment, with probability
+  ``skip_review * max(0, 1 - hours_o / reference_hours)`` the review is skipped and the previous
+  rating stands, so the recorded risk drifts from the assessed risk.
+- ``central_tendency`` (a rater effect, off by default) -- a rating at either end of the
+  scale (low, very high) is pulled one level toward the middle with probability
+  ``strength * centrality_o`` (capped at 1): the officer avoids the extreme categories
+  (Myford & Wolfe 2003). It acts first among the steps.
+- ``manager_override`` (13) -- with probability ``rate_scale * override_rate_f`` a manager who never
+  met the person re-rates from the file, which records the offence far better than the
+  person: ``cut(harm(c, t) + e * harm_offence + manager_shift_f + sd * N(0, 1))``.
 
 Each mechanism is one small function in :mod:`riskeval.world.mechanisms` (private), returning
 its latent terms and its step on the category; :data:`riskeval.world.mechanisms.APPLY_ORDER`
