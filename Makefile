@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs bench clean
 
 $(VENV)/.run-installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(VENV)/.run-installed: pyproject.toml
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
-	$(PY) -m pip install --quiet -e ".[test,dev]"
+	$(PY) -m pip install --quiet -e ".[test,dev,docs]"
 	touch $@
 
 # The peer packages pin older pandas/numpy, so benchmarks get their own environment and never
@@ -35,11 +35,24 @@ lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check src tests benchmarks notebooks papers
 	$(VENV)/bin/lint-imports --no-cache
 
+# The documentation site, docs/_build/html: the API reference, the guides and the notebooks,
+# executed (unchanged ones come from the cache in docs/_build/.jupyter_cache). Any warning
+# is an error.
+SPHINX := $(PY) -m sphinx -b html -W --keep-going -j auto docs docs/_build/html
+
+docs: $(VENV)/.test-installed
+	$(SPHINX)
+
+# The site is built first, executing every notebook and guide afresh: that is their test
+# (a failing cell fails the build), so pytest does not run them again; tests/test_docs.py
+# then checks the built site in a browser.
 test: $(VENV)/.test-installed lint
-	$(PY) -m pytest --nbmake --doctest-modules src/riskeval tests notebooks
+	RISKEVAL_DOCS_EXECUTE=force $(SPHINX)
+	$(PY) -m pytest --doctest-modules src/riskeval tests
 
 bench: $(BENCH_VENV)/.bench-installed
 	$(BENCH_VENV)/bin/python benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .ruff_cache .hypothesis \
+		docs/_build docs/api/generated docs/jupyter_execute

@@ -225,8 +225,9 @@ def render(path: str | os.PathLike[str], *, timeout: float = 30.0,
 def browser(*, window: tuple[int, int] = (1280, 1024)):
     """One headless Chromium for many pages: yields ``open_page(url, **options)``, which
     loads ``url`` (``file:`` or ``http:``), and returns its :class:`PageReport` as
-    :func:`render` does (same options); console errors and requests are those of that page
-    alone. Opening pages in one browser takes a fraction of a second each, against about a
+    :func:`render` does (same options, and ``wait_for``: JavaScript returning true once the
+    page is ready, waited for up to ``timeout``); console errors and requests are those of
+    that page alone. Opening pages in one browser takes a fraction of a second each, against about a
     second for :func:`render`'s own browser."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -256,13 +257,13 @@ def browser(*, window: tuple[int, int] = (1280, 1024)):
 
 def _open(driver, url: str, *, timeout: float = 30.0, window: tuple[int, int] = (1280, 1024),
           widths: tuple[int, ...] = (), script: str | None = None, print_pdf: bool = False,
-          media: str | None = None) -> PageReport:
+          media: str | None = None, wait_for: str | None = None) -> PageReport:
     # what an earlier page left in the logs is not this page's
     driver.get_log("browser")
     driver.get_log("performance")
     page, console_errors, network_requests = _run(
         driver, url, timeout, window=window, widths=widths, script=script,
-        print_pdf=print_pdf, media=media)
+        print_pdf=print_pdf, media=media, wait_for=wait_for)
     return PageReport(
         images=[
             {
@@ -304,7 +305,8 @@ def _resize(driver, width: int, height: int) -> None:
 
 def _run(driver, url: str, timeout: float, *, window: tuple[int, int] = (1280, 1024),
          widths: tuple[int, ...] = (), script: str | None = None,
-         print_pdf: bool = False, media: str | None = None) -> tuple[dict, list[str], list[str]]:
+         print_pdf: bool = False, media: str | None = None,
+         wait_for: str | None = None) -> tuple[dict, list[str], list[str]]:
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -318,6 +320,9 @@ def _run(driver, url: str, timeout: float, *, window: tuple[int, int] = (1280, 1
         WebDriverWait(driver, timeout).until(lambda d: d.execute_script(_IMAGES_SETTLED_JS))
     except TimeoutException:
         pass  # reported as complete=False below
+    if wait_for is not None:
+        # e.g. a search page filling its results after the load event
+        WebDriverWait(driver, timeout).until(lambda d: d.execute_script(wait_for))
     page = driver.execute_script(_COLLECT_JS)
     if media is not None:
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": media})

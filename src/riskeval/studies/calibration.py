@@ -50,6 +50,7 @@ from scipy import stats
 from .._core.checks import check_whole
 from .._core.parallel import check_backend, check_jobs, map_chunks
 from .._core.params import ASSUMPTION, suggest
+from .._core.plots import _pyplot
 from .._core.results import Result
 from .._core.seeds import seed_sequence, spawn
 from ..data.ratings import UNIT_JOIN, Ratings, columns_of, level_codes
@@ -617,13 +618,11 @@ class Posterior(Result):
         >>> len(post.plot().axes)
         4
         """
-        from matplotlib.figure import Figure
-
         if kind not in ("pairs", "check"):
             raise RiskevalError(f"kind must be 'pairs' or 'check'; got {kind!r}")
         if kind == "check":
             table = self.check(n=min(n, 200), seed=seed) if check is None else check
-            fig = Figure(figsize=(6.0, 0.35 * len(table) + 1.2))
+            fig = _pyplot().figure(figsize=(6.0, 0.35 * len(table) + 1.2))
             ax = fig.subplots()
             centre = (table["q05"] + table["q95"]) / 2
             half = ((table["q95"] - table["q05"]) / 2).replace(0, np.nan)
@@ -641,7 +640,7 @@ class Posterior(Result):
             return fig
         draws = self.sample(n, seed)
         k = len(self.names)
-        fig = Figure(figsize=(2.4 * k + 0.6, 2.4 * k))
+        fig = _pyplot().figure(figsize=(2.4 * k + 0.6, 2.4 * k))
         axes = np.atleast_2d(fig.subplots(k, k, squeeze=False))
         for i, a in enumerate(self.names):
             for j, b in enumerate(self.names):

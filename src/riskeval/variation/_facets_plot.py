@@ -10,13 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from .._core.plots import _literal
+from .._core.plots import _literal, _pyplot
 
 
 def _figure(size: tuple[float, float]) -> tuple[Any, Any]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size)
+    fig = _pyplot().figure(figsize=size)
     return fig, fig.add_subplot(1, 1, 1)
 
 

@@ -571,7 +571,7 @@ class SlopesLMMResult(LMMResult):
 
         Returns the matplotlib Figure (or ``ax`` with the intercepts when it is given).
         """
-        from .._core.plots import caterpillar
+        from .._core.plots import _pyplot, caterpillar
 
         effects = self.random_effects["officer"]
         slopes = [c for c in effects.columns if c not in ("estimate", "se")
@@ -580,9 +580,7 @@ class SlopesLMMResult(LMMResult):
             (c, f"se_{c}", f"officers' slopes on {c}") for c in slopes]
         if ax is not None:
             return caterpillar(effects[["estimate", "se"]], ax, panels[0][2])
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(4.5 * len(panels), 4.5))
+        fig = _pyplot().figure(figsize=(4.5 * len(panels), 4.5))
         for axis, (est, se, title) in zip(fig.subplots(1, len(panels), squeeze=False)[0],
                                           panels, strict=True):
             caterpillar(effects[[est, se]].set_axis(["estimate", "se"], axis=1), axis, title)
