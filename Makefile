@@ -32,7 +32,7 @@ demo: $(VENV)/.run-installed
 # ruff, and the layers of the package (pyproject.toml [tool.importlinter]: each layer imports
 # only those below it, and no module cycles)
 lint: $(VENV)/.test-installed
-	$(VENV)/bin/ruff check src tests benchmarks notebooks papers
+	$(VENV)/bin/ruff check src tests benchmarks notebooks papers docs
 	$(VENV)/bin/lint-imports --no-cache
 
 # The documentation site, docs/_build/html: the API reference, the guides and the notebooks,
@@ -45,10 +45,11 @@ docs: $(VENV)/.test-installed
 
 # The site is built first, executing every notebook and guide afresh: that is their test
 # (a failing cell fails the build), so pytest does not run them again; tests/test_docs.py
-# then checks the built site in a browser.
+# then checks the built site in a browser. pytest runs on every core, one test module per
+# worker (--dist loadscope), so a module's shared fixtures are built once.
 test: $(VENV)/.test-installed lint
 	RISKEVAL_DOCS_EXECUTE=force $(SPHINX)
-	$(PY) -m pytest --doctest-modules src/riskeval tests
+	$(PY) -m pytest -n auto --dist loadscope --doctest-modules src/riskeval tests
 
 bench: $(BENCH_VENV)/.bench-installed
 	$(BENCH_VENV)/bin/python benchmarks/run_all.py

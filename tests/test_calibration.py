@@ -77,6 +77,23 @@ def test_same_seed_same_posterior_serial_or_parallel(world, observed):
     assert not a.table.equals(c.table)
 
 
+def test_checked_ratings_give_the_posterior_of_the_same_table(world, observed):
+    """The officers' own ratings (before overrides) are used when the table keeps them, as a
+    DataFrame or as checked Ratings: the same data give the same posterior."""
+    kw = dict(free=["office_practice.sd", "manager_override.rate_scale"], n_simulations=200,
+              accept=0.1, seed=2)
+    checked = rv.Ratings(observed, case="case", rater="officer", rating="rating",
+                         office="office")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = calibrate(world, observed, **kw)
+        b = calibrate(world, checked, **kw)
+        c = calibrate(world, checked, own_rating=None, **kw)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert "override_share" in a.observed.index and "override_share" in b.observed.index
+    pd.testing.assert_frame_equal(b.table, c.table)
+
+
 # ------------------------------------------------------------ the regression adjustment
 
 def test_adjustment_recovers_a_known_normal_posterior():

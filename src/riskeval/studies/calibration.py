@@ -833,8 +833,10 @@ def calibrate(world: World, observed: pd.DataFrame | Ratings, *, free: Sequence[
         if isinstance(observed, pd.DataFrame):
             office = office or ("office" if "office" in observed else None)
             occasion = occasion or ("occasion" if "occasion" in observed else None)
-            own_rating = own_rating or ("officer_rating" if "officer_rating" in observed
-                                        else None)
+    # the officers' own ratings, before any override: kept by simulated tables, checked or not
+    columns = observed.columns if isinstance(observed, pd.DataFrame) else (
+        observed.to_frame().columns if isinstance(observed, Ratings) else ())
+    own_rating = own_rating or ("officer_rating" if "officer_rating" in columns else None)
     frame, cols = columns_of(observed, ("case", "rater", "rating"), case=case, rater=rater,
                              rating=rating, office=office, reference=reference,
                              occasion=occasion, own_rating=own_rating)
