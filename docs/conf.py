@@ -15,8 +15,13 @@ The tools, all well kept and used by the field's other libraries' sites:
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
 import os
+import shutil
 import sys
+import types
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -26,7 +31,7 @@ import riskeval  # noqa: E402
 
 project = "riskeval"
 author = "riskeval developers"
-copyright = "riskeval developers, MIT licence"  # noqa: A001
+copyright = "riskeval developers, MIT licence"
 version = release = riskeval.__version__
 
 extensions = [
@@ -46,7 +51,6 @@ autosummary_generate = True
 autosummary_imported_members = False
 autodoc_typehints = "none"          # the numpydoc Parameters section says the types
 autodoc_member_order = "bysource"
-autodoc_default_options = {"show-inheritance": False}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
@@ -59,6 +63,23 @@ nb_execution_timeout = 900
 nb_execution_raise_on_error = True
 nb_execution_show_tb = True
 nb_execution_cache_path = str(HERE / "_build" / ".jupyter_cache")
+
+
+def _cache_follows_the_source(cache: Path) -> None:
+    """The cache knows a notebook's text, not the library it runs: when riskeval's source
+    has changed since the cached executions, they are dropped and the notebooks run again."""
+    digest = hashlib.sha256()
+    for path in sorted((HERE.parent / "src" / "riskeval").rglob("*.py")):
+        digest.update(path.relative_to(HERE.parent).as_posix().encode())
+        digest.update(path.read_bytes())
+    stamp = cache.with_name(cache.name + ".source")
+    if stamp.is_file() and stamp.read_text() != digest.hexdigest():
+        shutil.rmtree(cache, ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest.hexdigest())
+
+
+_cache_follows_the_source(Path(nb_execution_cache_path))
 nb_merge_streams = True
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
@@ -68,6 +89,9 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"riskeval {release}"
 html_static_path: list[str] = []
 html_show_sourcelink = False
+# Search results without the page excerpts: fetching them fails on a site opened from disk
+# (file://), which is how `make docs` is read.
+html_show_search_summary = False
 html_copy_source = False
 html_theme_options = {
     "navbar_align": "left",
@@ -90,5 +114,107 @@ def _skip_foreign_members(app, what, name, obj, skip, options):
     return None
 
 
+# Cross-references. A docstring names an object where it is defined or by a short name
+# (``:func:`simulate``` in riskeval.world.engine, ``riskeval.Ratings``); the reference pages
+# document each object once, where users import it from (``riskeval.world.simulate``). The
+# handler below finds the object a reference means and links it to its page; nitpicky mode
+# makes any riskeval reference still unresolved fail the build. Other libraries' objects are
+# named in code font, unlinked (their sites are not reachable when the site is built).
+nitpicky = True
+nitpick_ignore_regex = [
+    (r"py:.*", r"(pandas|pd|numpy|np|scipy|sklearn|matplotlib|statsmodels|dask|distributed"
+               r"|patsy|joblib|tqdm|threadpoolctl|starlette|uvicorn|pyarrow|python_calamine"
+               r"|datetime|collections|typing|pathlib|os|json|csv|concurrent)(\..*)?"),
+]
+
+
+def _import(dotted: str):
+    """The object a dotted name refers to (module, then attributes), or None."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+@functools.cache
+def _documented() -> dict[int, str]:
+    """id(object) -> the dotted name of its reference page (and of public modules)."""
+    pages = {}
+    for stub in sorted((HERE / "api").glob("riskeval*.rst")):
+        module = _import(stub.stem)
+        if isinstance(module, types.ModuleType):
+            pages[id(module)] = stub.stem
+    for stub in sorted((HERE / "api" / "generated").glob("riskeval.*.rst")):
+        obj = _import(stub.stem)
+        if obj is None or isinstance(obj, (int, float, str)):
+            continue    # small numbers and strings are shared objects: never matched by id
+        if not str(getattr(obj, "__module__", "riskeval")).startswith("riskeval"):
+            continue    # an alias of another library's object is not its page
+        pages[id(obj)] = stub.stem
+    return pages
+
+
+def _canonical(target: str, module: str | None, klass: str | None) -> str | None:
+    """The documented name a reference means, "" for a riskeval object without a page of its
+    own (private helpers named in prose: shown unlinked), None for no riskeval object."""
+    target = target.lstrip(".~")
+    scopes = []
+    if module:
+        parts = module.split(".")
+        if klass:
+            scopes.append(f"{module}.{klass}")
+        scopes += [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+    scopes.append("riskeval")
+    for candidate in [target] + [f"{scope}.{target}" for scope in scopes]:
+        parts = candidate.split(".")
+        for cut in range(len(parts), 0, -1):   # the documented object, then its attributes
+            obj = _import(".".join(parts[:cut]))
+            if obj is None:
+                continue
+            name = _documented().get(id(obj))
+            members = parts[cut:]
+            if members and not isinstance(obj, type):
+                continue    # a module's names have pages of their own, if they are public
+            if name is not None and _import(candidate) is not None:
+                return ".".join([name, *members])
+    # a short name used in a summary table away from its module: the one page of that name
+    same = [name for name in _documented().values() if name.endswith("." + target)]
+    if len(same) == 1:
+        return same[0]
+    for candidate in [target] + [f"{scope}.{target}" for scope in scopes]:
+        if candidate.startswith("riskeval") and _import(candidate) is not None:
+            return ""
+    return None
+
+
+def _link_riskeval_objects(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    name = _canonical(node["reftarget"], node.get("py:module"), node.get("py:class"))
+    if name is None:
+        return None
+    if name == "":
+        return contnode
+    domain = env.get_domain("py")
+    for role in (node["reftype"], "obj"):
+        found = domain.resolve_xref(env, node["refdoc"], app.builder, role, name, node,
+                                    contnode)
+        if found is not None:
+            return found
+    if node["reftype"] == "attr":
+        return contnode     # a result's attributes are listed on its page, not linked one by one
+    return None
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_foreign_members)
+    app.connect("missing-reference", _link_riskeval_objects)

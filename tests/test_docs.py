@@ -114,6 +114,15 @@ def test_a_reference_page_shows_the_docstring(site):
     assert "Krippendorff" in text and "level" in text
 
 
+def test_references_in_docstrings_link_to_where_names_are_documented(site):
+    # the engine's docstring says :func:`simulate`; the page of simulate is riskeval.world's
+    engine = (site / "api" / "riskeval.world.engine.html").read_text(encoding="utf-8")
+    assert 'href="generated/riskeval.world.simulate.html' in engine
+    # a summary table on the top-level page links names re-exported from subpackages
+    top = (site / "api" / "riskeval.html").read_text(encoding="utf-8")
+    assert 'href="generated/riskeval.agreement.krippendorff_alpha.html' in top
+
+
 # ---- the notebooks and the guides, executed ------------------------------------------------
 
 def _image_outputs(notebook_page: str) -> int:

@@ -97,7 +97,8 @@ def suggest(name: str, options: Iterable[str]) -> str:
 
 @dataclass(frozen=True)
 class ParamSet(Result):
-    """An ordered, immutable set of :class:`Param` belonging to one component.
+    """An ordered, immutable set of parameters (each a value with its meaning and
+    provenance) belonging to one component.
 
     It follows the result protocol: ``to_frame()`` lists the parameters with their values,
     meanings and provenance, ``summary()`` prints them and Jupyter shows them as a table.

@@ -238,7 +238,7 @@ def icc(
     Spearman-Brown step-up) in (-inf, 1]. The forms are ratios of mean squares that can
     leave these ranges on small or unusual samples; a form outside its range is reported as
     NaN with a :class:`~riskeval.errors.DegenerateDataWarning` naming the cause (also in
-    :attr:`ICCResult.notes`), never as the formula's value:
+    the result's ``notes``), never as the formula's value:
 
     - zero variance (every rating equal): all six forms;
     - ICC2 below -1/(k - 1), which happens when BMS < (EMS - JMS) / n: ICC2 and ICC2k (whose

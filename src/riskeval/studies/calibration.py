@@ -6,7 +6,7 @@ regression adjustment (Beaumont, Zhang & Balding 2002):
 
 1. draw ``n_simulations`` parameter vectors from the prior, simulate the study's design with
    each (every simulation with its own child seed, so the table is the same serial, on joblib
-   workers or on Dask), and compute the summary statistics (:func:`summaries`) of each;
+   workers or on Dask), and compute the summary statistics (``_summaries``) of each;
 2. keep the simulations whose summaries are nearest the observed ones (Euclidean distance on
    summaries scaled by their median absolute deviation over the table), the ``accept`` share;
 3. regress the kept parameters -- on an unbounded scale: logit for a parameter with a bounded

@@ -68,8 +68,9 @@ class Scenario:
     def world_from(self, seed: Any) -> World:
         """The scenario's world with offices, officers and cases all drawn from ``seed``.
 
-        ``seed`` is an int or a ``numpy.random.SeedSequence``, as :func:`riskeval.world.raters.
-        make_offices` accepts; :meth:`world` uses ``100_000 + rep``.
+        ``seed`` is an int or a ``numpy.random.SeedSequence``, as
+        :func:`riskeval.world.raters.make_offices` accepts; :meth:`world` uses
+        ``100_000 + rep``.
         """
         offices = raters.make_offices(self.n_offices, seed)
         # equal reliability: the model assumes one residual variance

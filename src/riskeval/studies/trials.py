@@ -189,7 +189,7 @@ def skills_trial(params: Any = None, *, n_officers: int | None = None,
     the window of the skills model (:func:`riskeval.skills.simulate_skills`). The estimand is
     the difference in the share reconvicted within the window, trained minus untrained
     (negative when training works), computed from the model's parameters
-    (:func:`_reconviction_difference`). Estimators: the difference in reconviction rates,
+    (``_reconviction_difference``). Estimators: the difference in reconviction rates,
     and (``risk_adjusted``) the difference in observed minus expected reconviction, using
     each supervisee's baseline risk; both with the officer-level bootstrap and permutation
     test of :func:`riskeval.studies.cohorts.compare_outcomes`.
