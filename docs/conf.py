@@ -87,7 +87,8 @@ myst_heading_anchors = 3
 # HTML
 html_theme = "pydata_sphinx_theme"
 html_title = f"riskeval {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["riskeval.css"]
 html_show_sourcelink = False
 # Search results without the page excerpts: fetching them fails on a site opened from disk
 # (file://), which is how `make docs` is read.
