@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 import riskeval as rv
-from riskeval.studies.recovery import Scenario, replicate, replicate_ordinal, summarise
+from riskeval.studies._recovery import Scenario, replicate, replicate_ordinal, summarise
 
 SCENARIOS = (
     Scenario("A: 20 offices x 6 officers x 30 cases", 20, 6, 30),

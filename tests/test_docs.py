@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import pkgutil
 import re
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-import riskeval
+from _api import public_modules, public_names
 from _browser import browser, require_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,26 +51,6 @@ def _pages(site: Path) -> list[Path]:
 
 # ---- the API reference -------------------------------------------------------------------
 
-def _public_modules() -> list[str]:
-    names = ["riskeval"]
-    for info in pkgutil.walk_packages(riskeval.__path__, "riskeval."):
-        if not any(part.startswith("_") for part in info.name.split(".")[1:]):
-            names.append(info.name)
-    return names
-
-
-def _public_names(module: types.ModuleType) -> list[str]:
-    """``__all__`` where the module declares it, else what it defines without a leading
-    underscore."""
-    declared = getattr(module, "__all__", None)
-    if declared is not None:
-        return [n for n in declared if n != "__version__"]
-    return [
-        name for name, value in vars(module).items()
-        if not name.startswith("_") and getattr(value, "__module__", None) == module.__name__
-    ]
-
-
 def _resolve(dotted: str) -> object:
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
@@ -86,7 +65,7 @@ def test_every_public_module_and_name_has_a_reference_page(site):
         obj = _resolve(dotted)
         documented[(dotted.rpartition(".")[2], id(obj))] = dotted
 
-    modules = _public_modules()
+    modules = public_modules()
     assert len(modules) > 30
     assert "riskeval.audit" in modules and "riskeval.world.scenarios" in modules
     missing_modules = [m for m in modules if not (site / "api" / f"{m}.html").is_file()]
@@ -95,7 +74,7 @@ def test_every_public_module_and_name_has_a_reference_page(site):
     missing, checked = [], 0
     for name in modules:
         module = importlib.import_module(name)
-        for public in _public_names(module):
+        for public in public_names(module):
             obj = getattr(module, public)
             if isinstance(obj, types.ModuleType):
                 continue

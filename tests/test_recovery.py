@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from riskeval.studies.recovery import Scenario, replicate, replicate_ordinal, summarise
+from riskeval.studies._recovery import Scenario, replicate, replicate_ordinal, summarise
 
 
 def test_variance_components_and_experience_are_recovered():

@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import pkgutil
 import typing
 
 import pandas as pd
 import pytest
 
-import riskeval
+from _api import public_modules
 from riskeval._core.results import Result
 
 PROTOCOL = ("to_frame", "summary", "_repr_html_")
@@ -46,19 +45,11 @@ DATA_FUNCTIONS = {
 }
 
 
-def _public_modules() -> list[str]:
-    names = ["riskeval"]
-    for info in pkgutil.walk_packages(riskeval.__path__, "riskeval."):
-        if not any(part.startswith("_") for part in info.name.split(".")[1:]):
-            names.append(info.name)
-    return names
-
-
 def _public_objects() -> dict[str, object]:
     """Every public function and class, under the first public path that exports it."""
     out: dict[str, object] = {}
     seen: set[int] = set()
-    for name in _public_modules():
+    for name in public_modules():
         module = importlib.import_module(name)
         for attr in getattr(module, "__all__", ()):
             obj = getattr(module, attr)

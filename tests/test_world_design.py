@@ -15,7 +15,7 @@ import pytest
 import riskeval
 from riskeval.studies import Design, diagnose, sample_size
 from riskeval.studies import worlds as _world_design
-from riskeval.studies.recovery import Scenario
+from riskeval.studies._recovery import Scenario
 from riskeval.studies.worlds import ESTIMANDS, world_study
 
 

@@ -816,7 +816,34 @@ def _pipe_closed() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``riskeval`` console script; returns the exit code."""
+    """Entry point of the ``riskeval`` console script; returns the exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The command line after ``riskeval`` (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success, 2 bad input, 1 internal error, 130 interrupted (see the module's notes).
+
+    Examples
+    --------
+    The bundled example ratings, as ``riskeval agreement FILE ...`` would read them:
+
+    >>> from riskeval.cli import main
+    >>> from riskeval.data.datasets import example_ratings_path
+    >>> main(["agreement", example_ratings_path(), "--case", "vignette", "--rater", "officer",
+    ...       "--rating", "rosh", "--categories", "low,medium,high,very high",
+    ...       "--level", "ordinal"])  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+    riskeval agreement: ...example_ratings.csv
+    283 ratings of 24 cases by 12 raters; level: ordinal
+    ...
+    Krippendorff's alpha (ordinal) 0.652 [0.484, 0.821] jackknife SE, t df=23
+    ...
+    0
+    """
     try:
         with _sigterm_as_interrupt():
             return _main(argv)

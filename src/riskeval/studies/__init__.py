@@ -4,12 +4,13 @@ parameter recovery and the power of a skills trial.
 :func:`diagnose` runs a :class:`Design` (a study: a population, estimators and their
 estimands) many times; :func:`rater_study`, :func:`world_study`, :func:`training_study` and
 :func:`skills_trial` are preset designs; :mod:`.samplesize` has closed-form sample sizes,
-:mod:`.cohorts` compares training cohorts, :mod:`.recovery` checks that the mixed models
-recover the world's parameters and :mod:`.skills_power` the power of a skills study.
+:mod:`.cohorts` compares training cohorts and :mod:`.skills_power` gives the power of a
+skills study; :func:`world_study` checks that the mixed models recover the world's
+parameters (the full recovery study is ``papers/parameter_recovery.py``).
 :func:`calibrate` goes the other way: the world's parameters from observed ratings.
 """
 
-from . import calibration, cohorts, diagnosis, recovery, samplesize, skills_power
+from . import calibration, cohorts, diagnosis, samplesize, skills_power
 from .calibration import Posterior, calibrate
 from .cohorts import CohortComparison, compare_cohorts, compare_icc, compare_outcomes
 from .diagnosis import (
@@ -48,7 +49,6 @@ __all__ = [
     "mechanisms",
     "population_alpha",
     "rater_study",
-    "recovery",
     "sample_size",
     "samplesize",
     "skills_power",

@@ -4,7 +4,7 @@
 officer of ``n_offices`` offices rates the same ``n_cases`` vignettes, analysed with the crossed
 mixed model of :mod:`riskeval.variation`. Each simulated study draws a new world -- offices,
 officers and vignettes -- from :mod:`riskeval.simulate`, built exactly as the parameter-recovery
-study builds its worlds (:class:`riskeval.studies.recovery.Scenario`), so the diagnosands
+study builds its worlds (``riskeval.studies._recovery.Scenario``), so the diagnosands
 answer design questions such as "how many offices are needed to estimate the office variance
 to a given precision?" or "how many officers to detect the experience effect?".
 """
@@ -23,8 +23,8 @@ from scipy import stats
 from .._core.checks import check_confidence, check_whole
 from .._core.seeds import seed_sequence as seed_entropy
 from ..errors import RiskevalError
+from ._recovery import Scenario, fit_latent, fit_levels, simulated
 from .diagnosis import Design, Estimator, _child
-from .recovery import Scenario, fit_latent, fit_levels, simulated
 
 __all__ = ["ESTIMANDS", "world_study"]
 
@@ -163,7 +163,7 @@ def world_study(n_offices: int, officers_per_office: int, n_cases: int, *,
     Notes
     -----
     The default true values are the parameter-recovery study's named assumptions (the defaults
-    of ``riskeval.studies.recovery.Scenario``, reported in ``papers/parameter_recovery.md``:
+    of ``riskeval.studies._recovery.Scenario``, reported in ``papers/parameter_recovery.md``:
     office SD 0.35, officer SD 0.30, experience -0.15 per decade, noise SD 0.5). They are
     assumptions for the designer to vary, not published estimates. With the defaults, the
     recovery study found the latent model's estimates nearly unbiased and its 95% intervals

@@ -1,5 +1,8 @@
 """Parameter recovery: simulate at known values, fit, and summarise bias and coverage.
 
+The machinery of a validation study (private): users reach it through
+:func:`riskeval.studies.world_study`, and ``papers/parameter_recovery.py`` runs it in full.
+
 Used by ``tests/test_recovery.py`` (a small version) and ``papers/parameter_recovery.py``
 (the full study, whose table is ``papers/parameter_recovery.md``).
 """
