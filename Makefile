@@ -48,6 +48,7 @@ docs: $(VENV)/.test-installed
 # then checks the built site in a browser. pytest runs on every core, one test module per
 # worker (--dist loadscope), so a module's shared fixtures are built once.
 test: $(VENV)/.test-installed lint
+	rm -rf docs/_build/html   # (its .doctrees too) no page of a removed document survives
 	RISKEVAL_DOCS_EXECUTE=force $(SPHINX)
 	$(PY) -m pytest -n auto --dist loadscope --doctest-modules src/riskeval tests
 

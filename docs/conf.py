@@ -216,6 +216,15 @@ def _link_riskeval_objects(app, env, node, contnode):
     return None
 
 
+def _drop_stale_stubs() -> None:
+    """autosummary writes a stub per documented object but never removes one: a stub left by
+    a renamed or removed object would fail the build ("not included in any toctree")."""
+    for stub in (HERE / "api" / "generated").glob("riskeval.*.rst"):
+        if _import(stub.stem) is None:
+            stub.unlink()
+
+
 def setup(app):
+    _drop_stale_stubs()
     app.connect("autodoc-skip-member", _skip_foreign_members)
     app.connect("missing-reference", _link_riskeval_objects)

@@ -293,3 +293,19 @@ def test_the_audit_validates_its_input_once_and_gets_the_same_report(monkeypatch
     for other in (slow, given):
         assert json.dumps(fast.to_dict(), sort_keys=True, default=str) == json.dumps(
             other.to_dict(), sort_keys=True, default=str)
+
+
+def test_saving_and_showing_the_report_leave_no_pyplot_figure_open(tmp_path):
+    """The report draws on figures of its own: none is left with pyplot, where a notebook
+    would show it again at the end of the cell (and a loop of audits would pile them up)."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    ratings = rv.simulate(rv.world.scenarios.six_office_study(), seed=2)
+    result = audit(ratings, case="case", rater="officer", rating="rating", office="office",
+                   reference="reference")
+    assert result.rater_effects is not None          # the Wright map is among the figures
+    result._repr_html_()
+    result.save(tmp_path / "report")
+    assert (tmp_path / "report" / "figures" / "wright_map.png").is_file()
+    assert plt.get_fignums() == []

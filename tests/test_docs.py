@@ -108,6 +108,13 @@ def _image_outputs(notebook_page: str) -> int:
     return notebook_page.count('<img alt="_images/') + notebook_page.count('<img alt="../_images/')
 
 
+def _shown_twice(page: str) -> list[str]:
+    """Figures a page shows more than once (a cell's value and pyplot's own display of the
+    same figure give the same image twice)."""
+    sources = re.findall(r'<img[^>]*src="([^"]*_images/[^"]*)"', page)
+    return sorted({src for src in sources if sources.count(src) > 1})
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[nb.stem for nb in NOTEBOOKS])
 def test_each_notebook_is_a_page_with_its_outputs(site, notebook):
     page = site / "notebooks" / f"{notebook.stem}.html"
@@ -120,6 +127,7 @@ def test_each_notebook_is_a_page_with_its_outputs(site, notebook):
                 for c in source["cells"] if c["cell_type"] == "code")
     if plots:
         assert _image_outputs(html) > 0, f"{notebook.name} draws figures but its page has none"
+    assert _shown_twice(html) == [], f"{notebook.name} shows a figure twice"
 
 
 @pytest.mark.parametrize("guide", GUIDES)
@@ -128,6 +136,7 @@ def test_each_guide_is_a_page_with_its_outputs(site, guide):
     assert html.count('class="cell_output') >= 5, f"the {guide} guide shows few outputs"
     assert "Traceback (most recent call last)" not in html
     assert "import riskeval as rv" in re.sub(r"<[^>]+>", "", html)   # code shown, highlighted
+    assert _shown_twice(html) == [], f"the {guide} guide shows a figure twice"
 
 
 # ---- links, images, the browser ----------------------------------------------------------

@@ -337,7 +337,10 @@ def figures(a: Audit) -> dict[str, Any]:
     if a.rater_effects is not None:
         from ._rater_effects import differential_figure
 
-        figs["wright_map"] = a.rater_effects.fit.plot("wright")
+        fig = Figure(figsize=(7.0, 5.5))     # the result's own plot is a pyplot figure
+        a.rater_effects.fit.plot("wright", ax=fig.subplots())
+        fig.tight_layout()
+        figs["wright_map"] = fig
         drf = a.rater_effects.differential
         if drf is not None and drf["p"].notna().any():   # a cell with a test to draw
             figs["differential_severity"] = differential_figure(a.rater_effects)
