@@ -57,7 +57,7 @@ numpydoc_xref_param_type = False
 add_module_names = False
 
 # Notebooks and guides: executed during the build. `make docs` reuses the cache of
-# unchanged notebooks; `make test` forces execution (-D nb_execution_mode=force), once.
+# unchanged notebooks; `make test` forces execution, once (RISKEVAL_DOCS_EXECUTE=force).
 nb_execution_mode = os.environ.get("RISKEVAL_DOCS_EXECUTE", "cache")
 nb_execution_timeout = 900
 nb_execution_raise_on_error = True
@@ -175,26 +175,23 @@ def _canonical(target: str, module: str | None, klass: str | None) -> str | None
             scopes.append(f"{module}.{klass}")
         scopes += [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
     scopes.append("riskeval")
-    for candidate in [target] + [f"{scope}.{target}" for scope in scopes]:
+    candidates = [target] + [f"{scope}.{target}" for scope in scopes]
+    existing = [c for c in candidates if _import(c) is not None]
+    for candidate in existing:
         parts = candidate.split(".")
         for cut in range(len(parts), 0, -1):   # the documented object, then its attributes
             obj = _import(".".join(parts[:cut]))
-            if obj is None:
-                continue
-            name = _documented().get(id(obj))
             members = parts[cut:]
-            if members and not isinstance(obj, type):
+            if obj is None or (members and not isinstance(obj, type)):
                 continue    # a module's names have pages of their own, if they are public
-            if name is not None and _import(candidate) is not None:
+            name = _documented().get(id(obj))
+            if name is not None:
                 return ".".join([name, *members])
     # a short name used in a summary table away from its module: the one page of that name
     same = [name for name in _documented().values() if name.endswith("." + target)]
     if len(same) == 1:
         return same[0]
-    for candidate in [target] + [f"{scope}.{target}" for scope in scopes]:
-        if candidate.startswith("riskeval") and _import(candidate) is not None:
-            return ""
-    return None
+    return "" if any(c.startswith("riskeval") for c in existing) else None
 
 
 def _link_riskeval_objects(app, env, node, contnode):
